@@ -1,0 +1,260 @@
+"""Settings: one typed object, read from defaults < file < environment < arguments.
+
+The file is ``zuinig.toml`` (top-level keys) or the ``[tool.zuinig]`` table of
+``pyproject.toml``, found in the working directory or the nearest parent that
+has one; ``ZUINIG_CONFIG`` names a file explicitly. Environment variables are
+the upper-cased keys with a ``ZUINIG_`` prefix (``ZUINIG_PUE=1.4``). Unknown
+keys and values of the wrong type are errors, never silently ignored: a typo in
+``pue`` would otherwise change every published figure without anyone noticing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import os
+import tomllib
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, Literal
+
+from zuinig.errors import ConfigError
+
+#: Country whose grid mix CodeCarbon's offline data gives the carbon intensity.
+#: The team is in the Netherlands (Provincie Utrecht).
+DEFAULT_COUNTRY_ISO_CODE = "NLD"
+
+#: Power usage effectiveness for a machine not in a data centre: CodeCarbon's default.
+#: Teams on a data centre set theirs (Green Algorithms uses 1.67 as a world average).
+DEFAULT_PUE = 1.0
+
+ENV_PREFIX = "ZUINIG_"
+CONFIG_FILE_ENV = "ZUINIG_CONFIG"
+#: Variables zuinig sets for its own child processes; they are not settings.
+PARENT_RUN_ENV = "ZUINIG_PARENT_RUN_ID"
+INTERNAL_ENV = frozenset({CONFIG_FILE_ENV, PARENT_RUN_ENV, "ZUINIG_DEBUG"})
+CONFIG_FILE_NAME = "zuinig.toml"
+
+TrackingMode = Literal["process", "machine"]
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every setting zuinig reads, with its unit in its name.
+
+    Attributes:
+        ledger: SQLAlchemy URL of the ledger; ``None`` means the SQLite file in the
+            user data directory.
+        country_iso_code: ISO 3166-1 alpha-3 code of the grid the machine draws from.
+        tracking_mode: ``process`` attributes CPU power to the measured process tree
+            by its CPU time; ``machine`` charges the whole machine's load to the run.
+        pue: power usage effectiveness, multiplied into every energy figure.
+        cpu_power_w: calibrated CPU power at full load (W); replaces the TDP guess.
+        ram_power_w: calibrated RAM power (W); replaces CodeCarbon's DIMM heuristic.
+        intensity_g_per_kwh: carbon intensity to use instead of CodeCarbon's
+            offline country figure (g CO2e per kWh, location-based).
+        intensity_source: where ``intensity_g_per_kwh`` comes from, shown with
+            every figure; required when ``intensity_g_per_kwh`` is set.
+        price_eur_per_kwh: electricity price, for savings in euro.
+    """
+
+    ledger: str | None = None
+    country_iso_code: str = DEFAULT_COUNTRY_ISO_CODE
+    tracking_mode: TrackingMode = "process"
+    pue: float = DEFAULT_PUE
+    cpu_power_w: float | None = None
+    ram_power_w: float | None = None
+    intensity_g_per_kwh: float | None = None
+    intensity_source: str | None = None
+    price_eur_per_kwh: float | None = None
+    #: Where each value came from (``default``, a file path, ``env``, ``argument``).
+    origins: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.pue < 1.0:
+            raise ConfigError(f"pue must be 1.0 or more, got {self.pue}; set it in zuinig.toml")
+        for name in ("cpu_power_w", "ram_power_w", "intensity_g_per_kwh", "price_eur_per_kwh"):
+            value = getattr(self, name)
+            if value is not None and value < 0:
+                raise ConfigError(f"{name} must not be negative, got {value}")
+        if self.intensity_g_per_kwh is not None and not self.intensity_source:
+            raise ConfigError(
+                "intensity_g_per_kwh is set without intensity_source; "
+                "say where the figure comes from (for example 'CBS 2024, grey mix')"
+            )
+        if len(self.country_iso_code) != 3 or not self.country_iso_code.isalpha():
+            raise ConfigError(
+                f"country_iso_code must be a three-letter ISO code such as NLD, "
+                f"got {self.country_iso_code!r}"
+            )
+
+
+def setting_names() -> list[str]:
+    """The names a user may set, in declaration order."""
+    return [f.name for f in fields(Settings) if f.name != "origins"]
+
+
+def load_settings(
+    overrides: Mapping[str, Any] | None = None,
+    *,
+    cwd: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Settings:
+    """Read settings from file, environment and explicit overrides, in that order.
+
+    Args:
+        overrides: values given as arguments (``None`` values are ignored).
+        cwd: where to start looking for a settings file; the working directory by default.
+        environ: the environment to read ``ZUINIG_*`` from; ``os.environ`` by default.
+
+    Raises:
+        ConfigError: a file cannot be read, or a key is unknown or of the wrong type.
+    """
+    environ = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    origins: dict[str, str] = {}
+
+    config_file = _find_config_file(cwd or Path.cwd(), environ)
+    if config_file is not None:
+        for key, value in _read_config_file(config_file).items():
+            values[key] = _coerce(key, value, str(config_file))
+            origins[key] = str(config_file)
+
+    for env_key, raw in environ.items():
+        if not env_key.startswith(ENV_PREFIX) or env_key in INTERNAL_ENV:
+            continue
+        key = env_key[len(ENV_PREFIX) :].lower()
+        _check_known(key, env_key)
+        values[key] = _coerce(key, raw, env_key, from_text=True)
+        origins[key] = "env"
+
+    for key, value in (overrides or {}).items():
+        if value is None:
+            continue
+        _check_known(key, "arguments")
+        values[key] = _coerce(key, value, "arguments")
+        origins[key] = "argument"
+
+    return Settings(**values, origins=origins)
+
+
+def _find_config_file(start: Path, environ: Mapping[str, str]) -> Path | None:
+    explicit = environ.get(CONFIG_FILE_ENV)
+    if explicit:
+        path = Path(explicit)
+        if not path.is_file():
+            raise ConfigError(f"{CONFIG_FILE_ENV} names {path}, which is not a file")
+        return path
+    for directory in (start, *start.parents):
+        candidate = directory / CONFIG_FILE_NAME
+        if candidate.is_file():
+            return candidate
+        pyproject = directory / "pyproject.toml"
+        if pyproject.is_file() and _has_zuinig_table(pyproject):
+            return pyproject
+    return None
+
+
+def _has_zuinig_table(pyproject: Path) -> bool:
+    try:
+        return "zuinig" in _load_toml(pyproject).get("tool", {})
+    except ConfigError:
+        return False  # someone else's broken pyproject is not our settings file
+
+
+def _read_config_file(path: Path) -> dict[str, Any]:
+    document = _load_toml(path)
+    if path.name == "pyproject.toml":
+        table = document.get("tool", {}).get("zuinig", {})
+    else:
+        table = document
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: the zuinig settings must be a table of key = value")
+    for key in table:
+        _check_known(key, str(path))
+    return table
+
+
+def _load_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except OSError as error:
+        raise ConfigError(f"cannot read settings file {path}: {error.strerror}") from error
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"settings file {path} is not valid TOML: {error}") from error
+
+
+def _check_known(key: str, where: str) -> None:
+    names = setting_names()
+    if key in names:
+        return
+    hint = difflib.get_close_matches(key, names, n=1)
+    suggestion = f"; did you mean {hint[0]!r}?" if hint else f"; known settings: {', '.join(names)}"
+    raise ConfigError(f"unknown setting {key!r} in {where}{suggestion}")
+
+
+def _coerce(key: str, value: Any, where: str, *, from_text: bool = False) -> Any:
+    """Check ``value`` against the declared type of ``key``; parse it when it is text."""
+    hint = typing.get_type_hints(Settings)[key]
+    allowed = _allowed_types(hint)
+    if value is None and type(None) in allowed:
+        return None
+    if from_text:
+        if value == "" and type(None) in allowed:
+            return None
+        for kind in allowed:
+            if kind is float:
+                try:
+                    return float(value)
+                except ValueError:
+                    continue
+            if kind is str:
+                return _check_literal(key, hint, value, where)
+        raise ConfigError(f"setting {key} in {where} must be a number, got {value!r}")
+    if float in allowed and isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    if str in allowed and isinstance(value, str):
+        return _check_literal(key, hint, value, where)
+    expected = " or ".join(sorted(t.__name__ for t in allowed if t is not type(None)))
+    raise ConfigError(
+        f"setting {key} in {where} must be {expected}, got {type(value).__name__} {value!r}"
+    )
+
+
+def _allowed_types(hint: Any) -> set[type]:
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        return set().union(*(_allowed_types(arg) for arg in typing.get_args(hint)))
+    if origin is Literal:
+        return {str}
+    if hint is type(None):
+        return {type(None)}
+    return {hint}
+
+
+def _check_literal(key: str, hint: Any, value: str, where: str) -> str:
+    choices = _literal_choices(hint)
+    if choices and value not in choices:
+        raise ConfigError(
+            f"setting {key} in {where} must be one of {', '.join(choices)}, got {value!r}"
+        )
+    return value
+
+
+def _literal_choices(hint: Any) -> tuple[str, ...]:
+    if typing.get_origin(hint) is Literal:
+        return tuple(str(arg) for arg in typing.get_args(hint))
+    for arg in typing.get_args(hint):
+        choices = _literal_choices(arg)
+        if choices:
+            return choices
+    return ()
+
+
+def replace(settings: Settings, **changes: Any) -> Settings:
+    """A copy of ``settings`` with ``changes`` applied and validated."""
+    return dataclasses.replace(settings, **changes)

@@ -1,0 +1,222 @@
+"""The records the ledger stores: runs, and the filters to find them.
+
+A :class:`Run` is flat on purpose: its field names are the names shown in JSON,
+CSV and Parquet exports (``runs list --json``), so one name means one thing
+everywhere.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from zuinig.meter.base import InputFile, Measurement, Method
+
+STATUS_RUNNING = "running"
+STATUS_OK = "ok"
+STATUS_ERROR = "error"
+#: Not stored: a ``running`` row whose process is gone is *shown* as interrupted.
+STATUS_INTERRUPTED = "interrupted"
+STATUSES = (STATUS_RUNNING, STATUS_OK, STATUS_ERROR, STATUS_INTERRUPTED)
+
+KIND_FUNCTION = "function"  # a decorated function or a ``with measure()`` block
+KIND_COMMAND = "command"  # ``zuinig run -- CMD``
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """Where and with what a run was made.
+
+    Attributes:
+        host: machine name.
+        user: login name.
+        pid: process id of the measuring process.
+        pid_started_at: that process's start time (UTC), to tell it from a reused pid.
+        python_version, codecarbon_version, zuinig_version: versions in use.
+        git_commit: commit of the working directory's repository, when known.
+    """
+
+    host: str
+    user: str
+    pid: int
+    pid_started_at: datetime | None
+    python_version: str
+    codecarbon_version: str | None
+    zuinig_version: str
+    git_commit: str | None = None
+
+
+@dataclass(frozen=True)
+class Run:
+    """One measured call of a job, as stored in the ledger.
+
+    Units are in the names; see :class:`zuinig.meter.base.Measurement`. The
+    ``method_*`` fields flatten :class:`zuinig.meter.base.Method`.
+    """
+
+    run_id: str
+    job: str
+    status: str
+    started_at: datetime
+    kind: str = KIND_FUNCTION
+    parent_run_id: str | None = None
+    tags: Mapping[str, str] = field(default_factory=dict)
+    ended_at: datetime | None = None
+    duration_s: float | None = None
+    energy_kwh: float | None = None
+    cpu_energy_kwh: float | None = None
+    ram_energy_kwh: float | None = None
+    gpu_energy_kwh: float | None = None
+    co2_kg: float | None = None
+    intensity_g_per_kwh: float | None = None
+    cpu_s: float | None = None
+    peak_rss_bytes: int | None = None
+    read_bytes: int | None = None
+    written_bytes: int | None = None
+    method_meter: str | None = None
+    method_cpu: str | None = None
+    method_cpu_model: str | None = None
+    method_cpu_tdp_w: float | None = None
+    method_cpu_tdp_is_generic: bool | None = None
+    method_cpu_count: int | None = None
+    method_ram: str | None = None
+    method_ram_power_w: float | None = None
+    tracking_mode: str | None = None
+    pue: float | None = None
+    intensity_source: str | None = None
+    intensity_year: int | None = None
+    country_iso_code: str | None = None
+    measurement_error: str | None = None
+    error_type: str | None = None
+    error_message: str | None = None
+    command: str | None = None
+    exit_code: int | None = None
+    inputs: tuple[InputFile, ...] = ()
+    engines: Mapping[str, str] = field(default_factory=dict)
+    host: str | None = None
+    user: str | None = None
+    pid: int | None = None
+    pid_started_at: datetime | None = None
+    python_version: str | None = None
+    codecarbon_version: str | None = None
+    zuinig_version: str | None = None
+    git_commit: str | None = None
+
+    @property
+    def power_w(self) -> float | None:
+        """Mean power (W) = energy / duration."""
+        if self.energy_kwh is None or not self.duration_s:
+            return None
+        return self.energy_kwh * 3.6e6 / self.duration_s
+
+    @property
+    def is_estimated(self) -> bool | None:
+        """Whether the energy is an estimate (not read from RAPL counters)."""
+        if self.method_cpu is None:
+            return None
+        return self.method_cpu != "rapl"
+
+    def method(self) -> Method | None:
+        """The flattened method, rebuilt."""
+        if self.method_meter is None or self.method_cpu is None:
+            return None
+        return Method(
+            meter=self.method_meter,
+            cpu_method=self.method_cpu,
+            cpu_model=self.method_cpu_model,
+            cpu_tdp_w=self.method_cpu_tdp_w,
+            cpu_tdp_is_generic=bool(self.method_cpu_tdp_is_generic),
+            cpu_count=self.method_cpu_count,
+            ram_model=self.method_ram,
+            ram_power_w=self.method_ram_power_w,
+            tracking_mode=self.tracking_mode,
+            pue=self.pue if self.pue is not None else 1.0,
+            intensity_g_per_kwh=self.intensity_g_per_kwh,
+            intensity_source=self.intensity_source,
+            intensity_year=self.intensity_year,
+            country_iso_code=self.country_iso_code,
+        )
+
+    def with_measurement(self, measurement: Measurement) -> Run:
+        """A copy carrying ``measurement``'s figures and method."""
+        changes: dict[str, Any] = {
+            "ended_at": measurement.ended_at,
+            "duration_s": measurement.duration_s,
+            "energy_kwh": measurement.energy_kwh,
+            "cpu_energy_kwh": measurement.cpu_energy_kwh,
+            "ram_energy_kwh": measurement.ram_energy_kwh,
+            "gpu_energy_kwh": measurement.gpu_energy_kwh,
+            "co2_kg": measurement.co2_kg,
+            "intensity_g_per_kwh": measurement.intensity_g_per_kwh,
+            "cpu_s": measurement.cpu_s,
+            "peak_rss_bytes": measurement.peak_rss_bytes,
+            "read_bytes": measurement.read_bytes,
+            "written_bytes": measurement.written_bytes,
+            "inputs": measurement.inputs,
+            "engines": dict(measurement.engines),
+            "measurement_error": measurement.measurement_error,
+        }
+        method = measurement.method
+        if method is not None:
+            changes.update(
+                method_meter=method.meter,
+                method_cpu=method.cpu_method,
+                method_cpu_model=method.cpu_model,
+                method_cpu_tdp_w=method.cpu_tdp_w,
+                method_cpu_tdp_is_generic=method.cpu_tdp_is_generic,
+                method_cpu_count=method.cpu_count,
+                method_ram=method.ram_model,
+                method_ram_power_w=method.ram_power_w,
+                tracking_mode=method.tracking_mode,
+                pue=method.pue,
+                intensity_source=method.intensity_source,
+                intensity_year=method.intensity_year,
+                country_iso_code=method.country_iso_code,
+            )
+            if measurement.intensity_g_per_kwh is None:
+                changes["intensity_g_per_kwh"] = method.intensity_g_per_kwh
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready mapping with the DESIGN names; times as ISO 8601 UTC strings."""
+        result: dict[str, Any] = {}
+        for item in dataclasses.fields(self):
+            value = getattr(self, item.name)
+            if isinstance(value, datetime):
+                value = value.isoformat()
+            elif item.name == "inputs":
+                value = [dataclasses.asdict(entry) for entry in value]
+            elif isinstance(value, Mapping):
+                value = dict(value)
+            result[item.name] = value
+        result["power_w"] = self.power_w
+        result["is_estimated"] = self.is_estimated
+        return result
+
+
+@dataclass(frozen=True)
+class RunFilter:
+    """Which runs to read. Empty fields match everything.
+
+    Attributes:
+        job: exact job name.
+        tags: every key must have exactly this value.
+        month: ``YYYY-MM``; runs that started in that month (UTC).
+        since, until: start time bounds, ``since <= started_at < until`` (UTC).
+        status: one of :data:`STATUSES`; ``interrupted`` selects stored ``running``
+            rows whose process is gone.
+        top_level_only: only runs without a parent (for totals: see the nesting rule).
+        limit: at most this many, newest first; ``None`` for all.
+    """
+
+    job: str | None = None
+    tags: Mapping[str, str] = field(default_factory=dict)
+    month: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    status: str | None = None
+    top_level_only: bool = False
+    limit: int | None = None

@@ -1,0 +1,189 @@
+"""What a meter is and what it returns.
+
+A :class:`Meter` opens a :class:`Window` around a piece of work; closing the
+window gives a :class:`Measurement`, a frozen record whose field names carry
+their units. Closing never raises: a meter that fails returns a measurement with
+``energy_kwh = None`` and ``measurement_error`` set, so the measured job is never
+broken by its measurement.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+#: CPU methods, from best to worst evidence.
+CPU_METHOD_RAPL = "rapl"  # read from the CPU's energy counters: measured
+CPU_METHOD_CPU_LOAD = "cpu_load"  # TDP x load model: estimated
+CPU_METHOD_CONSTANT = "constant"  # half the TDP whatever the load: estimated
+CPU_METHOD_USER_POWER = "user_power"  # calibrated watts from settings x load: estimated
+CPU_METHOD_IMPORTED = "imported"  # taken from another tool's output (method unknown)
+CPU_METHOD_REPLAY = "replay"  # recorded values played back in tests
+CPU_METHOD_NONE = "none"  # nothing measured (null meter, or the meter failed)
+
+MEASURED_CPU_METHODS = frozenset({CPU_METHOD_RAPL})
+
+
+@dataclass(frozen=True)
+class Method:
+    """How the energy and CO2e of a run were obtained: the provenance of its figures.
+
+    Attributes:
+        meter: the meter and its version, e.g. ``codecarbon 3.3.2``.
+        cpu_method: one of the ``CPU_METHOD_*`` names.
+        cpu_model: CPU brand string as detected.
+        cpu_tdp_w: thermal design power used for the CPU estimate (W), if any.
+        cpu_tdp_is_generic: ``True`` when the TDP is a generic guess (per-thread
+            default) rather than a value looked up for this CPU model.
+        cpu_count: logical CPUs of the machine.
+        ram_model: how RAM power was obtained, in words.
+        ram_power_w: RAM power used (W).
+        tracking_mode: ``process`` or ``machine``.
+        pue: power usage effectiveness applied.
+        intensity_g_per_kwh: carbon intensity used (g CO2e per kWh).
+        intensity_source: where that intensity comes from.
+        intensity_year: the year the intensity describes, when known.
+        country_iso_code: the grid's country.
+    """
+
+    meter: str
+    cpu_method: str
+    cpu_model: str | None = None
+    cpu_tdp_w: float | None = None
+    cpu_tdp_is_generic: bool = False
+    cpu_count: int | None = None
+    ram_model: str | None = None
+    ram_power_w: float | None = None
+    tracking_mode: str | None = None
+    pue: float = 1.0
+    intensity_g_per_kwh: float | None = None
+    intensity_source: str | None = None
+    intensity_year: int | None = None
+    country_iso_code: str | None = None
+
+    @property
+    def is_measured(self) -> bool:
+        """Whether the CPU energy was read from hardware counters rather than estimated."""
+        return self.cpu_method in MEASURED_CPU_METHODS
+
+    def describe(self) -> str:
+        """One plain sentence saying how the figures were obtained."""
+        if self.cpu_method == CPU_METHOD_RAPL:
+            cpu = "CPU energy measured with RAPL counters"
+        elif self.cpu_method == CPU_METHOD_NONE:
+            return "not measured"
+        else:
+            tdp = f"{self.cpu_tdp_w:g} W" if self.cpu_tdp_w is not None else "unknown W"
+            guess = ", a generic guess" if self.cpu_tdp_is_generic else ""
+            cpu = f"CPU energy estimated ({self.cpu_method}, TDP {tdp}{guess})"
+        ram = f"RAM {self.ram_model}" if self.ram_model else "RAM not modelled"
+        intensity = (
+            f"{self.intensity_g_per_kwh:g} g/kWh ({self.intensity_source})"
+            if self.intensity_g_per_kwh is not None
+            else "unknown intensity"
+        )
+        return f"{cpu}; {ram}; PUE {self.pue:g}; {intensity}"
+
+
+@dataclass(frozen=True)
+class InputFile:
+    """A data file the job read.
+
+    Attributes:
+        path: absolute path.
+        size_bytes: size on disk when the run ended (bytes).
+        format: ``csv``, ``csv.gz``, ``parquet``, ``arrow``, ``json`` ... or ``unknown``.
+    """
+
+    path: str
+    size_bytes: int
+    format: str
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """The energy, CO2e and resource use of one window of work.
+
+    Attributes:
+        started_at: start, UTC.
+        ended_at: end, UTC.
+        duration_s: wall-clock duration (s).
+        energy_kwh: total energy including PUE (kWh); ``None`` when measuring failed.
+        cpu_energy_kwh: CPU share (kWh).
+        ram_energy_kwh: RAM share (kWh).
+        gpu_energy_kwh: GPU share (kWh).
+        co2_kg: emissions (kg CO2e) = ``energy_kwh`` x intensity / 1000.
+        intensity_g_per_kwh: carbon intensity used (g CO2e per kWh).
+        cpu_s: CPU time of the process tree, user + system (s).
+        peak_rss_bytes: highest resident memory of the process tree (bytes).
+        read_bytes: bytes read from storage by the process tree.
+        written_bytes: bytes written to storage by the process tree.
+        inputs: data files the work read.
+        engines: data engines loaded, name to version.
+        method: how the energy figures were obtained.
+        measurement_error: why measuring failed, when it did.
+    """
+
+    started_at: datetime
+    ended_at: datetime
+    duration_s: float
+    energy_kwh: float | None = None
+    cpu_energy_kwh: float | None = None
+    ram_energy_kwh: float | None = None
+    gpu_energy_kwh: float | None = None
+    co2_kg: float | None = None
+    intensity_g_per_kwh: float | None = None
+    cpu_s: float | None = None
+    peak_rss_bytes: int | None = None
+    read_bytes: int | None = None
+    written_bytes: int | None = None
+    inputs: tuple[InputFile, ...] = ()
+    engines: Mapping[str, str] = field(default_factory=dict)
+    method: Method | None = None
+    measurement_error: str | None = None
+
+    @property
+    def power_w(self) -> float | None:
+        """Mean power over the window (W) = energy / duration."""
+        if self.energy_kwh is None or self.duration_s <= 0:
+            return None
+        return self.energy_kwh * 3.6e6 / self.duration_s
+
+    @property
+    def ok(self) -> bool:
+        """Whether energy was measured."""
+        return self.energy_kwh is not None and self.measurement_error is None
+
+
+class Window(abc.ABC):
+    """An open measurement; :meth:`end` closes it exactly once."""
+
+    @abc.abstractmethod
+    def end(self) -> Measurement:
+        """Close the window and return what was measured. Never raises."""
+
+
+class Meter(abc.ABC):
+    """Something that can measure the energy of a window of work."""
+
+    #: Short name stored with every run (``codecarbon``, ``null``, ``replay``).
+    name: str = "meter"
+
+    @abc.abstractmethod
+    def begin(self, context: Mapping[str, Any] | None = None) -> Window:
+        """Open a window now.
+
+        Args:
+            context: hints about the work, such as ``{"paths": [...]}`` for
+                files the job was called with; meters may use or ignore them.
+
+        Never raises: a meter that cannot start returns a window whose
+        measurement carries the error.
+        """
+
+    def method(self) -> Method:
+        """The method this meter would use now, without measuring (for ``zuinig doctor``)."""
+        return Method(meter=self.name, cpu_method=CPU_METHOD_NONE)
