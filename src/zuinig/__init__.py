@@ -1,3 +1,48 @@
-"""zuinig: measure the energy and CO2e of data jobs, and use as little as possible."""
+"""zuinig: measure the energy and CO2e of data jobs, and use as little as possible.
+
+Public interface::
+
+    import zuinig
+
+    @zuinig.measure(job="woningbouwmonitor", tags={"team": "ruimte"})
+    def build_monitor(path): ...
+
+    with zuinig.measure(job="laden") as m:
+        ...
+    print(m.measurement.energy_kwh)
+"""
 
 __version__ = "0.1.0"
+
+from zuinig.config import Settings, load_settings  # noqa: E402
+from zuinig.errors import (  # noqa: E402
+    BenchError,
+    ConfigError,
+    ConversionError,
+    LedgerError,
+    MeasurementError,
+    ReportError,
+    ZuinigError,
+)
+from zuinig.ledger.model import Run, RunFilter  # noqa: E402
+from zuinig.measure import Recorder, measure  # noqa: E402
+from zuinig.meter.base import Measurement, Method  # noqa: E402
+
+__all__ = [
+    "BenchError",
+    "ConfigError",
+    "ConversionError",
+    "LedgerError",
+    "Measurement",
+    "MeasurementError",
+    "Method",
+    "Recorder",
+    "ReportError",
+    "Run",
+    "RunFilter",
+    "Settings",
+    "ZuinigError",
+    "__version__",
+    "load_settings",
+    "measure",
+]

@@ -1,6 +1,25 @@
-"""The ledger: where runs are kept (SQLAlchemy Core; SQLite by default, PostgreSQL for teams)."""
+"""The ledger: where runs are kept (SQLAlchemy Core; SQLite by default, PostgreSQL for teams).
+
+The store is imported on first use, so ``import zuinig`` does not pay for SQLAlchemy.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 from zuinig.ledger.model import Provenance, Run, RunFilter
-from zuinig.ledger.store import Ledger, default_ledger_url, display_url
+
+if TYPE_CHECKING:
+    from zuinig.ledger.store import Ledger, default_ledger_url, display_url
 
 __all__ = ["Ledger", "Provenance", "Run", "RunFilter", "default_ledger_url", "display_url"]
+
+_LAZY = {"Ledger", "default_ledger_url", "display_url"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        from zuinig.ledger import store
+
+        return getattr(store, name)
+    raise AttributeError(f"module 'zuinig.ledger' has no attribute {name!r}")

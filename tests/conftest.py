@@ -1,0 +1,37 @@
+"""Shared test set-up: every test runs with its own user dirs, never the real user's ledger."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+# Set before any zuinig import so platformdirs, and every subprocess the tests start,
+# see a private home: tests must never read or write the developer's real ledger.
+_SESSION_HOME = Path(tempfile.mkdtemp(prefix="zuinig-tests-"))
+os.environ["HOME"] = str(_SESSION_HOME)
+os.environ["XDG_DATA_HOME"] = str(_SESSION_HOME / "data")
+os.environ["XDG_CACHE_HOME"] = str(_SESSION_HOME / "cache")
+os.environ["XDG_CONFIG_HOME"] = str(_SESSION_HOME / "config")
+for _name in [name for name in os.environ if name.startswith(("ZUINIG_", "CODECARBON_"))]:
+    del os.environ[_name]
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    """A fresh SQLite ledger URL in the test's temporary directory."""
+    return f"sqlite:///{tmp_path / 'ledger.sqlite'}"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_zuinig_state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Each test starts in an empty working directory with no process-wide recorder."""
+    monkeypatch.chdir(tmp_path)
+    from zuinig import measure
+
+    measure._reset_for_tests()
+    yield
+    measure._reset_for_tests()
