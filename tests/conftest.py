@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import tempfile
 from collections.abc import Iterator
@@ -30,8 +31,8 @@ def sqlite_url(tmp_path: Path) -> str:
 def _fresh_zuinig_state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Each test starts in an empty working directory with no process-wide recorder."""
     monkeypatch.chdir(tmp_path)
-    from zuinig import measure
-
-    measure._reset_for_tests()
+    # importlib, because the name zuinig.measure is the decorator, which hides its module.
+    measure_module = importlib.import_module("zuinig.measure")
+    measure_module._reset_for_tests()
     yield
-    measure._reset_for_tests()
+    measure_module._reset_for_tests()

@@ -14,8 +14,8 @@ Public interface::
 
 __version__ = "0.1.0"
 
-from zuinig.config import Settings, load_settings  # noqa: E402
-from zuinig.errors import (  # noqa: E402
+from zuinig.config import Settings, load_settings
+from zuinig.errors import (
     BenchError,
     ConfigError,
     ConversionError,
@@ -24,9 +24,9 @@ from zuinig.errors import (  # noqa: E402
     ReportError,
     ZuinigError,
 )
-from zuinig.ledger.model import Run, RunFilter  # noqa: E402
-from zuinig.measure import Recorder, measure  # noqa: E402
-from zuinig.meter.base import Measurement, Method  # noqa: E402
+from zuinig.ledger.model import Run, RunFilter
+from zuinig.measure import Recorder, measure
+from zuinig.meter.base import Measurement, Method
 
 __all__ = [
     "BenchError",

@@ -20,6 +20,7 @@ measured run is never lost.
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import dataclasses
 import functools
@@ -107,12 +108,10 @@ class ActiveRun:
     def _reset_current(self) -> None:
         if self._token is None:
             return
-        try:
+        # ValueError: finished in another context than it began (e.g. a generator
+        # driven from elsewhere); the context that set it is gone, nothing to undo.
+        with contextlib.suppress(ValueError):
             _current_run_id.reset(self._token)
-        except ValueError:
-            # Finished in another context than it began (e.g. a generator driven
-            # from elsewhere): the context that set it is gone, nothing to undo.
-            pass
         self._token = None
 
 
@@ -198,7 +197,9 @@ class Recorder:
         try:
             self.ledger().start_run(run)
         except Exception as error:  # kept in memory; written (or spooled) at the end
-            _warn_once(f"zuinig: cannot write to the ledger ({_reason(error)}); runs are kept locally")
+            _warn_once(
+                f"zuinig: cannot write to the ledger ({_reason(error)}); runs are kept locally"
+            )
         window: Window | None = None
         try:
             window = self.meter.begin(context)
@@ -325,7 +326,9 @@ class MeasureSpec:
         wrapper.last_run = None  # type: ignore[attr-defined]
         return wrapper
 
-    def _begin(self, job: str, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> ActiveRun | None:
+    def _begin(
+        self, job: str, args: tuple[Any, ...], kwargs: Mapping[str, Any]
+    ) -> ActiveRun | None:
         try:
             context = {"paths": _existing_file_arguments(args, kwargs)}
             return self.recorder.begin(job, tags=self.tags, context=context)
@@ -568,4 +571,3 @@ def _reset_for_tests() -> None:
     _default_recorder = None
     _warned.clear()
     _provenance.cache_clear()
-

@@ -1,0 +1,185 @@
+"""Overhead of ``@zuinig.measure`` on a no-op function, beside CodeCarbon's ``track_emissions``.
+
+Analysts decorate small functions too, so the cost zuinig adds to each call matters.
+For each contender this script starts fresh Python processes; in each it decorates a
+no-op, times the first call (which pays for hardware detection, imports and opening
+the ledger) and then the median of many later calls. Both contenders run in the same
+invocation, alternating, so machine drift hits them alike.
+
+    python benchmarks/overhead.py --out reports/overhead            # full run
+    python benchmarks/overhead.py --processes 1 --calls 5 --out DIR # smoke size
+
+Targets (issue 2): later calls <= 10 ms median, first call <= 0.3 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+FIRST_CALL_TARGET_S = 0.3
+LATER_CALL_TARGET_S = 0.010
+
+# The same shape of measurement for both contenders: decorate, time the first call,
+# then time each later call; print one JSON line.
+_WORKER = textwrap.dedent(
+    """
+    import json, sys, time
+    calls = int(sys.argv[2])
+    start = time.perf_counter()
+    if sys.argv[1] == "zuinig":
+        import zuinig
+        decorate = zuinig.measure(job="overhead-noop")
+    else:
+        from codecarbon import track_emissions
+        decorate = track_emissions(
+            offline=True, country_iso_code="NLD", save_to_file=False,
+            allow_multiple_runs=True, log_level="error",
+        )
+
+    import_s = time.perf_counter() - start
+
+    def noop():
+        return None
+
+    measured = decorate(noop)
+    start = time.perf_counter()
+    measured()
+    first_s = time.perf_counter() - start
+    later_s = []
+    for _ in range(calls):
+        start = time.perf_counter()
+        measured()
+        later_s.append(time.perf_counter() - start)
+    print(json.dumps({"import_s": import_s, "first_s": first_s, "later_s": later_s}))
+    """
+)
+
+
+def run_worker(contender: str, calls: int, home: Path) -> dict[str, Any]:
+    """One fresh process: returns its first-call and later-call times (s)."""
+    env = {
+        "HOME": str(home),
+        "XDG_DATA_HOME": str(home / "data"),
+        "XDG_CACHE_HOME": str(home / "cache"),
+        "PATH": "/usr/bin:/bin",
+    }
+    completed = subprocess.run(
+        [sys.executable, "-c", _WORKER, contender, str(calls)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=home,
+        check=True,
+    )
+    result: dict[str, Any] = json.loads(completed.stdout.strip().splitlines()[-1])
+    return result
+
+
+def summarise(samples: list[dict[str, Any]]) -> dict[str, float]:
+    firsts = [sample["first_s"] for sample in samples]
+    imports = [sample["import_s"] for sample in samples]
+    laters = [value for sample in samples for value in sample["later_s"]]
+    return {
+        "import_median_s": statistics.median(imports),
+        "first_call_median_s": statistics.median(firsts),
+        "first_call_max_s": max(firsts),
+        "later_call_median_s": statistics.median(laters),
+        "later_call_p90_s": statistics.quantiles(laters, n=10)[-1]
+        if len(laters) > 1
+        else laters[0],
+        "processes": len(firsts),
+        "later_calls": len(laters),
+    }
+
+
+def format_markdown(results: dict[str, Any]) -> str:
+    lines = [
+        "# Overhead of measuring a no-op function",
+        "",
+        f"Measured {results['measured_at']} on {results['machine']}, "
+        f"Python {results['python']}. Command: `{results['command']}`.",
+        "",
+        "Each process is fresh; the first call pays for hardware detection, imports and "
+        "(for zuinig) opening the SQLite ledger and writing the run. Later calls: median over "
+        "all later calls of all processes.",
+        "",
+        "| contender | import, median (s) | first call, median (s) | first call, max (s) | later calls, median (ms) "
+        "| later calls, p90 (ms) |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for name, summary in results["summary"].items():
+        lines.append(
+            f"| {name} | {summary['import_median_s']:.3f} | {summary['first_call_median_s']:.3f} | {summary['first_call_max_s']:.3f} "
+            f"| {summary['later_call_median_s'] * 1000:.2f} | {summary['later_call_p90_s'] * 1000:.2f} |"
+        )
+    zuinig = results["summary"]["zuinig @measure"]
+    lines += [
+        "",
+        f"Targets: first call <= {FIRST_CALL_TARGET_S} s "
+        f"({'met' if zuinig['first_call_median_s'] <= FIRST_CALL_TARGET_S else 'NOT met'}), "
+        f"later calls <= {LATER_CALL_TARGET_S * 1000:.0f} ms median "
+        f"({'met' if zuinig['later_call_median_s'] <= LATER_CALL_TARGET_S else 'NOT met'}).",
+        "",
+        "zuinig's first call in a process on a machine it has seen before reuses the cached "
+        "hardware probe; the very first process on a new machine pays CodeCarbon's full "
+        "detection once (the `cold machine` row).",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--processes", type=int, default=10, help="fresh processes per contender")
+    parser.add_argument("--calls", type=int, default=200, help="later calls per process")
+    parser.add_argument(
+        "--out", type=Path, required=True, help="folder for results.json and README.md"
+    )
+    args = parser.parse_args(argv)
+
+    samples: dict[str, list[dict[str, Any]]] = {
+        "zuinig @measure": [],
+        "codecarbon track_emissions": [],
+    }
+    with tempfile.TemporaryDirectory(prefix="zuinig-overhead-") as folder:
+        home = Path(folder)
+        # A machine zuinig has never seen: no cached hardware probe, no ledger yet.
+        cold = run_worker("zuinig", args.calls, home)
+        for index in range(args.processes):
+            print(f"process {index + 1}/{args.processes}", file=sys.stderr)
+            samples["zuinig @measure"].append(run_worker("zuinig", args.calls, home))
+            samples["codecarbon track_emissions"].append(run_worker("codecarbon", args.calls, home))
+
+    summary = {name: summarise(values) for name, values in samples.items()}
+    summary["zuinig @measure, cold machine"] = summarise([cold])
+    results = {
+        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": f"{platform.machine()} {platform.processor() or ''} ({_cpu_count()} CPUs)".strip(),
+        "python": platform.python_version(),
+        "command": f"python benchmarks/overhead.py --processes {args.processes} --calls {args.calls}",
+        "summary": summary,
+    }
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    (args.out / "README.md").write_text(format_markdown(results))
+    print(format_markdown(results))
+    return 0
+
+
+def _cpu_count() -> int:
+    import os
+
+    return os.cpu_count() or 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,96 @@
+"""Settings: defaults < file < environment < arguments; mistakes are errors, never ignored."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from zuinig.config import Settings, load_settings
+from zuinig.errors import ConfigError
+
+
+def test_defaults_without_any_file(tmp_path: Path) -> None:
+    settings = load_settings(cwd=tmp_path, environ={})
+    assert settings == Settings()
+    assert settings.country_iso_code == "NLD"
+    assert settings.tracking_mode == "process"
+    assert settings.pue == 1.0
+
+
+def test_precedence_file_then_env_then_arguments(tmp_path: Path) -> None:
+    (tmp_path / "zuinig.toml").write_text(
+        'pue = 1.2\ncpu_power_w = 30\ntracking_mode = "machine"\n'
+    )
+    settings = load_settings({"cpu_power_w": 45.0}, cwd=tmp_path, environ={"ZUINIG_PUE": "1.5"})
+    assert settings.pue == 1.5
+    assert settings.cpu_power_w == 45.0
+    assert settings.tracking_mode == "machine"
+    assert settings.origins["pue"] == "env"
+    assert settings.origins["cpu_power_w"] == "argument"
+    assert settings.origins["tracking_mode"].endswith("zuinig.toml")
+
+
+def test_pyproject_tool_table_found_from_a_subfolder(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "x"\n[tool.zuinig]\npue = 1.3\n')
+    sub = tmp_path / "notebooks"
+    sub.mkdir()
+    assert load_settings(cwd=sub, environ={}).pue == 1.3
+
+
+def test_pyproject_without_zuinig_table_is_not_a_settings_file(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "x"\n')
+    assert load_settings(cwd=tmp_path, environ={}) == Settings()
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("peu = 1.2\n", "did you mean 'pue'"),
+        ('pue = "high"\n', "must be float"),
+        ("tracking_mode = 3\n", "must be str"),
+        ('tracking_mode = "cluster"\n', "must be one of process, machine"),
+        ("pue = 0.5\n", "pue must be 1.0 or more"),
+        ("intensity_g_per_kwh = 300\n", "intensity_source"),
+        ("pue = \n", "not valid TOML"),
+    ],
+)
+def test_bad_files_are_clear_errors(tmp_path: Path, content: str, message: str) -> None:
+    (tmp_path / "zuinig.toml").write_text(content)
+    with pytest.raises(ConfigError, match=message):
+        load_settings(cwd=tmp_path, environ={})
+
+
+def test_bad_environment_values(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="ZUINIG_PUE must be a number"):
+        load_settings(cwd=tmp_path, environ={"ZUINIG_PUE": "abc"})
+    with pytest.raises(ConfigError, match="unknown setting 'colour'"):
+        load_settings(cwd=tmp_path, environ={"ZUINIG_COLOUR": "green"})
+
+
+def test_internal_variables_are_not_settings(tmp_path: Path) -> None:
+    settings = load_settings(
+        cwd=tmp_path, environ={"ZUINIG_PARENT_RUN_ID": "abc", "ZUINIG_DEBUG": "1"}
+    )
+    assert settings == Settings()
+
+
+def test_explicit_config_file_must_exist(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="not a file"):
+        load_settings(cwd=tmp_path, environ={"ZUINIG_CONFIG": str(tmp_path / "missing.toml")})
+
+
+def test_unreadable_file(tmp_path: Path) -> None:
+    (tmp_path / "zuinig.toml").mkdir()  # a folder where the file should be: is_file() is False
+    assert load_settings(cwd=tmp_path, environ={}) == Settings()
+    target = tmp_path / "settings.toml"
+    target.write_bytes(b"\xff\xfe not utf-8")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_settings(cwd=tmp_path, environ={"ZUINIG_CONFIG": str(target)})
+
+
+def test_arguments_are_checked_too(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="unknown setting 'pu'"):
+        load_settings({"pu": 1.0}, cwd=tmp_path, environ={})
+    with pytest.raises(ConfigError, match="must be float"):
+        load_settings({"pue": "1.2"}, cwd=tmp_path, environ={})
