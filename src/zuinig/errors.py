@@ -12,7 +12,8 @@ Hierarchy::
     ├── MeasurementError     the meter could not measure (never raised through a measured job)
     ├── LedgerError          the ledger cannot be opened, read or written
     │   ├── LedgerURLError   the ledger URL is malformed or names an unknown backend (bad input)
-    │   └── RunNotFoundError no run with the given id (bad input)
+    │   ├── RunNotFoundError no run with the given id (bad input)
+    │   └── AmbiguousRunIdError  a run id prefix matches several runs (bad input)
     ├── BenchError           a benchmark could not be run
     ├── ConversionError      a file could not be converted safely
     └── ReportError          a report could not be made
@@ -50,6 +51,12 @@ class LedgerURLError(LedgerError):
 
 class RunNotFoundError(LedgerError):
     """No run with the given id is in the ledger."""
+
+    bad_input = True
+
+
+class AmbiguousRunIdError(LedgerError):
+    """A run id prefix matches more than one run."""
 
     bad_input = True
 

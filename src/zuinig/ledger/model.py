@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from zuinig.meter.base import InputFile, Measurement, Method
@@ -195,6 +195,52 @@ class Run:
         result["power_w"] = self.power_w
         result["is_estimated"] = self.is_estimated
         return result
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Run:
+        """Rebuild a run from :meth:`to_dict`'s output (also after a JSON round trip).
+
+        Times may be ISO 8601 strings or datetimes; a time without an offset is UTC.
+        The derived keys ``power_w`` and ``is_estimated`` are ignored.
+
+        Raises:
+            ValueError: a key is not a run field, or a required field is missing
+                (a run written by a newer zuinig is refused rather than cut short).
+        """
+        unknown = set(data) - set(RUN_FIELDS) - set(DERIVED_FIELDS)
+        if unknown:
+            raise ValueError(f"not run fields: {', '.join(sorted(unknown))}")
+        values: dict[str, Any] = {}
+        for name in RUN_FIELDS:
+            if name not in data:
+                continue
+            value = data[name]
+            if name in _TIME_FIELDS and value is not None:
+                value = _utc(value)
+            elif name == "inputs":
+                value = tuple(
+                    entry if isinstance(entry, InputFile) else InputFile(**entry)
+                    for entry in value or ()
+                )
+            elif name in ("tags", "engines"):
+                value = {str(key): str(item) for key, item in (value or {}).items()}
+            values[name] = value
+        try:
+            return cls(**values)
+        except TypeError as error:
+            raise ValueError(f"incomplete run: {error}") from error
+
+
+#: The stored fields of a run, in order: the column names of every export.
+RUN_FIELDS: tuple[str, ...] = tuple(item.name for item in dataclasses.fields(Run))
+#: Fields computed from the stored ones, added by :meth:`Run.to_dict`.
+DERIVED_FIELDS: tuple[str, ...] = ("power_w", "is_estimated")
+_TIME_FIELDS = frozenset({"started_at", "ended_at", "pid_started_at"})
+
+
+def _utc(value: datetime | str) -> datetime:
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(value)
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 @dataclass(frozen=True)

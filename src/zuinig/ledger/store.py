@@ -1,54 +1,790 @@
-"""INTERFACE STUB — to be implemented by the ledger work. Signatures are the contract."""
+"""The ledger store: runs kept in a database behind a SQLAlchemy URL.
+
+SQLite (the default, one file in the user data directory) and PostgreSQL (for a
+team) are both first-class; the SQL is portable Core. Design points:
+
+- **Cheap to open.** Opening an up-to-date ledger costs one query; Alembic is
+  imported only to create or upgrade a schema (see :mod:`zuinig.ledger.migrate`).
+- **Many writers.** SQLite runs in WAL mode, so readers never block writers;
+  every write transaction starts with ``BEGIN IMMEDIATE``, so a writer queues on
+  the busy timeout up front instead of failing with "database is locked" when it
+  tries to upgrade a read lock halfway through.
+- **Cheap to write.** One pooled connection per process, reused for every run;
+  ``synchronous=NORMAL`` in WAL mode commits without an fsync (durable at the
+  next checkpoint; a crash of the OS, not of the process, could lose the latest
+  runs). One run start or finish is one short transaction.
+- **Fork-safe.** A forked child drops the parent's pooled connections without
+  closing them (closing would disturb the parent's) and opens its own.
+"""
 
 from __future__ import annotations
 
+import json
+import logging
+import os
+import re
+import weakref
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import URL, Connection, Engine, make_url
+from sqlalchemy.engine.interfaces import DBAPIConnection
+from sqlalchemy.pool import ConnectionPoolEntry
+
 from zuinig.config import Settings
-from zuinig.ledger.model import Run, RunFilter
+from zuinig.errors import (
+    AmbiguousRunIdError,
+    LedgerError,
+    LedgerURLError,
+    RunNotFoundError,
+    UsageError,
+)
+from zuinig.ledger.model import (
+    STATUS_ERROR,
+    STATUS_INTERRUPTED,
+    STATUS_OK,
+    STATUS_RUNNING,
+    STATUSES,
+    Run,
+    RunFilter,
+)
+from zuinig.ledger.schema import (
+    HEAD_REVISION,
+    RUN_COLUMNS,
+    SCHEMA_REVISIONS,
+    VERSION_TABLE,
+    run_tags,
+    runs,
+)
+from zuinig.meter.base import InputFile
+
+if TYPE_CHECKING:
+    from typing import TypeAlias
+
+    from zuinig.ledger.liveness import LivenessCache
+    from zuinig.ledger.spool import DrainResult
+
+    _AnyRow: TypeAlias = sa.Row[*tuple[Any, ...]]
+
+log = logging.getLogger(__name__)
+
+#: How long a SQLite writer waits for another writer's transaction before failing (s).
+#: A run's write holds the lock for well under a millisecond, so this is only reached
+#: when something is badly stuck (a long checkpoint on a slow network disk).
+SQLITE_BUSY_TIMEOUT_S = 60.0
+#: Stored states; ``interrupted`` is only ever shown, never stored.
+STORED_STATUSES = (STATUS_RUNNING, STATUS_OK, STATUS_ERROR)
+FINISHED_STATUSES = frozenset({STATUS_OK, STATUS_ERROR})
+#: Query-string keys that carry a password in some drivers' URLs (psycopg, pymysql).
+_SECRET_QUERY_KEYS = frozenset({"password", "passwd", "pwd", "sslpassword"})
+_MONTH = re.compile(r"(\d{4})-(0[1-9]|1[0-2])")
+#: Bound parameters per ``IN (...)`` list, well below SQLite's and PostgreSQL's limits.
+_CHUNK = 500
+#: Run starts remembered for :meth:`Ledger.finish_run`'s shortcut (a bound on memory).
+_REMEMBERED_STARTS = 10_000
+#: Ambiguous prefixes list at most this many candidates.
+_SHOWN_CANDIDATES = 5
+_EXAMPLE_URLS = "sqlite:////path/to/ledger.sqlite or postgresql+psycopg://user@host/dbname"
+
+# Statements built once: their SET columns come from the parameters, so executing them
+# costs no per-call expression building (a fresh .values(...) costs about 1 ms per run).
+_UPDATE_RUN = runs.update().where(runs.c.run_id == sa.bindparam("match_run_id"))
+_DELETE_TAGS = run_tags.delete().where(run_tags.c.run_id == sa.bindparam("match_run_id"))
+_SELECT_STATUS = sa.select(runs.c.status).where(runs.c.run_id == sa.bindparam("match_run_id"))
+
+# Engines of this process, so a forked child can drop the connections it inherited.
+_ENGINES: weakref.WeakSet[Engine] = weakref.WeakSet()
+
+
+def _forget_inherited_connections() -> None:
+    for engine in list(_ENGINES):
+        # close=False: the parent still uses these connections; the child must not
+        # touch them (SQLite forbids carrying a connection across fork()).
+        engine.dispose(close=False)
+
+
+os.register_at_fork(after_in_child=_forget_inherited_connections)
 
 
 def default_ledger_url() -> str:
-    """``sqlite:///<user data dir>/ledger.sqlite`` (platformdirs, app name ``zuinig``)."""
-    raise NotImplementedError
+    """``sqlite:///<user data dir>/ledger.sqlite`` (platformdirs, app name ``zuinig``).
+
+    The directory is created if it does not exist.
+    """
+    from zuinig.ledger.paths import user_data_dir
+
+    return f"sqlite:///{(user_data_dir() / 'ledger.sqlite').as_posix()}"
 
 
 def display_url(url: str) -> str:
-    """``url`` with any password replaced by ``***``: safe to print and log."""
-    raise NotImplementedError
+    """``url`` with any password replaced by ``***``: safe to print and log.
+
+    Masks the password in the authority part and in query parameters such as
+    ``?password=...``. A string that is not a URL is masked as best it can be.
+    """
+    try:
+        parsed = make_url(url)
+    except (sa.exc.ArgumentError, ValueError, TypeError):
+        masked = re.sub(r"(://[^:/@]*):[^@/]*@", r"\1:***@", str(url))
+        return re.sub(r"(?i)((?:password|passwd|pwd)=)[^&]*", r"\1***", masked)
+    return _masked(parsed)
+
+
+def _masked(parsed: URL) -> str:
+    # A placeholder that URL quoting leaves alone, swapped for *** after rendering.
+    placeholder = "zuinig-masked-secret"
+    query = {
+        key: (placeholder if key.lower() in _SECRET_QUERY_KEYS else value)
+        for key, value in parsed.query.items()
+    }
+    rendered = parsed.set(query=query).render_as_string(hide_password=True)
+    return rendered.replace(placeholder, "***")
+
+
+def _reason(error: BaseException, secret: str | None = None) -> str:
+    """The first line of the driver's message, without SQLAlchemy's statement dump."""
+    original = getattr(error, "orig", None) or error
+    lines = str(original).strip().splitlines()
+    text = lines[0] if lines else type(original).__name__
+    if secret:
+        text = text.replace(secret, "***")
+    return text
+
+
+def _parse_url(url: str) -> URL:
+    """Parse and check ``url``; every problem becomes a one-line LedgerURLError."""
+    shown = display_url(url)
+    try:
+        parsed = make_url(url)
+    except (sa.exc.ArgumentError, ValueError, TypeError) as error:
+        raise LedgerURLError(
+            f"ledger URL {shown!r} is not a database URL; use {_EXAMPLE_URLS}"
+        ) from error
+    try:
+        parsed.get_dialect()
+    except sa.exc.NoSuchModuleError as error:
+        raise LedgerURLError(
+            f"ledger URL {shown!r} names an unknown database {parsed.drivername!r}; "
+            f"use {_EXAMPLE_URLS}"
+        ) from error
+    if parsed.get_backend_name() == "sqlite" and not parsed.database:
+        raise LedgerURLError(
+            f"ledger URL {shown!r} is an in-memory SQLite database, which keeps nothing; "
+            "give a file: sqlite:////path/to/ledger.sqlite"
+        )
+    return parsed
+
+
+def _create_engine(url: str, parsed: URL) -> Engine:
+    shown = _masked(parsed)
+    is_sqlite = parsed.get_backend_name() == "sqlite"
+    options: dict[str, Any] = {
+        # One connection serves a single-threaded process for its whole life; a few
+        # overflow connections serve threads that measure at the same moment.
+        "pool_size": 1,
+        "max_overflow": 4,
+    }
+    if is_sqlite:
+        options["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_S}
+    else:
+        # Servers drop idle connections; recycle before a typical 1 h idle timeout.
+        options["pool_recycle"] = 1800
+    try:
+        engine = sa.create_engine(parsed, **options)
+    except ImportError as error:
+        raise LedgerURLError(_missing_driver_message(parsed, shown, error)) from error
+    except (sa.exc.ArgumentError, TypeError, ValueError) as error:
+        raise LedgerURLError(f"ledger URL {shown!r} cannot be used: {_reason(error)}") from error
+    if is_sqlite:
+        sa.event.listen(engine, "connect", _sqlite_on_connect)
+        sa.event.listen(engine, "begin", _sqlite_on_begin)
+    _ENGINES.add(engine)
+    return engine
+
+
+def _missing_driver_message(parsed: URL, shown: str, error: ImportError) -> str:
+    module = error.name or str(error)
+    if parsed.get_backend_name() == "postgresql":
+        if parsed.drivername == "postgresql":
+            return (
+                f"ledger URL {shown!r} names no driver, so SQLAlchemy uses {module}, which is "
+                "not installed; pip install 'psycopg[binary]' and write postgresql+psycopg://..."
+            )
+        return (
+            f"ledger URL {shown!r} needs the Python module {module}, which is not installed; "
+            "for postgresql+psycopg://... run pip install 'psycopg[binary]'"
+        )
+    return (
+        f"ledger URL {shown!r} needs the Python module {module}, which is not installed; "
+        "install that database driver, or use a sqlite:/// URL"
+    )
+
+
+def _sqlite_on_connect(dbapi_connection: DBAPIConnection, record: ConnectionPoolEntry) -> None:
+    # SQLAlchemy's recipe: stop the sqlite3 module from issuing its own (deferred) BEGIN,
+    # so _sqlite_on_begin decides how each transaction starts.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute(f"PRAGMA busy_timeout = {int(SQLITE_BUSY_TIMEOUT_S * 1000)}")
+        cursor.execute("PRAGMA journal_mode")
+        row = cursor.fetchone()
+        if row is None or str(row[0]).lower() != "wal":
+            # Persistent in the file: set once, by whichever process gets there first.
+            cursor.execute("PRAGMA journal_mode = WAL")
+        # In WAL mode NORMAL is safe against process crashes and skips an fsync per commit.
+        cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.execute("PRAGMA foreign_keys = ON")
+    finally:
+        cursor.close()
+
+
+def _sqlite_on_begin(connection: Connection) -> None:
+    # A write takes the write lock at BEGIN, where the busy timeout applies; a deferred
+    # transaction that later writes can fail at once with "database is locked".
+    # Straight to the driver: this runs for every transaction, and going through
+    # exec_driver_sql would add SQLAlchemy's statement machinery to every run's write.
+    driver = connection.connection.driver_connection
+    assert driver is not None
+    if connection.get_execution_options().get("zuinig_write"):
+        driver.execute("BEGIN IMMEDIATE")
+    else:
+        driver.execute("BEGIN")
+
+
+def month_bounds(month: str) -> tuple[datetime, datetime]:
+    """``[start, end)`` of a ``YYYY-MM`` month in UTC.
+
+    Raises:
+        UsageError: ``month`` is not of the form ``YYYY-MM``.
+    """
+    match = _MONTH.fullmatch(month.strip()) if isinstance(month, str) else None
+    if match is None:
+        raise UsageError(f"month must look like 2026-11 (YYYY-MM), got {month!r}")
+    year, number = int(match.group(1)), int(match.group(2))
+    start = datetime(year, number, 1, tzinfo=UTC)
+    end = datetime(year + number // 12, number % 12 + 1, 1, tzinfo=UTC)
+    return start, end
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+@dataclass(frozen=True)
+class _Query:
+    """A validated filter: SQL conditions plus what must be decided in Python."""
+
+    conditions: tuple[sa.ColumnElement[bool], ...]
+    #: ``running`` or ``interrupted`` when the status is decided per row in Python.
+    live_status: str | None
+    limit: int | None
 
 
 class Ledger:
-    """A store of runs behind a SQLAlchemy URL."""
+    """A store of runs behind a SQLAlchemy URL.
+
+    Open with :meth:`open`; use as a context manager or call :meth:`close`. A
+    ledger object may be shared by the threads of one process.
+
+    Attributes:
+        url: the URL it was opened with (may hold a password: show
+            :attr:`display_url` instead).
+    """
 
     url: str
+
+    def __init__(self, engine: Engine, url: str) -> None:
+        """Use :meth:`open`; this wraps an engine whose schema is already checked."""
+        self.url = url
+        self._engine = engine
+        self._write_engine = engine.execution_options(zuinig_write=True)
+        self._shown = display_url(url)
+        self._password = make_url(url).password
+        self._is_sqlite = engine.dialect.name == "sqlite"
+        # Tags written by start_run, per run id, so that finish_run can skip rewriting
+        # unchanged tags (two statements of a run's write). Dict operations are atomic
+        # in CPython, so threads may share the ledger.
+        self._started_tags: dict[str, list[dict[str, str]]] = {}
+
+    # -- opening ------------------------------------------------------------------
 
     @classmethod
     def open(cls, url: str | None = None, *, settings: Settings | None = None) -> Ledger:
         """Open (creating and migrating as needed) the ledger at ``url``.
 
         ``url`` wins over ``settings.ledger``, which wins over :func:`default_ledger_url`.
+        With neither ``url`` nor ``settings``, settings are read as usual (file,
+        ``ZUINIG_LEDGER``), so the ledger the user configured is the one opened.
+        Runs kept in the spool for this URL (see :mod:`zuinig.ledger.spool`) are
+        delivered; a failure to deliver them is logged, not raised.
+
         Raises LedgerURLError for a malformed URL or unknown backend, LedgerError when
-        the database cannot be reached.
+        the database cannot be reached or was made by a newer zuinig.
         """
-        raise NotImplementedError
+        if url is None:
+            if settings is None:
+                from zuinig.config import load_settings
 
-    def start_run(self, run: Run) -> None:
-        """Insert ``run`` (status ``running``). Raises LedgerError."""
-        raise NotImplementedError
+                settings = load_settings()
+            url = settings.ledger or default_ledger_url()
+        parsed = _parse_url(url)
+        engine = _create_engine(url, parsed)
+        ledger = cls(engine, url)
+        try:
+            ledger._ensure_schema()
+        except BaseException:
+            engine.dispose()
+            raise
+        ledger._drain_quietly()
+        return ledger
 
-    def finish_run(self, run: Run) -> None:
-        """Write the final state of ``run`` (status ``ok`` or ``error``), inserting it if
-        its start was never written. Raises LedgerError."""
-        raise NotImplementedError
+    @property
+    def display_url(self) -> str:
+        """The URL with any password masked."""
+        return self._shown
 
-    def get_run(self, run_id: str) -> Run:
-        """The run with this id (or unique id prefix). Raises RunNotFoundError."""
-        raise NotImplementedError
+    def __repr__(self) -> str:
+        return f"Ledger({self._shown!r})"
 
-    def list_runs(self, run_filter: RunFilter | None = None) -> list[Run]:
-        """Runs matching the filter, newest first; ``running`` rows whose process is
-        gone come back with status ``interrupted``."""
-        raise NotImplementedError
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
     def close(self) -> None:
         """Release connections."""
-        raise NotImplementedError
+        self._engine.dispose()
+
+    def _ensure_schema(self) -> None:
+        try:
+            connection = self._engine.connect()
+        except sa.exc.SQLAlchemyError as error:
+            raise self._unreachable(error) from error
+        with connection:
+            try:
+                stored = connection.execute(
+                    sa.select(sa.column("version_num")).select_from(sa.table(VERSION_TABLE))
+                ).scalar()
+            except sa.exc.DBAPIError:
+                stored = None  # no version table yet, or unreadable: the careful path decides
+            connection.rollback()
+        if stored == HEAD_REVISION:
+            return
+        if stored is not None:
+            self._refuse_newer(stored)
+        self._create_or_upgrade()
+
+    def _refuse_newer(self, stored: str) -> None:
+        if stored in SCHEMA_REVISIONS:
+            return
+        raise LedgerError(
+            f"the ledger at {self._shown} has schema version {stored}, newer than this "
+            f"zuinig knows ({HEAD_REVISION}); upgrade zuinig (pip install -U zuinig)"
+        )
+
+    def _create_or_upgrade(self) -> None:
+        from zuinig.ledger import migrate
+
+        try:
+            with self._write_engine.begin() as connection:
+                if connection.dialect.name == "postgresql":
+                    # Serialise concurrent creators; released at commit. Key: crc32("zuinig").
+                    connection.execute(sa.select(sa.func.pg_advisory_xact_lock(0x5A75696E)))
+                inspector = sa.inspect(connection)
+                if inspector.has_table(VERSION_TABLE):
+                    stored = connection.execute(
+                        sa.select(sa.column("version_num")).select_from(sa.table(VERSION_TABLE))
+                    ).scalar()
+                    if stored == HEAD_REVISION:
+                        return  # another process got here first
+                    if stored is not None:
+                        self._refuse_newer(stored)
+                elif inspector.has_table(runs.name):
+                    raise LedgerError(
+                        f"the database at {self._shown} already has a table {runs.name!r} "
+                        "that zuinig did not make; give zuinig its own database or schema"
+                    )
+                log.info("creating or upgrading the ledger schema at %s", self._shown)
+                migrate.upgrade(connection)
+        except LedgerError:
+            raise
+        except sa.exc.SQLAlchemyError as error:
+            raise LedgerError(
+                f"cannot create or upgrade the ledger at {self._shown}: "
+                f"{_reason(error, self._password)}; check that the database is writable"
+            ) from error
+
+    def _unreachable(self, error: BaseException) -> LedgerError:
+        return LedgerError(
+            f"cannot open the ledger at {self._shown}: {_reason(error, self._password)}; "
+            "check that the database exists and is reachable, or choose another with "
+            "--ledger or ZUINIG_LEDGER"
+        )
+
+    # -- writing ------------------------------------------------------------------
+
+    def start_run(self, run: Run) -> None:
+        """Insert ``run`` (status ``running``). Raises LedgerError.
+
+        A run id already in the ledger is an error: ids are unique per run.
+        """
+        row = self._row(run)
+        tags = _tag_rows(run)
+
+        def write(connection: Connection) -> None:
+            connection.execute(runs.insert(), row)
+            if tags:
+                connection.execute(run_tags.insert(), tags)
+
+        self._write(write, f"record the start of run {run.run_id}")
+        if len(self._started_tags) >= _REMEMBERED_STARTS:
+            self._started_tags.clear()  # runs never finished by this process; forget them
+        self._started_tags[run.run_id] = tags
+
+    def finish_run(self, run: Run) -> None:
+        """Write the final state of ``run`` (status ``ok`` or ``error``), inserting it if
+        its start was never written. Raises LedgerError.
+
+        Every column is overwritten and the tags are replaced by ``run.tags``.
+        """
+        self._write(lambda connection: self._store(connection, run), f"record run {run.run_id}")
+
+    def put_run(self, run: Run) -> bool:
+        """Insert or update ``run`` idempotently by ``run_id``, as :meth:`finish_run`,
+        except that a ``running`` state never overwrites a finished (``ok``/``error``)
+        row: a state kept from a run's start must not undo its recorded end.
+
+        Used to deliver spooled runs and by sync/import. Raises LedgerError.
+
+        Returns:
+            Whether the row was written (``False``: a finished row was kept).
+        """
+        written: list[bool] = []
+
+        def write(connection: Connection) -> None:
+            if run.status == STATUS_RUNNING:
+                stored = connection.execute(_SELECT_STATUS, {"match_run_id": run.run_id}).scalar()
+                if stored in FINISHED_STATUSES:
+                    written.append(False)
+                    return
+            self._store(connection, run)
+            written.append(True)
+
+        self._write(write, f"record run {run.run_id}")
+        return written[-1]
+
+    def _store(self, connection: Connection, run: Run) -> None:
+        row = self._row(run)
+        values = {name: value for name, value in row.items() if name != "run_id"}
+        values["match_run_id"] = run.run_id
+        tags = _tag_rows(run)
+        updated = connection.execute(_UPDATE_RUN, values)
+        if updated.rowcount == 0:
+            connection.execute(runs.insert(), row)
+        elif self._started_tags.pop(run.run_id, None) == tags:
+            return  # this process wrote exactly these tags at the start: nothing to replace
+        else:
+            connection.execute(_DELETE_TAGS, {"match_run_id": run.run_id})
+        if tags:
+            connection.execute(run_tags.insert(), tags)
+
+    def _row(self, run: Run) -> dict[str, Any]:
+        if run.status not in STORED_STATUSES:
+            raise LedgerError(
+                f"run {run.run_id} has status {run.status!r}; a stored run is one of "
+                f"{', '.join(STORED_STATUSES)}"
+            )
+        return _run_to_row(run)
+
+    def _write(self, work: Callable[[Connection], None], what: str) -> None:
+        for attempt in (1, 2):
+            try:
+                with self._write_engine.begin() as connection:
+                    work(connection)
+                return
+            except sa.exc.IntegrityError as error:
+                raise LedgerError(
+                    f"cannot {what} in the ledger at {self._shown}: "
+                    f"{_reason(error, self._password)} (is the run id already used?)"
+                ) from error
+            except sa.exc.DBAPIError as error:
+                # A server connection dropped while idle in the pool: the pool has been
+                # invalidated, so one retry runs on a fresh connection.
+                if attempt == 1 and error.connection_invalidated:
+                    continue
+                raise self._write_failed(what, error) from error
+            except sa.exc.SQLAlchemyError as error:
+                raise self._write_failed(what, error) from error
+
+    def _write_failed(self, what: str, error: BaseException) -> LedgerError:
+        return LedgerError(
+            f"cannot {what} in the ledger at {self._shown}: {_reason(error, self._password)}"
+        )
+
+    def drain_spool(self, *, root: Path | None = None) -> DrainResult:
+        """Deliver runs kept in the spool for this ledger's URL (see :mod:`zuinig.ledger.spool`).
+
+        Idempotent by ``run_id``; delivered files are removed.
+
+        Args:
+            root: spool root; the user data directory's ``spool`` by default.
+
+        Raises:
+            LedgerError: the ledger could not be written; undelivered files stay.
+        """
+        from zuinig.ledger import spool
+
+        return spool.drain(self, root=root)
+
+    def _drain_quietly(self) -> None:
+        from zuinig.ledger import spool
+
+        if not spool.has_pending(self.url):
+            return
+        try:
+            result = spool.drain(self)
+        except LedgerError as error:
+            log.warning("spooled runs stay in the spool for now: %s", error)
+            return
+        if result.delivered:
+            log.info("delivered %d spooled run(s) to %s", result.delivered, self._shown)
+
+    # -- reading ------------------------------------------------------------------
+
+    def get_run(self, run_id: str) -> Run:
+        """The run with this id (or unique id prefix). Raises RunNotFoundError.
+
+        Raises:
+            RunNotFoundError: no run has this id or prefix.
+            AmbiguousRunIdError: the prefix matches more than one run.
+        """
+        prefix = run_id.strip()
+        if not prefix:
+            raise RunNotFoundError("no run id given; `zuinig runs list` shows the run ids")
+        with self._reading() as connection:
+            row = connection.execute(sa.select(runs).where(runs.c.run_id == prefix)).first()
+            if row is None:
+                matches = (
+                    connection.execute(
+                        sa.select(runs.c.run_id)
+                        .where(self._prefix_condition(prefix))
+                        .order_by(runs.c.run_id)
+                        .limit(_SHOWN_CANDIDATES + 1)
+                    )
+                    .scalars()
+                    .all()
+                )
+                if not matches:
+                    raise RunNotFoundError(
+                        f"no run {prefix!r} in the ledger at {self._shown}; "
+                        "`zuinig runs list` shows the run ids"
+                    )
+                if len(matches) > 1:
+                    shown = ", ".join(matches[:_SHOWN_CANDIDATES])
+                    more = ", ..." if len(matches) > _SHOWN_CANDIDATES else ""
+                    raise AmbiguousRunIdError(
+                        f"run id {prefix!r} matches more than one run ({shown}{more}); "
+                        "give more of the id"
+                    )
+                row = connection.execute(sa.select(runs).where(runs.c.run_id == matches[0])).one()
+            found = self._runs_from_rows(connection, [row])
+        return found[0]
+
+    def _prefix_condition(self, prefix: str) -> sa.ColumnElement[bool]:
+        if self._is_sqlite:
+            # SQLite's LIKE ignores case and cannot use the primary-key index; a range on
+            # the binary-collated key is exact and indexed.
+            upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+            return sa.and_(runs.c.run_id >= prefix, runs.c.run_id < upper)
+        escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        return runs.c.run_id.like(escaped + "%", escape="\\")
+
+    def list_runs(self, run_filter: RunFilter | None = None) -> list[Run]:
+        """Runs matching the filter, newest first; ``running`` rows whose process is
+        gone come back with status ``interrupted``.
+
+        Raises:
+            UsageError: the filter is invalid (bad month, unknown status, negative limit).
+            LedgerError: the ledger cannot be read.
+        """
+        query = self._query(run_filter or RunFilter())
+        statement = sa.select(runs).where(*query.conditions)
+        statement = statement.order_by(runs.c.started_at.desc(), runs.c.run_id.desc())
+        if query.live_status is None and query.limit is not None:
+            statement = statement.limit(query.limit)
+        with self._reading() as connection:
+            rows = connection.execute(statement).all()
+            if query.live_status is not None:
+                rows = self._with_live_status(rows, query.live_status)
+                if query.limit is not None:
+                    rows = rows[: query.limit]
+            return self._runs_from_rows(connection, rows)
+
+    def count_runs(self, run_filter: RunFilter | None = None) -> int:
+        """How many runs match the filter, ignoring its ``limit``.
+
+        Raises:
+            UsageError: the filter is invalid.
+            LedgerError: the ledger cannot be read.
+        """
+        query = self._query(run_filter or RunFilter())
+        with self._reading() as connection:
+            if query.live_status is None:
+                counted = connection.execute(
+                    sa.select(sa.func.count()).select_from(runs).where(*query.conditions)
+                ).scalar()
+                return int(counted or 0)
+            rows = connection.execute(
+                sa.select(runs.c.run_id, runs.c.host, runs.c.pid, runs.c.pid_started_at).where(
+                    *query.conditions
+                )
+            ).all()
+        return len(self._with_live_status(rows, query.live_status))
+
+    def jobs(self) -> list[str]:
+        """The distinct job names in the ledger, sorted."""
+        with self._reading() as connection:
+            return list(
+                connection.execute(sa.select(runs.c.job).distinct().order_by(runs.c.job))
+                .scalars()
+                .all()
+            )
+
+    def _query(self, run_filter: RunFilter) -> _Query:
+        conditions: list[sa.ColumnElement[bool]] = []
+        if run_filter.job is not None:
+            conditions.append(runs.c.job == run_filter.job)
+        for key, value in run_filter.tags.items():
+            conditions.append(
+                sa.exists()
+                .where(run_tags.c.run_id == runs.c.run_id)
+                .where(run_tags.c.key == key, run_tags.c.value == value)
+            )
+        if run_filter.month is not None:
+            start, end = month_bounds(run_filter.month)
+            conditions.extend([runs.c.started_at >= start, runs.c.started_at < end])
+        if run_filter.since is not None:
+            conditions.append(runs.c.started_at >= _utc(run_filter.since))
+        if run_filter.until is not None:
+            conditions.append(runs.c.started_at < _utc(run_filter.until))
+        if run_filter.top_level_only:
+            conditions.append(runs.c.parent_run_id.is_(None))
+        live_status = None
+        status = run_filter.status
+        if status is not None:
+            if status not in STATUSES:
+                raise UsageError(f"status must be one of {', '.join(STATUSES)}, got {status!r}")
+            if status in (STATUS_RUNNING, STATUS_INTERRUPTED):
+                conditions.append(runs.c.status == STATUS_RUNNING)
+                live_status = status
+            else:
+                conditions.append(runs.c.status == status)
+        limit = run_filter.limit
+        if limit is not None and (isinstance(limit, bool) or limit < 0):
+            raise UsageError(f"limit must be 0 or more, got {limit!r}")
+        return _Query(tuple(conditions), live_status, limit)
+
+    def _with_live_status(self, rows: Sequence[_AnyRow], wanted: str) -> list[_AnyRow]:
+        from zuinig.ledger.liveness import LivenessCache
+
+        cache = LivenessCache()
+        want_interrupted = wanted == STATUS_INTERRUPTED
+        return [
+            row
+            for row in rows
+            if cache.is_interrupted(row.host, row.pid, row.pid_started_at) == want_interrupted
+        ]
+
+    def _runs_from_rows(self, connection: Connection, rows: Sequence[_AnyRow]) -> list[Run]:
+        tags: dict[str, dict[str, str]] = {}
+        ids = [row.run_id for row in rows]
+        for start in range(0, len(ids), _CHUNK):
+            chunk = ids[start : start + _CHUNK]
+            for run_id, key, value in connection.execute(
+                sa.select(run_tags.c.run_id, run_tags.c.key, run_tags.c.value).where(
+                    run_tags.c.run_id.in_(chunk)
+                )
+            ):
+                tags.setdefault(run_id, {})[key] = value
+        cache: LivenessCache | None = None
+        result = []
+        for row in rows:
+            run = _row_to_run(row._mapping, tags.get(row.run_id, {}))
+            if run.status == STATUS_RUNNING:
+                if cache is None:
+                    from zuinig.ledger.liveness import LivenessCache
+
+                    cache = LivenessCache()
+                if cache.is_interrupted(run.host, run.pid, run.pid_started_at):
+                    run = _replace_status(run, STATUS_INTERRUPTED)
+            result.append(run)
+        return result
+
+    def _reading(self) -> _ReadingContext:
+        return _ReadingContext(self)
+
+
+class _ReadingContext:
+    """A read transaction whose database errors become LedgerError."""
+
+    def __init__(self, ledger: Ledger) -> None:
+        self._ledger = ledger
+        self._connection: Connection | None = None
+
+    def __enter__(self) -> Connection:
+        try:
+            self._connection = self._ledger._engine.connect()
+        except sa.exc.SQLAlchemyError as error:
+            raise self._ledger._unreachable(error) from error
+        return self._connection
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, _: Any
+    ) -> None:
+        assert self._connection is not None
+        self._connection.close()
+        if isinstance(error, sa.exc.SQLAlchemyError):
+            raise LedgerError(
+                f"cannot read the ledger at {self._ledger.display_url}: "
+                f"{_reason(error, self._ledger._password)}"
+            ) from error
+
+
+def _replace_status(run: Run, status: str) -> Run:
+    import dataclasses
+
+    return dataclasses.replace(run, status=status)
+
+
+def _run_to_row(run: Run) -> dict[str, Any]:
+    row = {name: getattr(run, name) for name in RUN_COLUMNS}
+    row["inputs"] = json.dumps(
+        [
+            {"path": item.path, "size_bytes": item.size_bytes, "format": item.format}
+            for item in run.inputs
+        ]
+    )
+    row["engines"] = json.dumps(dict(run.engines), sort_keys=True)
+    return row
+
+
+def _tag_rows(run: Run) -> list[dict[str, str]]:
+    return [
+        {"run_id": run.run_id, "key": str(key), "value": str(value)}
+        for key, value in run.tags.items()
+    ]
+
+
+def _row_to_run(row: Mapping[Any, Any], tags: Mapping[str, str]) -> Run:
+    values = dict(row)
+    values["inputs"] = tuple(InputFile(**item) for item in json.loads(values["inputs"] or "[]"))
+    values["engines"] = json.loads(values["engines"] or "{}")
+    if values["method_cpu_tdp_is_generic"] is not None:
+        values["method_cpu_tdp_is_generic"] = bool(values["method_cpu_tdp_is_generic"])
+    return Run(tags=dict(tags), **values)

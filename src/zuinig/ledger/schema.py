@@ -1,0 +1,128 @@
+"""The ledger's tables, in SQLAlchemy Core, portable between SQLite and PostgreSQL.
+
+``runs`` has one column per :class:`zuinig.ledger.model.Run` field, with the same
+name and unit. Tags live in ``run_tags`` (one row per key) so that a tag filter is
+plain SQL on every backend, served by the ``(key, value)`` index, instead of a JSON
+operator that differs per database. ``inputs`` and ``engines`` are only ever read
+whole, so they are JSON text.
+
+The schema version is Alembic's revision id, kept in :data:`VERSION_TABLE` (not
+Alembic's default ``alembic_version``, so a team database that other tools migrate
+with Alembic is not confused). This module knows the revisions this zuinig ships,
+so opening an up-to-date ledger needs one query and no Alembic import.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Dialect
+
+#: Revisions this zuinig knows, oldest first; the last is the one it writes.
+#: A revision id is a zero-padded number, so "newer than this zuinig" is a comparison.
+SCHEMA_REVISIONS: tuple[str, ...] = ("0001",)
+HEAD_REVISION = SCHEMA_REVISIONS[-1]
+#: Alembic's version table, named for zuinig so it cannot clash with another application's.
+VERSION_TABLE = "zuinig_schema_version"
+
+
+class UTCDateTime(sa.TypeDecorator[datetime]):
+    """A point in time, stored in UTC and read back timezone-aware (UTC).
+
+    PostgreSQL stores ``timestamp with time zone``. SQLite has no such type: it
+    stores the UTC wall time as ISO text, which sorts and compares correctly
+    because every value is in the same zone. A naive datetime is taken to be UTC
+    already (Python's ``datetime.utcnow()`` style), never local time.
+    """
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        if dialect.name == "sqlite":
+            # SQLite's DATETIME text drops the offset anyway; strip it so every stored
+            # value has exactly the same shape and string comparison stays time order.
+            return value.replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+metadata = sa.MetaData()
+
+runs = sa.Table(
+    "runs",
+    metadata,
+    sa.Column("run_id", sa.String(), primary_key=True),
+    sa.Column("parent_run_id", sa.String(), nullable=True, index=True),
+    sa.Column("job", sa.String(), nullable=False, index=True),
+    sa.Column("kind", sa.String(), nullable=False),
+    sa.Column("status", sa.String(), nullable=False, index=True),
+    sa.Column("started_at", UTCDateTime(), nullable=False, index=True),
+    sa.Column("ended_at", UTCDateTime(), nullable=True),
+    sa.Column("duration_s", sa.Float(), nullable=True),
+    sa.Column("energy_kwh", sa.Float(), nullable=True),
+    sa.Column("cpu_energy_kwh", sa.Float(), nullable=True),
+    sa.Column("ram_energy_kwh", sa.Float(), nullable=True),
+    sa.Column("gpu_energy_kwh", sa.Float(), nullable=True),
+    sa.Column("co2_kg", sa.Float(), nullable=True),
+    sa.Column("intensity_g_per_kwh", sa.Float(), nullable=True),
+    sa.Column("cpu_s", sa.Float(), nullable=True),
+    sa.Column("peak_rss_bytes", sa.BigInteger(), nullable=True),
+    sa.Column("read_bytes", sa.BigInteger(), nullable=True),
+    sa.Column("written_bytes", sa.BigInteger(), nullable=True),
+    sa.Column("method_meter", sa.String(), nullable=True),
+    sa.Column("method_cpu", sa.String(), nullable=True),
+    sa.Column("method_cpu_model", sa.String(), nullable=True),
+    sa.Column("method_cpu_tdp_w", sa.Float(), nullable=True),
+    sa.Column("method_cpu_tdp_is_generic", sa.Boolean(), nullable=True),
+    sa.Column("method_cpu_count", sa.Integer(), nullable=True),
+    sa.Column("method_ram", sa.String(), nullable=True),
+    sa.Column("method_ram_power_w", sa.Float(), nullable=True),
+    sa.Column("tracking_mode", sa.String(), nullable=True),
+    sa.Column("pue", sa.Float(), nullable=True),
+    sa.Column("intensity_source", sa.String(), nullable=True),
+    sa.Column("intensity_year", sa.Integer(), nullable=True),
+    sa.Column("country_iso_code", sa.String(), nullable=True),
+    sa.Column("measurement_error", sa.Text(), nullable=True),
+    sa.Column("error_type", sa.String(), nullable=True),
+    sa.Column("error_message", sa.Text(), nullable=True),
+    sa.Column("command", sa.Text(), nullable=True),
+    sa.Column("exit_code", sa.Integer(), nullable=True),
+    sa.Column("inputs", sa.Text(), nullable=False),  # JSON list of {path, size_bytes, format}
+    sa.Column("engines", sa.Text(), nullable=False),  # JSON object, engine name to version
+    sa.Column("host", sa.String(), nullable=True),
+    sa.Column("user", sa.String(), nullable=True),
+    sa.Column("pid", sa.Integer(), nullable=True),
+    sa.Column("pid_started_at", UTCDateTime(), nullable=True),
+    sa.Column("python_version", sa.String(), nullable=True),
+    sa.Column("codecarbon_version", sa.String(), nullable=True),
+    sa.Column("zuinig_version", sa.String(), nullable=True),
+    sa.Column("git_commit", sa.String(), nullable=True),
+)
+
+run_tags = sa.Table(
+    "run_tags",
+    metadata,
+    sa.Column(
+        "run_id",
+        sa.String(),
+        sa.ForeignKey("runs.run_id", ondelete="CASCADE", name="fk_run_tags_run_id"),
+        primary_key=True,
+    ),
+    sa.Column("key", sa.String(), primary_key=True),
+    sa.Column("value", sa.String(), nullable=False),
+    sa.Index("ix_run_tags_key_value", "key", "value"),
+)
+
+#: Columns of ``runs`` in declaration order (equal to the Run field names, tags aside).
+RUN_COLUMNS: tuple[str, ...] = tuple(column.name for column in runs.columns)

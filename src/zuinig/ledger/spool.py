@@ -1,0 +1,225 @@
+"""The spool: runs kept as JSON files while their ledger cannot be written.
+
+Nothing measured is ever lost. When writing a run fails (the team database is
+unreachable, the disk is full), the caller keeps it here with :func:`save`; the
+next :meth:`zuinig.ledger.Ledger.open` of the same URL (or an explicit
+:meth:`~zuinig.ledger.Ledger.drain_spool`) delivers it with
+:meth:`~zuinig.ledger.Ledger.put_run`, idempotent by ``run_id``.
+
+Layout: ``<user data dir>/spool/<key>/<run_id>.<time_ns>.<pid>.json`` where
+``<key>`` is a hash of the ledger URL *with its password masked*: no password
+is ever written to disk, and the same database reached with a changed password
+keeps its spool. Every save is its own file (written to a temporary name, then
+renamed), so a process draining the spool can never delete a newer state of a
+run that another process saved meanwhile; the start state of a run never
+overwrites its end state (see ``put_run``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import os
+import re
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from zuinig.errors import LedgerError
+from zuinig.ledger.model import STATUS_ERROR, STATUS_OK, STATUS_RUNNING, Run
+
+if TYPE_CHECKING:
+    from zuinig.ledger.store import Ledger
+
+log = logging.getLogger(__name__)
+
+SPOOL_FORMAT = "zuinig-spool"
+SPOOL_VERSION = 1
+#: A file that cannot be read as a run is renamed with this suffix and left for a person.
+BAD_SUFFIX = ".bad"
+_UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
+
+
+@dataclass
+class DrainResult:
+    """What :func:`drain` did.
+
+    Attributes:
+        delivered: files whose run was written to the ledger (and removed).
+        superseded: files holding a ``running`` state of a run the ledger already
+            has finished (removed; nothing was lost).
+        bad: files that could not be read as a run, renamed to ``*.bad``, with why.
+    """
+
+    delivered: int = 0
+    superseded: int = 0
+    bad: list[tuple[Path, str]] = field(default_factory=list)
+
+
+def spool_root() -> Path:
+    """``<user data dir>/spool``: where spooled runs of every ledger are kept."""
+    from zuinig.ledger.paths import user_data_dir
+
+    return user_data_dir() / "spool"
+
+
+def spool_dir(url: str, root: Path | None = None) -> Path:
+    """The directory of runs spooled for the ledger at ``url`` (not created here)."""
+    from zuinig.ledger.store import display_url
+
+    key = hashlib.sha256(display_url(url).encode("utf-8")).hexdigest()[:16]
+    return (root if root is not None else spool_root()) / key
+
+
+def save(run: Run, url: str, *, root: Path | None = None) -> Path:
+    """Keep ``run`` for the ledger at ``url`` until it can be delivered.
+
+    Args:
+        run: the run in its latest state (a later save of the same run wins if finished).
+        url: the ledger URL the run was meant for (its password is never written).
+        root: spool root; :func:`spool_root` by default.
+
+    Returns:
+        The file written.
+
+    Raises:
+        LedgerError: the file could not be written either.
+    """
+    from zuinig.ledger.store import display_url
+
+    directory = spool_dir(url, root)
+    document = {
+        "format": SPOOL_FORMAT,
+        "version": SPOOL_VERSION,
+        "ledger": display_url(url),
+        "saved_at_ns": time.time_ns(),
+        "run": run.to_dict(),
+    }
+    name = f"{_UNSAFE.sub('_', run.run_id)[:80]}.{document['saved_at_ns']}.{os.getpid()}.json"
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        return _write_atomically(directory / name, json.dumps(document, indent=1))
+    except OSError as error:
+        raise LedgerError(
+            f"cannot keep run {run.run_id} in the spool at {directory}: {error.strerror or error}"
+        ) from error
+
+
+def _write_atomically(path: Path, text: str) -> Path:
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(text)
+            stream.flush()
+            # The spool exists for when things go wrong; make the file survive a crash.
+            os.fsync(stream.fileno())
+        Path(temporary).replace(path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    with contextlib.suppress(OSError):  # not possible on every platform (Windows)
+        directory = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(directory)
+        finally:
+            os.close(directory)
+    return path
+
+
+def pending(url: str, *, root: Path | None = None) -> list[Run]:
+    """Runs waiting in the spool for the ledger at ``url``, oldest save first.
+
+    A run saved more than once appears once per save; unreadable files are left out
+    (:func:`drain` reports them).
+    """
+    runs = []
+    for path in pending_files(url, root=root):
+        with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+            runs.append(load(path))
+    return runs
+
+
+def pending_files(url: str, *, root: Path | None = None) -> list[Path]:
+    """Spooled files waiting for the ledger at ``url``, oldest save first."""
+    directory = spool_dir(url, root)
+    try:
+        files = [entry for entry in directory.iterdir() if entry.name.endswith(".json")]
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    return sorted(files, key=_saved_order)
+
+
+def has_pending(url: str, *, root: Path | None = None) -> bool:
+    """Whether any run waits in the spool for ``url`` (one directory listing)."""
+    directory = spool_dir(url, root)
+    try:
+        with os.scandir(directory) as entries:
+            return any(entry.name.endswith(".json") for entry in entries)
+    except (FileNotFoundError, NotADirectoryError):
+        return False
+
+
+def _saved_order(path: Path) -> tuple[int, str]:
+    parts = path.name.split(".")
+    try:
+        return int(parts[-3]), path.name
+    except (IndexError, ValueError):
+        return 0, path.name
+
+
+def load(path: Path) -> Run:
+    """Read one spooled run.
+
+    Raises:
+        ValueError: the file is not a spooled run this zuinig can read.
+        OSError: the file cannot be read.
+    """
+    document: Any = json.loads(path.read_text(encoding="utf-8"))
+    if not isinstance(document, dict) or document.get("format") != SPOOL_FORMAT:
+        raise ValueError("not a zuinig spool file")
+    if document.get("version") != SPOOL_VERSION:
+        raise ValueError(f"spool format version {document.get('version')} is not known here")
+    run = Run.from_dict(document["run"])
+    if run.status not in (STATUS_RUNNING, STATUS_OK, STATUS_ERROR):
+        raise ValueError(f"status {run.status!r} cannot be stored")
+    return run
+
+
+def drain(ledger: Ledger, *, root: Path | None = None) -> DrainResult:
+    """Deliver every run spooled for ``ledger.url`` into ``ledger``.
+
+    Idempotent: delivering the same run twice writes the same row, and files are
+    removed only after their run is committed, so an interrupted drain just
+    delivers again next time. Several processes may drain at once.
+
+    Raises:
+        LedgerError: writing failed; this and later files stay in the spool.
+    """
+    result = DrainResult()
+    for path in pending_files(ledger.url, root=root):
+        try:
+            run = load(path)
+        except FileNotFoundError:
+            continue  # another process delivered it first
+        except (OSError, ValueError, KeyError, TypeError) as error:
+            _set_aside(path, str(error), result)
+            continue
+        if ledger.put_run(run):
+            result.delivered += 1
+        else:
+            result.superseded += 1
+        path.unlink(missing_ok=True)
+    return result
+
+
+def _set_aside(path: Path, why: str, result: DrainResult) -> None:
+    log.warning(
+        "spooled file %s cannot be read as a run (%s); renamed to *%s", path, why, BAD_SUFFIX
+    )
+    with contextlib.suppress(OSError):
+        path.replace(path.with_name(path.name + BAD_SUFFIX))
+    result.bad.append((path, why))
