@@ -1,0 +1,866 @@
+"""The ``zuinig`` command line: a thin shell over the library.
+
+Each command makes one library call and hands what it gets to a small, pure
+``format_*`` function that returns text; only the command functions print.
+
+Errors: a :class:`~zuinig.errors.ZuinigError` becomes one line on stderr,
+``zuinig: <message>``, with exit code 2 when it is the user's input and 1
+otherwise; a usage error (unknown option, bad value) is one line and exit code
+2; anything unexpected is one line and exit code 1. A traceback is shown only
+with ``--debug`` (or ``ZUINIG_DEBUG=1``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import os
+import sys
+import traceback
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn
+
+import click
+
+from zuinig import __version__
+from zuinig.config import CONFIG_FILE_ENV, Settings, load_settings
+from zuinig.errors import UsageError, ZuinigError
+from zuinig.ledger.model import STATUSES, Run, RunFilter
+
+if TYPE_CHECKING:
+    from zuinig.doctor import Diagnosis
+    from zuinig.ledger.store import Ledger
+    from zuinig.measure import Recorder
+    from zuinig.meter.base import Meter
+
+__all__ = [
+    "AppState",
+    "cli",
+    "format_diagnosis",
+    "format_run",
+    "format_run_summary",
+    "format_runs_table",
+    "main",
+]
+
+#: Rows the table of ``runs list`` shows when no ``--limit`` is given.
+DEFAULT_TABLE_LIMIT = 20
+EXPORT_FORMATS = ("csv", "parquet", "json")
+DEBUG_ENV = "ZUINIG_DEBUG"
+
+logger = logging.getLogger("zuinig")
+
+
+# -- state shared by the commands ---------------------------------------------------------
+
+
+@dataclass
+class AppState:
+    """What the group options decide, and what tests may inject.
+
+    Attributes:
+        ledger: ``--ledger`` URL, or ``None`` for the settings' ledger.
+        config: ``--config`` file, or ``None`` to look for one as usual.
+        debug: show tracebacks.
+        meter: the meter to measure with; the settings' default meter when ``None``
+            (tests inject a replay meter here).
+    """
+
+    ledger: str | None = None
+    config: Path | None = None
+    debug: bool = False
+    meter: Meter | None = None
+    _settings: Settings | None = field(default=None, repr=False)
+
+    def environ(self) -> dict[str, str]:
+        environ = dict(os.environ)
+        if self.config is not None:
+            environ[CONFIG_FILE_ENV] = str(self.config)
+        return environ
+
+    def settings(self) -> Settings:
+        """The settings, read once (raises ConfigError)."""
+        if self._settings is None:
+            self._settings = load_settings({"ledger": self.ledger}, environ=self.environ())
+        return self._settings
+
+    def ledger_url(self) -> str:
+        from zuinig.ledger import default_ledger_url
+
+        return self.settings().ledger or default_ledger_url()
+
+    def open_ledger(self) -> Ledger:
+        from zuinig.ledger import Ledger
+
+        return Ledger.open(self.ledger_url(), settings=self.settings())
+
+    def recorder(self) -> Recorder:
+        from zuinig.measure import Recorder
+
+        return Recorder(self.settings(), ledger_url=self.ledger_url(), meter=self.meter)
+
+
+pass_state = click.make_pass_decorator(AppState, ensure=True)
+
+
+# -- the group and its error handling -------------------------------------------------------
+
+
+class ZuinigGroup(click.Group):
+    """A group whose ``main`` turns every error into one line and an exit code."""
+
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> NoReturn:
+        state = extra.setdefault("obj", AppState())
+        if not isinstance(state, AppState):
+            raise TypeError("obj must be an AppState")
+        state.debug = state.debug or _debug_requested(args)
+        restore_logging = _log_to_stderr(state.debug)
+        try:
+            code = self._main(args, prog_name, complete_var, state, extra)
+        finally:
+            restore_logging()
+        sys.exit(code)
+
+    def _main(
+        self,
+        args: Sequence[str] | None,
+        prog_name: str | None,
+        complete_var: str | None,
+        state: AppState,
+        extra: dict[str, Any],
+    ) -> int:
+        try:
+            result = super().main(
+                args=args,
+                prog_name=prog_name or "zuinig",
+                complete_var=complete_var,
+                standalone_mode=False,
+                **extra,
+            )
+            return result if isinstance(result, int) else 0
+        except click.UsageError as error:
+            return _fail(_usage_line(error), error, state, exit_code=2)
+        except click.ClickException as error:
+            return _fail(f"zuinig: {error.format_message()}", error, state, error.exit_code)
+        except click.Abort:
+            return _fail("zuinig: interrupted", None, state, exit_code=130)
+        except ZuinigError as error:
+            return _fail(f"zuinig: {error}", error, state, exit_code=2 if error.bad_input else 1)
+        except BrokenPipeError:
+            # The reader went away (``zuinig runs list | head``): stop quietly, as cat does.
+            _silence_stdout()
+            return 141
+        except Exception as error:
+            reason = "".join(traceback.format_exception_only(error)).strip()
+            hint = "" if state.debug else " (run with --debug to see where)"
+            return _fail(f"zuinig: unexpected error: {reason}{hint}", error, state, 1)
+
+
+def _debug_requested(args: Sequence[str] | None) -> bool:
+    if os.environ.get(DEBUG_ENV, "").lower() in ("1", "true", "yes"):
+        return True
+    words = list(sys.argv[1:] if args is None else args)
+    if "--" in words:
+        words = words[: words.index("--")]
+    return "--debug" in words
+
+
+def _log_to_stderr(debug: bool) -> Callable[[], None]:
+    """Send zuinig's warnings (a run kept locally, a meter that failed) to stderr, one line
+    each, while a command runs; the returned function undoes it."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    before = (logger.level, logger.propagate)
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG if debug else logging.WARNING)
+    logger.propagate = False
+
+    def restore() -> None:
+        logger.removeHandler(handler)
+        logger.setLevel(before[0])
+        logger.propagate = before[1]
+
+    return restore
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _usage_line(error: click.UsageError) -> str:
+    where = error.ctx.command_path if error.ctx is not None else "zuinig"
+    return f"zuinig: {_one_line(error.format_message())} (see '{where} --help')"
+
+
+def _fail(line: str, error: BaseException | None, state: AppState, exit_code: int) -> int:
+    if state.debug and error is not None:
+        traceback.print_exception(error, file=sys.stderr)
+    click.echo(_one_line(line), err=True)
+    return exit_code
+
+
+def _silence_stdout() -> None:
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
+@click.group(cls=ZuinigGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--ledger",
+    metavar="URL",
+    help="Ledger to use: a SQLAlchemy URL such as sqlite:////path/ledger.sqlite or "
+    "postgresql+psycopg://user@host/db. Default: ZUINIG_LEDGER, the settings file, or "
+    "the SQLite file in your user data directory.",
+)
+@click.option(
+    "--config",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="Settings file to read instead of looking for zuinig.toml or [tool.zuinig] in "
+    "pyproject.toml.",
+)
+@click.option("--debug", is_flag=True, help="Show tracebacks of errors.")
+@click.version_option(__version__, "--version", prog_name="zuinig")
+@pass_state
+def cli(state: AppState, ledger: str | None, config: Path | None, debug: bool) -> None:
+    """Measure the energy and CO2e of data jobs, and keep every run in a ledger."""
+    state.ledger = ledger if ledger is not None else state.ledger
+    state.config = config if config is not None else state.config
+    state.debug = state.debug or debug
+
+
+def main() -> NoReturn:
+    """Entry point of the ``zuinig`` console script."""
+    cli.main(prog_name="zuinig")
+
+
+# -- option parsing -------------------------------------------------------------------------
+
+
+def parse_tags(
+    ctx: click.Context | None, param: click.Parameter | None, values: Iterable[str]
+) -> dict[str, str]:
+    """``key=value`` strings to a mapping; click.BadParameter on a malformed one."""
+    tags: dict[str, str] = {}
+    for text in values:
+        key, sep, value = text.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise click.BadParameter(
+                f"{text!r} is not key=value; write it as --tag team=ruimte", ctx, param
+            )
+        if key in tags and tags[key] != value:
+            raise click.BadParameter(f"tag {key!r} is given twice; give each key once", ctx, param)
+        tags[key] = value
+    return tags
+
+
+def parse_month(
+    ctx: click.Context | None, param: click.Parameter | None, value: str | None
+) -> str | None:
+    """A ``YYYY-MM`` month, checked; click.BadParameter otherwise."""
+    if value is None:
+        return None
+    from zuinig.ledger.store import month_bounds
+
+    try:
+        month_bounds(value)
+    except UsageError:
+        raise click.BadParameter(
+            f"{value!r} is not a month; write it as YYYY-MM, such as 2026-11", ctx, param
+        ) from None
+    return value.strip()
+
+
+def filter_options(command: Any) -> Any:
+    """The filters shared by ``runs list`` and ``runs export``."""
+    options = [
+        click.option("--job", help="Only runs of this job."),
+        click.option(
+            "--tag",
+            "tags",
+            multiple=True,
+            callback=parse_tags,
+            metavar="KEY=VALUE",
+            help="Only runs with this tag (repeatable: all must match).",
+        ),
+        click.option(
+            "--month",
+            callback=parse_month,
+            metavar="YYYY-MM",
+            help="Only runs started that month (UTC).",
+        ),
+        click.option("--status", type=click.Choice(STATUSES), help="Only runs with this status."),
+        click.option(
+            "--limit",
+            type=click.IntRange(min=1),
+            metavar="N",
+            help="At most N runs, newest first.",
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _run_filter(
+    job: str | None,
+    tags: Mapping[str, str],
+    month: str | None,
+    status: str | None,
+    limit: int | None,
+) -> RunFilter:
+    return RunFilter(job=job, tags=dict(tags), month=month, status=status, limit=limit)
+
+
+# -- zuinig run -----------------------------------------------------------------------------
+
+
+@cli.command(
+    "run",
+    context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False},
+)
+@click.option("--job", help="Job name of the run. Default: the command's base name.")
+@click.option(
+    "--tag",
+    "tags",
+    multiple=True,
+    callback=parse_tags,
+    metavar="KEY=VALUE",
+    help="Label the run (repeatable), e.g. --tag team=ruimte.",
+)
+@click.option("-q", "--quiet", is_flag=True, help="No summary line after the command.")
+@click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
+@pass_state
+def run_cmd(
+    state: AppState, job: str | None, tags: dict[str, str], quiet: bool, command: tuple[str, ...]
+) -> None:
+    """Run COMMAND and record its energy and CO2e as one run.
+
+    \b
+    Example:  zuinig run --job nachtrun --tag team=ruimte -- python job.py data.parquet
+
+    The command's whole process tree is measured. Its input, output and error
+    streams pass through untouched, and zuinig exits with its exit code (128+N
+    when a signal N ended it; 127 when it is not found, 126 when it cannot be
+    executed). Ctrl-C reaches the command as usual and the run is still recorded.
+    When stderr is a terminal, one summary line follows the command's output.
+    """
+    from zuinig.command import run_command
+
+    extra_env = {CONFIG_FILE_ENV: str(state.config.resolve())} if state.config else None
+    result = run_command(command, job=job, tags=tags, recorder=state.recorder(), env=extra_env)
+    if result.problem:
+        click.echo(f"zuinig: {result.problem}", err=True)
+    elif not quiet and _is_terminal(sys.stderr):
+        click.echo(format_run_summary(result.run), err=True)
+    click.get_current_context().exit(result.exit_code)
+
+
+def _is_terminal(stream: Any) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):
+        return False
+
+
+# -- zuinig runs ----------------------------------------------------------------------------
+
+
+@cli.group("runs")
+def runs_group() -> None:
+    """List, show and export the runs in the ledger."""
+
+
+@runs_group.command("list")
+@filter_options
+@click.option("--json", "as_json", is_flag=True, help="All matching runs as a JSON array.")
+@pass_state
+def runs_list(
+    state: AppState,
+    job: str | None,
+    tags: dict[str, str],
+    month: str | None,
+    status: str | None,
+    limit: int | None,
+    as_json: bool,
+) -> None:
+    """List runs, newest first (the table shows 20 unless --limit is given)."""
+    run_filter = _run_filter(job, tags, month, status, limit)
+    with state.open_ledger() as ledger:
+        if as_json:
+            click.echo(format_runs_json(ledger.list_runs(run_filter)))
+            return
+        table_filter = dataclasses.replace(run_filter, limit=limit or DEFAULT_TABLE_LIMIT)
+        runs = ledger.list_runs(table_filter)
+        full = len(runs) >= (table_filter.limit or 0)
+        total = ledger.count_runs(run_filter) if full else len(runs)
+    click.echo("\n".join(format_runs_table(runs, total=total)))
+
+
+@runs_group.command("show")
+@click.argument("run_id")
+@click.option("--json", "as_json", is_flag=True, help="The run as one JSON object.")
+@pass_state
+def runs_show(state: AppState, run_id: str, as_json: bool) -> None:
+    """Show one run with every figure and how it was obtained (an id prefix will do)."""
+    with state.open_ledger() as ledger:
+        run = ledger.get_run(run_id)
+    if as_json:
+        click.echo(json.dumps(run.to_dict(), indent=2, ensure_ascii=False))
+    else:
+        click.echo("\n".join(format_run(run)))
+
+
+@runs_group.command("export")
+@filter_options
+@click.option(
+    "--format",
+    "export_format",
+    type=click.Choice(EXPORT_FORMATS),
+    help="File format. Default: from the --out file's extension.",
+)
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    metavar="FILE",
+    help="File to write.",
+)
+@pass_state
+def runs_export(
+    state: AppState,
+    job: str | None,
+    tags: dict[str, str],
+    month: str | None,
+    status: str | None,
+    limit: int | None,
+    export_format: str | None,
+    out: Path,
+) -> None:
+    """Write the matching runs to a CSV, Parquet or JSON file (columns: the DESIGN names)."""
+    from zuinig.ledger.export import export_runs
+
+    file_format = export_format or _format_from_suffix(out)
+    with state.open_ledger() as ledger:
+        runs = ledger.list_runs(_run_filter(job, tags, month, status, limit))
+    try:
+        export_runs(runs, out, file_format)
+    except OSError as error:
+        reason = error.strerror or str(error)
+        raise click.ClickException(
+            f"cannot write {out}: {reason}; check that its directory exists and is writable"
+        ) from error
+    click.echo(f"wrote {len(runs)} run{'s' if len(runs) != 1 else ''} to {out} ({file_format})")
+
+
+def _format_from_suffix(path: Path) -> str:
+    suffix = path.suffix.lower().lstrip(".")
+    if suffix in EXPORT_FORMATS:
+        return suffix
+    raise click.BadParameter(
+        f"cannot tell the format from {path.name!r}; give --format csv, parquet or json",
+        param_hint="'--format'",
+    )
+
+
+# -- zuinig doctor --------------------------------------------------------------------------
+
+
+@cli.command("doctor")
+@click.option("--json", "as_json", is_flag=True, help="The diagnosis as one JSON object.")
+@pass_state
+def doctor_cmd(state: AppState, as_json: bool) -> None:
+    """How energy will be measured on this machine, and how to calibrate it."""
+    from zuinig.doctor import diagnose
+
+    diagnosis = diagnose(state.settings(), ledger_url=state.ledger_url(), meter=state.meter)
+    if as_json:
+        click.echo(json.dumps(diagnosis.to_dict(), indent=2, ensure_ascii=False))
+    else:
+        click.echo("\n".join(format_diagnosis(diagnosis)))
+
+
+# -- formatting: pure functions, records in, text out ---------------------------------------
+
+
+def format_runs_json(runs: Sequence[Run]) -> str:
+    """A JSON array of runs, keys as in :meth:`Run.to_dict`."""
+    return json.dumps([run.to_dict() for run in runs], indent=2, ensure_ascii=False)
+
+
+def format_runs_table(runs: Sequence[Run], *, total: int | None = None) -> list[str]:
+    """The lines of the ``runs list`` table; a last line says when not all are shown."""
+    if not runs:
+        return ["no runs match"] if total == 0 or total is None else []
+    headers = (
+        "run",
+        "job",
+        "status",
+        "started (UTC)",
+        "duration_s",
+        "energy_kwh",
+        "co2_kg",
+        "method",
+    )
+    right = {4, 5, 6}
+    rows = [
+        (
+            run.run_id[:8],
+            run.job,
+            run.status,
+            _time(run.started_at),
+            _number(run.duration_s),
+            _number(run.energy_kwh),
+            _number(run.co2_kg),
+            _method_word(run),
+        )
+        for run in runs
+    ]
+    widths = [max(len(row[i]) for row in (headers, *rows)) for i in range(len(headers))]
+
+    def line(cells: Sequence[str]) -> str:
+        parts = [
+            cell.rjust(widths[i]) if i in right else cell.ljust(widths[i])
+            for i, cell in enumerate(cells)
+        ]
+        return "  ".join(parts).rstrip()
+
+    lines = [line(headers), *(line(row) for row in rows)]
+    if total is not None and total > len(runs):
+        lines.append(f"showing {len(runs)} of {total} runs, newest first; use --limit N for more")
+    if any(run.is_estimated for run in runs):
+        lines.append(
+            "estimated: figures modelled from CPU load and TDP, not read from RAPL; see `zuinig doctor`"
+        )
+    return lines
+
+
+def format_run_summary(run: Run) -> str:
+    """One line after ``zuinig run``: the run id and its main figures."""
+    parts = [f"zuinig: run {run.run_id[:8]}", f"job {run.job}", run.status]
+    if run.exit_code:
+        parts.append(f"exit {run.exit_code}")
+    parts.append(f"{_number(run.duration_s)} s")
+    if run.energy_kwh is not None:
+        parts.append(f"{_number(run.energy_kwh)} kWh")
+    if run.co2_kg is not None:
+        parts.append(f"{_number(run.co2_kg * 1000)} g CO2e")
+    parts.append(_method_word(run))
+    if run.measurement_error:
+        parts.append(f"not measured: {run.measurement_error}")
+    return _one_line("  ".join(parts))
+
+
+def format_run(run: Run) -> list[str]:
+    """The lines of ``runs show``: every figure with its method, inputs and engines."""
+    method = run.method()
+    lines = [
+        *_pairs(
+            [
+                ("run", run.run_id),
+                ("job", run.job),
+                ("kind", run.kind),
+                ("status", run.status),
+                ("parent run", run.parent_run_id),
+                ("tags", ", ".join(f"{k}={v}" for k, v in sorted(run.tags.items())) or None),
+                ("command", run.command.replace("\n", "\\n") if run.command else None),
+                ("exit code", _text(run.exit_code) if run.exit_code is not None else None),
+                ("error", _error_text(run)),
+                ("started", _time(run.started_at) + " UTC"),
+                ("ended", _time(run.ended_at) + " UTC" if run.ended_at else None),
+            ]
+        ),
+    ]
+    estimated = run.is_estimated
+    energy_how = (
+        "not measured"
+        if run.energy_kwh is None
+        else ("estimated" if estimated else "measured" if estimated is False else "method unknown")
+    )
+    cpu_how = _cpu_how(run)
+    ram_how = (
+        f"estimated: {run.method_ram}"
+        + (f", {run.method_ram_power_w:g} W" if run.method_ram_power_w else "")
+        if run.method_ram
+        else energy_how
+    )
+    intensity = _intensity_text(run)
+    lines += ["", "figures"]
+    lines += _pairs(
+        [
+            ("duration_s", _number(run.duration_s), "wall clock"),
+            (
+                "energy_kwh",
+                _number(run.energy_kwh),
+                f"{energy_how}; CPU + RAM + GPU, x PUE {_pue(run)}",
+            ),
+            ("cpu_energy_kwh", _number(run.cpu_energy_kwh), cpu_how),
+            ("ram_energy_kwh", _number(run.ram_energy_kwh), ram_how),
+            (
+                "gpu_energy_kwh",
+                _number(run.gpu_energy_kwh),
+                "measured (NVIDIA NVML)" if run.gpu_energy_kwh else "no GPU measured",
+            ),
+            ("power_w", _number(run.power_w), "= energy_kwh / duration_s"),
+            ("co2_kg", _number(run.co2_kg), f"= energy_kwh x {intensity}"),
+            (
+                "intensity_g_per_kwh",
+                _exact(run.intensity_g_per_kwh),
+                _intensity_of(None, run.intensity_source, run.intensity_year, run.country_iso_code),
+            ),
+            ("cpu_s", _number(run.cpu_s), "measured (psutil, whole process tree)"),
+            ("peak_rss_bytes", _bytes(run.peak_rss_bytes), "measured (psutil, whole process tree)"),
+            ("read_bytes", _bytes(run.read_bytes), "measured (psutil, whole process tree)"),
+            ("written_bytes", _bytes(run.written_bytes), "measured (psutil, whole process tree)"),
+        ],
+        indent="  ",
+    )
+    if run.measurement_error:
+        lines.append(f"  measurement failed: {run.measurement_error}")
+    lines += ["", "method"]
+    lines += _pairs(
+        [
+            ("meter", run.method_meter),
+            ("CPU method", _cpu_method_text(run.method_cpu)),
+            ("CPU model", run.method_cpu_model),
+            ("CPU threads", _text(run.method_cpu_count) if run.method_cpu_count else None),
+            ("TDP", _tdp_text(run)),
+            ("RAM", run.method_ram),
+            (
+                "RAM power",
+                f"{run.method_ram_power_w:g} W" if run.method_ram_power_w is not None else None,
+            ),
+            ("tracking mode", _tracking_text(run.tracking_mode)),
+            ("PUE", _pue(run)),
+            ("intensity", intensity),
+            ("in words", method.describe() if method else None),
+        ],
+        indent="  ",
+    )
+    if estimated:
+        lines.append(
+            "  WARNING: these figures are estimates, not readings of the CPU's energy counters; "
+            "`zuinig doctor` says how to calibrate them"
+        )
+    lines += ["", "inputs"]
+    if run.inputs:
+        lines += [
+            f"  {entry.path}  {entry.format}  {_bytes(entry.size_bytes)}" for entry in run.inputs
+        ]
+    else:
+        lines.append("  none seen")
+    lines += ["", "engines"]
+    if run.engines:
+        lines += [f"  {name} {version}" for name, version in sorted(run.engines.items())]
+    else:
+        lines.append("  none loaded")
+    lines += ["", "provenance"]
+    lines += _pairs(
+        [
+            ("host", run.host),
+            ("user", run.user),
+            ("pid", _text(run.pid) if run.pid is not None else None),
+            ("python", run.python_version),
+            ("codecarbon", run.codecarbon_version),
+            ("zuinig", run.zuinig_version),
+            ("git commit", run.git_commit),
+        ],
+        indent="  ",
+    )
+    return lines
+
+
+def format_diagnosis(diagnosis: Diagnosis) -> list[str]:
+    """The lines of ``zuinig doctor``."""
+    method = diagnosis.method
+    lines = ["how zuinig will measure energy on this machine", ""]
+    lines += _pairs(
+        [
+            ("CPU method", _cpu_method_text(method.cpu_method)),
+            ("RAPL", diagnosis.rapl.detail),
+            ("CPU model", method.cpu_model or "unknown"),
+            ("CPU threads", _text(method.cpu_count) if method.cpu_count else "unknown"),
+            ("TDP", f"{method.cpu_tdp_w:g} W" if method.cpu_tdp_w is not None else "not used"),
+            ("TDP from", diagnosis.tdp_source),
+            ("RAM", method.ram_model or "not modelled"),
+            (
+                "RAM power",
+                f"{method.ram_power_w:g} W" if method.ram_power_w is not None else "unknown",
+            ),
+            ("RAM power from", diagnosis.ram_source),
+            ("tracking mode", _tracking_text(method.tracking_mode)),
+            (
+                "intensity",
+                _intensity_of(
+                    method.intensity_g_per_kwh,
+                    method.intensity_source,
+                    method.intensity_year,
+                    method.country_iso_code,
+                ),
+            ),
+            ("intensity from", diagnosis.intensity_origin),
+            ("PUE", f"{method.pue:g} ({diagnosis.pue_origin})"),
+            ("meter", method.meter),
+        ]
+    )
+    ledger = diagnosis.ledger
+    if ledger.reachable:
+        state = f"reachable, {ledger.run_count} run{'s' if ledger.run_count != 1 else ''}"
+    else:
+        state = f"NOT reachable: {ledger.problem}"
+    lines += ["", "ledger"]
+    lines += _pairs([("location", ledger.url), ("state", state)], indent="  ")
+    lines += ["", "settings (value, and where it came from)"]
+    lines += _pairs(
+        [(item.name, f"{_text(item.value)}  ({item.origin})") for item in diagnosis.settings],
+        indent="  ",
+    )
+    if diagnosis.warnings:
+        lines.append("")
+        lines += [f"WARNING: {warning}" for warning in diagnosis.warnings]
+    lines += ["", "how to calibrate", *(f"  {line}" for line in diagnosis.calibration)]
+    return lines
+
+
+def _pairs(items: Sequence[tuple[Any, ...]], indent: str = "") -> list[str]:
+    """Aligned ``name  value  [how]`` lines; items whose value is ``None`` are left out."""
+    shown = [item for item in items if item[1] is not None]
+    if not shown:
+        return []
+    width = max(len(item[0]) for item in shown)
+    value_width = max(len(str(item[1])) for item in shown)
+    lines = []
+    for item in shown:
+        text = f"{indent}{item[0].ljust(width)}  {item[1]}"
+        if len(item) > 2 and item[2]:
+            text = f"{indent}{item[0].ljust(width)}  {str(item[1]).ljust(value_width)}  {item[2]}"
+        lines.append(text.rstrip())
+    return lines
+
+
+def _number(value: float | None) -> str:
+    if value is None:
+        return "-"
+    if value == 0:
+        return "0"
+    if abs(value) >= 1000:
+        return f"{value:,.0f}"
+    return f"{value:.3g}"
+
+
+def _bytes(value: int | None) -> str | None:
+    if value is None:
+        return None
+    amount = float(value)
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if amount < 1000 or unit == "TB":
+            return f"{value} B" if unit == "B" else f"{amount:.1f} {unit} ({value} B)"
+        amount /= 1000
+    return f"{value} B"
+
+
+def _text(value: object) -> str:
+    return "-" if value is None else str(value)
+
+
+def _time(moment: datetime | None) -> str:
+    return "-" if moment is None else moment.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _method_word(run: Run) -> str:
+    if run.energy_kwh is None:
+        return "not measured"
+    estimated = run.is_estimated
+    return "unknown" if estimated is None else "estimated" if estimated else "measured"
+
+
+def _error_text(run: Run) -> str | None:
+    if run.error_type is None and run.error_message is None:
+        return None
+    return _one_line(f"{run.error_type or 'error'}: {run.error_message or ''}")
+
+
+def _pue(run: Run) -> str:
+    return f"{run.pue:g}" if run.pue is not None else "-"
+
+
+_CPU_METHOD_WORDS = {
+    "rapl": "rapl: measured with the CPU's RAPL energy counters",
+    "cpu_load": "cpu_load: estimated from CPU load x TDP",
+    "constant": "constant: estimated as half the TDP, whatever the load",
+    "user_power": "user_power: estimated from your cpu_power_w x CPU load",
+    "imported": "imported: taken from another tool's output (method unknown)",
+    "replay": "replay: recorded values played back (tests)",
+    "none": "none: nothing measured",
+}
+
+
+def _cpu_method_text(cpu_method: str | None) -> str | None:
+    if cpu_method is None:
+        return None
+    return _CPU_METHOD_WORDS.get(cpu_method, cpu_method)
+
+
+def _cpu_how(run: Run) -> str:
+    if run.method_cpu == "rapl":
+        return "measured (RAPL)"
+    if run.method_cpu is None:
+        return "method unknown"
+    tdp = f"TDP {run.method_cpu_tdp_w:g} W" if run.method_cpu_tdp_w is not None else "TDP unknown"
+    generic = ", a generic guess" if run.method_cpu_tdp_is_generic else ""
+    return f"estimated ({run.method_cpu}, {tdp}{generic})"
+
+
+def _tdp_text(run: Run) -> str | None:
+    if run.method_cpu_tdp_w is None:
+        return None
+    if run.method_cpu == "user_power":
+        return f"{run.method_cpu_tdp_w:g} W (your setting cpu_power_w)"
+    if run.method_cpu_tdp_is_generic:
+        return f"{run.method_cpu_tdp_w:g} W (generic guess: CodeCarbon's 4 W per CPU thread)"
+    return f"{run.method_cpu_tdp_w:g} W (CodeCarbon's CPU power table)"
+
+
+def _tracking_text(mode: str | None) -> str | None:
+    if mode == "process":
+        return "process (CPU power shared out by the measured process tree's CPU time)"
+    if mode == "machine":
+        return "machine (the whole machine's load is charged to the run)"
+    return mode
+
+
+def _intensity_text(run: Run) -> str:
+    if run.intensity_g_per_kwh is None:
+        return "unknown intensity"
+    return _intensity_of(
+        run.intensity_g_per_kwh, run.intensity_source, run.intensity_year, run.country_iso_code
+    )
+
+
+def _intensity_of(
+    value: float | None, source: str | None, year: int | None, country: str | None
+) -> str:
+    """``268 g/kWh (source, year, country)``; only the parenthesis when ``value`` is None."""
+    where = ", ".join(str(part) for part in (source, year, country) if part)
+    if value is None:
+        return where or "source unknown"
+    return f"{value:g} g/kWh" + (f" ({where})" if where else "")
+
+
+def _exact(value: float | None) -> str:
+    return "-" if value is None else f"{value:g}"

@@ -1,0 +1,367 @@
+"""``zuinig doctor``: how energy will be measured on this machine, and how to calibrate it.
+
+:func:`diagnose` looks without measuring: it asks the meter for the method it
+would use, checks the CPU's RAPL energy counters and the ledger, and says
+where every setting came from. It returns a :class:`Diagnosis`; the CLI formats it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from zuinig.config import Settings, setting_names
+from zuinig.errors import LedgerError
+from zuinig.meter.base import (
+    CPU_METHOD_NONE,
+    CPU_METHOD_RAPL,
+    CPU_METHOD_USER_POWER,
+    Meter,
+    Method,
+)
+
+__all__ = [
+    "CALIBRATION_KEYS",
+    "Diagnosis",
+    "LedgerStatus",
+    "RaplStatus",
+    "SettingValue",
+    "diagnose",
+    "rapl_status",
+]
+
+#: The settings that calibrate the figures, with what each one means.
+CALIBRATION_KEYS: tuple[tuple[str, str], ...] = (
+    ("cpu_power_w", "CPU power at full load (W): a wall-socket meter reading or the vendor's TDP"),
+    ("ram_power_w", "RAM power (W): about 5 W per DIMM on x86 (`sudo lshw -C memory -short`)"),
+    ("pue", "power usage effectiveness of the room: 1.0 for an office, 1.2-1.7 for a data centre"),
+    ("intensity_g_per_kwh", "carbon intensity of your electricity (g CO2e per kWh)"),
+    ("intensity_source", "where that intensity comes from (required with intensity_g_per_kwh)"),
+)
+
+CALIBRATION_EXAMPLE: tuple[str, ...] = (
+    "cpu_power_w = 65.0",
+    "ram_power_w = 10.0",
+    "pue = 1.4",
+    "intensity_g_per_kwh = 300.0",
+    'intensity_source = "supplier fuel-mix disclosure 2025"',
+)
+
+_RAPL_ROOT = Path("/sys/class/powercap")
+
+#: How long ``zuinig doctor`` waits for the ledger's database to answer (s).
+LEDGER_TIMEOUT_S = 1.5
+
+
+@dataclass(frozen=True)
+class RaplStatus:
+    """Whether the CPU's RAPL energy counters can be read here.
+
+    Attributes:
+        readable: the counters can be read by this user.
+        detail: what was found, and what to do when they cannot be read.
+    """
+
+    readable: bool
+    detail: str
+
+
+@dataclass(frozen=True)
+class LedgerStatus:
+    """Where runs go, and whether that works.
+
+    Attributes:
+        url: the ledger URL with any password masked.
+        reachable: the ledger can be opened and read.
+        run_count: runs it holds, when reachable.
+        problem: why it cannot be used, when it cannot.
+    """
+
+    url: str
+    reachable: bool
+    run_count: int | None = None
+    problem: str | None = None
+
+
+@dataclass(frozen=True)
+class SettingValue:
+    """One setting, its value and where that value came from (default, a file, env, argument)."""
+
+    name: str
+    value: Any
+    origin: str
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    """Everything ``zuinig doctor`` reports.
+
+    Attributes:
+        method: the method the meter would use now.
+        rapl: whether RAPL counters can be read.
+        tdp_source: where the CPU power figure comes from, in words.
+        ram_source: where the RAM power figure comes from, in words.
+        intensity_origin: where the carbon intensity comes from, in words.
+        pue_origin: where the PUE comes from.
+        estimated: whether the figures will be estimates rather than readings.
+        ledger: the ledger's location and state.
+        settings: every setting with its value and origin.
+        warnings: what the user should know, each saying what to do.
+        calibration: how to calibrate: the settings keys and an example file.
+    """
+
+    method: Method
+    rapl: RaplStatus
+    tdp_source: str
+    ram_source: str
+    intensity_origin: str
+    pue_origin: str
+    estimated: bool
+    ledger: LedgerStatus
+    settings: tuple[SettingValue, ...]
+    warnings: tuple[str, ...]
+    calibration: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready mapping."""
+        result = dataclasses.asdict(self)
+        result["method"]["is_measured"] = self.method.is_measured
+        result["method"]["describe"] = self.method.describe()
+        result["settings"] = {
+            item.name: {"value": item.value, "origin": item.origin} for item in self.settings
+        }
+        result["calibration_keys"] = dict(CALIBRATION_KEYS)
+        return result
+
+
+def diagnose(
+    settings: Settings,
+    *,
+    ledger_url: str | None = None,
+    meter: Meter | None = None,
+) -> Diagnosis:
+    """Look at how runs would be measured and stored here, without measuring.
+
+    Args:
+        settings: the settings in force.
+        ledger_url: the ledger to check; the settings' ledger (or the default) when ``None``.
+        meter: the meter to ask; the meter runs would use when ``None``.
+
+    Raises:
+        LedgerURLError: the ledger URL is malformed (the user's input).
+    """
+    from zuinig.ledger import default_ledger_url
+
+    if meter is None:
+        from zuinig.meter import default_meter
+
+        meter = default_meter(settings)
+    method = meter.method()
+    rapl = rapl_status()
+    url = ledger_url or settings.ledger or default_ledger_url()
+    ledger = ledger_status(url)
+    estimated = not method.is_measured
+    return Diagnosis(
+        method=method,
+        rapl=rapl,
+        tdp_source=_tdp_source(method, settings),
+        ram_source=_ram_source(method, settings),
+        intensity_origin=_intensity_origin(method, settings),
+        pue_origin=_origin(settings, "pue"),
+        estimated=estimated,
+        ledger=ledger,
+        settings=_settings_values(settings),
+        warnings=tuple(_warnings(method, rapl, ledger, settings)),
+        calibration=_calibration(),
+    )
+
+
+def rapl_status(root: Path = _RAPL_ROOT) -> RaplStatus:
+    """Whether the RAPL energy counters (Linux powercap) can be read by this user."""
+    if not sys.platform.startswith("linux"):
+        return RaplStatus(False, f"not available on {sys.platform} (RAPL is read on Linux)")
+    counters = sorted(root.glob("intel-rapl:*/energy_uj"))
+    if not counters:
+        return RaplStatus(
+            False,
+            f"not present: no {root}/intel-rapl:*/energy_uj (usual in virtual machines "
+            "and containers, and on CPUs without RAPL)",
+        )
+    first = counters[0]
+    try:
+        first.read_text()
+    except OSError:
+        return RaplStatus(
+            False,
+            f"present but not readable ({first}); since Linux 5.10 only root may read it: "
+            "sudo chmod a+r /sys/class/powercap/intel-rapl:*/energy_uj (until reboot)",
+        )
+    return RaplStatus(True, f"readable ({first})")
+
+
+def ledger_status(url: str, *, timeout_s: float = LEDGER_TIMEOUT_S) -> LedgerStatus:
+    """Open the ledger at ``url`` and count its runs; a SQLite file not yet made is not created.
+
+    A database that does not answer within ``timeout_s`` is reported as unreachable
+    (the doctor must stay quick even when a server drops packets).
+
+    Raises:
+        LedgerURLError: the URL is malformed.
+    """
+    from zuinig.ledger import display_url
+
+    shown = display_url(url)
+    if _missing_sqlite_file(url) is not None:
+        return LedgerStatus(shown, True, 0, None)
+    outcome: list[int | BaseException] = []
+    worker = threading.Thread(
+        target=_count_runs, args=(url, outcome), name="zuinig-doctor-ledger", daemon=True
+    )
+    worker.start()
+    worker.join(timeout_s)
+    if not outcome:
+        return LedgerStatus(shown, False, None, f"no answer within {timeout_s:g} s")
+    result = outcome[0]
+    if isinstance(result, LedgerError):
+        if result.bad_input:
+            raise result
+        return LedgerStatus(shown, False, None, str(result))
+    if isinstance(result, BaseException):
+        raise result
+    return LedgerStatus(shown, True, result, None)
+
+
+def _count_runs(url: str, outcome: list[int | BaseException]) -> None:
+    from zuinig.ledger import Ledger
+
+    try:
+        with Ledger.open(url) as ledger:
+            outcome.append(ledger.count_runs())
+    except BaseException as error:  # handed to the caller's thread
+        outcome.append(error)
+
+
+def _missing_sqlite_file(url: str) -> Path | None:
+    """The path of a SQLite ledger whose file does not exist yet, else ``None``."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError):
+        return None  # Ledger.open says what is wrong with it
+    if parsed.get_backend_name() != "sqlite" or not parsed.database:
+        return None
+    if parsed.database == ":memory:" or parsed.database.startswith("file:"):
+        return None
+    path = Path(parsed.database)
+    return None if path.exists() else path
+
+
+def _origin(settings: Settings, name: str) -> str:
+    return settings.origins.get(name, "default")
+
+
+def _tdp_source(method: Method, settings: Settings) -> str:
+    if method.cpu_method == CPU_METHOD_RAPL:
+        return "not needed: CPU energy is read from the RAPL counters"
+    if method.cpu_method == CPU_METHOD_NONE:
+        return "nothing is measured"
+    if settings.cpu_power_w is not None or method.cpu_method == CPU_METHOD_USER_POWER:
+        return f"your setting cpu_power_w ({_origin(settings, 'cpu_power_w')})"
+    if method.cpu_tdp_w is None:
+        return "unknown"
+    if method.cpu_tdp_is_generic:
+        threads = f" x {method.cpu_count} threads" if method.cpu_count else ""
+        return (
+            f"a generic guess: CodeCarbon's 4 W per CPU thread{threads}, because its table "
+            "of CPU models does not list this CPU"
+        )
+    return "CodeCarbon's table of CPU models (its cpu_power.csv)"
+
+
+def _ram_source(method: Method, settings: Settings) -> str:
+    if settings.ram_power_w is not None:
+        return f"your setting ram_power_w ({_origin(settings, 'ram_power_w')})"
+    if method.cpu_method == CPU_METHOD_NONE:
+        return "nothing is measured"
+    return (
+        "CodeCarbon's estimate (a watt figure per guessed memory module): nearly "
+        "constant, so RAM energy follows the run's duration more than its memory use"
+    )
+
+
+def _intensity_origin(method: Method, settings: Settings) -> str:
+    if settings.intensity_g_per_kwh is not None:
+        return f"your setting intensity_g_per_kwh ({_origin(settings, 'intensity_g_per_kwh')})"
+    country = method.country_iso_code or settings.country_iso_code
+    return f"CodeCarbon's offline yearly average for {country} (location-based)"
+
+
+def _settings_values(settings: Settings) -> tuple[SettingValue, ...]:
+    from zuinig.ledger import display_url
+
+    values = []
+    for name in setting_names():
+        value = getattr(settings, name)
+        if name == "ledger" and isinstance(value, str):
+            value = display_url(value)  # never show a password
+        values.append(SettingValue(name, value, _origin(settings, name)))
+    return tuple(values)
+
+
+def _warnings(
+    method: Method, rapl: RaplStatus, ledger: LedgerStatus, settings: Settings
+) -> list[str]:
+    warnings: list[str] = []
+    if method.cpu_method == CPU_METHOD_NONE:
+        warnings.append(
+            f"nothing will be measured: the meter is {method.meter}; runs are recorded "
+            "without energy figures (is codecarbon installed?)"
+        )
+    elif not method.is_measured:
+        tdp = f"{method.cpu_tdp_w:g} W" if method.cpu_tdp_w is not None else "an unknown power"
+        ram = f"{method.ram_power_w:g} W" if method.ram_power_w is not None else "a constant"
+        warnings.append(
+            f"figures on this machine are ESTIMATES, not readings: CPU energy is modelled "
+            f"from CPU load and {tdp}, RAM as {ram}, so energy largely follows duration. "
+            "Compare runs on this machine with each other; calibrate (below) before "
+            "publishing absolute figures"
+        )
+    if method.cpu_tdp_is_generic and settings.cpu_power_w is None and not method.is_measured:
+        warnings.append(
+            "the CPU power is a generic guess for an unknown CPU model; set cpu_power_w"
+        )
+    if rapl.readable and not method.is_measured and method.cpu_method != CPU_METHOD_NONE:
+        warnings.append(
+            "RAPL counters are readable but the meter does not use them; "
+            "check that codecarbon can read /sys/class/powercap"
+        )
+    if settings.tracking_mode == "machine":
+        warnings.append(
+            "tracking_mode is machine: every run is charged the whole machine's load, "
+            "including other programs; use process to count only the measured job"
+        )
+    if not ledger.reachable:
+        warnings.append(
+            f"the ledger cannot be used ({ledger.problem}); runs are kept locally and "
+            "delivered when it can"
+        )
+    return warnings
+
+
+def _calibration() -> tuple[str, ...]:
+    width = max(len(key) for key, _ in CALIBRATION_KEYS)
+    lines = [
+        "Set these keys in zuinig.toml (or under [tool.zuinig] in pyproject.toml),",
+        "or as environment variables ZUINIG_<KEY> (ZUINIG_PUE=1.4):",
+        *(f"  {key.ljust(width)}  {meaning}" for key, meaning in CALIBRATION_KEYS),
+        "Example zuinig.toml (replace the numbers with your own):",
+        *(f"  {line}" for line in CALIBRATION_EXAMPLE),
+        "Then run `zuinig doctor` again to see them in use.",
+    ]
+    return tuple(lines)
