@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from zuinig.cli import AppState, cli, format_run, format_runs_table
+from zuinig.cli import AppState, cli, format_run, format_run_summary, format_runs_table
 from zuinig.ledger import Ledger
 from zuinig.ledger.model import RUN_FIELDS, Run
 from zuinig.meter import ReplayMeter
@@ -704,3 +704,11 @@ def test_e2e_nested_measured_function_records_the_command_as_parent(
     assert done.returncode == 0, done.stderr
     runs = {run["job"]: run for run in listed_runs(e2e_env)}
     assert runs["inner"]["parent_run_id"] == runs["outer"]["run_id"]
+
+
+def test_format_run_summary_is_one_line() -> None:
+    line = format_run_summary(make_run(1, status="error", exit_code=2))
+    assert line == (
+        "zuinig: run 00000001 (woningbouwmonitor): error, exit 2, 12 s, 0.0001 kWh, "
+        "0.0268 g CO2e, estimated"
+    )

@@ -8,7 +8,9 @@ import signal
 import stat
 import subprocess
 import sys
+import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -25,6 +27,7 @@ from zuinig.ledger import Ledger
 from zuinig.ledger.model import KIND_COMMAND, STATUS_ERROR, STATUS_OK, Run
 from zuinig.measure import Recorder
 from zuinig.meter import ReplayMeter
+from zuinig.meter.base import Window
 
 
 @pytest.fixture
@@ -190,6 +193,31 @@ def test_the_childs_cpu_time_is_in_the_run(sqlite_url: str, both_ways: str) -> N
     assert stored(sqlite_url, run.run_id).cpu_s == pytest.approx(run.cpu_s)
 
 
+def test_an_interrupt_while_the_meter_starts_means_the_command_never_starts(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    if not hasattr(signal, "sigtimedwait"):
+        pytest.skip("no sigtimedwait on this platform")
+    marker = tmp_path / "ran"
+
+    class InterruptedWhileStarting(ReplayMeter):
+        def begin(self, context: Any = None) -> Window:
+            signal.pthread_kill(threading.get_ident(), signal.SIGINT)  # Ctrl-C, now
+            return super().begin(context)
+
+    recorder = Recorder(
+        Settings(), ledger_url=sqlite_url, meter=InterruptedWhileStarting(energy_kwh=1e-6)
+    )
+    result = run_command(["touch", str(marker)], recorder=recorder)
+
+    assert not marker.exists()
+    assert result.exit_code == 128 + signal.SIGINT
+    assert result.problem is not None and "SIGINT" in result.problem
+    run = stored(sqlite_url, result.run.run_id)
+    assert (run.status, run.exit_code) == (STATUS_ERROR, 130)
+    assert run.error_type == "zuinig.command.CommandSignalled"
+
+
 def test_no_command_is_a_usage_error(recorder: Recorder) -> None:
     with pytest.raises(UsageError, match="no command given"):
         run_command([], recorder=recorder)
@@ -240,14 +268,14 @@ def test_real_meter_counts_the_childs_cpu_work(sqlite_url: str) -> None:
     from zuinig.config import load_settings
 
     recorder = Recorder(load_settings(), ledger_url=sqlite_url)
-    busy = "import time\nend = time.process_time() + 1.5\nwhile time.process_time() < end: pass\n"
-    idle = "import time; time.sleep(1.5)"
+    busy = "import time\nend = time.process_time() + 2.0\nwhile time.process_time() < end: pass\n"
+    idle = "import time; time.sleep(2.0)"
 
     busy_run = run_command([sys.executable, "-c", busy], recorder=recorder).run
     idle_run = run_command([sys.executable, "-c", idle], recorder=recorder).run
 
     assert busy_run.status == STATUS_OK, busy_run.measurement_error
-    assert busy_run.cpu_s is not None and busy_run.cpu_s >= 1.3
+    assert busy_run.cpu_s is not None and busy_run.cpu_s >= 1.8
     assert idle_run.cpu_s is not None and idle_run.cpu_s < 0.5
     assert busy_run.energy_kwh is not None and busy_run.energy_kwh > 0
     assert busy_run.cpu_energy_kwh is not None and idle_run.cpu_energy_kwh is not None
@@ -272,7 +300,7 @@ def test_real_meter_cpu_energy_follows_the_childs_cpu_seconds(sqlite_url: str) -
 
     settings = load_settings()
     recorder = Recorder(settings, ledger_url=sqlite_url)
-    busy = "import time\nend = time.process_time() + 0.8\nwhile time.process_time() < end: pass\n"
+    busy = "import time\nend = time.process_time() + 0.4\nwhile time.process_time() < end: pass\n"
     run = run_command([sys.executable, "-c", busy], recorder=recorder).run
     if run.method_cpu not in ("cpu_load", "user_power") or run.tracking_mode != "process":
         pytest.skip(f"CPU energy here is not the process-mode estimate ({run.method_cpu})")

@@ -552,18 +552,18 @@ def format_runs_table(runs: Sequence[Run], *, total: int | None = None) -> list[
 
 def format_run_summary(run: Run) -> str:
     """One line after ``zuinig run``: the run id and its main figures."""
-    parts = [f"zuinig: run {run.run_id[:8]}", f"job {run.job}", run.status]
+    figures = [run.status]
     if run.exit_code:
-        parts.append(f"exit {run.exit_code}")
-    parts.append(f"{_number(run.duration_s)} s")
+        figures.append(f"exit {run.exit_code}")
+    figures.append(f"{_number(run.duration_s)} s")
     if run.energy_kwh is not None:
-        parts.append(f"{_number(run.energy_kwh)} kWh")
+        figures.append(f"{_number(run.energy_kwh)} kWh")
     if run.co2_kg is not None:
-        parts.append(f"{_number(run.co2_kg * 1000)} g CO2e")
-    parts.append(_method_word(run))
+        figures.append(f"{_number(run.co2_kg * 1000)} g CO2e")
+    figures.append(_method_word(run))
     if run.measurement_error:
-        parts.append(f"not measured: {run.measurement_error}")
-    return _one_line("  ".join(parts))
+        figures.append(f"not measured: {run.measurement_error}")
+    return _one_line(f"zuinig: run {run.run_id[:8]} ({run.job}): {', '.join(figures)}")
 
 
 def format_run(run: Run) -> list[str]:
