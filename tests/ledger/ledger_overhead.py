@@ -2,9 +2,12 @@
 
 Run: ``python tests/ledger/ledger_overhead.py [--quick]``. Prints one JSON object.
 
-- ``open_ms``: extra wall time, in a fresh process, of importing zuinig's ledger and
-  opening an existing up-to-date SQLite ledger, beyond ``import sqlalchemy``
-  (median over fresh processes; each process times itself with perf_counter).
+- ``*_ms_median`` of opening: in fresh processes (each timing itself with
+  perf_counter, median over processes), the wall time of ``import sqlalchemy``,
+  ``import zuinig``, importing the ledger store, and ``Ledger.open`` of an existing,
+  up-to-date SQLite ledger (no Alembic import); and, for scale, how much of the open
+  is SQLAlchemy importing its SQLite dialect and ``sqlite3``, which any SQLAlchemy
+  use of SQLite pays.
 - ``write_ms``: one ``start_run`` + ``finish_run`` pair on SQLite, median and 95th
   percentile, for a run with every field set, two tags and one input file.
 - ``concurrent_s``: wall time for 8 processes x 200 pairs into one new SQLite file.
@@ -28,53 +31,61 @@ sys.path.insert(0, str(SRC))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from ledger_helpers import full_run, run_writers  # noqa: E402
 
-_BASELINE = """
-import time
-t0 = time.perf_counter()
-import sqlalchemy
-t1 = time.perf_counter()
-print(t1 - t0, 0.0, 0.0)
-"""
 _OPEN = """
 import time
 t0 = time.perf_counter()
 import sqlalchemy
 t1 = time.perf_counter()
-from zuinig.ledger import Ledger
+import zuinig
 t2 = time.perf_counter()
-ledger = Ledger.open({url!r})
+from zuinig.ledger.store import Ledger
 t3 = time.perf_counter()
+ledger = Ledger.open({url!r})
+t4 = time.perf_counter()
 import sys
 assert "alembic" not in sys.modules
-print(t1 - t0, t2 - t1, t3 - t2)
+print(t1 - t0, t2 - t1, t3 - t2, t4 - t3)
+"""
+# What SQLAlchemy itself needs to talk to SQLite at all, timed after the same imports.
+_DIALECT = """
+import time
+import sqlalchemy, zuinig
+t0 = time.perf_counter()
+import sqlite3
+import sqlalchemy.dialects.sqlite
+t1 = time.perf_counter()
+print(0, 0, 0, t1 - t0)
 """
 
 
-def _fresh(code: str) -> tuple[float, float, float]:
+def _fresh(code: str) -> list[float]:
     env = dict(os.environ, PYTHONPATH=str(SRC))
     output = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
     ).stdout
-    first, second, third = (float(part) for part in output.split())
-    return first, second, third
+    return [float(part) * 1e3 for part in output.split()]
 
 
 def measure_open(url: str, repeats: int) -> dict[str, float]:
     from zuinig.ledger import Ledger
 
     Ledger.open(url).close()  # create it, so the timed processes open an up-to-date ledger
-    imports, opens = [], []
+    samples = []
+    dialect = []
     for _ in range(repeats):
-        _fresh(_BASELINE)  # interleaved so both see the same page cache
-        _, import_s, open_s = _fresh(_OPEN.format(url=url))
-        imports.append(import_s * 1e3)
-        opens.append(open_s * 1e3)
-    totals = [a + b for a, b in zip(imports, opens, strict=True)]
+        samples.append(_fresh(_OPEN.format(url=url)))
+        dialect.append(_fresh(_DIALECT)[3])  # interleaved, so both see the same machine state
+    column = list(zip(*samples, strict=True))
     return {
-        "import_zuinig_ledger_ms_median": statistics.median(imports),
-        "open_ms_median": statistics.median(opens),
-        "import_plus_open_ms_median": statistics.median(totals),
-        "repeats": repeats,
+        "import_sqlalchemy_ms_median": statistics.median(column[0]),
+        "import_zuinig_package_ms_median": statistics.median(column[1]),
+        "import_ledger_store_ms_median": statistics.median(column[2]),
+        "ledger_open_ms_median": statistics.median(column[3]),
+        "of_which_sqlalchemy_sqlite_dialect_import_ms_median": statistics.median(dialect),
+        "store_import_plus_open_ms_median": statistics.median(
+            [sample[2] + sample[3] for sample in samples]
+        ),
+        "open_repeats": repeats,
     }
 
 

@@ -25,6 +25,14 @@ def test_8_processes_x_200_runs(ledger_url: str) -> None:
     print(f"8 x 200 start+finish pairs: {elapsed:.2f} s")
 
 
+@pytest.mark.slow
+def test_8_processes_create_a_new_ledger_at_once(ledger_url: str) -> None:
+    # Creating the file, switching it to WAL and migrating all race here.
+    run_writers(ledger_url, processes=8, pairs=1)
+    with Ledger.open(ledger_url) as ledger:
+        assert ledger.count_runs(RunFilter(status="ok")) == 8
+
+
 def test_a_few_processes_at_once(ledger_url: str) -> None:
     run_writers(ledger_url, processes=3, pairs=20)
     with Ledger.open(ledger_url) as ledger:

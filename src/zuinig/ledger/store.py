@@ -23,6 +23,7 @@ import json
 import logging
 import os
 import re
+import time
 import weakref
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -231,16 +232,41 @@ def _sqlite_on_connect(dbapi_connection: DBAPIConnection, record: ConnectionPool
     cursor = dbapi_connection.cursor()
     try:
         cursor.execute(f"PRAGMA busy_timeout = {int(SQLITE_BUSY_TIMEOUT_S * 1000)}")
-        cursor.execute("PRAGMA journal_mode")
-        row = cursor.fetchone()
-        if row is None or str(row[0]).lower() != "wal":
-            # Persistent in the file: set once, by whichever process gets there first.
-            cursor.execute("PRAGMA journal_mode = WAL")
+        _ensure_wal(cursor)
         # In WAL mode NORMAL is safe against process crashes and skips an fsync per commit.
         cursor.execute("PRAGMA synchronous = NORMAL")
         cursor.execute("PRAGMA foreign_keys = ON")
     finally:
         cursor.close()
+
+
+def _ensure_wal(cursor: Any) -> None:
+    """Switch the file to WAL mode unless it is already (the mode is stored in the file).
+
+    Switching needs an exclusive lock and SQLite does not wait for it on the busy
+    timeout: processes opening a new ledger at the same moment get "database is
+    locked" at once. So wait here, until one of them has switched it.
+    """
+    import sqlite3
+
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_S
+    pause_s = 0.001
+    while True:
+        try:
+            mode = cursor.execute("PRAGMA journal_mode").fetchone()[0]
+            if str(mode).lower() == "wal":
+                return
+            mode = cursor.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            if str(mode).lower() == "wal":
+                return
+            raise sqlite3.OperationalError(f"SQLite refused WAL mode (journal mode {mode})")
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) and "busy" not in str(error):
+                raise
+            if time.monotonic() > deadline:
+                raise
+        time.sleep(pause_s)
+        pause_s = min(pause_s * 2, 0.05)
 
 
 def _sqlite_on_begin(connection: Connection) -> None:
