@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 from zuinig.ledger.model import DERIVED_FIELDS, RUN_FIELDS, Run
 
 if TYPE_CHECKING:
-    import pyarrow  # type: ignore[import-untyped]
+    import pyarrow  # type: ignore[import-untyped, unused-ignore]
 
 FORMATS = ("csv", "parquet", "json")
 #: Column names of every export, in order.
@@ -125,7 +125,7 @@ def arrow_schema() -> pyarrow.Schema:
 
 def _write_parquet(records: list[dict[str, Any]], path: Path) -> None:
     import pyarrow as pa
-    import pyarrow.parquet as pq  # type: ignore[import-untyped]
+    import pyarrow.parquet as pq  # type: ignore[import-untyped, unused-ignore]
 
     schema = arrow_schema()
     times = {field.name for field in schema if pa.types.is_timestamp(field.type)}
