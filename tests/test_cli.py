@@ -451,6 +451,13 @@ def test_a_ledger_failure_is_one_line_and_exit_1(
     assert line == "zuinig: the ledger at x cannot be read: disk I/O error"
 
 
+def test_no_command_shows_the_help(state: AppState) -> None:
+    result = invoke([], state)
+    assert result.exit_code == 2
+    assert "Commands:" in result.stderr and "doctor" in result.stderr
+    assert "Commands:" in invoke(["runs"], state).stderr
+
+
 def test_help_and_version(state: AppState) -> None:
     assert invoke(["--help"], state).exit_code == 0
     assert "zuinig" in invoke(["--version"], state).stdout
@@ -514,13 +521,16 @@ def test_doctor_does_not_create_a_missing_sqlite_ledger(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_e2e_doctor_with_the_real_meter(e2e_env: dict[str, str]) -> None:
+    # The first run on a machine also probes the hardware (CodeCarbon); later ones
+    # read the probe from the cache, as a user's second `zuinig doctor` does.
+    first = subprocess.run(zuinig_cmd("doctor"), env=e2e_env, capture_output=True, text=True)
+    assert first.returncode == 0, first.stderr
     started = time.perf_counter()
     done = subprocess.run(zuinig_cmd("doctor"), env=e2e_env, capture_output=True, text=True)
     elapsed = time.perf_counter() - started
     assert done.returncode == 0, done.stderr
     assert "codecarbon" in done.stdout and "how to calibrate" in done.stdout
-    # Python, CodeCarbon and, on the first run on a machine, its hardware probe.
-    assert elapsed < 5.0, elapsed
+    assert elapsed < 4.0, elapsed  # about 0.6 s on an idle 2-vCPU VM; slack for a busy CI
 
 
 # -- formatting is pure ---------------------------------------------------------------------

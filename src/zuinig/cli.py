@@ -52,6 +52,16 @@ DEFAULT_TABLE_LIMIT = 20
 EXPORT_FORMATS = ("csv", "parquet", "json")
 DEBUG_ENV = "ZUINIG_DEBUG"
 
+
+class _NeverRaised(click.UsageError):
+    """Stands in for an exception this click version does not have."""
+
+
+#: Raised for a group called without a command (click 8.2 and later; earlier it exits 0).
+_NO_ARGS_IS_HELP: type[click.UsageError] = getattr(
+    click.exceptions, "NoArgsIsHelpError", _NeverRaised
+)
+
 logger = logging.getLogger("zuinig")
 
 
@@ -149,6 +159,9 @@ class ZuinigGroup(click.Group):
                 **extra,
             )
             return result if isinstance(result, int) else 0
+        except _NO_ARGS_IS_HELP as error:
+            click.echo(error.ctx.get_help() if error.ctx else error.format_message(), err=True)
+            return 2  # no command given: the help is the most useful answer
         except click.UsageError as error:
             return _fail(_usage_line(error), error, state, exit_code=2)
         except click.ClickException as error:
