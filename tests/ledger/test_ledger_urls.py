@@ -68,6 +68,20 @@ def test_unreachable_database_is_a_ledger_error_not_a_url_error(tmp_path: Path) 
     assert not caught.value.bad_input
 
 
+@pytest.mark.skipif(importlib.util.find_spec("psycopg") is None, reason="needs psycopg")
+def test_unreachable_server_is_a_ledger_error_without_the_password() -> None:
+    import socket
+
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with pytest.raises(LedgerError, match="cannot open the ledger") as caught:
+        Ledger.open(f"postgresql+psycopg://analist:geheim@127.0.0.1:{port}/zuinig")
+    assert not isinstance(caught.value, LedgerURLError)
+    assert "geheim" not in str(caught.value)
+    assert "\n" not in str(caught.value)
+
+
 def test_a_file_that_is_not_a_database(tmp_path: Path) -> None:
     path = tmp_path / "ledger.sqlite"
     path.write_bytes(b"this is not SQLite" * 100)

@@ -77,6 +77,10 @@ log = logging.getLogger(__name__)
 #: A run's write holds the lock for well under a millisecond, so this is only reached
 #: when something is badly stuck (a long checkpoint on a slow network disk).
 SQLITE_BUSY_TIMEOUT_S = 60.0
+#: How long to wait for a database server to accept a connection (s), unless the URL
+#: says otherwise (``?connect_timeout=N``).
+SERVER_CONNECT_TIMEOUT_S = 10
+_LIBPQ_DRIVERS = frozenset({"psycopg", "psycopg2"})
 #: Stored states; ``interrupted`` is only ever shown, never stored.
 STORED_STATUSES = (STATUS_RUNNING, STATUS_OK, STATUS_ERROR)
 FINISHED_STATUSES = frozenset({STATUS_OK, STATUS_ERROR})
@@ -180,7 +184,7 @@ def _parse_url(url: str) -> URL:
     return parsed
 
 
-def _create_engine(url: str, parsed: URL) -> Engine:
+def _create_engine(parsed: URL) -> Engine:
     shown = _masked(parsed)
     is_sqlite = parsed.get_backend_name() == "sqlite"
     options: dict[str, Any] = {
@@ -192,6 +196,10 @@ def _create_engine(url: str, parsed: URL) -> Engine:
     if is_sqlite:
         options["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_S}
     else:
+        if parsed.get_driver_name() in _LIBPQ_DRIVERS and "connect_timeout" not in parsed.query:
+            # An unreachable server would otherwise hold every measured job for the OS's
+            # TCP timeout (minutes) before its run is spooled.
+            options["connect_args"] = {"connect_timeout": SERVER_CONNECT_TIMEOUT_S}
         # Servers drop idle connections; recycle before a typical 1 h idle timeout.
         options["pool_recycle"] = 1800
     try:
@@ -359,7 +367,7 @@ class Ledger:
                 settings = load_settings()
             url = settings.ledger or default_ledger_url()
         parsed = _parse_url(url)
-        engine = _create_engine(url, parsed)
+        engine = _create_engine(parsed)
         ledger = cls(engine, url)
         try:
             ledger._ensure_schema()
