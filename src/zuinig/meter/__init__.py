@@ -1,5 +1,72 @@
-"""Measurement only: meters know nothing of storage, CLI or reports."""
+"""Measurement only: meters know nothing of storage, CLI or reports.
 
-from zuinig.meter.base import InputFile, Measurement, Meter, Method, Window
+:func:`default_meter` gives the CodeCarbon meter; :class:`NullMeter` measures no
+energy; :class:`ReplayMeter` plays back figures for tests. Importing this package
+does not import CodeCarbon: the CodeCarbon meter loads it on its first window.
+"""
 
-__all__ = ["InputFile", "Measurement", "Meter", "Method", "Window"]
+from zuinig.config import Settings
+from zuinig.meter.base import (
+    CPU_METHOD_CONSTANT,
+    CPU_METHOD_CPU_LOAD,
+    CPU_METHOD_IMPORTED,
+    CPU_METHOD_NONE,
+    CPU_METHOD_RAPL,
+    CPU_METHOD_REPLAY,
+    CPU_METHOD_USER_POWER,
+    InputFile,
+    Measurement,
+    Meter,
+    Method,
+    Window,
+)
+from zuinig.meter.codecarbon import CodeCarbonMeter
+from zuinig.meter.null import NullMeter
+from zuinig.meter.process import (
+    ProcessSampler,
+    ProcessStats,
+    ProcessWindow,
+    RusageStats,
+    detect_format,
+    engines_loaded,
+    fold_rusage,
+    usage_from_rusage,
+)
+from zuinig.meter.replay import ReplayMeter
+
+
+def default_meter(settings: Settings) -> Meter:
+    """The meter zuinig uses unless told otherwise: CodeCarbon's offline tracker.
+
+    Args:
+        settings: country, tracking mode, PUE and calibration to measure with.
+    """
+    return CodeCarbonMeter(settings)
+
+
+__all__ = [
+    "CPU_METHOD_CONSTANT",
+    "CPU_METHOD_CPU_LOAD",
+    "CPU_METHOD_IMPORTED",
+    "CPU_METHOD_NONE",
+    "CPU_METHOD_RAPL",
+    "CPU_METHOD_REPLAY",
+    "CPU_METHOD_USER_POWER",
+    "CodeCarbonMeter",
+    "InputFile",
+    "Measurement",
+    "Meter",
+    "Method",
+    "NullMeter",
+    "ProcessSampler",
+    "ProcessStats",
+    "ProcessWindow",
+    "ReplayMeter",
+    "RusageStats",
+    "Window",
+    "default_meter",
+    "detect_format",
+    "engines_loaded",
+    "fold_rusage",
+    "usage_from_rusage",
+]
