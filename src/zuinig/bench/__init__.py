@@ -1,0 +1,146 @@
+"""Benchmarks of storage formats and engines: the data half of ``zuinig bench``.
+
+- :mod:`~zuinig.bench.workloads`: the data (TPC-H derived, h2oai-style group-by, the
+  user's own file), generated locally into canonical Parquet tables and cached.
+- :mod:`~zuinig.bench.formats`: the storage formats, and preparing a workload in each.
+- :mod:`~zuinig.bench.queries`: the queries, their parameters, and one implementation
+  per engine family.
+- :mod:`~zuinig.bench.engines`: pandas, Polars and DuckDB in their modes, behind one
+  interface and a registry.
+- :mod:`~zuinig.bench.correctness`: whether two answers agree, and which is the reference.
+
+The names below are imported on first use, so that ``import zuinig.bench.engines`` in a
+benchmark subprocess loads neither pyarrow nor any engine before the engine's own,
+separately measured, import.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from zuinig.bench.correctness import Consensus, Verdict, compare, find_consensus
+    from zuinig.bench.engines import (
+        Engine,
+        engine_modes,
+        engine_names,
+        get_engine,
+        load_engine,
+        parse_engines,
+        register_engine,
+        unregister_engine,
+    )
+    from zuinig.bench.formats import (
+        FORMATS,
+        Format,
+        PreparedData,
+        find_prepared,
+        format_names,
+        get_format,
+        parse_formats,
+        prepare,
+        prepare_one,
+    )
+    from zuinig.bench.queries import QuerySpec, get_query, parse_queries, query_names
+    from zuinig.bench.workloads import (
+        Workload,
+        default_cache_dir,
+        get_workload,
+        groupby,
+        tpch,
+        user_workload,
+        workload_names,
+    )
+
+_EXPORTS: dict[str, str] = {
+    **dict.fromkeys(["Consensus", "Verdict", "compare", "find_consensus"], "correctness"),
+    **dict.fromkeys(
+        [
+            "Engine",
+            "engine_modes",
+            "engine_names",
+            "get_engine",
+            "load_engine",
+            "parse_engines",
+            "register_engine",
+            "unregister_engine",
+        ],
+        "engines",
+    ),
+    **dict.fromkeys(
+        [
+            "FORMATS",
+            "Format",
+            "PreparedData",
+            "find_prepared",
+            "format_names",
+            "get_format",
+            "parse_formats",
+            "prepare",
+            "prepare_one",
+        ],
+        "formats",
+    ),
+    **dict.fromkeys(["QuerySpec", "get_query", "parse_queries", "query_names"], "queries"),
+    **dict.fromkeys(
+        [
+            "Workload",
+            "default_cache_dir",
+            "get_workload",
+            "groupby",
+            "tpch",
+            "user_workload",
+            "workload_names",
+        ],
+        "workloads",
+    ),
+}
+
+__all__ = [
+    "FORMATS",
+    "Consensus",
+    "Engine",
+    "Format",
+    "PreparedData",
+    "QuerySpec",
+    "Verdict",
+    "Workload",
+    "compare",
+    "default_cache_dir",
+    "engine_modes",
+    "engine_names",
+    "find_consensus",
+    "find_prepared",
+    "format_names",
+    "get_engine",
+    "get_format",
+    "get_query",
+    "get_workload",
+    "groupby",
+    "load_engine",
+    "parse_engines",
+    "parse_formats",
+    "parse_queries",
+    "prepare",
+    "prepare_one",
+    "query_names",
+    "register_engine",
+    "tpch",
+    "unregister_engine",
+    "user_workload",
+    "workload_names",
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value  # later look-ups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *__all__])

@@ -1,0 +1,36 @@
+"""Engines for tests: one that gives wrong answers, to prove the correctness guard works."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from zuinig.bench.engines import DuckDBEngine
+from zuinig.bench.formats import PreparedData
+
+
+class WrongEngine(DuckDBEngine):
+    """DuckDB, except that the first floating-point column of every answer is 1 % too high."""
+
+    name: ClassVar[str] = "wrong"
+    modes: ClassVar[tuple[str, ...]] = ("default",)
+
+    def execute(self, query: str, data: PreparedData) -> pa.Table:
+        table = super().execute(query, data)
+        for index, field in enumerate(table.schema):
+            if pa.types.is_floating(field.type):
+                return table.set_column(index, field, pc.multiply(table.column(index), 1.01))
+        return table
+
+
+class ShortEngine(DuckDBEngine):
+    """DuckDB, except that it drops the last row of every answer."""
+
+    name: ClassVar[str] = "short"
+    modes: ClassVar[tuple[str, ...]] = ("default",)
+
+    def execute(self, query: str, data: PreparedData) -> pa.Table:
+        table = super().execute(query, data)
+        return table.slice(0, max(table.num_rows - 1, 0))
