@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+import os
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -15,7 +17,12 @@ from meter_helpers import ProbeRun, run_probe_process
 
 from zuinig.config import Settings
 from zuinig.meter import codecarbon as zc
-from zuinig.meter.base import CPU_METHOD_CPU_LOAD, CPU_METHOD_RAPL, CPU_METHOD_USER_POWER
+from zuinig.meter.base import (
+    CPU_METHOD_CPU_LOAD,
+    CPU_METHOD_RAPL,
+    CPU_METHOD_USER_POWER,
+    Measurement,
+)
 from zuinig.meter.codecarbon import CodeCarbonMeter, ProbeCache, probe_key
 
 NLD_OFFLINE_G_PER_KWH = 267.622  # CodeCarbon 3.3.2 global_energy_mix.json, NLD, year 2023
@@ -251,6 +258,7 @@ def test_the_hardware_probe_is_reused_by_the_next_process(
 ) -> None:
     cold = cold_probe.report
     assert cold["error"] is None
+    assert cold["stderr"] == ""  # CodeCarbon's detection warnings stay off the terminal
     assert cold["energy_kwh"] > 0
     assert (cold_probe.cache_dir / zc.PROBE_CACHE_FILE).is_file()
 
@@ -284,3 +292,49 @@ def test_an_untested_codecarbon_version_uses_the_plain_path(
     if measurement.method.cpu_method == CPU_METHOD_CPU_LOAD:
         assert measurement.method.cpu_tdp_is_generic is True
     assert not (tmp_path / "cache" / zc.PROBE_CACHE_FILE).exists()
+
+
+def test_nested_and_concurrent_windows(probe_cache_dir: Path) -> None:
+    meter = CodeCarbonMeter(Settings(), cache_dir=probe_cache_dir)
+    results: list[Measurement] = []
+    errors: list[BaseException] = []
+
+    def job() -> None:
+        try:
+            window = meter.begin()
+            _spin(0.05)
+            results.append(window.end())
+        except BaseException as error:
+            errors.append(error)
+
+    outer = meter.begin()
+    inner = meter.begin()
+    threads = [threading.Thread(target=job) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    inner_measurement = inner.end()
+    outer_measurement = outer.end()
+    assert not errors
+    for measurement in [*results, inner_measurement, outer_measurement]:
+        assert measurement.ok, measurement.measurement_error
+        assert measurement.energy_kwh is not None and measurement.energy_kwh > 0
+    assert outer_measurement.duration_s >= inner_measurement.duration_s
+    assert zc._quiet_log._open_windows == 0
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork()")
+def test_a_forked_child_can_measure(probe_cache_dir: Path) -> None:
+    meter = CodeCarbonMeter(Settings(), cache_dir=probe_cache_dir)
+    outer = meter.begin()  # open while forking: the child must not inherit it
+    pid = os.fork()
+    if pid == 0:  # the child: report through the exit code only
+        try:
+            measurement = meter.begin().end()
+            os._exit(0 if measurement.ok and zc._quiet_log._open_windows == 0 else 1)
+        except BaseException:
+            os._exit(2)
+    _, status = os.waitpid(pid, 0)
+    assert outer.end().ok
+    assert os.waitstatus_to_exitcode(status) == 0

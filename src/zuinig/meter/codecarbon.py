@@ -27,14 +27,20 @@ What CodeCarbon 3.3.2 does, and what zuinig does about it (see CODECARBON-NOTES.
   tracker's hardware objects (CPU mode, TDP used) and decided here where CodeCarbon does
   not say (whether the TDP was a generic guess: true when the CPU model did not match
   CodeCarbon's TDP table, including its 4 W-per-thread fallback).
-* **Overhead.** CodeCarbon's first tracker in a process spends about 1.5 s detecting
+* **Overhead.** CodeCarbon's first tracker in a process spends about 1.5-2 s detecting
   hardware (py-cpuinfo relaunches Python, then a fuzzy match against the TDP table;
-  ``lscpu``), and every tracker lists all processes a few times. zuinig caches the
-  hardware probe on disk (see :class:`ProbeCache`) and, for CodeCarbon versions it has
-  been checked against (:data:`SEAM_TESTED_VERSIONS`), pre-seeds CodeCarbon's own
-  per-process cache and skips repeated work through a few small overrides of private
-  methods. Each override falls back to CodeCarbon's normal path on any surprise; on
-  other versions none is used and zuinig is correct, only slower.
+  ``lscpu``), and every tracker runs ``lscpu`` again and lists all processes on the
+  machine a few times. zuinig caches the hardware probe on disk (:class:`ProbeCache`)
+  and, for CodeCarbon versions it has been checked against (:data:`SEAM_TESTED_VERSIONS`),
+  pre-seeds CodeCarbon's own per-process TDP cache and replaces a few private methods
+  with equivalents that skip repeated work. Each falls back to CodeCarbon's normal path
+  on any surprise; on other versions none is used and zuinig is correct, only slower.
+* **Process mode counts every child.** CodeCarbon's process mode sums per-pid CPU time
+  deltas a second apart, so a child's time before its first sighting is lost (a short
+  subprocess, or the command of ``zuinig run``, gets next to no CPU energy). With the
+  checked versions, CodeCarbon reads the whole tree's CPU time instead, waited-for
+  descendants included, the same CPU seconds as the window's ``cpu_s``
+  (:func:`_tree_cpu_reader`).
 """
 
 from __future__ import annotations
@@ -341,6 +347,10 @@ class _QuietCodeCarbonLog:
         with self._lock:
             self._open_windows = max(self._open_windows - 1, 0)
 
+    def reset_after_fork(self) -> None:
+        self._lock = threading.Lock()
+        self._open_windows = 0
+
     @contextlib.contextmanager
     def capture(self, sink: list[BaseException]) -> Iterator[None]:
         """Collect the exceptions CodeCarbon swallows in this thread meanwhile."""
@@ -514,7 +524,10 @@ class _Runtime:
 
         self.version: str = str(getattr(codecarbon, "__version__", "unknown"))
         self.emissions_tracker = emissions_tracker
-        self.isolated_by_module = _install_config_isolation(emissions_tracker)
+        if not _install_config_isolation(emissions_tracker):
+            # Still isolated by the tracker class's empty _external_conf, but a
+            # malformed .codecarbon.config can now make its constructor fail.
+            logger.debug("CodeCarbon %s: its configuration reader was not found", self.version)
         self.cache = cache
         self.key = probe_key(self.version)
         self.lock = threading.Lock()
@@ -628,6 +641,9 @@ class _Runtime:
 
 _runtime_lock = threading.Lock()
 _runtimes: dict[Path, _Runtime] = {}
+# CodeCarbon's constructor resets its logger; constructions run one at a time so each
+# can put back exactly what it found.
+_construct_lock = threading.Lock()
 
 
 def _runtime(cache: ProbeCache) -> _Runtime:
@@ -686,7 +702,7 @@ def _make_tracker_class(offline_tracker: type[Any]) -> type[Any]:
             return super()._get_geo_metadata()
 
         def _get_cloud_metadata(self) -> Any:
-            if self._zuinig_fast and not self._cloud_provider:
+            if self._zuinig_fast and not getattr(self, "_cloud_provider", None):
                 return _PrivateInfra()
             return super()._get_cloud_metadata()
 
@@ -1077,4 +1093,16 @@ def _describe(error: BaseException) -> str:
     return f"{type(error).__name__}: {text}" if text else type(error).__name__
 
 
-_construct_lock = threading.Lock()
+def _after_fork_in_child() -> None:
+    # A lock held by another thread at fork() stays held forever in the child, and the
+    # parent's open windows are not the child's: start clean.
+    global _construct_lock, _runtime_lock
+    _construct_lock = threading.Lock()
+    _runtime_lock = threading.Lock()
+    for runtime in _runtimes.values():
+        runtime.lock = threading.Lock()
+    _quiet_log.reset_after_fork()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)

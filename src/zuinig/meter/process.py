@@ -521,7 +521,8 @@ class ProcessWindow:
             self._first = _sample_tree(self._root, with_io=True)
             self._last = self._first
             self._peak_rss = self._first.rss_bytes
-            self._watch = _start_watching()
+            if self._own:  # the audit hook sees this interpreter's opens only
+                self._watch = _start_watching()
             _background.add(self)
         except Exception as error:  # never break the measured job
             logger.debug("process sampler could not start: %r", error)
@@ -549,14 +550,16 @@ class ProcessWindow:
     def _look_at_open_files(self, root: psutil.Process) -> None:
         # Engines written in C++ or Rust open files without Python's open(); the
         # audit hook misses those, a look at the open files catches the longer reads.
+        paths: list[str] = []
         for process in tree_processes(root):
             try:
                 files = process.open_files()
             except (psutil.Error, OSError):
                 continue
-            for handle in files:
-                if getattr(handle, "mode", "r") == "r" and len(self._open_seen) < MAX_INPUTS * 4:
-                    self._open_seen.add(handle.path)
+            paths.extend(h.path for h in files if getattr(h, "mode", "r") == "r")
+        with self._lock:
+            if not self._closed and len(self._open_seen) < MAX_INPUTS * 4:
+                self._open_seen.update(paths)
 
     def stop_sampling(self) -> None:
         """Take the closing look at the tree now; :meth:`end` then only assembles.
@@ -584,7 +587,9 @@ class ProcessWindow:
         after = _ChildrenUsage.now() if self._own else None
         with self._lock:
             if final.cpu_s is None:
-                final = self._last  # the root has ended: its last look is the best we have
+                # The root has ended: its last look is the best we have for CPU time and
+                # memory; its I/O since then is unknown.
+                final = replace(self._last, read_bytes=None, written_bytes=None)
             self._last = final
             self._fold_rss(final.rss_bytes)
             self._children_usage_end = after
