@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck unit bench clean
+.PHONY: demo test lint typecheck unit system-deps bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,14 +18,19 @@ demo: $(STAMP)
 	$(BIN)/python examples/first_job.py
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks examples
-	$(BIN)/ruff format --check src tests benchmarks examples
+	$(BIN)/ruff check src tests benchmarks examples scripts
+	$(BIN)/ruff format --check src tests benchmarks examples scripts
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-unit: $(STAMP)
-	$(BIN)/pytest -q
+# The PostgreSQL server binaries the ledger tests use; installed when missing (Debian, root).
+system-deps:
+	scripts/install-system-deps.sh
+
+# The whole suite, with a throwaway PostgreSQL server so the ledger tests run on both databases.
+unit: $(STAMP) system-deps
+	$(BIN)/python scripts/with_postgres.py -- $(BIN)/pytest -q
 
 test: lint typecheck unit
 
