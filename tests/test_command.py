@@ -287,13 +287,6 @@ def test_real_meter_counts_the_childs_cpu_work(sqlite_url: str) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    reason="CodeCarbon's process mode samples the tree once a second and counts a new pid "
-    "from its first sighting, so a child's CPU time before that (and a short-lived "
-    "grandchild's) is missing from cpu_energy_kwh, though cpu_s has it; to be fixed in "
-    "the meter (derive process-mode CPU energy from the sampler's cpu_s)",
-    strict=False,
-)
 def test_real_meter_cpu_energy_follows_the_childs_cpu_seconds(sqlite_url: str) -> None:
     """Process mode's model: CPU energy = TDP x cpu_s / threads (x PUE), for any tree."""
     from zuinig.config import load_settings
