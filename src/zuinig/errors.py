@@ -13,7 +13,9 @@ Hierarchy::
     ├── LedgerError          the ledger cannot be opened, read or written
     │   ├── LedgerURLError   the ledger URL is malformed or names an unknown backend (bad input)
     │   ├── RunNotFoundError no run with the given id (bad input)
-    │   └── AmbiguousRunIdError  a run id prefix matches several runs (bad input)
+    │   ├── AmbiguousRunIdError  a run id prefix matches several runs (bad input)
+    │   ├── BenchSessionNotFoundError  no bench session with the given id (bad input)
+    │   └── AmbiguousBenchSessionIdError  a session id prefix matches several (bad input)
     ├── BenchError           a benchmark could not be run
     ├── ConversionError      a file could not be converted safely
     └── ReportError          a report could not be made
@@ -57,6 +59,18 @@ class RunNotFoundError(LedgerError):
 
 class AmbiguousRunIdError(LedgerError):
     """A run id prefix matches more than one run."""
+
+    bad_input = True
+
+
+class BenchSessionNotFoundError(LedgerError):
+    """No bench session with the given id is in the ledger."""
+
+    bad_input = True
+
+
+class AmbiguousBenchSessionIdError(LedgerError):
+    """A bench session id prefix matches more than one session."""
 
     bad_input = True
 

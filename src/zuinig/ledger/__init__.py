@@ -1,4 +1,4 @@
-"""The ledger: where runs are kept (SQLAlchemy Core; SQLite by default, PostgreSQL for teams).
+"""The ledger: where runs and bench sessions are kept (SQLAlchemy Core; SQLite or PostgreSQL).
 
 The store is imported on first use, so ``import zuinig`` does not pay for SQLAlchemy.
 """
@@ -7,12 +7,21 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from zuinig.ledger.model import Provenance, Run, RunFilter
+from zuinig.ledger.model import BenchSession, BenchTrial, Provenance, Run, RunFilter
 
 if TYPE_CHECKING:
     from zuinig.ledger.store import Ledger, default_ledger_url, display_url
 
-__all__ = ["Ledger", "Provenance", "Run", "RunFilter", "default_ledger_url", "display_url"]
+__all__ = [
+    "BenchSession",
+    "BenchTrial",
+    "Ledger",
+    "Provenance",
+    "Run",
+    "RunFilter",
+    "default_ledger_url",
+    "display_url",
+]
 
 _LAZY = {"Ledger", "default_ledger_url", "display_url"}
 

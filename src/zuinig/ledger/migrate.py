@@ -27,13 +27,18 @@ def _config(connection: Connection | None = None) -> Config:
     return config
 
 
-def upgrade(connection: Connection) -> None:
-    """Bring the schema on ``connection`` to the newest revision.
+def upgrade(connection: Connection, revision: str = "head") -> None:
+    """Bring the schema on ``connection`` to ``revision`` (the newest by default).
 
     Runs inside the caller's open transaction, which holds the lock that keeps
     other processes from migrating at the same time; the caller commits.
+
+    Args:
+        connection: an open connection, inside a transaction.
+        revision: the revision to reach; tests pass an older one to build a
+            ledger as an older zuinig made it.
     """
-    command.upgrade(_config(connection), "head")
+    command.upgrade(_config(connection), revision)
 
 
 def script_heads() -> tuple[str, ...]:

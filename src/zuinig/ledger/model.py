@@ -1,17 +1,19 @@
-"""The records the ledger stores: runs, and the filters to find them.
+"""The records the ledger stores: runs, bench sessions and trials, and run filters.
 
 A :class:`Run` is flat on purpose: its field names are the names shown in JSON,
 CSV and Parquet exports (``runs list --json``), so one name means one thing
-everywhere.
+everywhere. A :class:`BenchSession` is one ``zuinig bench`` invocation; each of its
+:class:`BenchTrial` rows is one step of the matrix, linked to the :class:`Run`
+(kind :data:`KIND_BENCH`) that holds its measurement.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from zuinig.meter.base import InputFile, Measurement, Method
 
@@ -24,6 +26,26 @@ STATUSES = (STATUS_RUNNING, STATUS_OK, STATUS_ERROR, STATUS_INTERRUPTED)
 
 KIND_FUNCTION = "function"  # a decorated function or a ``with measure()`` block
 KIND_COMMAND = "command"  # ``zuinig run -- CMD``
+KIND_BENCH = "bench"  # one trial of ``zuinig bench`` (see BenchTrial.run_id)
+KIND_CONVERT = "convert"  # ``zuinig convert``: the energy of converting a file
+
+#: Bench session states. Unlike a run, ``interrupted`` may be stored (Ctrl-C stops a
+#: session cleanly); a ``running`` row whose process is gone is also *shown* so.
+BENCH_STATUSES = (STATUS_RUNNING, STATUS_OK, STATUS_INTERRUPTED, STATUS_ERROR)
+
+PHASE_PREPARE = "prepare"  # writing the workload's data in one format
+PHASE_IMPORT = "import"  # importing an engine in a fresh process
+PHASE_WARMUP = "warmup"  # a warm-up repetition, not counted
+PHASE_MEASURED = "measured"  # a counted repetition
+PHASE_IDLE = "idle"  # the idle baseline
+TRIAL_PHASES = (PHASE_PREPARE, PHASE_IMPORT, PHASE_WARMUP, PHASE_MEASURED, PHASE_IDLE)
+
+TRIAL_OK = "ok"
+TRIAL_OOM = "oom"  # over its memory limit
+TRIAL_TIMEOUT = "timeout"  # over its time limit
+TRIAL_ERROR = "error"  # failed otherwise; ``reason`` says how
+TRIAL_WRONG = "wrong"  # answered, but not what the other engines answered
+TRIAL_STATUSES = (TRIAL_OK, TRIAL_OOM, TRIAL_TIMEOUT, TRIAL_ERROR, TRIAL_WRONG)
 
 
 @dataclass(frozen=True)
@@ -266,3 +288,169 @@ class RunFilter:
     status: str | None = None
     top_level_only: bool = False
     limit: int | None = None
+
+
+@dataclass(frozen=True)
+class BenchSession:
+    """One ``zuinig bench`` invocation, as stored in the ledger.
+
+    Written at its start (:meth:`zuinig.ledger.Ledger.start_bench_session`, status
+    ``running``) and again at its end (``finish_bench_session``). The mappings are
+    stored as JSON, so they must hold JSON values (strings, numbers, booleans,
+    ``None``, lists, objects); tuples come back as lists.
+
+    Attributes:
+        session_id: unique id of the session.
+        workload: ``tpch``, ``groupby`` or ``user``.
+        started_at: when the session started (UTC).
+        status: one of :data:`BENCH_STATUSES`; a ``running`` row whose process is
+            gone is read back as ``interrupted``.
+        scale: TPC-H scale factor, for ``tpch``.
+        rows: rows generated, for ``groupby``.
+        label: how to name the results, e.g. "TPC-H derived; not comparable to
+            official TPC-H results".
+        config: the matrix asked for: formats, engines, threads, repeat, queries,
+            memory_limit_bytes, timeout_s, data path, ...
+        machine: host, CPU model, CPU count, memory in bytes, OS, versions.
+        method: the meter's :class:`zuinig.meter.base.Method` as a mapping.
+        page_cache: a plain statement of the page-cache state.
+        baseline_run_id: the run of the idle baseline.
+        results: the final statistics rows (the ``results`` of ``bench --json``).
+        ended_at: when the session ended (UTC).
+        host, pid, pid_started_at: the bench process, to tell a live session from
+            an interrupted one (see :mod:`zuinig.ledger.liveness`); filled in by
+            ``start_bench_session`` when all three are left ``None``.
+    """
+
+    session_id: str
+    workload: str
+    started_at: datetime
+    status: str = STATUS_RUNNING
+    scale: float | None = None
+    rows: int | None = None
+    label: str | None = None
+    config: Mapping[str, Any] = field(default_factory=dict)
+    machine: Mapping[str, Any] = field(default_factory=dict)
+    method: Mapping[str, Any] = field(default_factory=dict)
+    page_cache: str | None = None
+    baseline_run_id: str | None = None
+    results: Sequence[Mapping[str, Any]] | None = None
+    ended_at: datetime | None = None
+    host: str | None = None
+    pid: int | None = None
+    pid_started_at: datetime | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready mapping with the field names; times as ISO 8601 UTC strings."""
+        return _record_to_dict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> BenchSession:
+        """Rebuild a session from :meth:`to_dict`'s output (also after a JSON round trip).
+
+        Raises:
+            ValueError: a key is not a field, or a required field is missing.
+        """
+        return _record_from_dict(cls, data, BENCH_SESSION_FIELDS, "bench session")
+
+
+@dataclass(frozen=True)
+class BenchTrial:
+    """One step of a bench session's matrix: a preparation, an engine import, a
+    warm-up, a measured repetition or an idle baseline.
+
+    Attributes:
+        trial_id: unique id of the trial.
+        session_id: the :class:`BenchSession` it belongs to.
+        phase: one of :data:`TRIAL_PHASES`.
+        status: one of :data:`TRIAL_STATUSES`; a failed trial is recorded, with
+            its ``reason``.
+        format: storage format, e.g. ``parquet-zstd``.
+        engine: engine, e.g. ``polars``.
+        mode: engine mode, e.g. ``lazy`` or ``streaming``.
+        threads: thread count given to the engine.
+        query: query name, e.g. ``q1``.
+        repetition: repetition number within its configuration (0-based or as the
+            runner counts; the ledger does not interpret it).
+        run_id: the run (kind :data:`KIND_BENCH`) holding its measurement.
+        reason: why it failed, in words.
+        correct: whether its answer agreed with the other engines' (``None``: not checked).
+        storage_bytes: size on disk of the data it read, in bytes.
+        started_at: when it started (UTC).
+    """
+
+    trial_id: str
+    session_id: str
+    phase: str
+    status: str
+    format: str | None = None
+    engine: str | None = None
+    mode: str | None = None
+    threads: int | None = None
+    query: str | None = None
+    repetition: int | None = None
+    run_id: str | None = None
+    reason: str | None = None
+    correct: bool | None = None
+    storage_bytes: int | None = None
+    started_at: datetime | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready mapping with the field names; times as ISO 8601 UTC strings."""
+        return _record_to_dict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> BenchTrial:
+        """Rebuild a trial from :meth:`to_dict`'s output (also after a JSON round trip).
+
+        Raises:
+            ValueError: a key is not a field, or a required field is missing.
+        """
+        return _record_from_dict(cls, data, BENCH_TRIAL_FIELDS, "bench trial")
+
+
+BENCH_SESSION_FIELDS: tuple[str, ...] = tuple(
+    item.name for item in dataclasses.fields(BenchSession)
+)
+BENCH_TRIAL_FIELDS: tuple[str, ...] = tuple(item.name for item in dataclasses.fields(BenchTrial))
+_JSON_FIELDS = frozenset({"config", "machine", "method"})
+
+_Record = TypeVar("_Record", BenchSession, BenchTrial)
+
+
+def _record_to_dict(record: BenchSession | BenchTrial) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for item in dataclasses.fields(record):
+        value = getattr(record, item.name)
+        if isinstance(value, datetime):
+            value = value.isoformat()
+        elif isinstance(value, Mapping):
+            value = dict(value)
+        elif item.name == "results" and value is not None:
+            value = [dict(row) for row in value]
+        result[item.name] = value
+    return result
+
+
+def _record_from_dict(
+    cls: type[_Record], data: Mapping[str, Any], names: tuple[str, ...], what: str
+) -> _Record:
+    unknown = set(data) - set(names)
+    if unknown:
+        raise ValueError(f"not {what} fields: {', '.join(sorted(unknown))}")
+    values: dict[str, Any] = {}
+    for name in names:
+        if name not in data:
+            continue
+        value = data[name]
+        if name in _TIME_FIELDS and value is not None:
+            value = _utc(value)
+        elif name in _JSON_FIELDS:
+            value = dict(value or {})
+        elif name == "results" and value is not None:
+            value = [dict(row) for row in value]
+        values[name] = value
+    try:
+        return cls(**values)
+    except TypeError as error:
+        raise ValueError(f"incomplete {what}: {error}") from error

@@ -6,6 +6,14 @@ plain SQL on every backend, served by the ``(key, value)`` index, instead of a J
 operator that differs per database. ``inputs`` and ``engines`` are only ever read
 whole, so they are JSON text.
 
+``bench_sessions`` and ``bench_trials`` (revision 0002) hold ``zuinig bench``: one
+row per session and one per trial, with the same names as
+:class:`zuinig.ledger.model.BenchSession` and :class:`~zuinig.ledger.model.BenchTrial`.
+Their JSON fields (``config``, ``machine``, ``method``, ``results``) are JSON text
+too. A trial's ``run_id`` points at the run (kind ``bench``) holding its
+measurement, without a foreign key: that run may reach the ledger later, from the
+spool.
+
 The schema version is Alembic's revision id, kept in :data:`VERSION_TABLE` (not
 Alembic's default ``alembic_version``, so a team database that other tools migrate
 with Alembic is not confused). This module knows the revisions this zuinig ships,
@@ -22,7 +30,7 @@ from sqlalchemy.engine import Dialect
 
 #: Revisions this zuinig knows, oldest first; the last is the one it writes.
 #: A revision id is a zero-padded number, so "newer than this zuinig" is a comparison.
-SCHEMA_REVISIONS: tuple[str, ...] = ("0001",)
+SCHEMA_REVISIONS: tuple[str, ...] = ("0001", "0002")
 HEAD_REVISION = SCHEMA_REVISIONS[-1]
 #: Alembic's version table, named for zuinig so it cannot clash with another application's.
 VERSION_TABLE = "zuinig_schema_version"
@@ -126,3 +134,57 @@ run_tags = sa.Table(
 
 #: Columns of ``runs`` in declaration order (equal to the Run field names, tags aside).
 RUN_COLUMNS: tuple[str, ...] = tuple(column.name for column in runs.columns)
+
+bench_sessions = sa.Table(
+    "bench_sessions",
+    metadata,
+    sa.Column("session_id", sa.String(), primary_key=True),
+    sa.Column("workload", sa.String(), nullable=False, index=True),
+    sa.Column("status", sa.String(), nullable=False),
+    sa.Column("started_at", UTCDateTime(), nullable=False, index=True),
+    sa.Column("ended_at", UTCDateTime(), nullable=True),
+    sa.Column("scale", sa.Float(), nullable=True),
+    sa.Column("rows", sa.BigInteger(), nullable=True),
+    sa.Column("label", sa.Text(), nullable=True),
+    sa.Column("config", sa.Text(), nullable=False),  # JSON object
+    sa.Column("machine", sa.Text(), nullable=False),  # JSON object
+    sa.Column("method", sa.Text(), nullable=False),  # JSON object
+    sa.Column("page_cache", sa.Text(), nullable=True),
+    sa.Column("baseline_run_id", sa.String(), nullable=True),
+    sa.Column("results", sa.Text(), nullable=True),  # JSON list of objects
+    sa.Column("host", sa.String(), nullable=True),
+    sa.Column("pid", sa.Integer(), nullable=True),
+    sa.Column("pid_started_at", UTCDateTime(), nullable=True),
+)
+
+bench_trials = sa.Table(
+    "bench_trials",
+    metadata,
+    sa.Column("trial_id", sa.String(), primary_key=True),
+    sa.Column(
+        "session_id",
+        sa.String(),
+        sa.ForeignKey(
+            "bench_sessions.session_id", ondelete="CASCADE", name="fk_bench_trials_session_id"
+        ),
+        nullable=False,
+        index=True,
+    ),
+    sa.Column("phase", sa.String(), nullable=False),
+    sa.Column("status", sa.String(), nullable=False),
+    sa.Column("format", sa.String(), nullable=True),
+    sa.Column("engine", sa.String(), nullable=True),
+    sa.Column("mode", sa.String(), nullable=True),
+    sa.Column("threads", sa.Integer(), nullable=True),
+    sa.Column("query", sa.String(), nullable=True),
+    sa.Column("repetition", sa.Integer(), nullable=True),
+    sa.Column("run_id", sa.String(), nullable=True, index=True),
+    sa.Column("reason", sa.Text(), nullable=True),
+    sa.Column("correct", sa.Boolean(), nullable=True),
+    sa.Column("storage_bytes", sa.BigInteger(), nullable=True),
+    sa.Column("started_at", UTCDateTime(), nullable=True),
+)
+
+#: Columns of ``bench_sessions`` and ``bench_trials`` (equal to the dataclass field names).
+BENCH_SESSION_COLUMNS: tuple[str, ...] = tuple(column.name for column in bench_sessions.columns)
+BENCH_TRIAL_COLUMNS: tuple[str, ...] = tuple(column.name for column in bench_trials.columns)

@@ -19,6 +19,7 @@ team) are both first-class; the SQL is portable Core. Design points:
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -38,26 +39,37 @@ from sqlalchemy.pool import ConnectionPoolEntry
 
 from zuinig.config import Settings
 from zuinig.errors import (
+    AmbiguousBenchSessionIdError,
     AmbiguousRunIdError,
+    BenchSessionNotFoundError,
     LedgerError,
     LedgerURLError,
     RunNotFoundError,
     UsageError,
 )
 from zuinig.ledger.model import (
+    BENCH_STATUSES,
     STATUS_ERROR,
     STATUS_INTERRUPTED,
     STATUS_OK,
     STATUS_RUNNING,
     STATUSES,
+    TRIAL_PHASES,
+    TRIAL_STATUSES,
+    BenchSession,
+    BenchTrial,
     Run,
     RunFilter,
 )
 from zuinig.ledger.schema import (
+    BENCH_SESSION_COLUMNS,
+    BENCH_TRIAL_COLUMNS,
     HEAD_REVISION,
     RUN_COLUMNS,
     SCHEMA_REVISIONS,
     VERSION_TABLE,
+    bench_sessions,
+    bench_trials,
     run_tags,
     runs,
 )
@@ -536,7 +548,12 @@ class Ledger:
             )
         return _run_to_row(run)
 
-    def _write(self, work: Callable[[Connection], None], what: str) -> None:
+    def _write(
+        self,
+        work: Callable[[Connection], None],
+        what: str,
+        conflict: str = "is the run id already used?",
+    ) -> None:
         for attempt in (1, 2):
             try:
                 with self._write_engine.begin() as connection:
@@ -545,7 +562,7 @@ class Ledger:
             except sa.exc.IntegrityError as error:
                 raise LedgerError(
                     f"cannot {what} in the ledger at {self._shown}: "
-                    f"{_reason(error, self._password)} (is the run id already used?)"
+                    f"{_reason(error, self._password)} ({conflict})"
                 ) from error
             except sa.exc.DBAPIError as error:
                 # A server connection dropped while idle in the pool: the pool has been
@@ -630,14 +647,16 @@ class Ledger:
             found = self._runs_from_rows(connection, [row])
         return found[0]
 
-    def _prefix_condition(self, prefix: str) -> sa.ColumnElement[bool]:
+    def _prefix_condition(
+        self, prefix: str, column: sa.ColumnElement[str] = runs.c.run_id
+    ) -> sa.ColumnElement[bool]:
         if self._is_sqlite:
             # SQLite's LIKE ignores case and cannot use the primary-key index; a range on
             # the binary-collated key is exact and indexed.
             upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
-            return sa.and_(runs.c.run_id >= prefix, runs.c.run_id < upper)
+            return sa.and_(column >= prefix, column < upper)
         escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        return runs.c.run_id.like(escaped + "%", escape="\\")
+        return column.like(escaped + "%", escape="\\")
 
     def list_runs(self, run_filter: RunFilter | None = None) -> list[Run]:
         """Runs matching the filter, newest first; ``running`` rows whose process is
@@ -760,6 +779,211 @@ class Ledger:
             result.append(run)
         return result
 
+    # -- bench sessions and trials -------------------------------------------------
+
+    def start_bench_session(self, session: BenchSession) -> BenchSession:
+        """Insert ``session`` at the start of a ``zuinig bench`` invocation.
+
+        When ``host``, ``pid`` and ``pid_started_at`` are all ``None``, this process's
+        are filled in, so that the session reads back as ``interrupted`` once this
+        process is gone without finishing it.
+
+        Args:
+            session: the new session, usually with status ``running``.
+
+        Returns:
+            The session as stored (with this process's provenance filled in).
+
+        Raises:
+            LedgerError: the session id is already used, the status is not one of
+                :data:`~zuinig.ledger.model.BENCH_STATUSES`, a mapping holds a value
+                that is not JSON, or the ledger cannot be written.
+        """
+        if session.host is None and session.pid is None and session.pid_started_at is None:
+            from zuinig.ledger.liveness import process_started_at, this_host
+
+            pid = os.getpid()
+            session = dataclasses.replace(
+                session, host=this_host(), pid=pid, pid_started_at=process_started_at(pid)
+            )
+        row = _session_to_row(session)
+
+        def write(connection: Connection) -> None:
+            connection.execute(bench_sessions.insert(), row)
+
+        self._write(
+            write,
+            f"record the start of bench session {session.session_id}",
+            "is the session id already used?",
+        )
+        return session
+
+    def finish_bench_session(self, session: BenchSession) -> None:
+        """Write the final state of ``session`` (status ``ok``, ``interrupted`` or
+        ``error``, its ``results`` and ``ended_at``), inserting it if its start was
+        never written.
+
+        Every field is overwritten, except that ``host``, ``pid`` and
+        ``pid_started_at`` keep their stored values when all three are ``None`` in
+        ``session`` (as when the runner kept the object it passed to
+        :meth:`start_bench_session`).
+
+        Raises:
+            LedgerError: the status is not one of the bench statuses, a mapping holds
+                a value that is not JSON, or the ledger cannot be written.
+        """
+        row = _session_to_row(session)
+        values = {name: value for name, value in row.items() if name != "session_id"}
+        if session.host is None and session.pid is None and session.pid_started_at is None:
+            for name in ("host", "pid", "pid_started_at"):
+                del values[name]
+        statement = (
+            bench_sessions.update()
+            .where(bench_sessions.c.session_id == session.session_id)
+            .values(**values)
+        )
+
+        def write(connection: Connection) -> None:
+            if connection.execute(statement).rowcount == 0:
+                connection.execute(bench_sessions.insert(), row)
+
+        self._write(write, f"record bench session {session.session_id}")
+
+    def add_bench_trials(self, trials: Sequence[BenchTrial]) -> None:
+        """Store ``trials`` in one transaction: all of them or none.
+
+        A trial id already stored is replaced, so writing the same trial again (a
+        retry) is harmless. Each trial's run (``run_id``) is written separately,
+        with :meth:`start_run`/:meth:`finish_run` or :meth:`put_run`; it may come
+        before or after its trial.
+
+        Raises:
+            LedgerError: a trial's session is not in the ledger (start it first), a
+                phase or status is unknown, or the ledger cannot be written.
+        """
+        rows = [_trial_to_row(trial) for trial in trials]
+        if not rows:
+            return
+        ids = [row["trial_id"] for row in rows]
+
+        def write(connection: Connection) -> None:
+            for start in range(0, len(ids), _CHUNK):
+                connection.execute(
+                    bench_trials.delete().where(
+                        bench_trials.c.trial_id.in_(ids[start : start + _CHUNK])
+                    )
+                )
+            connection.execute(bench_trials.insert(), rows)
+
+        sessions = sorted({trial.session_id for trial in trials})
+        self._write(
+            write,
+            f"record {len(rows)} trial(s) of bench session {', '.join(sessions)}",
+            "is the bench session started, and is each trial id given once?",
+        )
+
+    def get_bench_session(self, session_id: str) -> BenchSession:
+        """The bench session with this id (or unique id prefix).
+
+        A ``running`` session whose process is gone comes back ``interrupted``.
+
+        Raises:
+            BenchSessionNotFoundError: no session has this id or prefix.
+            AmbiguousBenchSessionIdError: the prefix matches more than one session.
+            LedgerError: the ledger cannot be read.
+        """
+        with self._reading() as connection:
+            found = self._resolve_session_id(connection, session_id)
+            row = connection.execute(
+                sa.select(bench_sessions).where(bench_sessions.c.session_id == found)
+            ).one()
+        return _with_live_session_status([_row_to_session(row._mapping)])[0]
+
+    def list_bench_sessions(
+        self, limit: int | None = None, workload: str | None = None
+    ) -> list[BenchSession]:
+        """Bench sessions, newest first; ``running`` ones whose process is gone
+        come back ``interrupted``.
+
+        Args:
+            limit: at most this many; ``None`` for all.
+            workload: only sessions of this workload (``tpch``, ``groupby``, ``user``).
+
+        Raises:
+            UsageError: ``limit`` is negative.
+            LedgerError: the ledger cannot be read.
+        """
+        if limit is not None and (isinstance(limit, bool) or limit < 0):
+            raise UsageError(f"limit must be 0 or more, got {limit!r}")
+        statement = sa.select(bench_sessions).order_by(
+            bench_sessions.c.started_at.desc(), bench_sessions.c.session_id.desc()
+        )
+        if workload is not None:
+            statement = statement.where(bench_sessions.c.workload == workload)
+        if limit is not None:
+            statement = statement.limit(limit)
+        with self._reading() as connection:
+            rows = connection.execute(statement).all()
+        return _with_live_session_status([_row_to_session(row._mapping) for row in rows])
+
+    def list_bench_trials(self, session_id: str) -> list[BenchTrial]:
+        """The trials of a bench session (id or unique id prefix), in the order
+        they started (trials without a start time first), then by trial id.
+
+        Raises:
+            BenchSessionNotFoundError: no session has this id or prefix.
+            AmbiguousBenchSessionIdError: the prefix matches more than one session.
+            LedgerError: the ledger cannot be read.
+        """
+        with self._reading() as connection:
+            found = self._resolve_session_id(connection, session_id)
+            rows = connection.execute(
+                sa.select(bench_trials).where(bench_trials.c.session_id == found)
+            ).all()
+        trials = [_row_to_trial(row._mapping) for row in rows]
+        trials.sort(
+            key=lambda trial: (
+                trial.started_at is not None,
+                trial.started_at or _EPOCH,
+                trial.trial_id,
+            )
+        )
+        return trials
+
+    def _resolve_session_id(self, connection: Connection, session_id: str) -> str:
+        prefix = session_id.strip()
+        if not prefix:
+            raise BenchSessionNotFoundError(
+                "no bench session id given; `zuinig bench list` shows the session ids"
+            )
+        column = bench_sessions.c.session_id
+        exact = connection.execute(sa.select(column).where(column == prefix)).scalar()
+        if exact is not None:
+            return str(exact)
+        matches = (
+            connection.execute(
+                sa.select(column)
+                .where(self._prefix_condition(prefix, column))
+                .order_by(column)
+                .limit(_SHOWN_CANDIDATES + 1)
+            )
+            .scalars()
+            .all()
+        )
+        if not matches:
+            raise BenchSessionNotFoundError(
+                f"no bench session {prefix!r} in the ledger at {self._shown}; "
+                "`zuinig bench list` shows the session ids"
+            )
+        if len(matches) > 1:
+            shown = ", ".join(matches[:_SHOWN_CANDIDATES])
+            more = ", ..." if len(matches) > _SHOWN_CANDIDATES else ""
+            raise AmbiguousBenchSessionIdError(
+                f"bench session id {prefix!r} matches more than one session "
+                f"({shown}{more}); give more of the id"
+            )
+        return str(matches[0])
+
     def _reading(self) -> _ReadingContext:
         return _ReadingContext(self)
 
@@ -791,8 +1015,6 @@ class _ReadingContext:
 
 
 def _replace_status(run: Run, status: str) -> Run:
-    import dataclasses
-
     return dataclasses.replace(run, status=status)
 
 
@@ -806,6 +1028,90 @@ def _run_to_row(run: Run) -> dict[str, Any]:
     )
     row["engines"] = json.dumps(dict(run.engines), sort_keys=True)
     return row
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _json_default(value: Any) -> Any:
+    """JSON for the values a bench runner naturally holds: paths, times, sets, numpy."""
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, set | frozenset):
+        return sorted(value, key=str)
+    tolist = getattr(value, "tolist", None)  # numpy scalars and arrays
+    if callable(tolist):
+        return tolist()
+    raise TypeError(f"{type(value).__name__} is not JSON")
+
+
+def _to_json(value: Any, what: str) -> str:
+    try:
+        return json.dumps(value, default=_json_default)
+    except (TypeError, ValueError) as error:
+        raise LedgerError(f"cannot store {what}: {error}") from error
+
+
+def _session_to_row(session: BenchSession) -> dict[str, Any]:
+    if session.status not in BENCH_STATUSES:
+        raise LedgerError(
+            f"bench session {session.session_id} has status {session.status!r}; "
+            f"a session is one of {', '.join(BENCH_STATUSES)}"
+        )
+    row = {name: getattr(session, name) for name in BENCH_SESSION_COLUMNS}
+    what = f"bench session {session.session_id}"
+    for name in ("config", "machine", "method"):
+        row[name] = _to_json(dict(row[name]), f"{what}: its {name}")
+    if session.results is not None:
+        row["results"] = _to_json([dict(item) for item in session.results], f"{what}: its results")
+    return row
+
+
+def _row_to_session(row: Mapping[Any, Any]) -> BenchSession:
+    values = dict(row)
+    for name in ("config", "machine", "method"):
+        values[name] = json.loads(values[name] or "{}")
+    if values["results"] is not None:
+        values["results"] = json.loads(values["results"])
+    return BenchSession(**values)
+
+
+def _with_live_session_status(sessions: list[BenchSession]) -> list[BenchSession]:
+    if not any(session.status == STATUS_RUNNING for session in sessions):
+        return sessions
+    from zuinig.ledger.liveness import LivenessCache
+
+    cache = LivenessCache()
+    return [
+        dataclasses.replace(session, status=STATUS_INTERRUPTED)
+        if session.status == STATUS_RUNNING
+        and cache.is_interrupted(session.host, session.pid, session.pid_started_at)
+        else session
+        for session in sessions
+    ]
+
+
+def _trial_to_row(trial: BenchTrial) -> dict[str, Any]:
+    if trial.phase not in TRIAL_PHASES:
+        raise LedgerError(
+            f"bench trial {trial.trial_id} has phase {trial.phase!r}; "
+            f"a trial's phase is one of {', '.join(TRIAL_PHASES)}"
+        )
+    if trial.status not in TRIAL_STATUSES:
+        raise LedgerError(
+            f"bench trial {trial.trial_id} has status {trial.status!r}; "
+            f"a trial's status is one of {', '.join(TRIAL_STATUSES)}"
+        )
+    return {name: getattr(trial, name) for name in BENCH_TRIAL_COLUMNS}
+
+
+def _row_to_trial(row: Mapping[Any, Any]) -> BenchTrial:
+    values = dict(row)
+    if values["correct"] is not None:
+        values["correct"] = bool(values["correct"])
+    return BenchTrial(**values)
 
 
 def _tag_rows(run: Run) -> list[dict[str, str]]:

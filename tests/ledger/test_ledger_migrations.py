@@ -1,0 +1,326 @@
+"""Upgrades in place: a ledger written at schema 0001 opens as 0002 with nothing lost.
+
+The SQLite tests start from ``fixtures/ledger-v1.sqlite``, a ledger file written by
+zuinig's own code at schema 0001 (see ``fixtures/make_ledger_v1.py``). PostgreSQL
+cannot be a committed file, so there the old ledger is built with the 0001
+migration alone and filled with the store's own row mapping; the SQLite side runs
+that path too.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.util
+import re
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from ledger_helpers import child_env, full_run
+
+from zuinig.ledger import BenchSession, BenchTrial, Ledger, Run, RunFilter
+from zuinig.ledger import migrate as migrate_module
+from zuinig.ledger.model import KIND_BENCH
+from zuinig.ledger.schema import HEAD_REVISION, VERSION_TABLE, metadata, run_tags, runs
+from zuinig.ledger.store import _run_to_row, _tag_rows
+
+FIXTURES = Path(__file__).with_name("fixtures")
+FIXTURE = FIXTURES / "ledger-v1.sqlite"
+OLD_REVISION = "0001"
+
+
+def _fixture_module() -> Any:
+    spec = importlib.util.spec_from_file_location("make_ledger_v1", FIXTURES / "make_ledger_v1.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+EXPECTED_RUNS: dict[str, tuple[str, str, str | None, dict[str, str], float | None]] = (
+    _fixture_module().EXPECTED_RUNS
+)
+
+
+def _engine(url: str) -> sa.Engine:
+    return sa.create_engine(url, poolclass=sa.pool.NullPool)
+
+
+def _revision(url: str) -> str | None:
+    engine = _engine(url)
+    try:
+        with engine.connect() as connection:
+            return connection.execute(sa.text(f"SELECT version_num FROM {VERSION_TABLE}")).scalar()
+    finally:
+        engine.dispose()
+
+
+def _tables(url: str) -> set[str]:
+    engine = _engine(url)
+    try:
+        return set(sa.inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
+
+
+def _copy_fixture(tmp_path: Path) -> str:
+    target = tmp_path / "old-ledger.sqlite"
+    shutil.copyfile(FIXTURE, target)
+    return f"sqlite:///{target.as_posix()}"
+
+
+def _raw_dump(path: Path) -> dict[str, list[tuple[Any, ...]]]:
+    """Every stored row of the 0001 tables, exactly as SQLite holds them."""
+    connection = sqlite3.connect(path)
+    try:
+        return {
+            "runs": connection.execute("SELECT * FROM runs ORDER BY run_id").fetchall(),
+            "run_tags": connection.execute(
+                "SELECT * FROM run_tags ORDER BY run_id, key"
+            ).fetchall(),
+        }
+    finally:
+        connection.close()
+
+
+def _old_runs() -> list[Run]:
+    """Runs for a 0001 ledger built by migration: every field set, nesting, no tags."""
+    return [
+        full_run("old-parent", parent_run_id=None),
+        full_run("old-child", parent_run_id="old-parent", tags={"team": "ruimte"}),
+        full_run("old-bare", tags={}, inputs=(), engines={}, status="error"),
+        full_run("old-other-host", status="running", host="elsewhere", ended_at=None),
+    ]
+
+
+def build_old_ledger(url: str) -> list[Run]:
+    """Make a ledger at schema 0001 at ``url`` holding :func:`_old_runs`.
+
+    Uses the 0001 migration alone (as zuinig at 0001 created a ledger) and the
+    store's row mapping for ``runs``, whose columns have not changed since 0001.
+    """
+    old = _old_runs()
+    engine = _engine(url)
+    try:
+        with engine.begin() as connection:
+            migrate_module.upgrade(connection, OLD_REVISION)
+            connection.execute(runs.insert(), [_run_to_row(run) for run in old])
+            tags = [row for run in old for row in _tag_rows(run)]
+            connection.execute(run_tags.insert(), tags)
+    finally:
+        engine.dispose()
+    assert _revision(url) == OLD_REVISION
+    assert "bench_sessions" not in _tables(url)
+    return old
+
+
+def _assert_schema_is_schema_py(url: str) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    engine = _engine(url)
+    try:
+        with engine.connect() as connection:
+            context = MigrationContext.configure(
+                connection, opts={"version_table": VERSION_TABLE, "compare_type": True}
+            )
+            assert compare_metadata(context, metadata) == []
+    finally:
+        engine.dispose()
+
+
+def _use_bench_tables(ledger: Ledger, old_run_id: str) -> None:
+    """Write and read a session whose trials link to an old run and a new one."""
+    session = BenchSession(
+        session_id="after-upgrade",
+        workload="groupby",
+        started_at=datetime.now(UTC),
+        rows=1000,
+        config={"formats": ["csv"], "engines": ["pandas"]},
+    )
+    ledger.start_bench_session(session)
+    new_run = Run(
+        run_id="bench-run-new",
+        job="bench:groupby",
+        status="ok",
+        started_at=datetime.now(UTC),
+        kind=KIND_BENCH,
+        energy_kwh=1e-6,
+    )
+    ledger.finish_run(new_run)
+    trials = [
+        BenchTrial("t-old", "after-upgrade", "measured", "ok", run_id=old_run_id, correct=True),
+        BenchTrial("t-new", "after-upgrade", "measured", "ok", run_id=new_run.run_id),
+    ]
+    ledger.add_bench_trials(trials)
+    ledger.finish_bench_session(
+        dataclasses.replace(session, status="ok", results=[{"engine": "pandas"}])
+    )
+    assert ledger.get_bench_session("after").status == "ok"
+    stored = ledger.list_bench_trials("after-upgrade")
+    assert {trial.trial_id: trial.run_id for trial in stored} == {
+        "t-old": old_run_id,
+        "t-new": "bench-run-new",
+    }
+    assert {ledger.get_run(trial.run_id).run_id for trial in stored if trial.run_id} == {
+        old_run_id,
+        "bench-run-new",
+    }
+
+
+def test_the_fixture_is_a_ledger_written_at_schema_0001(tmp_path: Path) -> None:
+    url = _copy_fixture(tmp_path)  # a copy: SQLite would leave -wal/-shm files beside it
+    assert _revision(url) == OLD_REVISION
+    assert _tables(url) == {VERSION_TABLE, "runs", "run_tags"}
+    dump = _raw_dump(tmp_path / "old-ledger.sqlite")
+    assert sorted(row[0] for row in dump["runs"]) == sorted(EXPECTED_RUNS)
+    assert len(dump["run_tags"]) == sum(len(item[3]) for item in EXPECTED_RUNS.values())
+
+
+def test_an_old_ledger_file_upgrades_in_place_with_nothing_lost(tmp_path: Path) -> None:
+    url = _copy_fixture(tmp_path)
+    before = _raw_dump(tmp_path / "old-ledger.sqlite")
+
+    with Ledger.open(url) as ledger:
+        assert _revision(url) == HEAD_REVISION
+        assert ledger.count_runs() == len(EXPECTED_RUNS)
+        for run_id, (job, status, parent, tags, energy) in EXPECTED_RUNS.items():
+            run = ledger.get_run(run_id)
+            assert (run.job, run.status, run.parent_run_id, dict(run.tags)) == (
+                job,
+                status,  # the "running" run is another host's, so it stays running
+                parent,
+                tags,
+            ), run_id
+            assert run.energy_kwh == energy, run_id
+            assert run.started_at.tzinfo is not None, run_id
+        error = ledger.get_run("v1-0003-error")
+        assert error.error_message == "bad value: ünïcode ✓"
+        assert error.ended_at == error.started_at + timedelta(seconds=12.5)
+        assert error.started_at == datetime(2026, 10, 14, 8, 2, 0, 250000, tzinfo=UTC)
+        assert error.inputs[0].size_bytes == 42
+        assert dict(error.engines) == {"polars": "1.9.0"}
+        assert error.method_cpu_tdp_is_generic is True
+        assert [run.run_id for run in ledger.list_runs(RunFilter(top_level_only=True))] == [
+            "v1-0005-running",
+            "v1-0004-command",
+            "v1-0003-error",
+            "v1-0001-parent",
+        ]
+        _use_bench_tables(ledger, "v1-0001-parent")
+
+    after = _raw_dump(tmp_path / "old-ledger.sqlite")
+    assert after["run_tags"] == before["run_tags"]  # byte for byte
+    assert [row for row in after["runs"] if row[0] in EXPECTED_RUNS] == before["runs"]
+    _assert_schema_is_schema_py(url)
+
+
+def test_an_upgraded_file_opens_again_without_alembic(tmp_path: Path) -> None:
+    url = _copy_fixture(tmp_path)
+    Ledger.open(url).close()  # upgrades
+    code = (
+        "import sys\n"
+        "from zuinig.ledger import Ledger\n"
+        f"ledger = Ledger.open({url!r})\n"
+        "print(len(ledger.list_runs()), ledger.list_bench_sessions(), 'alembic' in sys.modules)\n"
+        "ledger.close()\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=child_env(), check=True
+    )
+    assert result.stdout.strip() == f"{len(EXPECTED_RUNS)} [] False", result.stderr
+
+
+def test_a_0001_ledger_upgrades_on_every_backend(ledger_url: str) -> None:
+    old = build_old_ledger(ledger_url)
+    with Ledger.open(ledger_url) as ledger:
+        assert _revision(ledger_url) == HEAD_REVISION
+        assert ledger.list_runs() == sorted(
+            old, key=lambda run: (run.started_at, run.run_id), reverse=True
+        )
+        for run in old:
+            assert ledger.get_run(run.run_id) == run
+        _use_bench_tables(ledger, "old-child")
+    _assert_schema_is_schema_py(ledger_url)
+    with Ledger.open(ledger_url) as again:  # and it opens again, as it is
+        assert again.count_runs() == len(old) + 1
+        assert [item.session_id for item in again.list_bench_sessions()] == ["after-upgrade"]
+
+
+OPENER = """
+import logging, os, sys, time
+from datetime import UTC, datetime
+from pathlib import Path
+from zuinig.ledger import BenchSession, Ledger, Run
+import alembic.command, sqlalchemy.dialects.sqlite  # loaded before the go signal
+
+url, go = sys.argv[1], Path(sys.argv[2])
+logging.basicConfig(level=logging.WARNING, format="%(name)s: %(message)s")
+logging.getLogger("alembic.runtime.migration").setLevel(logging.INFO)
+(go.parent / f"ready-{os.getpid()}").touch()
+while not go.exists():
+    time.sleep(0.001)
+with Ledger.open(url) as ledger:
+    now = datetime.now(UTC)
+    ledger.start_bench_session(BenchSession(f"s-{os.getpid()}", "groupby", now))
+    ledger.finish_run(Run(f"r-{os.getpid()}", "after-upgrade", "ok", now))
+"""
+
+
+def _open_at_once(url: str, processes: int) -> list[str]:
+    """Start ``processes`` that open ``url`` at the same moment; their stderr texts."""
+    with tempfile.TemporaryDirectory() as scratch:
+        go = Path(scratch) / "go"
+        children = [
+            subprocess.Popen(
+                [sys.executable, "-c", OPENER, url, str(go)],
+                env=child_env(),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(processes)
+        ]
+        deadline = time.monotonic() + 120
+        while len(list(Path(scratch).glob("ready-*"))) < processes:
+            if time.monotonic() > deadline or any(c.poll() is not None for c in children):
+                break  # a child died early: its stderr says why, below
+            time.sleep(0.01)
+        go.touch()
+        results = [child.communicate(timeout=300) for child in children]
+    failures = [err for child, (_, err) in zip(children, results, strict=True) if child.returncode]
+    assert not failures, "\n---\n".join(failures)
+    return [err for _, err in results]
+
+
+def test_processes_opening_an_old_ledger_at_once_upgrade_it_once(
+    ledger_url: str, tmp_path: Path
+) -> None:
+    processes = 8
+    if ledger_url.startswith("sqlite"):
+        url = _copy_fixture(tmp_path)
+        old_ids = set(EXPECTED_RUNS)
+    else:
+        url = ledger_url
+        old_ids = {run.run_id for run in build_old_ledger(url)}
+    logs = _open_at_once(url, processes)
+    upgrades = [
+        line
+        for text in logs
+        for line in text.splitlines()
+        if re.search(rf"Running upgrade {OLD_REVISION} -> {HEAD_REVISION}", line)
+    ]
+    assert len(upgrades) == 1, logs
+    assert _revision(url) == HEAD_REVISION
+    with Ledger.open(url) as ledger:
+        ids = {run.run_id for run in ledger.list_runs()}
+        assert old_ids <= ids
+        assert len(ids - old_ids) == processes
+        assert len(ledger.list_bench_sessions()) == processes
