@@ -12,13 +12,14 @@ with ``--debug`` (or ``ZUINIG_DEBUG=1``).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import logging
 import os
 import sys
 import traceback
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -489,6 +490,218 @@ def _format_from_suffix(path: Path) -> str:
         f"cannot tell the format from {path.name!r}; give --format csv, parquet or json",
         param_hint="'--format'",
     )
+
+
+# -- zuinig bench ---------------------------------------------------------------------------
+
+
+def _parse_size_option(
+    ctx: click.Context | None, param: click.Parameter | None, value: str | None
+) -> int | None:
+    from zuinig.bench.runner import parse_size
+
+    if value is None:
+        return None
+    try:
+        return parse_size(value)
+    except UsageError as error:
+        raise click.BadParameter(str(error), ctx, param) from None
+
+
+def _parse_threads_option(
+    ctx: click.Context | None, param: click.Parameter | None, value: str | None
+) -> tuple[int, ...] | None:
+    from zuinig.bench.runner import parse_threads
+
+    if value is None:
+        return None
+    try:
+        return parse_threads(value)
+    except UsageError as error:
+        raise click.BadParameter(str(error), ctx, param) from None
+
+
+@cli.command("bench")
+@click.option(
+    "--workload",
+    type=click.Choice(["tpch", "groupby"]),
+    default=None,
+    help="Standard workload: tpch (TPC-H derived, default) or groupby (h2oai-style).",
+)
+@click.option(
+    "--scale", type=click.FloatRange(min=0, min_open=True), help="TPC-H scale factor (default 0.1)."
+)
+@click.option("--rows", type=click.IntRange(min=1), help="Group-by rows (default 1000000).")
+@click.option(
+    "--data",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="Your own CSV, Parquet or Arrow file; converted to each format first (with --job).",
+)
+@click.option(
+    "--job", metavar="MODULE:FUNCTION", help="Your function(engine_name, path) to run on --data."
+)
+@click.option(
+    "--formats",
+    metavar="LIST",
+    help="Formats, comma-separated, or 'all'. Default: csv,parquet-zstd,arrow-lz4.",
+)
+@click.option(
+    "--engines",
+    metavar="LIST",
+    help="Engines, comma-separated (polars = all its modes, polars:lazy one; module:Class "
+    "loads your own), or 'all'. Default: pandas:default,polars:lazy,duckdb:default.",
+)
+@click.option(
+    "--queries", metavar="LIST", help="Queries, comma-separated. Default: all of the workload's."
+)
+@click.option(
+    "--threads",
+    callback=_parse_threads_option,
+    metavar="LIST",
+    help="Thread counts, e.g. 1,2. Default: the CPU count.",
+)
+@click.option(
+    "--repeat",
+    type=click.IntRange(min=1),
+    default=5,
+    show_default=True,
+    help="Measured repetitions per configuration.",
+)
+@click.option(
+    "--memory-limit",
+    callback=_parse_size_option,
+    metavar="SIZE",
+    help="Kill a trial whose processes hold more memory, e.g. 2GB (status oom).",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    metavar="SECONDS",
+    help="Kill a trial that runs longer (status timeout).",
+)
+@click.option(
+    "--seed", type=int, help="Seed of the shuffled trial order (default: drawn, and stored)."
+)
+@click.option("--per-query", is_flag=True, help="One table row per query instead of totals.")
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print one JSON object and nothing else on stdout."
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    metavar="DIR",
+    help="Write results.json and SVG charts here.",
+)
+@pass_state
+def bench_cmd(
+    state: AppState,
+    workload: str | None,
+    scale: float | None,
+    rows: int | None,
+    data: Path | None,
+    job: str | None,
+    formats: str | None,
+    engines: str | None,
+    queries: str | None,
+    threads: tuple[int, ...] | None,
+    repeat: int,
+    memory_limit: int | None,
+    timeout: float | None,
+    seed: int | None,
+    per_query: bool,
+    as_json: bool,
+    out: Path | None,
+) -> None:
+    """Compare storage formats and engines: energy, time and storage, with statistics.
+
+    \b
+    Example:  zuinig bench --workload tpch --scale 0.1 --repeat 3
+
+    Every configuration (format x engine x threads) runs in a fresh process per
+    repetition, interleaved in a shuffled order; answers are checked against each
+    other and a configuration with a wrong answer is disqualified. Ctrl-C stops
+    cleanly, keeps the completed trials and exits with code 130.
+    """
+    from zuinig.bench import report as bench_report
+    from zuinig.bench.runner import BenchOptions, BenchRunner
+
+    if (data is None) != (job is None):
+        raise UsageError("your own data needs both --data FILE and --job module:function")
+    if data is not None and workload is not None:
+        raise UsageError("--data and --job replace --workload; give one or the other")
+    if data is not None and not data.is_file():
+        raise UsageError(f"{data} is not a file; give --data an existing file")
+    options = BenchOptions(
+        workload="user" if data is not None else workload or "tpch",
+        scale=scale,
+        rows=rows,
+        data=data,
+        job=job,
+        formats=formats,
+        engines=engines,
+        queries=queries,
+        threads=threads,
+        repeat=repeat,
+        memory_limit_bytes=memory_limit,
+        timeout_s=timeout,
+        seed=seed,
+        cwd=Path.cwd(),
+    )
+    with state.open_ledger() as ledger, _bench_progress() as progress:
+        runner = BenchRunner(
+            options,
+            recorder=state.recorder(),
+            store=ledger,
+            ledger_url=state.ledger_url(),
+            config_file=state.config,
+            progress=progress,
+        )
+        result = runner.run()
+    report = result.to_dict()
+    for line in bench_report.disqualified_warnings(report):
+        click.echo(line, err=True)
+    if out is not None:
+        written = bench_report.write_outputs(report, out)
+        click.echo(f"zuinig: wrote {', '.join(str(path) for path in written)}", err=True)
+    if as_json:
+        click.echo(bench_report.format_json(report))
+    else:
+        click.echo("\n".join(bench_report.format_table(report, per_query=per_query)))
+    if result.interrupted:
+        click.echo(
+            f"zuinig: interrupted; {result.completed_trials} of {result.planned_trials} trials "
+            f"completed and stored (session {result.session.session_id[:8]})",
+            err=True,
+        )
+        click.get_current_context().exit(130)
+
+
+@contextlib.contextmanager
+def _bench_progress() -> Iterator[Callable[[Any], None]]:
+    """A rich progress bar on stderr while the matrix runs; nothing when stderr is no terminal."""
+    if not _is_terminal(sys.stderr):
+        yield lambda update: None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    ) as bar:
+        task = bar.add_task("starting", total=None)
+
+        def update(step: Any) -> None:
+            bar.update(
+                task, completed=step.done, total=step.total or None, description=step.message
+            )
+
+        yield update
 
 
 # -- zuinig doctor --------------------------------------------------------------------------

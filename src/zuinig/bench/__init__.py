@@ -8,6 +8,9 @@
 - :mod:`~zuinig.bench.engines`: pandas, Polars and DuckDB in their modes, behind one
   interface and a registry.
 - :mod:`~zuinig.bench.correctness`: whether two answers agree, and which is the reference.
+- :mod:`~zuinig.bench.runner`: the matrix, each trial in a fresh process
+  (:mod:`~zuinig.bench.trial`), summarised by :mod:`~zuinig.bench.results`.
+- :mod:`~zuinig.bench.report`: the table, the JSON and the charts.
 
 The names below are imported on first use, so that ``import zuinig.bench.engines`` in a
 benchmark subprocess loads neither pyarrow nor any engine before the engine's own,
@@ -43,6 +46,17 @@ if TYPE_CHECKING:
         prepare_one,
     )
     from zuinig.bench.queries import QuerySpec, get_query, parse_queries, query_names
+    from zuinig.bench.report import format_json, format_table, write_charts, write_outputs
+    from zuinig.bench.results import Configuration, summarise
+    from zuinig.bench.runner import (
+        BenchOptions,
+        BenchReport,
+        BenchRunner,
+        parse_size,
+        parse_threads,
+        plan_rounds,
+        run_trial_process,
+    )
     from zuinig.bench.workloads import (
         Workload,
         default_cache_dir,
@@ -83,6 +97,20 @@ _EXPORTS: dict[str, str] = {
         "formats",
     ),
     **dict.fromkeys(["QuerySpec", "get_query", "parse_queries", "query_names"], "queries"),
+    **dict.fromkeys(["format_json", "format_table", "write_charts", "write_outputs"], "report"),
+    **dict.fromkeys(["Configuration", "summarise"], "results"),
+    **dict.fromkeys(
+        [
+            "BenchOptions",
+            "BenchReport",
+            "BenchRunner",
+            "parse_size",
+            "parse_threads",
+            "plan_rounds",
+            "run_trial_process",
+        ],
+        "runner",
+    ),
     **dict.fromkeys(
         [
             "Workload",
@@ -99,6 +127,10 @@ _EXPORTS: dict[str, str] = {
 
 __all__ = [
     "FORMATS",
+    "BenchOptions",
+    "BenchReport",
+    "BenchRunner",
+    "Configuration",
     "Consensus",
     "Engine",
     "Format",
@@ -112,7 +144,9 @@ __all__ = [
     "engine_names",
     "find_consensus",
     "find_prepared",
+    "format_json",
     "format_names",
+    "format_table",
     "get_engine",
     "get_format",
     "get_query",
@@ -122,14 +156,21 @@ __all__ = [
     "parse_engines",
     "parse_formats",
     "parse_queries",
+    "parse_size",
+    "parse_threads",
+    "plan_rounds",
     "prepare",
     "prepare_one",
     "query_names",
     "register_engine",
+    "run_trial_process",
+    "summarise",
     "tpch",
     "unregister_engine",
     "user_workload",
     "workload_names",
+    "write_charts",
+    "write_outputs",
 ]
 
 

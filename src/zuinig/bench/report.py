@@ -1,0 +1,249 @@
+"""Presentation of a benchmark session: a table, one JSON object, SVG charts.
+
+Pure renderers: a :class:`~zuinig.bench.runner.BenchReport` (or its ``to_dict``) in,
+text out or one file written. Only the CLI prints.
+
+- :func:`format_table`: the terminal table, totals per configuration (or one row per
+  query), with a loud warning for every disqualified configuration.
+- :func:`format_json`: the ``--json`` object.
+- :func:`write_charts`: ``energy.svg`` (median energy per configuration with its 95 %
+  interval) and ``energy_vs_time.svg`` (energy against time, the Pareto set marked).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+#: Above this ratio of largest to smallest bar, the energy axis is logarithmic.
+LOG_SCALE_RATIO = 20.0
+#: The chart files :func:`write_charts` writes.
+ENERGY_CHART = "energy.svg"
+SCATTER_CHART = "energy_vs_time.svg"
+RESULTS_FILE = "results.json"
+
+
+def format_json(report: Mapping[str, Any]) -> str:
+    """The ``--json`` object: one JSON document."""
+    return json.dumps(report, indent=2, ensure_ascii=False, default=str)
+
+
+def format_table(report: Mapping[str, Any], *, per_query: bool = False) -> list[str]:
+    """The lines of the terminal table.
+
+    Args:
+        report: the report's ``to_dict``.
+        per_query: one row per configuration and query instead of totals over queries.
+    """
+    rows = report["results"] if per_query else report["totals"]
+    lines = [*_header(report), ""]
+    lines += _grid(rows, per_query)
+    lines.append("")
+    lines += [
+        "* on the Pareto front (no configuration is better on energy, time and storage at once)"
+    ]
+    lines += _significance(rows)
+    lines += _imports_and_idle(report)
+    lines += [f"note: {note}" for note in report.get("notes", [])]
+    lines += disqualified_warnings(report)
+    if report.get("status") == "interrupted":
+        lines.append(
+            f"INTERRUPTED: {report['completed_trials']} of {report['planned_trials']} trials "
+            "completed; figures above use the completed ones only"
+        )
+    return lines
+
+
+def disqualified_warnings(report: Mapping[str, Any]) -> list[str]:
+    """One loud line per disqualified configuration (also shown on stderr)."""
+    return [
+        f"WARNING: DISQUALIFIED {label}: wrong answer ({reason}); never ranked"
+        for label, reason in report.get("disqualified", {}).items()
+    ]
+
+
+def _header(report: Mapping[str, Any]) -> list[str]:
+    method = report.get("method", {})
+    size = f"scale {report['scale']:g}" if report.get("scale") else f"{report.get('rows')} rows"
+    return [
+        f"zuinig bench {report['session_id'][:8]}: {report['workload']} ({size}), "
+        f"repeat {report['repeat']}, seed {report['seed']}, {report['wall_s']:.0f} s",
+        f"data: {report.get('label')}",
+        f"method: {method_label(method)}",
+        f"page cache: {report.get('page_cache')}",
+    ]
+
+
+def method_label(method: Mapping[str, Any]) -> str:
+    """The method in words, led by whether energy was measured or estimated."""
+    words = method.get("in_words") or "unknown"
+    if method.get("estimated", True):
+        return f"estimated from CPU load, not RAPL ({words})"
+    return f"measured with RAPL ({words})"
+
+
+_COLUMNS = (
+    "configuration",
+    "query",
+    "energy_kwh [95% CI]",
+    "ratio [95% CI]",
+    "time_s",
+    "cpu_s",
+    "storage",
+    "correct",
+    "status",
+)
+
+
+def _grid(rows: Sequence[Mapping[str, Any]], per_query: bool) -> list[str]:
+    columns = _COLUMNS if per_query else tuple(c for c in _COLUMNS if c != "query")
+    cells = [tuple(_cells(row, per_query)) for row in rows]
+    widths = [
+        max(len(text) for text in (name, *(c[i] for c in cells))) for i, name in enumerate(columns)
+    ]
+    out = ["  ".join(name.ljust(widths[i]) for i, name in enumerate(columns)).rstrip()]
+    out += [
+        "  ".join(text.ljust(widths[i]) for i, text in enumerate(row)).rstrip() for row in cells
+    ]
+    return out
+
+
+def _cells(row: Mapping[str, Any], per_query: bool) -> list[str]:
+    mark = "*" if row.get("pareto") else " "
+    cells = [f"{mark} {row['label']}"]
+    if per_query:
+        cells.append(str(row["query"]))
+    cells += [
+        _with_ci(row.get("energy_kwh_median"), row.get("energy_kwh_ci"), "{:.3g}"),
+        _with_ci(row.get("ratio_vs_baseline"), row.get("ratio_vs_baseline_ci"), "{:.2f}x"),
+        _number(row.get("duration_s_median"), "{:.3f}"),
+        _number(row.get("cpu_s_median"), "{:.2f}"),
+        _bytes(row.get("storage_bytes")),
+        {True: "yes", False: "NO", None: "-"}[row.get("correct")],
+        row["status"] if row["status"] == "ok" else f"{row['status'].upper()}",
+    ]
+    return cells
+
+
+def _significance(rows: Sequence[Mapping[str, Any]]) -> list[str]:
+    return [f"{row['label']}: {row['significance']}" for row in rows if row.get("significance")]
+
+
+def _imports_and_idle(report: Mapping[str, Any]) -> list[str]:
+    lines = []
+    idle = report.get("idle_baseline")
+    if idle and idle.get("energy_kwh_per_s") is not None:
+        lines.append(
+            f"idle machine: {idle['energy_kwh_per_s']:.3g} kWh per s "
+            f"({idle.get('power_w') or 0:.1f} W) over {idle['duration_s']:.1f} s"
+        )
+    for row in report.get("imports", []):
+        if row.get("energy_kwh_median") is not None:
+            lines.append(
+                f"importing {row['engine']}/{row['mode']}: {row['energy_kwh_median']:.3g} kWh, "
+                f"{row['duration_s_median']:.2f} s (once per process; not in the figures above)"
+            )
+    for row in report.get("prepare", []):
+        how = (
+            "reused"
+            if row.get("reused")
+            else f"written: {_number(row.get('energy_kwh'), '{:.3g}')} kWh"
+        )
+        lines.append(f"format {row['format']}: {_bytes(row.get('storage_bytes'))} ({how})")
+    return lines
+
+
+def _with_ci(value: float | None, interval: Sequence[float] | None, pattern: str) -> str:
+    if value is None:
+        return "-"
+    text = pattern.format(value)
+    if interval:
+        text += f" [{pattern.format(interval[0])}-{pattern.format(interval[1])}]"
+    return text
+
+
+def _number(value: float | None, pattern: str) -> str:
+    return "-" if value is None else pattern.format(value)
+
+
+def _bytes(value: float | None) -> str:
+    if value is None:
+        return "-"
+    amount = float(value)
+    for unit in ("B", "KB", "MB", "GB"):
+        if amount < 1000:
+            return f"{amount:.0f} {unit}" if unit == "B" else f"{amount:.1f} {unit}"
+        amount /= 1000
+    return f"{amount:.1f} TB"
+
+
+# -- charts -------------------------------------------------------------------------------
+
+
+def write_charts(report: Mapping[str, Any], directory: Path) -> list[Path]:
+    """Write the two SVG charts of the totals into ``directory``; return their paths."""
+    import matplotlib
+
+    matplotlib.use("svg")  # no display: write files only
+    rows = [r for r in report["totals"] if r.get("energy_kwh_median") and r["status"] == "ok"]
+    subtitle = f"{report.get('label')}\n{method_label(report.get('method', {}))}"
+    directory.mkdir(parents=True, exist_ok=True)
+    # Text stays text in the SVG (not outlines): searchable, selectable, smaller.
+    with matplotlib.rc_context({"svg.fonttype": "none"}):
+        return [
+            _energy_bars(rows, subtitle, directory / ENERGY_CHART),
+            _energy_vs_time(rows, subtitle, directory / SCATTER_CHART),
+        ]
+
+
+def write_outputs(report: Mapping[str, Any], directory: Path) -> list[Path]:
+    """Write ``results.json`` and the charts into ``directory``; return the paths."""
+    directory.mkdir(parents=True, exist_ok=True)
+    results = directory / RESULTS_FILE
+    results.write_text(format_json(report) + "\n", encoding="utf-8")
+    return [results, *write_charts(report, directory)]
+
+
+def _energy_bars(rows: Sequence[Mapping[str, Any]], subtitle: str, path: Path) -> Path:
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(9, 0.45 * max(len(rows), 3) + 2.2))
+    axes = figure.add_subplot()
+    labels = [row["label"] for row in rows]
+    values = [row["energy_kwh_median"] * 1000 for row in rows]  # Wh reads better than kWh
+    lows = [v - row["energy_kwh_ci"][0] * 1000 for v, row in zip(values, rows, strict=True)]
+    highs = [row["energy_kwh_ci"][1] * 1000 - v for v, row in zip(values, rows, strict=True)]
+    colours = ["tab:green" if row.get("pareto") else "tab:blue" for row in rows]
+    axes.barh(labels, values, xerr=[lows, highs], color=colours, capsize=3)
+    axes.invert_yaxis()
+    if values and max(values) / max(min(values), 1e-12) > LOG_SCALE_RATIO:
+        axes.set_xscale("log")
+    axes.set_xlabel("energy per run of all queries (Wh), median with 95% interval")
+    axes.set_title(f"Energy per configuration (green: Pareto front)\n{subtitle}", fontsize=9)
+    figure.tight_layout()
+    figure.savefig(path, format="svg")
+    return path
+
+
+def _energy_vs_time(rows: Sequence[Mapping[str, Any]], subtitle: str, path: Path) -> Path:
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(9, 6))
+    axes = figure.add_subplot()
+    for row in rows:
+        x, y = row["duration_s_median"], row["energy_kwh_median"] * 1000
+        marker, colour = ("*", "tab:green") if row.get("pareto") else ("o", "tab:blue")
+        axes.scatter([x], [y], marker=marker, s=120 if row.get("pareto") else 40, color=colour)
+        axes.annotate(row["label"], (x, y), fontsize=7, xytext=(4, 3), textcoords="offset points")
+    spread = [row["energy_kwh_median"] for row in rows]
+    if spread and max(spread) / max(min(spread), 1e-15) > LOG_SCALE_RATIO:
+        axes.set_xscale("log")
+        axes.set_yscale("log")
+    axes.set_xlabel("time per run of all queries (s), median")
+    axes.set_ylabel("energy (Wh), median")
+    axes.set_title(f"Energy against time (stars: Pareto front)\n{subtitle}", fontsize=9)
+    figure.tight_layout()
+    figure.savefig(path, format="svg")
+    return path

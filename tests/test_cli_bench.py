@@ -1,0 +1,186 @@
+"""``zuinig bench``: bad input in one line; real sessions with real trial processes (slow)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from zuinig.cli import AppState, cli
+from zuinig.ledger import Ledger
+
+#: Where the test engines live; the runner hands its import path to its trial processes.
+HELPERS = Path(__file__).parent / "bench"
+
+
+def _invoke(args: list[str], sqlite_url: str) -> Any:
+    return CliRunner().invoke(cli, ["--ledger", sqlite_url, "bench", *args], obj=AppState())
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["--engines", "nosuch"], "unknown engine 'nosuch'"),
+        (["--formats", "csv,xlsx"], "xlsx"),
+        (["--memory-limit", "lots"], "is not a size"),
+        (["--threads", "0"], "thread count"),
+        (["--data", "missing.csv", "--job", "m:f"], "is not a file"),
+        (["--data", "x.csv"], "--job"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_code_2(
+    args: list[str], says: str, sqlite_url: str, tmp_path: Path
+) -> None:
+    (tmp_path / "x.csv").write_text("a\n1\n")
+    result = _invoke(args, sqlite_url)
+    assert result.exit_code == 2, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and says in lines[0]
+
+
+def _bench(sqlite_url: str, *args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(HELPERS), *sys.path])}
+    return subprocess.run(
+        [sys.executable, "-m", "zuinig", "--ledger", sqlite_url, "bench", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+        check=False,
+    )
+
+
+@pytest.mark.slow
+def test_the_issue_matrix_completes_with_figures_intervals_ratios_and_correct_answers(
+    sqlite_url: str,
+) -> None:
+    done = _bench(
+        sqlite_url,
+        *("--workload", "tpch", "--scale", "0.01", "--formats", "csv,parquet-zstd"),
+        *("--engines", "pandas,polars,duckdb", "--repeat", "2", "--json"),
+    )
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)  # exactly one JSON object on stdout
+    assert {"session_id", "workload", "scale", "machine", "method", "results"} <= set(report)
+    assert len(report["results"]) == 2 * 6 * 6  # formats x engine modes x queries
+    for row in report["results"]:
+        assert row["status"] == "ok" and row["correct"] is True, row
+        assert row["energy_kwh_median"] > 0
+        low, high = row["energy_kwh_ci"]
+        assert low <= row["energy_kwh_median"] <= high
+        assert row["ratio_vs_baseline"] > 0 and len(row["ratio_vs_baseline_ci"]) == 2
+    with Ledger.open(sqlite_url) as ledger:
+        session = ledger.get_bench_session(report["session_id"])
+        trials = ledger.list_bench_trials(session.session_id)
+        runs = {run.run_id: run for run in ledger.list_runs()}
+    assert session.status == "ok" and session.results
+    phases = {trial.phase for trial in trials}
+    assert phases == {"prepare", "idle", "import", "warmup", "measured"}
+    measured = [t for t in trials if t.phase == "measured"]
+    assert len(measured) == 2 * 6 * 6 * 2 and all(t.correct is True for t in measured)
+    assert all(runs[t.run_id].kind == "bench" for t in measured if t.run_id)
+    assert runs[measured[0].run_id or ""].tags["session"] == session.session_id
+
+
+@pytest.mark.slow
+def test_a_wrong_engine_is_disqualified_loudly(sqlite_url: str) -> None:
+    done = _bench(
+        sqlite_url,
+        *("--scale", "0.01", "--formats", "parquet-zstd", "--queries", "q1,q6"),
+        *("--engines", "bench_helpers:WrongEngine,duckdb,polars:lazy", "--repeat", "1"),
+    )
+    assert done.returncode == 0, done.stderr
+    assert "WARNING: DISQUALIFIED parquet-zstd + wrong/default" in done.stderr
+    assert "WARNING: DISQUALIFIED parquet-zstd + wrong/default" in done.stdout
+    assert "DISQUALIFIED parquet-zstd + duckdb" not in done.stdout
+
+
+@pytest.mark.slow
+def test_over_the_memory_limit_is_oom_and_the_matrix_completes(sqlite_url: str) -> None:
+    done = _bench(
+        sqlite_url,
+        *("--scale", "0.01", "--formats", "parquet-zstd", "--queries", "q6", "--repeat", "1"),
+        *("--engines", "runner_helpers:HogEngine,duckdb", "--memory-limit", "700MB", "--json"),
+    )
+    assert done.returncode == 0, done.stderr
+    rows = {row["engine"]: row for row in json.loads(done.stdout)["results"]}
+    assert rows["hog"]["status"] == "oom" and "memory limit" in rows["hog"]["reason"]
+    assert rows["duckdb"]["status"] == "ok" and rows["duckdb"]["energy_kwh_median"] > 0
+
+
+@pytest.mark.slow
+def test_over_the_timeout_is_timeout(sqlite_url: str) -> None:
+    done = _bench(
+        sqlite_url,
+        *("--scale", "0.01", "--formats", "parquet-zstd", "--queries", "q6", "--repeat", "1"),
+        *("--engines", "runner_helpers:SleepyEngine,duckdb", "--timeout", "8", "--json"),
+    )
+    assert done.returncode == 0, done.stderr
+    rows = {row["engine"]: row for row in json.loads(done.stdout)["results"]}
+    assert rows["sleepy"]["status"] == "timeout"
+    assert rows["duckdb"]["status"] == "ok"
+    with Ledger.open(sqlite_url) as ledger:
+        session = ledger.list_bench_sessions(limit=1)[0]
+        statuses = {t.status for t in ledger.list_bench_trials(session.session_id)}
+    assert "timeout" in statuses
+
+
+@pytest.mark.slow
+def test_ctrl_c_keeps_completed_trials_and_marks_the_session_interrupted(sqlite_url: str) -> None:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(HELPERS), *sys.path])}
+    process = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "zuinig", "--ledger", sqlite_url, "bench"),
+            *("--scale", "0.01", "--formats", "parquet-zstd", "--queries", "q6"),
+            *("--engines", "duckdb,polars:lazy", "--repeat", "30", "--json"),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        measured = _wait_for_measured_trials(sqlite_url, at_least=2, deadline_s=240)
+        assert measured >= 2, "no trial completed in time"
+        process.send_signal(signal.SIGINT)
+        stdout, stderr = process.communicate(timeout=120)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 130, stderr
+    assert "interrupted" in stderr
+    report = json.loads(stdout)
+    assert report["status"] == "interrupted"
+    assert 2 <= report["completed_trials"] < report["planned_trials"]
+    with Ledger.open(sqlite_url) as ledger:
+        session = ledger.get_bench_session(report["session_id"])
+        trials = ledger.list_bench_trials(session.session_id)
+    assert session.status == "interrupted"
+    assert sum(1 for t in trials if t.phase == "measured" and t.status == "ok") >= 2
+
+
+def _wait_for_measured_trials(sqlite_url: str, at_least: int, deadline_s: float) -> int:
+    deadline = time.monotonic() + deadline_s
+    count = 0
+    while time.monotonic() < deadline:
+        time.sleep(0.5)
+        try:
+            with Ledger.open(sqlite_url) as ledger:
+                sessions = ledger.list_bench_sessions(limit=1)
+                if sessions:
+                    trials = ledger.list_bench_trials(sessions[0].session_id)
+                    count = sum(1 for t in trials if t.phase == "measured")
+        except Exception:  # the ledger is being created by the bench process
+            continue
+        if count >= at_least:
+            break
+    return count
