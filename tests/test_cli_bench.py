@@ -184,3 +184,21 @@ def _wait_for_measured_trials(sqlite_url: str, at_least: int, deadline_s: float)
         if count >= at_least:
             break
     return count
+
+
+@pytest.mark.slow
+def test_your_own_file_and_job_run_in_every_format(sqlite_url: str, tmp_path: Path) -> None:
+    data = tmp_path / "sales.csv"
+    data.write_text("region,amount\n" + "".join(f"r{i % 7},{i * 1.5}\n" for i in range(2000)))
+    done = _bench(
+        sqlite_url,
+        *("--data", str(data), "--job", "runner_helpers:count_rows"),
+        *("--engines", "duckdb,polars:lazy", "--repeat", "1", "--json"),
+    )
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["workload"] == "user"
+    rows = report["results"]
+    assert {row["format"] for row in rows} == {"csv", "parquet-zstd", "arrow-lz4"}
+    assert all(row["query"] == "count_rows" and row["status"] == "ok" for row in rows)
+    assert all(row["correct"] is True for row in rows)  # the returned tables were compared

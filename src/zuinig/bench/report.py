@@ -188,7 +188,10 @@ def write_charts(report: Mapping[str, Any], directory: Path) -> list[Path]:
 
     matplotlib.use("svg")  # no display: write files only
     rows = [r for r in report["totals"] if r.get("energy_kwh_median") and r["status"] == "ok"]
-    subtitle = f"{report.get('label')}\n{method_label(report.get('method', {}))}"
+    # The full method sentence is too long for a chart title; the table and JSON carry it.
+    estimated = report.get("method", {}).get("estimated", True)
+    how = "energy estimated from CPU load, not RAPL" if estimated else "energy measured with RAPL"
+    subtitle = f"{report.get('label')}\n{how}"
     directory.mkdir(parents=True, exist_ok=True)
     # Text stays text in the SVG (not outlines): searchable, selectable, smaller.
     with matplotlib.rc_context({"svg.fonttype": "none"}):
