@@ -53,6 +53,14 @@ can be applied without risk to the data:
     not. A one-column CSV writes a null as an empty line, which readers skip by default.
   - Arrow IPC stores every Arrow type as it is.
 
+* **CSV sources** are read as UTF-8 (a byte-order mark is skipped), comma-separated
+  (tab for ``.tsv``), with quoted values that may span lines. An empty unquoted field and
+  the spellings in :data:`CSV_NULL_VALUES` are missing values, in text columns too (as
+  pandas reads them); a quoted value is never missing, so ``""`` stays an empty string
+  and ``"NA"`` stays text. ``NaN`` is not a null spelling: in a number column it is the
+  float NaN. This is exactly how zuinig (and pyarrow) write CSV, so Parquet to CSV to
+  Parquet keeps nulls, empty strings and NaN apart.
+
 * **CSV typing.** pyarrow infers a CSV's column types from its first block
   (:data:`CSV_BLOCK_BYTES`). When a later block does not fit (an ``int64`` column that
   later holds ``2.5`` or ``n/a``), the conversion does not fail: it discards what it
@@ -103,6 +111,7 @@ if TYPE_CHECKING:
 __all__ = [
     "CODECS",
     "CSV_BLOCK_BYTES",
+    "CSV_NULL_VALUES",
     "CSV_TYPE_ORDER",
     "DEFAULT_CODECS",
     "TARGETS",
@@ -166,6 +175,21 @@ _TEMP_SUFFIX = ".tmp"
 _TEMP_MARK = ".zuinig-"
 #: Longest piece of a pyarrow message quoted in an error (a ragged row is quoted whole).
 _QUOTE_CHARS = 160
+
+#: Unquoted field values a CSV source spells a missing value with: pyarrow's default list
+#: without its NaN spellings (``NaN``, ``nan``, ``-nan``, ``1.#QNAN``, ...), so that a NaN
+#: written to CSV reads back as NaN, not as a null.
+CSV_NULL_VALUES: tuple[str, ...] = (
+    "",
+    "#N/A",
+    "#N/A N/A",
+    "#NA",
+    "N/A",
+    "NA",
+    "NULL",
+    "n/a",
+    "null",
+)
 
 #: The CSV column types tried, in order, by the whole-file type scan: the order of
 #: pyarrow's own inference (null, then these), so a scanned column gets the type pyarrow
@@ -266,7 +290,7 @@ class ConversionResult:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready mapping; paths as strings."""
-        data = dataclasses.asdict(self)
+        data = {item.name: getattr(self, item.name) for item in dataclasses.fields(self)}
         data["source"] = str(self.source)
         data["target"] = str(self.target)
         data["checksums"] = dict(self.checksums)
@@ -666,7 +690,7 @@ def _write(
     with closer:
         schema, notes = _target_schema(source_schema, plan.format.kind, plan.source)
         digests = [ColumnDigest() for _ in schema]
-        rows = 0
+        rows = nulls = 0
         try:
             with _writer(temp, plan.format, schema, plan.target.name) as write:
                 for batch in _conform_batches(batches, schema, plan.format.kind):
@@ -674,15 +698,19 @@ def _write(
                     for digest, column in zip(digests, batch.columns, strict=True):
                         digest.update(column)
                     rows += batch.num_rows
-        except ConversionError:
-            raise
-        except _TypeMismatch:
+                    nulls += batch.column(0).null_count
+        except (ConversionError, _TypeMismatch):
             raise
         except (pa.ArrowException, OSError) as error:
             raise ConversionError(
                 f"cannot write {plan.format.name} to {temp.parent}: {_arrow_reason(error)}; "
                 "check free space and permissions"
             ) from error
+    if plan.format.kind == "csv" and len(schema) == 1 and nulls:
+        notes += (
+            f"a one-column CSV writes each of its {nulls:,} nulls as an empty line, which "
+            "pyarrow and pandas skip when reading; zuinig read them back as nulls",
+        )
     return _Written(schema=schema, rows=rows, digests=digests, notes=notes)
 
 
@@ -760,7 +788,10 @@ def _target_schema(
     """The schema the target is written with, and the type changes in words."""
     import pyarrow as pa
 
-    names = schema.names
+    try:
+        names = schema.names
+    except UnicodeDecodeError:  # pyarrow keeps a CSV header's bytes and decodes them here
+        raise _bad(_encoding_reason(source, "the header row")) from None
     if not names:
         raise _bad(f"{source.path.name} has no columns; there is nothing to convert")
     twice = sorted(name for name, count in Counter(names).items() if count > 1)
@@ -907,11 +938,23 @@ def _open_source_csv(
             stream,
             read_options=pa_csv.ReadOptions(block_size=CSV_BLOCK_BYTES),
             parse_options=pa_csv.ParseOptions(delimiter=source.delimiter, newlines_in_values=True),
-            convert_options=pa_csv.ConvertOptions(column_types=dict(column_types or {})),
+            convert_options=_source_convert_options(column_types),
         )
     except pa.ArrowInvalid as error:
         # The first block is parsed while opening: its errors are the same as later ones.
         raise _bad(_csv_reason(source, str(error))) from error
+
+
+def _source_convert_options(column_types: Mapping[str, pa.DataType] | None) -> Any:
+    """How a CSV source's text becomes values (see the module docstring)."""
+    import pyarrow.csv as pa_csv
+
+    return pa_csv.ConvertOptions(
+        column_types=dict(column_types or {}),
+        null_values=list(CSV_NULL_VALUES),
+        strings_can_be_null=True,
+        quoted_strings_can_be_null=False,
+    )
 
 
 def _csv_batches(
@@ -934,12 +977,19 @@ def _csv_batches(
             match = _CONVERSION_ERROR.search(text)
             if match and "invalid UTF8" not in text:
                 raise _TypeMismatch(int(match.group(1)), text) from None
-            raise _bad(_csv_reason(source, text, rows)) from error
+            raise _bad(_csv_reason(source, text, rows, _names(reader))) from error
         except (pa.ArrowException, OSError) as error:
             raise _bad(_read_reason(source, error)) from error
         rows += batch.num_rows
         progress(ConversionProgress(phase, _safe_position(position), source.size_bytes))
         yield batch
+
+
+def _names(reader: Any) -> list[str] | None:
+    try:
+        return list(reader.schema.names)
+    except UnicodeDecodeError:
+        return None
 
 
 def _guard(source: _Source, batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
@@ -1012,7 +1062,10 @@ def _scan_csv_types(source: _Source, progress: ProgressCallback) -> dict[str, pa
     """Per column, the first type of :data:`CSV_TYPE_ORDER` that holds every value in the file.
 
     Reads every column as text (null spellings as null), so no block can fail to convert;
-    a column with no value at all stays ``null``, as pyarrow infers it.
+    a column with no value at all stays ``null``, as pyarrow infers it. The order is not a
+    chain of ever wider types (``0``/``1`` are integers, ``true`` is no integer but all
+    three are booleans), so each block strikes out the types its values do not fit, and
+    the first type left wins.
     """
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -1022,7 +1075,8 @@ def _scan_csv_types(source: _Source, progress: ProgressCallback) -> dict[str, pa
     with pa.OSFile(str(source.path), "rb") as raw:
         first = _open_source_csv(source, raw, None)
         names = first.schema.names
-    step = dict.fromkeys(names, 0)
+    # Text holds anything, so only the types before it are ever struck out.
+    possible = {name: list(order[:-1]) for name in names}
     seen = dict.fromkeys(names, False)
     with pa.OSFile(str(source.path), "rb") as raw:
         stream = pa.CompressedInputStream(raw, source.compression) if source.compression else raw
@@ -1033,9 +1087,7 @@ def _scan_csv_types(source: _Source, progress: ProgressCallback) -> dict[str, pa
                 parse_options=pa_csv.ParseOptions(
                     delimiter=source.delimiter, newlines_in_values=True
                 ),
-                convert_options=pa_csv.ConvertOptions(
-                    column_types=dict.fromkeys(names, pa.string()), strings_can_be_null=True
-                ),
+                convert_options=_source_convert_options(dict.fromkeys(names, pa.string())),
             )
         except pa.ArrowInvalid as error:
             raise _bad(_csv_reason(source, str(error))) from error
@@ -1044,10 +1096,14 @@ def _scan_csv_types(source: _Source, progress: ProgressCallback) -> dict[str, pa
                 if column.null_count == len(column):
                     continue
                 seen[name] = True
-                values = pc.drop_null(column)
-                while step[name] < len(order) - 1 and not _all_cast(values, order[step[name]]):
-                    step[name] += 1
-    return {name: order[step[name]] if seen[name] else pa.null() for name in names}
+                if possible[name]:
+                    values = pc.drop_null(column)
+                    possible[name] = [t for t in possible[name] if _all_cast(values, t)]
+    text = order[-1]
+    return {
+        name: (possible[name][0] if possible[name] else text) if seen[name] else pa.null()
+        for name in names
+    }
 
 
 def _all_cast(values: pa.Array, data_type: pa.DataType) -> bool:
@@ -1495,13 +1551,29 @@ def _bad(message: str) -> ConversionError:
     return error
 
 
-def _csv_reason(source: _Source, text: str, rows_before: int | None = None) -> str:
+def _csv_reason(
+    source: _Source,
+    text: str,
+    rows_before: int | None = None,
+    names: list[str] | None = None,
+) -> str:
     first = text.strip().splitlines()[0] if text.strip() else text
     where = f" (after data row {rows_before:,})" if rows_before else ""
     if "invalid UTF8" in text:
         match = re.search(r"column #(\d+)", text)
-        column = f"column #{int(match.group(1)) + 1}" if match else "a column"
-        return _encoding_reason(source, column + where)
+        index = int(match.group(1)) if match else None
+        if index is not None and names is not None and index < len(names):
+            column = f"column {names[index]!r}"
+        else:
+            column = f"column #{index + 1}" if index is not None else "a column"
+        after = f", after data row {rows_before:,}," if rows_before else ""
+        return _encoding_reason(source, column + after)
+    if "straddling object" in text or "Empty CSV file or block" in text:
+        size = f"{CSV_BLOCK_BYTES / (1 << 20):g} MiB"
+        return (
+            f'{source.path} has a row longer than {size}{where}, most likely a quote (") '
+            "that is never closed; fix the quoting"
+        )
     if "Empty CSV file" in text:
         return (
             f"{source.path} holds no CSV data, not even a header row; there is nothing to convert"
