@@ -31,6 +31,16 @@ DEFAULT_COUNTRY_ISO_CODE = "NLD"
 #: Teams on a data centre set theirs (Green Algorithms uses 1.67 as a world average).
 DEFAULT_PUE = 1.0
 
+#: Energy of keeping one terabyte on SSD for one hour (Wh per TB-hour): Cloud Carbon
+#: Footprint's storage coefficient (its HDD figure is 0.65). SSD is the default because
+#: the team's servers and laptops store on SSD; set 0.65 for data kept on spinning disks.
+DEFAULT_STORAGE_WH_PER_TB_HOUR = 1.2
+
+#: Copies of each stored byte. 1 counts only the copy the meter sees, so storage savings
+#: are a lower bound; Cloud Carbon Footprint multiplies by the cloud service's replication
+#: factor (for example 3 for object storage), which zuinig cannot observe from a file path.
+DEFAULT_STORAGE_REPLICATION = 1.0
+
 ENV_PREFIX = "ZUINIG_"
 CONFIG_FILE_ENV = "ZUINIG_CONFIG"
 #: Variables zuinig sets for its own child processes; they are not settings.
@@ -59,6 +69,11 @@ class Settings:
         intensity_source: where ``intensity_g_per_kwh`` comes from, shown with
             every figure; required when ``intensity_g_per_kwh`` is set.
         price_eur_per_kwh: electricity price, for savings in euro.
+        storage_wh_per_tb_hour: energy of storage at rest (Wh per TB-hour), for the
+            storage saved by a format change; default SSD 1.2, HDD 0.65 (Cloud Carbon
+            Footprint).
+        storage_replication: copies kept of each stored byte (1 or more); multiplies
+            the storage energy.
     """
 
     ledger: str | None = None
@@ -70,6 +85,8 @@ class Settings:
     intensity_g_per_kwh: float | None = None
     intensity_source: str | None = None
     price_eur_per_kwh: float | None = None
+    storage_wh_per_tb_hour: float = DEFAULT_STORAGE_WH_PER_TB_HOUR
+    storage_replication: float = DEFAULT_STORAGE_REPLICATION
     #: Where each value came from (``default``, a file path, ``env``, ``argument``).
     origins: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 
@@ -80,6 +97,15 @@ class Settings:
             value = getattr(self, name)
             if value is not None and value < 0:
                 raise ConfigError(f"{name} must not be negative, got {value}")
+        if self.storage_wh_per_tb_hour < 0:
+            raise ConfigError(
+                f"storage_wh_per_tb_hour must not be negative, got {self.storage_wh_per_tb_hour}"
+            )
+        if self.storage_replication < 1.0:
+            raise ConfigError(
+                f"storage_replication must be 1 or more (copies of each byte), "
+                f"got {self.storage_replication}"
+            )
         if self.intensity_g_per_kwh is not None and not self.intensity_source:
             raise ConfigError(
                 "intensity_g_per_kwh is set without intensity_source; "

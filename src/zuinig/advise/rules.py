@@ -1,0 +1,1292 @@
+"""From the ledger to decisions: each job's configuration against the best measured one.
+
+Two steps, kept apart so the rules can be tested on handmade records:
+
+1. :func:`gather` reads what the rules need from a ledger into :class:`Records` (runs,
+   conversion runs, bench sessions with their trials and trial runs);
+2. :func:`recommend` and :func:`realised` are pure functions over those records.
+
+:func:`advise` and :func:`realised_savings` do both; the CLI and the monthly report call
+them and only format what they return.
+
+**Recommendations are derived, not stored.** A recommendation is a function of the
+ledger (the job's runs and the bench sessions), with fixed bootstrap seeds, so the same
+ledger always gives the same advice, and a newer benchmark improves it at once. The
+realised saving needs no stored recommendation either: "before" and "after" are defined
+by the job's own runs, at the moment its observed configuration (input formats, engine)
+changed, which the ledger records as it happens, whoever made the change and whenever
+``advise`` was run. Whether the new configuration is the one the benchmark recommends
+is derived too (``followed_recommendation``). Storing recommendations (a ``0003``
+migration) would add a lifecycle (open, accepted, dismissed) that nothing uses yet, and
+a stored row could disagree with the evidence it came from; it can be added when the
+report needs "recommendations open since".
+
+What is compared (SCI's baseline rule, ISO/IEC 21031): energy per run (the functional
+unit) of runs measured with the same method (CPU method, TDP, tracking mode). Runs of a
+job with another method than its latest run are set aside, and a before/after pair with
+no common method is refused, with the reason in words.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import PurePath
+from typing import TYPE_CHECKING, Any
+
+from zuinig.advise import savings
+from zuinig.advise.savings import Range
+from zuinig.advise.storage import StorageModel, scaled_size_bytes
+from zuinig.bench import stats
+from zuinig.config import Settings
+from zuinig.ledger.model import (
+    KIND_COMMAND,
+    KIND_CONVERT,
+    KIND_FUNCTION,
+    PHASE_MEASURED,
+    PHASE_PREPARE,
+    STATUS_OK,
+    TRIAL_OK,
+    TRIAL_WRONG,
+    BenchSession,
+    BenchTrial,
+    Run,
+    RunFilter,
+)
+from zuinig.meter.base import InputFile
+
+if TYPE_CHECKING:
+    from zuinig.ledger.store import Ledger
+
+__all__ = [
+    "Advice",
+    "BenchEvidence",
+    "Evidence",
+    "Realised",
+    "Recommendation",
+    "Records",
+    "advise",
+    "gather",
+    "realised",
+    "realised_savings",
+    "recommend",
+]
+
+#: Engines the benchmark knows, in the order a job that loaded several is taken to use
+#: them: pandas is imported by many scripts that compute in another engine.
+BENCH_ENGINES = ("duckdb", "polars", "pandas")
+#: Modes assumed for a job's engine: the meter sees the engine, not how it was called.
+ASSUMED_MODES: Mapping[str, tuple[str, ...]] = {
+    "pandas": ("default", "pyarrow"),
+    "polars": ("eager", "lazy", "streaming"),
+    "duckdb": ("default",),
+}
+#: Bench formats for each format the meter names, the first assumed when the codec is
+#: not known (pandas' and pyarrow's default Parquet codec is Snappy).
+FORMAT_FAMILIES: Mapping[str, tuple[str, ...]] = {
+    "csv": ("csv",),
+    "csv.gz": ("csv.gz",),
+    "parquet": ("parquet-snappy", "parquet-zstd", "parquet-none"),
+    "arrow": ("arrow-lz4", "arrow-zstd"),
+}
+#: A moved file is recognised by its name and a size within this share of the
+#: benchmark's copy in the same format (the benchmark rewrites it, so sizes differ a bit).
+MOVED_SIZE_TOLERANCE = 0.25
+#: Another workload counts as comparable when its data in the job's format is within
+#: this factor of the job's file size.
+SIMILAR_SIZE_FACTOR = 2.0
+#: Peak memory above this share of the machine's memory makes streaming worth advising.
+STREAMING_MEMORY_SHARE = 0.5
+#: A codec is advised when it stores the data at least this much smaller.
+CODEC_MIN_SAVING_SHARE = 0.10
+
+MATCH_SAME_FILE = "same file"
+MATCH_MOVED = "same file name and size (moved)"
+MATCH_SIMILAR = "other data of similar size"
+
+KIND_CONFIGURATION = "configuration"
+KIND_RUN_BENCH = "bench"
+KIND_THREADS = "threads"
+KIND_CODEC = "codec"
+KIND_STREAMING = "streaming"
+
+_JOB_FUNCTION = re.compile(r"^([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)\.([A-Za-z_]\w*)$")
+
+
+# -- records -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BenchEvidence:
+    """A bench session with what the rules read from it.
+
+    Attributes:
+        session: the session.
+        trials: its trials.
+        runs: its trial runs by run id (the energies).
+    """
+
+    session: BenchSession
+    trials: tuple[BenchTrial, ...]
+    runs: Mapping[str, Run]
+
+
+@dataclass(frozen=True)
+class Records:
+    """What advice is made from.
+
+    Attributes:
+        runs: the jobs' runs: ``ok``, top-level, kind function or command.
+        conversions: ``ok`` runs of kind convert (their input is the converted file).
+        benches: finished bench sessions with results, newest first.
+        window_start: the start of the window runs were read from (``--since``), or
+            ``None`` for all.
+    """
+
+    runs: tuple[Run, ...]
+    conversions: tuple[Run, ...] = ()
+    benches: tuple[BenchEvidence, ...] = ()
+    window_start: datetime | None = None
+
+
+def gather(
+    ledger: Ledger,
+    *,
+    job: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> Records:
+    """Read the runs and bench sessions advice needs.
+
+    Args:
+        ledger: the ledger.
+        job: only this job's runs.
+        since, until: only runs that started in ``[since, until)`` (UTC).
+    """
+    runs = ledger.list_runs(
+        RunFilter(job=job, since=since, until=until, status=STATUS_OK, top_level_only=True)
+    )
+    conversions = [
+        r for r in ledger.list_runs(RunFilter(status=STATUS_OK)) if r.kind == KIND_CONVERT
+    ]
+    benches = []
+    for session in ledger.list_bench_sessions():
+        if not session.results:
+            continue
+        trials = ledger.list_bench_trials(session.session_id)
+        trial_runs = ledger.list_runs(RunFilter(tags={"session": session.session_id}))
+        benches.append(
+            BenchEvidence(session, tuple(trials), {run.run_id: run for run in trial_runs})
+        )
+    return Records(
+        runs=tuple(r for r in runs if r.kind in (KIND_FUNCTION, KIND_COMMAND)),
+        conversions=tuple(conversions),
+        benches=tuple(benches),
+        window_start=since,
+    )
+
+
+# -- results -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """The benchmark a recommendation rests on.
+
+    Attributes:
+        session_id: the bench session.
+        data: what it was measured on (the file, or the workload's label).
+        match: how that data relates to the job's (:data:`MATCH_SAME_FILE`, ...).
+        repeats: measured repetitions of the recommended and the current configuration.
+        method: how the benchmark measured energy, in words.
+        ratio: energy of recommended over current (unitless) with its 95% interval.
+        ratio_text: the ratio in words.
+    """
+
+    session_id: str
+    data: str
+    match: str
+    repeats: tuple[int, int]
+    method: str
+    ratio: Range | None = None
+    ratio_text: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "bench_session": self.session_id,
+            "data": self.data,
+            "match": self.match,
+            "repeats": {"recommended": self.repeats[0], "current": self.repeats[1]},
+            "method": self.method,
+            "ratio": self.ratio.value if self.ratio else None,
+            "ratio_ci": self.ratio.as_list() if self.ratio else None,
+            "ratio_text": self.ratio_text,
+        }
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    """One piece of advice for one job, with its figures and how sure they are.
+
+    Energies in kWh, CO2e in kg (location-based, the job's own carbon intensity), money
+    in euro; every ``Range`` is a 95% interval (see :mod:`zuinig.advise.savings`).
+
+    Attributes:
+        job: the job.
+        kind: ``configuration`` (format and engine), ``bench`` (measure first),
+            ``threads``, ``codec`` or ``streaming``.
+        current: what the job uses now, e.g. ``csv + pandas``.
+        recommended: what to use instead, e.g. ``parquet-zstd + duckdb/default x2``.
+        text: the advice in one or two sentences.
+        files: the job's data files (path, bytes, format).
+        energy_kwh_per_run: the job's median energy per run now.
+        runs_per_month: how often it ran in the window (extrapolated, see ``window_days``).
+        window_days: the window the frequency comes from (days).
+        saving_kwh_per_run, saving_kwh_per_month, saving_kwh_per_year: expected
+            energy saved by the runs.
+        saving_co2_kg_per_year: the same in kg CO2e.
+        saving_eur_per_year: the same in euro; ``None`` when no price is set.
+        storage_saved_bytes: bytes the format change saves at rest.
+        storage_saving_kwh_per_year: energy of storing those bytes for a year (estimated).
+        conversion_kwh: one-off energy of converting the data.
+        conversion_method: how ``conversion_kwh`` was obtained.
+        payback_runs: runs until the runs' savings repay the conversion.
+        payback_days: days until all savings (runs and storage) repay it.
+        confidence: ``clear``, ``unclear`` or ``indicative`` (see
+            :func:`zuinig.advise.savings.confidence_of`); ``None`` for ``bench``.
+        confidence_text: the same in a sentence, with its reasons.
+        evidence: the benchmark behind it.
+        command: a command to run (``bench`` advice).
+        notes: assumptions and methods, in words.
+    """
+
+    job: str
+    kind: str
+    current: str
+    recommended: str | None
+    text: str
+    files: tuple[InputFile, ...] = ()
+    energy_kwh_per_run: Range | None = None
+    runs_per_month: float | None = None
+    window_days: float | None = None
+    saving_kwh_per_run: Range | None = None
+    saving_kwh_per_month: Range | None = None
+    saving_kwh_per_year: Range | None = None
+    saving_co2_kg_per_year: Range | None = None
+    saving_eur_per_year: Range | None = None
+    storage_saved_bytes: float | None = None
+    storage_saving_kwh_per_year: float | None = None
+    conversion_kwh: float | None = None
+    conversion_method: str | None = None
+    payback_runs: float | None = None
+    payback_days: float | None = None
+    confidence: str | None = None
+    confidence_text: str | None = None
+    evidence: Evidence | None = None
+    command: str | None = None
+    notes: tuple[str, ...] = ()
+
+    @property
+    def yearly_kwh(self) -> float:
+        """What it saves per year, runs and storage (kWh): the ranking key."""
+        runs = self.saving_kwh_per_year.value if self.saving_kwh_per_year else 0.0
+        return runs + (self.storage_saving_kwh_per_year or 0.0)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON object of ``advise --json`` (``*_ci`` keys hold ``[low, high]``)."""
+
+        def value(item: Range | None) -> float | None:
+            return item.value if item else None
+
+        def ci(item: Range | None) -> list[float] | None:
+            return item.as_list() if item else None
+
+        return {
+            "job": self.job,
+            "kind": self.kind,
+            "current": self.current,
+            "recommended": self.recommended,
+            "text": self.text,
+            "files": [
+                {"path": f.path, "size_bytes": f.size_bytes, "format": f.format} for f in self.files
+            ],
+            "energy_kwh_per_run": value(self.energy_kwh_per_run),
+            "energy_kwh_per_run_ci": ci(self.energy_kwh_per_run),
+            "runs_per_month": self.runs_per_month,
+            "window_days": self.window_days,
+            "saving_kwh_per_run": value(self.saving_kwh_per_run),
+            "saving_kwh_per_run_ci": ci(self.saving_kwh_per_run),
+            "saving_kwh_per_month": value(self.saving_kwh_per_month),
+            "saving_kwh_per_month_ci": ci(self.saving_kwh_per_month),
+            "saving_kwh_per_year": value(self.saving_kwh_per_year),
+            "saving_kwh_per_year_ci": ci(self.saving_kwh_per_year),
+            "saving_co2_kg_per_year": value(self.saving_co2_kg_per_year),
+            "saving_co2_kg_per_year_ci": ci(self.saving_co2_kg_per_year),
+            "saving_eur_per_year": value(self.saving_eur_per_year),
+            "saving_eur_per_year_ci": ci(self.saving_eur_per_year),
+            "storage_saved_bytes": self.storage_saved_bytes,
+            "storage_saving_kwh_per_year": self.storage_saving_kwh_per_year,
+            "conversion_kwh": self.conversion_kwh,
+            "conversion_method": self.conversion_method,
+            "payback_runs": self.payback_runs,
+            "payback_days": self.payback_days,
+            "confidence": self.confidence,
+            "confidence_text": self.confidence_text,
+            "evidence": self.evidence.to_dict() if self.evidence else None,
+            "command": self.command,
+            "notes": list(self.notes),
+        }
+
+
+@dataclass(frozen=True)
+class Realised:
+    """The saving a job realised by changing its configuration: before against after.
+
+    Attributes:
+        job: the job.
+        before, after: the configurations, e.g. ``csv + pandas`` and ``parquet + duckdb``.
+        since: the first run with the new configuration (UTC).
+        runs_before, runs_after: runs compared on each side (same method).
+        method_match: whether both sides were measured the same way; when False the
+            figures are ``None`` and ``notes`` says why (SCI's baseline rule).
+        method: the method compared, in words.
+        before_kwh_per_run, after_kwh_per_run: median energy per run (kWh), 95% intervals.
+        saving_kwh_per_run: before - after (kWh), by interval arithmetic.
+        saving_kwh_per_year: per run x runs per month x 12 (kWh).
+        runs_per_month: the job's frequency over the window.
+        followed_recommendation: whether the new configuration is the one the
+            benchmark recommends for the old data; ``None`` without a benchmark.
+        confidence, confidence_text: how sure, as for a recommendation.
+        runs_in_period, saving_kwh_in_period: for a month's report: runs with the new
+            configuration in that month and the saving they made (kWh).
+        notes: why something is missing or set aside.
+    """
+
+    job: str
+    before: str
+    after: str
+    since: datetime
+    runs_before: int
+    runs_after: int
+    method_match: bool
+    method: str
+    before_kwh_per_run: Range | None = None
+    after_kwh_per_run: Range | None = None
+    saving_kwh_per_run: Range | None = None
+    saving_kwh_per_year: Range | None = None
+    runs_per_month: float | None = None
+    followed_recommendation: bool | None = None
+    confidence: str | None = None
+    confidence_text: str | None = None
+    runs_in_period: int | None = None
+    saving_kwh_in_period: Range | None = None
+    notes: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON object under ``advise --json``'s ``realised`` key."""
+
+        def value(item: Range | None) -> float | None:
+            return item.value if item else None
+
+        return {
+            "job": self.job,
+            "before": self.before,
+            "after": self.after,
+            "since": self.since.isoformat(),
+            "runs_before": self.runs_before,
+            "runs_after": self.runs_after,
+            "method_match": self.method_match,
+            "method": self.method,
+            "before_kwh_per_run": value(self.before_kwh_per_run),
+            "before_kwh_per_run_ci": self.before_kwh_per_run.as_list()
+            if self.before_kwh_per_run
+            else None,
+            "after_kwh_per_run": value(self.after_kwh_per_run),
+            "after_kwh_per_run_ci": self.after_kwh_per_run.as_list()
+            if self.after_kwh_per_run
+            else None,
+            "saving_kwh_per_run": value(self.saving_kwh_per_run),
+            "ci": self.saving_kwh_per_run.as_list() if self.saving_kwh_per_run else None,
+            "saving_kwh_per_year": value(self.saving_kwh_per_year),
+            "saving_kwh_per_year_ci": self.saving_kwh_per_year.as_list()
+            if self.saving_kwh_per_year
+            else None,
+            "runs_per_month": self.runs_per_month,
+            "followed_recommendation": self.followed_recommendation,
+            "confidence": self.confidence,
+            "confidence_text": self.confidence_text,
+            "runs_in_period": self.runs_in_period,
+            "saving_kwh_in_period": value(self.saving_kwh_in_period),
+            "notes": list(self.notes),
+        }
+
+
+@dataclass(frozen=True)
+class Advice:
+    """Everything ``zuinig advise`` shows.
+
+    Attributes:
+        recommendations: ranked, largest expected yearly saving first; ``bench``
+            suggestions (no saving known yet) last.
+        realised: savings jobs realised by changing configuration.
+        notes: jobs that could not be advised, and why.
+        storage_method: the storage model in words.
+    """
+
+    recommendations: list[Recommendation]
+    realised: list[Realised]
+    notes: list[str] = field(default_factory=list)
+    storage_method: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "recommendations": [r.to_dict() for r in self.recommendations],
+            "realised": [r.to_dict() for r in self.realised],
+            "notes": list(self.notes),
+            "storage_method": self.storage_method,
+        }
+
+
+# -- entry points --------------------------------------------------------------------------
+
+
+def advise(
+    ledger: Ledger,
+    settings: Settings,
+    *,
+    job: str | None = None,
+    since: datetime | None = None,
+    now: datetime | None = None,
+) -> Advice:
+    """Ranked recommendations and realised savings for the jobs in ``ledger``.
+
+    Args:
+        ledger: the ledger to read.
+        settings: price, storage constants and PUE.
+        job: only this job.
+        since: only runs from this moment (UTC); frequencies are per month over
+            ``[since, now]``, or from each job's first run when ``None``.
+        now: the end of the window; the current time by default.
+    """
+    return recommend(gather(ledger, job=job, since=since), settings, now=now)
+
+
+def realised_savings(
+    ledger: Ledger,
+    *,
+    month: str | None = None,
+    job: str | None = None,
+    now: datetime | None = None,
+) -> list[Realised]:
+    """The savings jobs realised by changing configuration (for the monthly report).
+
+    Args:
+        ledger: the ledger.
+        month: ``YYYY-MM``: only runs up to that month's end count, and
+            ``runs_in_period``/``saving_kwh_in_period`` say what the new configuration
+            saved in that month. All runs when ``None``.
+        job: only this job.
+        now: the end of the window when no month is given.
+    """
+    start: datetime | None = None
+    end: datetime | None = None
+    if month is not None:
+        from zuinig.ledger.store import month_bounds
+
+        start, end = month_bounds(month)
+    records = gather(ledger, job=job, until=end)
+    return realised(records, now=end or now, period=(start, end) if start and end else None)
+
+
+# -- the rules -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Profile:
+    """A job as the ledger shows it: its configuration now, frequency and energy."""
+
+    job: str
+    runs: tuple[Run, ...]  # same configuration and method as its latest run
+    all_runs: tuple[Run, ...]
+    formats: tuple[str, ...]
+    engine: str | None
+    engines_seen: tuple[str, ...]
+    files: tuple[InputFile, ...]
+    energy: stats.Estimate
+    runs_per_month: float
+    window_days: float
+    intensity_g_per_kwh: float | None
+    notes: tuple[str, ...]
+
+    @property
+    def label(self) -> str:
+        return _config_label(self.formats, self.engine)
+
+    @property
+    def main_file(self) -> InputFile | None:
+        return max(self.files, key=lambda f: f.size_bytes) if self.files else None
+
+
+def recommend(records: Records, settings: Settings, *, now: datetime | None = None) -> Advice:
+    """Ranked recommendations and realised savings from ``records`` (pure).
+
+    Args:
+        records: from :func:`gather` (or built by hand in tests).
+        settings: price, storage constants and PUE.
+        now: the end of the window; the current time by default.
+    """
+    now = now or datetime.now(UTC)
+    model = StorageModel(
+        settings.storage_wh_per_tb_hour, settings.storage_replication, settings.pue
+    )
+    recommendations: list[Recommendation] = []
+    notes: list[str] = []
+    for job, runs in _by_job(records.runs).items():
+        profile = _profile(job, runs, records.window_start, now)
+        if profile is None:
+            continue
+        if not profile.files:
+            notes.append(f"{job}: no data file was observed in its runs; nothing to compare")
+            continue
+        recommendations.extend(_advise_job(profile, records, settings, model))
+    recommendations.sort(key=lambda r: (r.kind == KIND_RUN_BENCH, -r.yearly_kwh, r.job, r.kind))
+    return Advice(
+        recommendations=recommendations,
+        realised=realised(records, now=now),
+        notes=notes,
+        storage_method=model.describe(),
+    )
+
+
+def realised(
+    records: Records,
+    *,
+    now: datetime | None = None,
+    period: tuple[datetime, datetime] | None = None,
+) -> list[Realised]:
+    """The saving each job realised at its latest change of configuration (pure).
+
+    "Before" is the run of configurations just before the change, "after" every run
+    since; only runs measured like the latest one are compared.
+
+    Args:
+        records: the runs (and benches, to tell whether the change followed a
+            recommendation).
+        now: the end of the window for the frequency.
+        period: ``(start, end)``: also count the runs and the saving in that period.
+    """
+    now = now or datetime.now(UTC)
+    found = []
+    for job, runs in _by_job(records.runs).items():
+        item = _realised_for_job(job, runs, records, now, period)
+        if item is not None:
+            found.append(item)
+    found.sort(key=lambda r: -(r.saving_kwh_per_year.value if r.saving_kwh_per_year else 0.0))
+    return found
+
+
+def _by_job(runs: Iterable[Run]) -> dict[str, list[Run]]:
+    jobs: dict[str, list[Run]] = {}
+    for run in sorted(runs, key=lambda r: r.started_at):
+        if run.status == STATUS_OK and run.energy_kwh and run.parent_run_id is None:
+            jobs.setdefault(run.job, []).append(run)
+    return jobs
+
+
+def _data_inputs(run: Run) -> tuple[InputFile, ...]:
+    return tuple(
+        f for f in run.inputs if f.format.split(".")[0] in _DATA_FORMATS and f.size_bytes >= 0
+    )
+
+
+_DATA_FORMATS = frozenset({"csv", "tsv", "parquet", "arrow", "json", "jsonl", "orc", "avro"})
+
+
+def _formats(run: Run) -> tuple[str, ...]:
+    return tuple(sorted({f.format for f in _data_inputs(run)}))
+
+
+def _engines(run: Run) -> tuple[str, ...]:
+    return tuple(e for e in BENCH_ENGINES if e in run.engines)
+
+
+def _configuration(run: Run) -> tuple[tuple[str, ...], str | None]:
+    engines = _engines(run)
+    return _formats(run), engines[0] if engines else None
+
+
+def _config_label(formats: Sequence[str], engine: str | None) -> str:
+    return f"{'+'.join(formats) or 'no data file'} + {engine or 'no known engine'}"
+
+
+def _profile(
+    job: str, runs: Sequence[Run], since: datetime | None, now: datetime
+) -> _Profile | None:
+    if not runs:
+        return None
+    latest = runs[-1]
+    config = _configuration(latest)
+    key = savings.method_key(latest)
+    same = [r for r in runs if _configuration(r) == config]
+    # Only the runs since the latest change of configuration describe the job now.
+    changed = [i for i, r in enumerate(runs) if _configuration(r) != config]
+    if changed:
+        same = list(runs[changed[-1] + 1 :])
+    notes: list[str] = []
+    comparable = [r for r in same if savings.method_key(r) == key]
+    if len(comparable) < len(same):
+        notes.append(
+            f"{len(same) - len(comparable)} run(s) measured another way than the latest "
+            f"({savings.describe_method_key(key)}) were set aside"
+        )
+    energy = stats.median_ci([r.energy_kwh for r in comparable if r.energy_kwh])
+    start = since or runs[0].started_at
+    per_month, days = savings.runs_per_month(len(runs), start, now)
+    if days <= savings.MIN_WINDOW_DAYS:
+        notes.append(
+            f"{len(runs)} runs seen within a day: runs per month extrapolated from a "
+            f"{savings.MIN_WINDOW_DAYS:g}-day window"
+        )
+    engines_seen = _engines(latest)
+    if len(engines_seen) > 1:
+        notes.append(
+            f"the job loaded {', '.join(engines_seen)}; taken to compute in {engines_seen[0]}"
+        )
+    files: dict[str, InputFile] = {}
+    for item in _data_inputs(latest):
+        files[item.path] = item
+    intensities = [r.intensity_g_per_kwh for r in comparable if r.intensity_g_per_kwh]
+    return _Profile(
+        job=job,
+        runs=tuple(comparable),
+        all_runs=tuple(runs),
+        formats=config[0],
+        engine=config[1],
+        engines_seen=engines_seen,
+        files=tuple(files.values()),
+        energy=energy,
+        runs_per_month=per_month,
+        window_days=days,
+        intensity_g_per_kwh=sorted(intensities)[len(intensities) // 2] if intensities else None,
+        notes=tuple(notes),
+    )
+
+
+# -- the benchmark side --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Config:
+    format: str
+    engine: str
+    mode: str
+    threads: int
+
+    @property
+    def label(self) -> str:
+        return f"{self.format} + {self.engine}/{self.mode} x{self.threads}"
+
+
+@dataclass(frozen=True)
+class _BenchView:
+    """A session's energies per configuration, summed over its queries per repetition."""
+
+    evidence: BenchEvidence
+    match: str
+    energies: Mapping[_Config, tuple[float, ...]]
+    storage_bytes: Mapping[str, int]
+    prepare_kwh: Mapping[str, float]
+
+    @property
+    def session(self) -> BenchSession:
+        return self.evidence.session
+
+    def method_text(self) -> str:
+        words = self.session.method.get("in_words")
+        return str(words) if words else "method not recorded"
+
+    def method_key(self) -> tuple[Any, ...]:
+        method = self.session.method
+        return (method.get("cpu_method"), method.get("cpu_tdp_w"), method.get("tracking_mode"))
+
+
+def _view(evidence: BenchEvidence, match: str) -> _BenchView:
+    session = evidence.session
+    queries = list(session.config.get("queries") or [])
+    wrong = {
+        (t.format, t.engine, t.mode, t.threads)
+        for t in evidence.trials
+        if t.status == TRIAL_WRONG or t.correct is False
+    }
+    for row in session.results or ():
+        if row.get("correct") is False or row.get("status") == TRIAL_WRONG:
+            wrong.add((row.get("format"), row.get("engine"), row.get("mode"), row.get("threads")))
+    per_repetition: dict[_Config, dict[int, dict[str, float]]] = {}
+    storage: dict[str, int] = {}
+    prepare: dict[str, float] = {}
+    for trial in evidence.trials:
+        if trial.storage_bytes and trial.format:
+            storage.setdefault(trial.format, trial.storage_bytes)
+        run = evidence.runs.get(trial.run_id or "")
+        if trial.phase == PHASE_PREPARE and trial.status == TRIAL_OK and trial.format:
+            # A reused preparation measured finding files, not writing them.
+            if run is not None and run.energy_kwh and not (trial.reason or "").startswith("reused"):
+                prepare[trial.format] = run.energy_kwh
+            continue
+        if (
+            trial.phase != PHASE_MEASURED
+            or trial.status != TRIAL_OK
+            or run is None
+            or not run.energy_kwh
+            or not (trial.format and trial.engine and trial.mode and trial.threads)
+            or (trial.format, trial.engine, trial.mode, trial.threads) in wrong
+        ):
+            continue
+        config = _Config(trial.format, trial.engine, trial.mode, trial.threads)
+        repetition = trial.repetition if trial.repetition is not None else 0
+        per_repetition.setdefault(config, {}).setdefault(repetition, {})[trial.query or ""] = (
+            run.energy_kwh
+        )
+    for row in session.results or ():
+        if row.get("storage_bytes") and row.get("format"):
+            storage.setdefault(str(row["format"]), int(row["storage_bytes"]))
+    energies = {
+        config: tuple(
+            sum(found.values())
+            for _, found in sorted(reps.items())
+            if not queries or set(found) >= set(queries)
+        )
+        for config, reps in per_repetition.items()
+    }
+    return _BenchView(evidence, match, {c: e for c, e in energies.items() if e}, storage, prepare)
+
+
+def _find_bench(profile: _Profile, benches: Sequence[BenchEvidence]) -> _BenchView | None:
+    main = profile.main_file
+    if main is None:
+        return None
+    fmt = main.format
+    family = FORMAT_FAMILIES.get(fmt, (fmt,))
+    best: tuple[int, _BenchView] | None = None
+    for evidence in benches:  # newest first: the first of a rank wins
+        session = evidence.session
+        data = session.config.get("data")
+        rank: int | None = None
+        match = ""
+        if session.workload == "user" and data:
+            if _same_path(str(data), main.path):
+                rank, match = 0, MATCH_SAME_FILE
+            elif PurePath(str(data)).name == PurePath(main.path).name:
+                view = _view(evidence, MATCH_MOVED)
+                size = next(
+                    (view.storage_bytes[f] for f in family if f in view.storage_bytes), None
+                )
+                if size and abs(size - main.size_bytes) <= MOVED_SIZE_TOLERANCE * main.size_bytes:
+                    rank, match = 1, MATCH_MOVED
+        elif session.workload != "user":
+            view = _view(evidence, MATCH_SIMILAR)
+            size = next((view.storage_bytes[f] for f in family if f in view.storage_bytes), None)
+            if size and 1 / SIMILAR_SIZE_FACTOR <= main.size_bytes / size <= SIMILAR_SIZE_FACTOR:
+                rank, match = 2, MATCH_SIMILAR
+        if rank is not None and (best is None or rank < best[0]):
+            best = (rank, _view(evidence, match))
+    return best[1] if best else None
+
+
+def _same_path(bench_data: str, job_path: str) -> bool:
+    """Whether the bench's ``--data`` names the job's file. The session stores ``--data``
+    as given, possibly relative to wherever ``zuinig bench`` ran; the meter records
+    absolute paths, so a relative one matches as a trailing part of the path."""
+    data = PurePath(bench_data)
+    if data.is_absolute():
+        return data == PurePath(job_path)
+    parts = [p for p in data.parts if p != "."]
+    return bool(parts) and PurePath(job_path).parts[-len(parts) :] == tuple(parts)
+
+
+def _current_config(profile: _Profile, view: _BenchView) -> tuple[_Config | None, list[str]]:
+    main = profile.main_file
+    if main is None or profile.engine is None:
+        return None, []
+    family = FORMAT_FAMILIES.get(main.format, (main.format,))
+    modes = ASSUMED_MODES.get(profile.engine, ("default",))
+    candidates = [c for c in view.energies if c.format in family and c.engine == profile.engine]
+    if not candidates:
+        return None, []
+    most_threads = max(c.threads for c in candidates)
+    candidates.sort(
+        key=lambda c: (
+            c.threads != most_threads,  # engines use every core unless told otherwise
+            family.index(c.format),
+            modes.index(c.mode) if c.mode in modes else len(modes),
+        )
+    )
+    chosen = candidates[0]
+    # The meter sees neither the Parquet codec nor the engine's mode. The guess only
+    # weakens the advice when the benchmark measured alternatives that could be meant.
+    alternatives = [c for c in candidates if c.threads == chosen.threads and c != chosen]
+    assumptions = []
+    if any(c.format != chosen.format for c in alternatives):
+        assumptions.append(
+            f"the job's {main.format} codec is not observed; taken as {chosen.format}"
+        )
+    if any(c.mode != chosen.mode for c in alternatives):
+        assumptions.append(
+            f"the job's {profile.engine} mode is not observed; taken as {chosen.mode}"
+        )
+    return chosen, assumptions
+
+
+def _bench_command(profile: _Profile, file: InputFile) -> tuple[str, str]:
+    found = _JOB_FUNCTION.match(profile.job)
+    target = f"{found.group(1)}:{found.group(2)}" if found else "<module:function>"
+    command = f"zuinig bench --data {shlex.quote(file.path)} --job {target}"
+    if found:
+        sentence = (
+            f"No benchmark on {PurePath(file.path).name} yet: run {command} (it calls "
+            f"{target}(engine_name, path) for every format and engine)"
+        )
+    else:
+        sentence = (
+            f"No benchmark on {PurePath(file.path).name} yet: run {command}, with in place of "
+            "<module:function> a function of yours that takes (engine_name, path) and does "
+            "this job's work with that engine on that file"
+        )
+    return command, sentence
+
+
+def _advise_job(
+    profile: _Profile, records: Records, settings: Settings, model: StorageModel
+) -> list[Recommendation]:
+    main = profile.main_file
+    assert main is not None
+    energy = Range.of(profile.energy)
+    base: dict[str, Any] = {
+        "job": profile.job,
+        "current": profile.label,
+        "files": profile.files,
+        "energy_kwh_per_run": energy,
+        "runs_per_month": profile.runs_per_month,
+        "window_days": profile.window_days,
+    }
+    view = _find_bench(profile, records.benches)
+    if view is None:
+        command, sentence = _bench_command(profile, main)
+        return [
+            Recommendation(
+                **base,
+                kind=KIND_RUN_BENCH,
+                recommended=None,
+                text=sentence,
+                command=command,
+                notes=profile.notes,
+            )
+        ]
+    current, assumptions = _current_config(profile, view)
+    if current is None:
+        command, _ = _bench_command(profile, main)
+        family = FORMAT_FAMILIES.get(main.format, (main.format,))[0]
+        command += f" --formats {family},parquet-zstd --engines {profile.engine or 'pandas'},duckdb"
+        return [
+            Recommendation(
+                **base,
+                kind=KIND_RUN_BENCH,
+                recommended=None,
+                text=(
+                    f"bench session {view.session.session_id[:8]} did not measure what the job "
+                    f"uses now ({profile.label}), so nothing can be compared: run {command}"
+                ),
+                command=command,
+                notes=profile.notes,
+            )
+        ]
+    found = [
+        _configuration_advice(profile, view, current, assumptions, records, settings, model, base)
+    ]
+    found.extend(_threads_advice(profile, view, current, settings, base))
+    found.extend(_codec_advice(profile, view, found[0], model, base))
+    found.extend(_streaming_advice(profile, view, base))
+    return [r for r in found if r is not None]
+
+
+def _caveats(profile: _Profile, view: _BenchView, assumptions: Sequence[str]) -> list[str]:
+    caveats = list(assumptions)
+    if view.match == MATCH_SIMILAR:
+        caveats.append(f"measured on {MATCH_SIMILAR}, not on the job's file")
+    job_key = savings.method_key(profile.runs[-1])
+    if view.method_key() != job_key:
+        caveats.append(
+            "the benchmark was measured another way ("
+            f"{savings.describe_method_key(view.method_key())}) than the job "
+            f"({savings.describe_method_key(job_key)}); its ratio is applied, not its energies"
+        )
+    if profile.energy.n < 2:
+        caveats.append("the job has a single measured run")
+    return caveats
+
+
+def _yearly(
+    per_run: Range, profile: _Profile, settings: Settings
+) -> tuple[Range, Range, Range | None, Range | None]:
+    per_month = per_run.scaled(profile.runs_per_month)
+    per_year = per_month.scaled(savings.MONTHS_PER_YEAR)
+    co2 = (
+        per_year.scaled(profile.intensity_g_per_kwh / 1000) if profile.intensity_g_per_kwh else None
+    )
+    eur = per_year.scaled(settings.price_eur_per_kwh) if settings.price_eur_per_kwh else None
+    return per_month, per_year, co2, eur
+
+
+def _configuration_advice(
+    profile: _Profile,
+    view: _BenchView,
+    current: _Config,
+    assumptions: Sequence[str],
+    records: Records,
+    settings: Settings,
+    model: StorageModel,
+    base: Mapping[str, Any],
+) -> Recommendation | None:
+    main = profile.main_file
+    assert main is not None
+    best = min(view.energies, key=lambda c: (_median(view.energies[c]), c.label))
+    if best == current:
+        return None
+    ratio = stats.ratio_ci(view.energies[best], view.energies[current])
+    per_run = savings.saving_per_run(profile.energy, ratio)
+    per_month, per_year, co2, eur = _yearly(per_run, profile, settings)
+    notes = [*profile.notes]
+    storage_saved: float | None = None
+    storage_kwh: float | None = None
+    cur_bytes = view.storage_bytes.get(current.format)
+    new_bytes = view.storage_bytes.get(best.format)
+    if best.format != current.format and cur_bytes and new_bytes:
+        storage_saved = main.size_bytes - scaled_size_bytes(main.size_bytes, cur_bytes, new_bytes)
+        storage_kwh = model.kwh_per_year(storage_saved)
+        notes.append(
+            f"storage at rest: {model.describe()}; saved only once the old "
+            f"{main.format} file is removed (convert never deletes it)"
+        )
+    conversion_kwh, conversion_method = _conversion(main, best, view, cur_bytes, records)
+    runs, days = savings.payback(
+        conversion_kwh if best.format != current.format else 0.0,
+        per_run.value,
+        per_year.value + (storage_kwh or 0.0),
+    )
+    caveats = _caveats(profile, view, assumptions)
+    confidence, confidence_text = savings.confidence_of(per_run, caveats)
+    evidence = Evidence(
+        session_id=view.session.session_id,
+        data=str(view.session.config.get("data") or view.session.label or view.session.workload),
+        match=view.match,
+        repeats=(len(view.energies[best]), len(view.energies[current])),
+        method=view.method_text(),
+        ratio=Range.of(ratio),
+        ratio_text=stats.describe_ratio(ratio, current.label),
+    )
+    text = (
+        f"switch from {profile.label} ({current.label} in the benchmark) to {best.label}: "
+        f"{stats.describe_ratio(ratio, current.label)}; expected saving "
+        f"{per_year.value:.4g} kWh per year ({per_year.low:.3g}-{per_year.high:.3g})"
+    )
+    return Recommendation(
+        **base,
+        kind=KIND_CONFIGURATION,
+        recommended=best.label,
+        text=text,
+        saving_kwh_per_run=per_run,
+        saving_kwh_per_month=per_month,
+        saving_kwh_per_year=per_year,
+        saving_co2_kg_per_year=co2,
+        saving_eur_per_year=eur,
+        storage_saved_bytes=storage_saved,
+        storage_saving_kwh_per_year=storage_kwh,
+        conversion_kwh=conversion_kwh if best.format != current.format else 0.0,
+        conversion_method=conversion_method
+        if best.format != current.format
+        else "no conversion: the format stays",
+        payback_runs=runs,
+        payback_days=days,
+        confidence=confidence,
+        confidence_text=confidence_text,
+        evidence=evidence,
+        notes=tuple(notes),
+    )
+
+
+def _conversion(
+    main: InputFile,
+    target: _Config,
+    view: _BenchView,
+    bench_current_bytes: int | None,
+    records: Records,
+) -> tuple[float | None, str]:
+    converted = [
+        r
+        for r in records.conversions
+        if r.energy_kwh and any(f.path == main.path for f in r.inputs)
+    ]
+    if converted:
+        run = max(converted, key=lambda r: r.started_at)
+        return run.energy_kwh, f"measured: zuinig convert run {run.run_id[:8]} of this file"
+    prepared = view.prepare_kwh.get(target.format)
+    if prepared is None or not bench_current_bytes:
+        return None, (
+            "unknown: no convert run of this file and no measured preparation of "
+            f"{target.format} in the benchmark"
+        )
+    factor = main.size_bytes / bench_current_bytes
+    return prepared * factor, (
+        f"estimated: the benchmark's preparation of {target.format} "
+        f"({prepared:.3g} kWh) scaled by file size (x{factor:.3g}); it wrote from a cached "
+        "Parquet copy, so reading a CSV source costs more"
+    )
+
+
+def _threads_advice(
+    profile: _Profile,
+    view: _BenchView,
+    current: _Config,
+    settings: Settings,
+    base: Mapping[str, Any],
+) -> list[Recommendation]:
+    same = [
+        c
+        for c in view.energies
+        if (c.format, c.engine, c.mode) == (current.format, current.engine, current.mode)
+    ]
+    if len(same) < 2:
+        return []
+    best = min(same, key=lambda c: _median(view.energies[c]))
+    if best == current:
+        return []
+    ratio = stats.ratio_ci(view.energies[best], view.energies[current])
+    if not (ratio.has_interval and ratio.high < 1.0):
+        return []  # only a clear difference is worth a change of settings
+    per_run = savings.saving_per_run(profile.energy, ratio)
+    per_month, per_year, co2, eur = _yearly(per_run, profile, settings)
+    confidence, confidence_text = savings.confidence_of(per_run, _caveats(profile, view, []))
+    return [
+        Recommendation(
+            **base,
+            kind=KIND_THREADS,
+            recommended=best.label,
+            text=(
+                f"if {profile.label} stays, give {current.engine} {best.threads} thread(s) "
+                f"instead of {current.threads}: {stats.describe_ratio(ratio, current.label)}"
+            ),
+            saving_kwh_per_run=per_run,
+            saving_kwh_per_month=per_month,
+            saving_kwh_per_year=per_year,
+            saving_co2_kg_per_year=co2,
+            saving_eur_per_year=eur,
+            conversion_kwh=0.0,
+            conversion_method="no conversion: a setting",
+            payback_runs=0.0,
+            payback_days=0.0,
+            confidence=confidence,
+            confidence_text=confidence_text,
+            evidence=Evidence(
+                session_id=view.session.session_id,
+                data=str(view.session.config.get("data") or view.session.label),
+                match=view.match,
+                repeats=(len(view.energies[best]), len(view.energies[current])),
+                method=view.method_text(),
+                ratio=Range.of(ratio),
+                ratio_text=stats.describe_ratio(ratio, current.label),
+            ),
+        )
+    ]
+
+
+def _codec_advice(
+    profile: _Profile,
+    view: _BenchView,
+    main_advice: Recommendation | None,
+    model: StorageModel,
+    base: Mapping[str, Any],
+) -> list[Recommendation]:
+    """Parquet zstd against snappy (and others): sizes measured by the benchmark."""
+    main = profile.main_file
+    assert main is not None
+    target = (
+        main_advice.recommended.split(" + ")[0] if main_advice and main_advice.recommended else None
+    )
+    if target is None and main.format in FORMAT_FAMILIES and len(FORMAT_FAMILIES[main.format]) > 1:
+        target = FORMAT_FAMILIES[main.format][0]
+    if target is None or not target.startswith(("parquet-", "arrow-")):
+        return []
+    kind = target.split("-")[0]
+    sizes = {f: b for f, b in view.storage_bytes.items() if f.startswith(kind + "-")}
+    if target not in sizes or len(sizes) < 2:
+        return []
+    smallest = min(sizes, key=lambda f: sizes[f])
+    if smallest == target or sizes[smallest] > (1 - CODEC_MIN_SAVING_SHARE) * sizes[target]:
+        return []
+    reference = view.storage_bytes.get(FORMAT_FAMILIES.get(main.format, (main.format,))[0])
+    job_bytes = scaled_size_bytes(main.size_bytes, reference, sizes[target]) if reference else None
+    saved = job_bytes * (1 - sizes[smallest] / sizes[target]) if job_bytes else None
+    return [
+        Recommendation(
+            **base,
+            kind=KIND_CODEC,
+            recommended=smallest,
+            text=(
+                f"store as {smallest} rather than {target}: the benchmark's copy was "
+                f"{sizes[smallest]:,} bytes against {sizes[target]:,} "
+                f"({1 - sizes[smallest] / sizes[target]:.0%} smaller)"
+            ),
+            storage_saved_bytes=saved,
+            storage_saving_kwh_per_year=model.kwh_per_year(saved) if saved else None,
+            confidence=savings.CONFIDENCE_CLEAR
+            if view.match != MATCH_SIMILAR
+            else savings.CONFIDENCE_INDICATIVE,
+            confidence_text="sizes are measured, not sampled: no interval needed; "
+            f"storage energy {model.describe()}",
+            evidence=Evidence(
+                session_id=view.session.session_id,
+                data=str(view.session.config.get("data") or view.session.label),
+                match=view.match,
+                repeats=(1, 1),
+                method="file sizes on disk",
+            ),
+        )
+    ]
+
+
+def _streaming_advice(
+    profile: _Profile, view: _BenchView, base: Mapping[str, Any]
+) -> list[Recommendation]:
+    memory = view.session.machine.get("memory_bytes")
+    peaks = sorted(r.peak_rss_bytes for r in profile.runs if r.peak_rss_bytes)
+    if not memory or not peaks:
+        return []
+    peak = peaks[len(peaks) // 2]
+    if peak < STREAMING_MEMORY_SHARE * float(memory):
+        return []
+    return [
+        Recommendation(
+            **base,
+            kind=KIND_STREAMING,
+            recommended="polars streaming or duckdb",
+            text=(
+                f"the job's median peak memory ({peak / 1e9:.3g} GB) is over "
+                f"{STREAMING_MEMORY_SHARE:.0%} of the machine's ({float(memory) / 1e9:.3g} GB): "
+                "an engine that streams (polars streaming, duckdb) keeps memory bounded "
+                "and avoids swapping as the data grows"
+            ),
+            confidence=savings.CONFIDENCE_INDICATIVE,
+            confidence_text="indicative: peak memory measured, energy effect not benchmarked",
+        )
+    ]
+
+
+def _median(values: Sequence[float]) -> float:
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+
+
+# -- realised savings ----------------------------------------------------------------------
+
+
+def _realised_for_job(
+    job: str,
+    runs: Sequence[Run],
+    records: Records,
+    now: datetime,
+    period: tuple[datetime, datetime] | None,
+) -> Realised | None:
+    configs = [_configuration(r) for r in runs]
+    latest = configs[-1]
+    switch = len(configs)
+    while switch > 0 and configs[switch - 1] == latest:
+        switch -= 1
+    if switch == 0:
+        return None  # never changed
+    previous = configs[switch - 1]
+    start = switch
+    while start > 0 and configs[start - 1] == previous:
+        start -= 1
+    before, after = list(runs[start:switch]), list(runs[switch:])
+    key = savings.method_key(after[-1])
+    after = [r for r in after if savings.method_key(r) == key]
+    comparable = [r for r in before if savings.method_key(r) == key]
+    label_before, label_after = _config_label(*previous), _config_label(*latest)
+    per_month, _ = savings.runs_per_month(
+        len(runs), records.window_start or runs[0].started_at, now
+    )
+    common: dict[str, Any] = {
+        "job": job,
+        "before": label_before,
+        "after": label_after,
+        "since": runs[switch].started_at,
+        "runs_after": len(after),
+        "method": savings.describe_method_key(key),
+        "runs_per_month": per_month,
+        "followed_recommendation": _followed(job, before, latest, records, now),
+    }
+    if not comparable:
+        methods = sorted({savings.describe_method_key(savings.method_key(r)) for r in before})
+        return Realised(
+            **common,
+            runs_before=0,
+            method_match=False,
+            notes=(
+                "refused: the runs before the change were measured another way "
+                f"({'; '.join(methods)}) than those after ({savings.describe_method_key(key)}); "
+                "SCI compares a baseline only with an identical method",
+            ),
+        )
+    before_e = stats.median_ci([r.energy_kwh for r in comparable if r.energy_kwh])
+    after_e = stats.median_ci([r.energy_kwh for r in after if r.energy_kwh])
+    per_run = savings.difference(before_e, after_e)
+    per_year = per_run.scaled(per_month * savings.MONTHS_PER_YEAR)
+    notes = []
+    if len(comparable) < len(before):
+        notes.append(
+            f"{len(before) - len(comparable)} run(s) before, measured another way, set aside"
+        )
+    confidence, confidence_text = savings.confidence_of(per_run, [])
+    in_period: int | None = None
+    saved_in_period: Range | None = None
+    if period is not None:
+        in_period = sum(1 for r in after if period[0] <= r.started_at < period[1])
+        saved_in_period = per_run.scaled(in_period)
+    return Realised(
+        **common,
+        runs_before=len(comparable),
+        method_match=True,
+        before_kwh_per_run=Range.of(before_e),
+        after_kwh_per_run=Range.of(after_e),
+        saving_kwh_per_run=per_run,
+        saving_kwh_per_year=per_year,
+        confidence=confidence,
+        confidence_text=confidence_text,
+        runs_in_period=in_period,
+        saving_kwh_in_period=saved_in_period,
+        notes=tuple(notes),
+    )
+
+
+def _followed(
+    job: str,
+    before: Sequence[Run],
+    after_config: tuple[tuple[str, ...], str | None],
+    records: Records,
+    now: datetime,
+) -> bool | None:
+    """Whether the new configuration is what the benchmark recommends for the old data."""
+    profile = _profile(job, before, None, now)
+    if profile is None or not profile.files:
+        return None
+    view = _find_bench(profile, records.benches)
+    if view is None or not view.energies:
+        return None
+    best = min(view.energies, key=lambda c: (_median(view.energies[c]), c.label))
+    formats, engine = after_config
+    family = {f for f, members in FORMAT_FAMILIES.items() if best.format in members}
+    return engine == best.engine and bool(formats) and set(formats) <= (family or {best.format})

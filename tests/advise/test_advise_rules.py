@@ -1,0 +1,574 @@
+"""Advice on handmade ledgers: real SQLite store, runs and bench sessions from model objects."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from zuinig.advise import Range, StorageModel, advise, realised_savings, savings
+from zuinig.advise.storage import HOURS_PER_YEAR, scaled_size_bytes
+from zuinig.bench import stats
+from zuinig.config import Settings, load_settings
+from zuinig.errors import ConfigError
+from zuinig.ledger import BenchSession, BenchTrial, Ledger, Run
+from zuinig.meter.base import InputFile
+
+NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
+CSV = "/data/verkopen.csv"
+PARQUET = "/data/verkopen.parquet"
+MB = 1_000_000
+#: The method every handmade run is measured with unless a test changes it.
+METHOD: dict[str, Any] = {
+    "method_meter": "codecarbon",
+    "method_cpu": "cpu_load",
+    "method_cpu_tdp_w": 65.0,
+    "tracking_mode": "process",
+}
+BENCH_METHOD = {
+    "cpu_method": "cpu_load",
+    "cpu_tdp_w": 65.0,
+    "tracking_mode": "process",
+    "in_words": "CPU energy estimated (cpu_load, TDP 65 W)",
+}
+
+
+@pytest.fixture
+def ledger(sqlite_url: str) -> Iterator[Ledger]:
+    with Ledger.open(sqlite_url) as opened:
+        yield opened
+
+
+def job_run(
+    ledger: Ledger,
+    job: str,
+    energy_kwh: float,
+    at: datetime,
+    *,
+    path: str = CSV,
+    fmt: str = "csv",
+    size: int = 100 * MB,
+    engine: str = "pandas",
+    **changes: Any,
+) -> Run:
+    values: dict[str, Any] = {
+        "run_id": str(uuid.uuid4()),
+        "job": job,
+        "status": "ok",
+        "started_at": at,
+        "ended_at": at + timedelta(seconds=10),
+        "duration_s": 10.0,
+        "energy_kwh": energy_kwh,
+        "intensity_g_per_kwh": 400.0,
+        "inputs": (InputFile(path, size, fmt),),
+        "engines": {engine: "1.0"},
+        **METHOD,
+        **changes,
+    }
+    run = Run(**values)
+    ledger.put_run(run)
+    return run
+
+
+def runs_over_days(
+    ledger: Ledger, job: str, energies: Sequence[float], *, start: datetime, **kwargs: Any
+) -> None:
+    for day, energy in enumerate(energies):
+        job_run(ledger, job, energy, start + timedelta(days=day), **kwargs)
+
+
+def bench(
+    ledger: Ledger,
+    energies: Mapping[tuple[str, str, str, int], Sequence[float]],
+    *,
+    data: str | None = CSV,
+    workload: str = "user",
+    storage: Mapping[str, int] | None = None,
+    prepare_kwh: Mapping[str, float] | None = None,
+    wrong: Sequence[tuple[str, str, str, int]] = (),
+    method: Mapping[str, Any] = BENCH_METHOD,
+    started_at: datetime = NOW - timedelta(days=40),
+) -> str:
+    """A finished bench session with trials, their runs and a results row per configuration."""
+    session_id = str(uuid.uuid4())
+    storage = storage or {"csv": 100 * MB, "parquet-zstd": 25 * MB}
+    trials: list[BenchTrial] = []
+    for fmt, size in storage.items():
+        run_id = None
+        if prepare_kwh and fmt in prepare_kwh:
+            run = job_run(
+                ledger,
+                f"bench:user:prepare:{fmt}",
+                prepare_kwh[fmt],
+                started_at,
+                kind="bench",
+                tags={"session": session_id, "phase": "prepare"},
+                inputs=(),
+            )
+            run_id = run.run_id
+        trials.append(
+            BenchTrial(
+                str(uuid.uuid4()),
+                session_id,
+                "prepare",
+                "ok",
+                format=fmt,
+                run_id=run_id,
+                storage_bytes=size,
+            )
+        )
+    results = []
+    for config, values in energies.items():
+        fmt, engine, mode, threads = config
+        is_wrong = config in wrong
+        for repetition, energy in enumerate(values):
+            run = job_run(
+                ledger,
+                "bench:user:job",
+                energy,
+                started_at + timedelta(minutes=repetition),
+                kind="bench",
+                tags={"session": session_id},
+                inputs=(),
+            )
+            trials.append(
+                BenchTrial(
+                    str(uuid.uuid4()),
+                    session_id,
+                    "measured",
+                    "wrong" if is_wrong else "ok",
+                    format=fmt,
+                    engine=engine,
+                    mode=mode,
+                    threads=threads,
+                    query="job",
+                    repetition=repetition,
+                    run_id=run.run_id,
+                    correct=not is_wrong,
+                    storage_bytes=storage.get(fmt),
+                )
+            )
+        results.append(
+            {
+                "format": fmt,
+                "engine": engine,
+                "mode": mode,
+                "threads": threads,
+                "query": "job",
+                "status": "wrong" if is_wrong else "ok",
+                "correct": not is_wrong,
+                "storage_bytes": storage.get(fmt),
+            }
+        )
+    ledger.finish_bench_session(
+        BenchSession(
+            session_id=session_id,
+            workload=workload,
+            started_at=started_at,
+            status="ok",
+            config={"data": data, "job": "etl.verkopen:summarise", "queries": ["job"]},
+            machine={"memory_bytes": 16_000_000_000},
+            method=dict(method),
+            results=results,
+            ended_at=started_at + timedelta(minutes=10),
+        )
+    )
+    ledger.add_bench_trials(trials)
+    return session_id
+
+
+CSV_PANDAS = ("csv", "pandas", "default", 2)
+PARQUET_DUCKDB = ("parquet-zstd", "duckdb", "default", 2)
+PARQUET_PANDAS = ("parquet-zstd", "pandas", "default", 2)
+
+
+def standard_bench(ledger: Ledger, **kwargs: Any) -> str:
+    return bench(
+        ledger,
+        {
+            CSV_PANDAS: [1.0e-3, 1.1e-3, 0.9e-3, 1.0e-3, 1.05e-3],
+            PARQUET_PANDAS: [0.5e-3, 0.55e-3, 0.45e-3, 0.5e-3, 0.52e-3],
+            PARQUET_DUCKDB: [0.2e-3, 0.21e-3, 0.19e-3, 0.2e-3, 0.2e-3],
+        },
+        prepare_kwh={"parquet-zstd": 2.0e-3},
+        **kwargs,
+    )
+
+
+# -- the storage model and the arithmetic ----------------------------------------------------
+
+
+def test_storage_model_is_size_times_coefficient_times_replication_times_pue() -> None:
+    ssd = StorageModel(wh_per_tb_hour=1.2, replication=1, pue=1.0)
+    assert ssd.kwh_per_year(1e12) == pytest.approx(1.2 * 8766 / 1000)
+    assert HOURS_PER_YEAR == 8766
+    replicated = StorageModel(wh_per_tb_hour=0.65, replication=3, pue=1.5)
+    assert replicated.kwh_per_year(2e12) == pytest.approx(2 * 0.65 * 8766 * 3 * 1.5 / 1000)
+    assert ssd.kwh_per_year(-1e12) < 0  # a format that grows the data costs storage
+    assert "Cloud Carbon Footprint" in ssd.describe() and "1.2 Wh per TB-hour" in ssd.describe()
+    assert scaled_size_bytes(1000, 400, 100) == 250
+    with pytest.raises(ValueError):
+        scaled_size_bytes(1000, 0, 100)
+
+
+def test_saving_interval_spans_every_corner_of_both_intervals() -> None:
+    energy = stats.Estimate(value=10.0, low=8.0, high=12.0, n=5)
+    ratio = stats.Estimate(value=0.25, low=0.2, high=0.3, n=5)
+    saving = savings.saving_per_run(energy, ratio)
+    assert saving.value == pytest.approx(7.5)
+    assert saving.low == pytest.approx(8.0 * 0.7)
+    assert saving.high == pytest.approx(12.0 * 0.8)
+    assert saving.excludes_zero
+    single = savings.saving_per_run(stats.Estimate(10.0, 10.0, 10.0, 1), ratio)
+    assert not single.has_interval
+    assert savings.confidence_of(single, [])[0] == "indicative"
+    unsure = savings.saving_per_run(energy, stats.Estimate(0.9, 0.7, 1.2, 5))
+    assert unsure.low < 0 < unsure.high
+    assert savings.confidence_of(unsure, [])[0] == "unclear"
+    assert savings.confidence_of(saving, [])[0] == "clear"
+    assert savings.confidence_of(saving, ["other data"]) == ("indicative", "indicative: other data")
+
+
+def test_payback_in_runs_and_days() -> None:
+    assert savings.payback(None, 1.0, 365.25) == (None, None)
+    runs, days = savings.payback(10.0, 0.5, 365.25)
+    assert runs == pytest.approx(20.0)
+    assert days == pytest.approx(10.0)
+    assert savings.payback(10.0, 0.0, 0.0) == (None, None)
+
+
+def test_runs_per_month_has_a_one_day_floor() -> None:
+    per_month, days = savings.runs_per_month(30, NOW - timedelta(days=30), NOW)
+    assert days == pytest.approx(30)
+    assert per_month == pytest.approx(30 / 30 * savings.DAYS_PER_MONTH)
+    per_month, days = savings.runs_per_month(5, NOW - timedelta(minutes=5), NOW)
+    assert days == 1.0 and per_month == pytest.approx(5 * savings.DAYS_PER_MONTH)
+
+
+# -- recommendations ---------------------------------------------------------------------------
+
+
+def test_recommends_the_best_correct_configuration_with_figures_and_payback(
+    ledger: Ledger,
+) -> None:
+    runs_over_days(
+        ledger,
+        "etl.verkopen.summarise",
+        [1.0e-3] * 15 + [1.2e-3] * 15,
+        start=NOW - timedelta(days=30),
+    )
+    session_id = standard_bench(ledger)
+    advice = advise(ledger, Settings(), now=NOW)
+    assert len(advice.recommendations) == 1
+    item = advice.recommendations[0]
+    assert item.kind == "configuration"
+    assert item.current == "csv + pandas"
+    assert item.recommended == "parquet-zstd + duckdb/default x2"
+    assert item.evidence is not None and item.evidence.session_id == session_id
+    assert item.evidence.match == "same file"
+    assert item.evidence.repeats == (5, 5)
+    # ratio 0.2 (median 0.2e-3 / 1.0e-3); job median 1.1e-3 (30 runs, half 1.0, half 1.2)
+    assert item.evidence.ratio is not None and item.evidence.ratio.value == pytest.approx(0.2)
+    assert item.energy_kwh_per_run is not None
+    energy = item.energy_kwh_per_run.value
+    assert item.saving_kwh_per_run is not None
+    assert item.saving_kwh_per_run.value == pytest.approx(energy * 0.8)
+    assert item.runs_per_month is not None
+    assert item.runs_per_month == pytest.approx(30 / 30 * savings.DAYS_PER_MONTH)
+    assert item.saving_kwh_per_year is not None
+    year = item.saving_kwh_per_year
+    assert year.value == pytest.approx(item.saving_kwh_per_run.value * item.runs_per_month * 12)
+    assert year.low == pytest.approx(item.saving_kwh_per_run.low * item.runs_per_month * 12)
+    assert year.low > 0 and year.low <= year.value <= year.high
+    assert item.saving_co2_kg_per_year is not None
+    assert item.saving_co2_kg_per_year.value == pytest.approx(year.value * 0.4)
+    assert item.saving_eur_per_year is None  # no price set
+    # storage: 100 MB CSV becomes 25 MB Parquet (the bench's ratio): 75 MB saved
+    assert item.storage_saved_bytes == pytest.approx(75 * MB)
+    assert item.storage_saving_kwh_per_year == pytest.approx(75e6 / 1e12 * 1.2 * 8766 / 1000)
+    # conversion: the bench's preparation, scaled by size (same size here: x1)
+    assert item.conversion_kwh == pytest.approx(2.0e-3)
+    assert item.conversion_method is not None and item.conversion_method.startswith("estimated")
+    assert item.payback_runs == pytest.approx(2.0e-3 / item.saving_kwh_per_run.value)
+    assert item.payback_days == pytest.approx(
+        2.0e-3 / (year.value + item.storage_saving_kwh_per_year) * 365.25
+    )
+    assert item.confidence == "clear", item.confidence_text
+    as_json = advice.to_dict()["recommendations"][0]
+    for key in (
+        "job",
+        "current",
+        "recommended",
+        "saving_kwh_per_year",
+        "saving_kwh_per_year_ci",
+        "saving_co2_kg_per_year",
+        "storage_saving_kwh_per_year",
+        "conversion_kwh",
+        "payback_runs",
+        "payback_days",
+        "confidence",
+        "evidence",
+    ):
+        assert key in as_json
+    assert as_json["saving_kwh_per_year_ci"] == [year.low, year.high]
+    assert as_json["evidence"]["bench_session"] == session_id
+
+
+def test_euro_only_when_a_price_is_set(ledger: Ledger) -> None:
+    runs_over_days(ledger, "etl.verkopen.summarise", [1.0e-3] * 10, start=NOW - timedelta(days=10))
+    standard_bench(ledger)
+    without = advise(ledger, Settings(), now=NOW).recommendations[0]
+    assert without.saving_eur_per_year is None
+    assert without.to_dict()["saving_eur_per_year"] is None
+    priced = advise(ledger, Settings(price_eur_per_kwh=0.30), now=NOW).recommendations[0]
+    assert priced.saving_eur_per_year is not None and priced.saving_kwh_per_year is not None
+    assert priced.saving_eur_per_year.value == pytest.approx(priced.saving_kwh_per_year.value * 0.3)
+    assert priced.saving_eur_per_year.high == pytest.approx(priced.saving_kwh_per_year.high * 0.3)
+
+
+def test_ranks_largest_yearly_saving_first_and_bench_suggestions_last(ledger: Ledger) -> None:
+    other_csv = "/data/klein.csv"
+    runs_over_days(ledger, "etl.verkopen.summarise", [1.0e-3] * 10, start=NOW - timedelta(days=10))
+    # A job that runs as often but uses ten times as much: larger saving, ranked first.
+    runs_over_days(
+        ledger, "etl.groot.run", [1.0e-2] * 10, start=NOW - timedelta(days=10), path=other_csv
+    )
+    runs_over_days(
+        ledger, "nachtjob", [5.0e-2] * 3, start=NOW - timedelta(days=3), path="/data/geen.csv"
+    )
+    standard_bench(ledger)
+    standard_bench(ledger, data=other_csv)
+    advice = advise(ledger, Settings(), now=NOW)
+    assert [r.job for r in advice.recommendations] == [
+        "etl.groot.run",
+        "etl.verkopen.summarise",
+        "nachtjob",
+    ]
+    assert [r.kind for r in advice.recommendations] == ["configuration", "configuration", "bench"]
+    only = advise(ledger, Settings(), job="etl.verkopen.summarise", now=NOW)
+    assert [r.job for r in only.recommendations] == ["etl.verkopen.summarise"]
+
+
+def test_without_a_benchmark_prints_the_bench_command(ledger: Ledger) -> None:
+    runs_over_days(ledger, "etl.verkopen.summarise", [1.0e-3] * 3, start=NOW - timedelta(days=3))
+    runs_over_days(
+        ledger, "woningbouwmonitor", [1.0e-3] * 3, start=NOW - timedelta(days=3), path="/d/a b.csv"
+    )
+    advice = advise(ledger, Settings(), now=NOW)
+    by_job = {r.job: r for r in advice.recommendations}
+    known = by_job["etl.verkopen.summarise"]
+    assert known.kind == "bench" and known.saving_kwh_per_year is None
+    assert known.command == f"zuinig bench --data {CSV} --job etl.verkopen:summarise"
+    assert known.command in known.text
+    unknown = by_job["woningbouwmonitor"]
+    assert unknown.command == "zuinig bench --data '/d/a b.csv' --job <module:function>"
+    assert "(engine_name, path)" in unknown.text
+
+
+def test_wrong_configurations_are_never_recommended(ledger: Ledger) -> None:
+    runs_over_days(ledger, "etl.verkopen.summarise", [1.0e-3] * 10, start=NOW - timedelta(days=10))
+    bench(
+        ledger,
+        {
+            CSV_PANDAS: [1.0e-3, 1.0e-3, 1.1e-3],
+            PARQUET_PANDAS: [0.5e-3, 0.5e-3, 0.6e-3],
+            PARQUET_DUCKDB: [0.1e-3, 0.1e-3, 0.1e-3],
+        },
+        wrong=[PARQUET_DUCKDB],
+    )
+    item = advise(ledger, Settings(), now=NOW).recommendations[0]
+    assert item.recommended == "parquet-zstd + pandas/default x2"
+
+
+def test_a_bench_measured_another_way_makes_the_advice_indicative(ledger: Ledger) -> None:
+    runs_over_days(ledger, "etl.verkopen.summarise", [1.0e-3] * 10, start=NOW - timedelta(days=10))
+    standard_bench(ledger, method={**BENCH_METHOD, "cpu_method": "rapl", "cpu_tdp_w": None})
+    item = advise(ledger, Settings(), now=NOW).recommendations[0]
+    assert item.confidence == "indicative"
+    assert item.confidence_text is not None and "another way" in item.confidence_text
+
+
+def test_the_current_configuration_must_be_in_the_benchmark(ledger: Ledger) -> None:
+    runs_over_days(
+        ledger,
+        "etl.verkopen.summarise",
+        [1.0e-3] * 5,
+        start=NOW - timedelta(days=5),
+        engine="polars",
+    )
+    standard_bench(ledger)  # pandas and duckdb only
+    item = advise(ledger, Settings(), now=NOW).recommendations[0]
+    assert item.kind == "bench"
+    assert item.command is not None and "--engines polars,duckdb" in item.command
+
+
+def test_a_measured_conversion_beats_the_bench_estimate(ledger: Ledger) -> None:
+    runs_over_days(ledger, "etl.verkopen.summarise", [1.0e-3] * 10, start=NOW - timedelta(days=10))
+    standard_bench(ledger)
+    job_run(ledger, "convert:verkopen.csv", 5.0e-3, NOW - timedelta(days=1), kind="convert")
+    item = advise(ledger, Settings(), now=NOW).recommendations[0]
+    assert item.conversion_kwh == pytest.approx(5.0e-3)
+    assert item.conversion_method is not None and item.conversion_method.startswith("measured")
+
+
+def test_a_moved_file_matches_by_name_and_size_and_other_workloads_are_indicative(
+    ledger: Ledger,
+) -> None:
+    runs_over_days(
+        ledger,
+        "etl.verkopen.summarise",
+        [1.0e-3] * 10,
+        start=NOW - timedelta(days=10),
+        path="/elders/verkopen.csv",
+        size=95 * MB,
+    )
+    standard_bench(ledger)
+    item = advise(ledger, Settings(), now=NOW).recommendations[0]
+    assert item.evidence is not None and item.evidence.match.startswith("same file name")
+    assert item.storage_saved_bytes == pytest.approx(95 * MB * 0.75)
+    assert item.conversion_kwh == pytest.approx(2.0e-3 * 0.95)
+
+
+def test_other_workload_of_similar_size_is_indicative(ledger: Ledger) -> None:
+    runs_over_days(ledger, "etl.verkopen.summarise", [1.0e-3] * 10, start=NOW - timedelta(days=10))
+    standard_bench(ledger, data=None, workload="tpch")
+    item = advise(ledger, Settings(), now=NOW).recommendations[0]
+    assert item.kind == "configuration"
+    assert item.evidence is not None and item.evidence.match == "other data of similar size"
+    assert item.confidence == "indicative"
+
+
+def test_threads_and_codec_advice_from_the_bench(ledger: Ledger) -> None:
+    runs_over_days(ledger, "etl.verkopen.summarise", [1.0e-3] * 10, start=NOW - timedelta(days=10))
+    bench(
+        ledger,
+        {
+            ("csv", "pandas", "default", 4): [1.0e-3, 1.0e-3, 1.1e-3, 0.95e-3],
+            ("csv", "pandas", "default", 1): [0.6e-3, 0.62e-3, 0.61e-3, 0.6e-3],
+            ("parquet-snappy", "duckdb", "default", 4): [0.2e-3, 0.2e-3, 0.21e-3, 0.2e-3],
+            ("parquet-zstd", "duckdb", "default", 4): [0.22e-3, 0.22e-3, 0.23e-3, 0.22e-3],
+        },
+        storage={"csv": 100 * MB, "parquet-snappy": 40 * MB, "parquet-zstd": 25 * MB},
+    )
+    kinds = {r.kind: r for r in advise(ledger, Settings(), now=NOW).recommendations}
+    assert kinds["configuration"].recommended == "parquet-snappy + duckdb/default x4"
+    threads = kinds["threads"]
+    assert threads.recommended == "csv + pandas/default x1"
+    assert "1 thread(s) instead of 4" in threads.text
+    codec = kinds["codec"]
+    assert codec.recommended == "parquet-zstd"
+    assert codec.storage_saved_bytes == pytest.approx(40 * MB * (1 - 25 / 40))
+
+
+def test_streaming_advice_when_peak_memory_is_high(ledger: Ledger) -> None:
+    runs_over_days(
+        ledger,
+        "etl.verkopen.summarise",
+        [1.0e-3] * 5,
+        start=NOW - timedelta(days=5),
+        peak_rss_bytes=12_000_000_000,
+    )
+    standard_bench(ledger)
+    kinds = [r.kind for r in advise(ledger, Settings(), now=NOW).recommendations]
+    assert "streaming" in kinds
+
+
+# -- realised savings --------------------------------------------------------------------------
+
+
+def switch(ledger: Ledger, **after: Any) -> None:
+    """Ten days of csv + pandas, then ten days of parquet + duckdb (by default)."""
+    runs_over_days(
+        ledger,
+        "etl.verkopen.summarise",
+        [1.0e-3, 1.1e-3, 0.9e-3, 1.0e-3, 1.05e-3] * 2,
+        start=NOW - timedelta(days=20),
+    )
+    changes = {"path": PARQUET, "fmt": "parquet", "size": 25 * MB, "engine": "duckdb", **after}
+    runs_over_days(
+        ledger,
+        "etl.verkopen.summarise",
+        [0.2e-3, 0.22e-3, 0.19e-3, 0.2e-3, 0.21e-3] * 2,
+        start=NOW - timedelta(days=10),
+        **changes,
+    )
+
+
+def test_realised_saving_before_against_after(ledger: Ledger) -> None:
+    switch(ledger)
+    standard_bench(ledger)
+    advice = advise(ledger, Settings(), now=NOW)
+    # the job now uses the best measured configuration: nothing more to switch to
+    assert [r.kind for r in advice.recommendations if r.kind == "configuration"] == []
+    [found] = advice.realised
+    assert found.before == "csv + pandas" and found.after == "parquet + duckdb"
+    assert found.runs_before == 10 and found.runs_after == 10
+    assert found.method_match
+    assert found.since == NOW - timedelta(days=10)
+    assert found.before_kwh_per_run is not None and found.after_kwh_per_run is not None
+    assert found.saving_kwh_per_run is not None
+    assert found.saving_kwh_per_run.value == pytest.approx(
+        found.before_kwh_per_run.value - found.after_kwh_per_run.value
+    )
+    assert found.saving_kwh_per_run.low == pytest.approx(
+        found.before_kwh_per_run.low - found.after_kwh_per_run.high
+    )
+    assert found.saving_kwh_per_run.low > 0
+    assert found.confidence == "clear"
+    assert found.followed_recommendation is True
+    as_json = advice.to_dict()["realised"][0]
+    for key in (
+        "job",
+        "before_kwh_per_run",
+        "after_kwh_per_run",
+        "saving_kwh_per_run",
+        "saving_kwh_per_year",
+        "ci",
+        "since",
+        "runs_before",
+        "runs_after",
+        "method_match",
+    ):
+        assert key in as_json
+
+
+def test_realised_savings_for_a_month(ledger: Ledger) -> None:
+    switch(ledger)
+    [found] = realised_savings(ledger, month="2026-11")
+    assert found.runs_in_period == 10
+    assert found.saving_kwh_in_period is not None and found.saving_kwh_per_run is not None
+    assert found.saving_kwh_in_period.value == pytest.approx(found.saving_kwh_per_run.value * 10)
+    assert found.followed_recommendation is None  # no benchmark in this ledger
+    assert realised_savings(ledger, month="2026-10") == []
+
+
+def test_realised_refuses_a_change_of_method(ledger: Ledger) -> None:
+    switch(ledger, method_cpu="rapl", method_cpu_tdp_w=None)
+    [found] = realised_savings(ledger)
+    assert not found.method_match
+    assert found.saving_kwh_per_run is None and found.saving_kwh_per_year is None
+    assert "refused" in found.notes[0] and "identical method" in found.notes[0]
+
+
+# -- settings ----------------------------------------------------------------------------------
+
+
+def test_storage_settings_defaults_and_validation() -> None:
+    settings = load_settings(environ={"ZUINIG_STORAGE_WH_PER_TB_HOUR": "0.65"})
+    assert settings.storage_wh_per_tb_hour == 0.65
+    assert Settings().storage_wh_per_tb_hour == 1.2
+    assert Settings().storage_replication == 1.0
+    assert load_settings({"storage_replication": 3}, environ={}).storage_replication == 3.0
+    with pytest.raises(ConfigError, match="storage_replication"):
+        Settings(storage_replication=0.5)
+    with pytest.raises(ConfigError, match="storage_wh_per_tb_hour"):
+        Settings(storage_wh_per_tb_hour=-1)
+
+
+def test_range_scaling() -> None:
+    item = Range(2.0, 1.0, 3.0)
+    assert item.scaled(2).as_list() == [2.0, 6.0]
+    assert item.plus(1).value == 3.0
