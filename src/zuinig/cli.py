@@ -21,7 +21,7 @@ import sys
 import traceback
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -800,6 +800,41 @@ def _convert_progress() -> Iterator[Callable[[Any], None]]:
             )
 
         yield update
+
+
+# -- zuinig advise --------------------------------------------------------------------------
+
+
+@cli.command("advise")
+@click.option("--job", help="Only this job.")
+@click.option(
+    "--since",
+    type=click.DateTime(formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"]),
+    metavar="DATE",
+    help="Only runs from this date (YYYY-MM-DD, UTC); runs per month are counted from it.",
+)
+@click.option("--json", "as_json", is_flag=True, help="The advice as one JSON object.")
+@pass_state
+def advise_cmd(state: AppState, job: str | None, since: datetime | None, as_json: bool) -> None:
+    """Recommend lower-energy configurations per job, with savings, payback and evidence.
+
+    \b
+    Example:  zuinig advise --since 2026-09-01
+
+    Compares each job's format and engine (as the meter saw them) with the best
+    correct configuration a `zuinig bench` measured on the same file, and shows
+    the savings jobs realised after changing configuration.
+    """
+    from zuinig.advise import advise
+    from zuinig.advise.text import format_advice
+
+    start = since.replace(tzinfo=UTC) if since is not None else None
+    with state.open_ledger() as ledger:
+        advice = advise(ledger, state.settings(), job=job, since=start)
+    if as_json:
+        click.echo(json.dumps(advice.to_dict(), indent=2, ensure_ascii=False))
+    else:
+        click.echo("\n".join(format_advice(advice)))
 
 
 # -- zuinig doctor --------------------------------------------------------------------------

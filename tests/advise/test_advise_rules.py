@@ -572,3 +572,50 @@ def test_range_scaling() -> None:
     item = Range(2.0, 1.0, 3.0)
     assert item.scaled(2).as_list() == [2.0, 6.0]
     assert item.plus(1).value == 3.0
+
+
+# -- the command -------------------------------------------------------------------------------
+
+
+def test_advise_command_text_and_json(ledger: Ledger, sqlite_url: str) -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from zuinig.cli import AppState, cli
+
+    switch(ledger)
+    runs_over_days(
+        ledger, "etl.groot.run", [1.0e-2] * 10, start=NOW - timedelta(days=10), path="/d/g.csv"
+    )
+    standard_bench(ledger)
+    standard_bench(ledger, data="/d/g.csv")
+    runner = CliRunner()
+    text = runner.invoke(cli, ["--ledger", sqlite_url, "advise"], obj=AppState())
+    assert text.exit_code == 0, text.output
+    assert "1. etl.groot.run: csv + pandas -> parquet-zstd + duckdb/default x2" in text.output
+    assert "payback:" in text.output and "how sure: clear" in text.output
+    assert "Realised savings" in text.output and "etl.verkopen.summarise" in text.output
+    result = runner.invoke(
+        cli,
+        [
+            "--ledger",
+            sqlite_url,
+            "advise",
+            "--json",
+            "--job",
+            "etl.groot.run",
+            "--since",
+            "2026-11-01",
+        ],
+        obj=AppState(),
+    )
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.output)
+    assert [r["job"] for r in document["recommendations"]] == ["etl.groot.run"]
+    assert document["recommendations"][0]["saving_kwh_per_year"] > 0
+    assert document["realised"] == []
+    bad = runner.invoke(
+        cli, ["--ledger", sqlite_url, "advise", "--since", "gisteren"], obj=AppState()
+    )
+    assert bad.exit_code == 2

@@ -29,6 +29,7 @@ no common method is refused, with the reason in words.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import shlex
 from collections.abc import Iterable, Mapping, Sequence
@@ -796,6 +797,27 @@ def _find_bench(profile: _Profile, benches: Sequence[BenchEvidence]) -> _BenchVi
     return best[1] if best else None
 
 
+def _find_bench_of_earlier_files(
+    profile: _Profile, benches: Sequence[BenchEvidence]
+) -> _BenchView | None:
+    """A benchmark on a file the job read before (the CSV it was converted from).
+
+    After a job follows a format recommendation it reads a new file that no benchmark
+    has seen; the benchmark of its old file measured the new format on the same data.
+    """
+    current = {f.path for f in profile.files}
+    earlier: dict[str, InputFile] = {}
+    for run in reversed(profile.all_runs):
+        for item in _data_inputs(run):
+            if item.path not in current:
+                earlier.setdefault(item.path, item)
+    for item in earlier.values():
+        view = _find_bench(dataclasses.replace(profile, files=(item,)), benches)
+        if view is not None and view.match != MATCH_SIMILAR:
+            return dataclasses.replace(view, match=f"the job's earlier file {item.path}")
+    return None
+
+
 def _same_path(bench_data: str, job_path: str) -> bool:
     """Whether the bench's ``--data`` names the job's file. The session stores ``--data``
     as given, possibly relative to wherever ``zuinig bench`` ran; the meter records
@@ -872,7 +894,9 @@ def _advise_job(
         "runs_per_month": profile.runs_per_month,
         "window_days": profile.window_days,
     }
-    view = _find_bench(profile, records.benches)
+    view = _find_bench(profile, records.benches) or _find_bench_of_earlier_files(
+        profile, records.benches
+    )
     if view is None:
         command, sentence = _bench_command(profile, main)
         return [

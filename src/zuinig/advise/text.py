@@ -1,0 +1,132 @@
+"""``zuinig advise`` as text: advice in, lines out (pure; only the CLI prints)."""
+
+from __future__ import annotations
+
+from pathlib import PurePath
+
+from zuinig.advise.rules import Advice, Realised, Recommendation
+from zuinig.advise.savings import Range
+
+__all__ = ["format_advice"]
+
+
+def format_advice(advice: Advice) -> list[str]:
+    """The ranked recommendations, then the realised savings, then what was skipped."""
+    lines: list[str] = []
+    if not advice.recommendations and not advice.realised:
+        lines.append("No advice: the ledger has no ok runs of a job that reads a data file.")
+    for number, item in enumerate(advice.recommendations, start=1):
+        lines.extend(_recommendation(number, item))
+        lines.append("")
+    if advice.realised:
+        lines.append("Realised savings (before against after a change of configuration):")
+        for found in advice.realised:
+            lines.extend(_realised(found))
+        lines.append("")
+    for note in advice.notes:
+        lines.append(f"note: {note}")
+    if advice.recommendations:
+        lines.append(
+            "Intervals are 95%, combined by interval arithmetic; energy of runs as the "
+            "ledger measured it (see `zuinig runs show` for each run's method)."
+        )
+    return lines
+
+
+def _recommendation(number: int, item: Recommendation) -> list[str]:
+    head = f"{number}. {item.job}: {item.current}"
+    if item.recommended:
+        head += f" -> {item.recommended}"
+    lines = [head + f"  [{item.kind}]"]
+    lines.append(f"   {item.text}")
+    files = ", ".join(f"{PurePath(f.path).name} ({_bytes(f.size_bytes)})" for f in item.files)
+    if files:
+        lines.append(f"   data: {files}")
+    if item.energy_kwh_per_run and item.runs_per_month is not None:
+        lines.append(
+            f"   now: {_range(item.energy_kwh_per_run, 'kWh')} per run, "
+            f"{item.runs_per_month:.3g} runs per month (over {item.window_days or 0:.3g} days)"
+        )
+    if item.saving_kwh_per_run and item.saving_kwh_per_month and item.saving_kwh_per_year:
+        lines.append(
+            f"   saving: {_range(item.saving_kwh_per_run, 'kWh')} per run, "
+            f"{_range(item.saving_kwh_per_month, 'kWh')} per month, "
+            f"{_range(item.saving_kwh_per_year, 'kWh')} per year"
+        )
+        extra = []
+        if item.saving_co2_kg_per_year:
+            extra.append(f"{_range(item.saving_co2_kg_per_year, 'kg CO2e')} per year")
+        if item.saving_eur_per_year:
+            extra.append(f"EUR {_range(item.saving_eur_per_year, '')} per year".rstrip())
+        if extra:
+            lines.append("           " + "; ".join(extra))
+    if item.storage_saving_kwh_per_year is not None and item.storage_saved_bytes is not None:
+        lines.append(
+            f"   storage at rest: {_bytes(item.storage_saved_bytes)} smaller, "
+            f"{item.storage_saving_kwh_per_year:.3g} kWh per year (estimated)"
+        )
+    if item.conversion_kwh is not None or item.conversion_method:
+        amount = f"{item.conversion_kwh:.3g} kWh" if item.conversion_kwh is not None else "unknown"
+        lines.append(f"   converting: {amount} ({item.conversion_method})")
+    if item.payback_runs is not None or item.payback_days is not None:
+        runs = f"{item.payback_runs:.3g} runs" if item.payback_runs is not None else "never by runs"
+        days = f"{item.payback_days:.3g} days" if item.payback_days is not None else "unknown days"
+        lines.append(f"   payback: {runs}, {days}")
+    if item.evidence:
+        evidence = item.evidence
+        lines.append(
+            f"   evidence: bench session {evidence.session_id[:8]} on {evidence.data} "
+            f"({evidence.match}), {evidence.repeats[0]} and {evidence.repeats[1]} repeats; "
+            f"{evidence.method}"
+        )
+    if item.confidence_text:
+        lines.append(f"   how sure: {item.confidence_text}")
+    if item.command:
+        lines.append(f"   run: {item.command}")
+    lines.extend(f"   note: {note}" for note in item.notes)
+    return lines
+
+
+def _realised(found: Realised) -> list[str]:
+    lines = [
+        f"- {found.job}: {found.before} -> {found.after} since {found.since:%Y-%m-%d %H:%M} UTC"
+    ]
+    if not found.method_match or found.saving_kwh_per_run is None:
+        lines.extend(f"  {note}" for note in found.notes)
+        return lines
+    assert found.before_kwh_per_run and found.after_kwh_per_run
+    lines.append(
+        f"  {_range(found.before_kwh_per_run, 'kWh')} per run before ({found.runs_before} runs), "
+        f"{_range(found.after_kwh_per_run, 'kWh')} after ({found.runs_after} runs); "
+        f"measured the same way ({found.method})"
+    )
+    year = (
+        f", {_range(found.saving_kwh_per_year, 'kWh')} per year"
+        if found.saving_kwh_per_year
+        else ""
+    )
+    lines.append(f"  saved: {_range(found.saving_kwh_per_run, 'kWh')} per run{year}")
+    if found.followed_recommendation is not None:
+        lines.append(
+            "  this is the configuration the benchmark recommends"
+            if found.followed_recommendation
+            else "  note: the benchmark recommends another configuration"
+        )
+    if found.confidence_text:
+        lines.append(f"  how sure: {found.confidence_text}")
+    lines.extend(f"  note: {note}" for note in found.notes)
+    return lines
+
+
+def _range(item: Range, unit: str) -> str:
+    suffix = f" {unit}" if unit else ""
+    if not item.has_interval or item.low == item.high:
+        return f"{item.value:.3g}{suffix}"
+    return f"{item.value:.3g}{suffix} ({item.low:.3g} to {item.high:.3g})"
+
+
+def _bytes(size: float) -> str:
+    for unit, factor in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if abs(size) >= factor:
+            return f"{size / factor:.3g} {unit}"
+    return f"{size:.0f} bytes"
