@@ -294,7 +294,7 @@ def test_recommends_the_best_correct_configuration_with_figures_and_payback(
     assert item.conversion_method is not None and item.conversion_method.startswith("estimated")
     assert item.payback_runs == pytest.approx(2.0e-3 / item.saving_kwh_per_run.value)
     assert item.payback_days == pytest.approx(
-        2.0e-3 / (year.value + item.storage_saving_kwh_per_year) * 365.25
+        2.0e-3 / (year.value + (item.storage_saving_kwh_per_year or 0.0)) * 365.25
     )
     assert item.confidence == "clear", item.confidence_text
     as_json = advice.to_dict()["recommendations"][0]
@@ -619,3 +619,25 @@ def test_advise_command_text_and_json(ledger: Ledger, sqlite_url: str) -> None:
         cli, ["--ledger", sqlite_url, "advise", "--since", "gisteren"], obj=AppState()
     )
     assert bad.exit_code == 2
+
+
+def test_text_shows_refusals_and_the_package_exports_what_it_names(ledger: Ledger) -> None:
+    import zuinig.advise
+    from zuinig.advise.text import format_advice
+
+    switch(ledger, method_cpu="rapl", method_cpu_tdp_w=None)
+    lines = format_advice(advise(ledger, Settings(), now=NOW))
+    text = "\n".join(lines)
+    assert "csv + pandas -> parquet + duckdb" in text
+    assert "refused" in text
+    assert format_advice(advise(ledger, Settings(), job="nobody", now=NOW))[0].startswith(
+        "No advice"
+    )
+    public = {
+        name
+        for name, value in vars(zuinig.advise).items()
+        if not name.startswith("_")
+        and type(value).__name__ != "module"
+        and getattr(value, "__module__", "").startswith("zuinig.advise")
+    }
+    assert public <= set(zuinig.advise.__all__)
