@@ -641,3 +641,48 @@ def test_text_shows_refusals_and_the_package_exports_what_it_names(ledger: Ledge
         and getattr(value, "__module__", "").startswith("zuinig.advise")
     }
     assert public <= set(zuinig.advise.__all__)
+
+
+def test_dtype_trap_when_pandas_reads_decimal_columns(ledger: Ledger, tmp_path: Any) -> None:
+    import decimal
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "bedragen.parquet"
+    pq.write_table(
+        pa.table(
+            {
+                "bedrag": pa.array([decimal.Decimal("1.25")], pa.decimal128(10, 2)),
+                "regio": ["r1"],
+            }
+        ),
+        path,
+    )
+    runs_over_days(
+        ledger,
+        "etl.bedragen.run",
+        [1.0e-3] * 3,
+        start=NOW - timedelta(days=3),
+        path=str(path),
+        fmt="parquet",
+        size=path.stat().st_size,
+    )
+    [dtype] = [r for r in advise(ledger, Settings(), now=NOW).recommendations if r.kind == "dtype"]
+    assert "bedrag" in dtype.text and "regio" not in dtype.text
+    assert "dtype_backend='pyarrow'" in dtype.text
+    assert dtype.confidence == "indicative"
+    # the same file read by duckdb: no trap
+    runs_over_days(
+        ledger,
+        "etl.bedragen.duck",
+        [1.0e-3] * 3,
+        start=NOW - timedelta(days=3),
+        path=str(path),
+        fmt="parquet",
+        engine="duckdb",
+    )
+    kinds = [
+        r.kind for r in advise(ledger, Settings(), job="etl.bedragen.duck", now=NOW).recommendations
+    ]
+    assert "dtype" not in kinds

@@ -113,6 +113,7 @@ KIND_RUN_BENCH = "bench"
 KIND_THREADS = "threads"
 KIND_CODEC = "codec"
 KIND_STREAMING = "streaming"
+KIND_DTYPE = "dtype"
 
 _JOB_FUNCTION = re.compile(r"^([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)\.([A-Za-z_]\w*)$")
 
@@ -145,12 +146,15 @@ class Records:
         benches: finished bench sessions with results, newest first.
         window_start: the start of the window runs were read from (``--since``), or
             ``None`` for all.
+        decimal_columns: per Parquet or Arrow input file, its decimal columns (read
+            from the file's schema by :func:`gather`; absent when unreadable).
     """
 
     runs: tuple[Run, ...]
     conversions: tuple[Run, ...] = ()
     benches: tuple[BenchEvidence, ...] = ()
     window_start: datetime | None = None
+    decimal_columns: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 def gather(
@@ -182,12 +186,40 @@ def gather(
         benches.append(
             BenchEvidence(session, tuple(trials), {run.run_id: run for run in trial_runs})
         )
+    job_runs = tuple(r for r in runs if r.kind in (KIND_FUNCTION, KIND_COMMAND))
     return Records(
-        runs=tuple(r for r in runs if r.kind in (KIND_FUNCTION, KIND_COMMAND)),
+        runs=job_runs,
         conversions=tuple(conversions),
         benches=tuple(benches),
         window_start=since,
+        decimal_columns=_decimal_columns(
+            {f.path: f.format for r in job_runs for f in _data_inputs(r)}
+        ),
     )
+
+
+def _decimal_columns(files: Mapping[str, str]) -> dict[str, tuple[str, ...]]:
+    """The decimal columns of each Parquet or Arrow file that can still be read.
+
+    Only the schema is read (the file footer), so this stays cheap for large files.
+    """
+    import pyarrow as pa  # a dependency; imported here so advice without files skips it
+    import pyarrow.parquet as pq
+
+    found: dict[str, tuple[str, ...]] = {}
+    for path, fmt in files.items():
+        if fmt not in ("parquet", "arrow"):
+            continue
+        try:
+            if fmt == "parquet":
+                schema = pq.read_schema(path)
+            else:
+                with pa.memory_map(path) as source:
+                    schema = pa.ipc.open_file(source).schema
+        except (OSError, ValueError, pa.ArrowException):
+            continue  # moved, deleted or not what its name says: no evidence either way
+        found[path] = tuple(f.name for f in schema if pa.types.is_decimal(f.type))
+    return found
 
 
 # -- results -------------------------------------------------------------------------------
@@ -238,7 +270,7 @@ class Recommendation:
     Attributes:
         job: the job.
         kind: ``configuration`` (format and engine), ``bench`` (measure first),
-            ``threads``, ``codec`` or ``streaming``.
+            ``threads``, ``codec``, ``streaming`` or ``dtype``.
         current: what the job uses now, e.g. ``csv + pandas``.
         recommended: what to use instead, e.g. ``parquet-zstd + duckdb/default x2``.
         text: the advice in one or two sentences.
@@ -883,17 +915,30 @@ def _bench_command(profile: _Profile, file: InputFile) -> tuple[str, str]:
 def _advise_job(
     profile: _Profile, records: Records, settings: Settings, model: StorageModel
 ) -> list[Recommendation]:
-    main = profile.main_file
-    assert main is not None
-    energy = Range.of(profile.energy)
-    base: dict[str, Any] = {
+    found = _advise_against_bench(profile, records, settings, model)
+    # The dtype trap needs no benchmark: the file's schema is the evidence.
+    found.extend(_dtype_advice(profile, records, _base(profile)))
+    return found
+
+
+def _base(profile: _Profile) -> dict[str, Any]:
+    """The fields every recommendation for ``profile`` shares."""
+    return {
         "job": profile.job,
         "current": profile.label,
         "files": profile.files,
-        "energy_kwh_per_run": energy,
+        "energy_kwh_per_run": Range.of(profile.energy),
         "runs_per_month": profile.runs_per_month,
         "window_days": profile.window_days,
     }
+
+
+def _advise_against_bench(
+    profile: _Profile, records: Records, settings: Settings, model: StorageModel
+) -> list[Recommendation]:
+    main = profile.main_file
+    assert main is not None
+    base = _base(profile)
     view = _find_bench(profile, records.benches) or _find_bench_of_earlier_files(
         profile, records.benches
     )
@@ -1204,6 +1249,40 @@ def _streaming_advice(
             ),
             confidence=savings.CONFIDENCE_INDICATIVE,
             confidence_text="indicative: peak memory measured, energy effect not benchmarked",
+        )
+    ]
+
+
+def _dtype_advice(
+    profile: _Profile, records: Records, base: Mapping[str, Any]
+) -> list[Recommendation]:
+    """pandas turns Arrow decimals into Python ``Decimal`` objects (dtype ``object``):
+    every value a heap object, every sum a Python loop. Our own check (EVIDENCE.md:
+    TPC-H SF0.1 lineitem, Q1-like) cost pandas 1.20 CPU-s on Parquet with decimals left
+    as they are against 0.28 after casting."""
+    if profile.engine != "pandas":
+        return []
+    columns = sorted({c for f in profile.files for c in records.decimal_columns.get(f.path, ())})
+    if not columns:
+        return []
+    shown = ", ".join(columns[:5]) + (f" and {len(columns) - 5} more" if len(columns) > 5 else "")
+    return [
+        Recommendation(
+            **base,
+            kind=KIND_DTYPE,
+            recommended="decimal columns as float64, or dtype_backend='pyarrow'",
+            text=(
+                f"pandas reads the decimal column(s) {shown} as Python Decimal objects "
+                "(dtype object), slow and memory-hungry: read with "
+                "pd.read_parquet(path, dtype_backend='pyarrow'), or cast them to float64 "
+                "(or to integer cents) where exact decimals are not needed"
+            ),
+            confidence=savings.CONFIDENCE_INDICATIVE,
+            confidence_text=(
+                "indicative: the decimal columns are read from the file's schema; the cost "
+                "is from zuinig's own check (1.20 against 0.28 CPU-s on TPC-H SF0.1 "
+                "lineitem), not measured on this job"
+            ),
         )
     ]
 
