@@ -77,7 +77,8 @@ __all__ = [
 ]
 
 #: Engines the benchmark knows, in the order a job that loaded several is taken to use
-#: them: pandas is imported by many scripts that compute in another engine.
+#: them: pandas comes last because many scripts that compute in another engine also
+#: import it (for ``.to_pandas()`` or ``.df()`` at the end).
 BENCH_ENGINES = ("duckdb", "polars", "pandas")
 #: Modes assumed for a job's engine: the meter sees the engine, not how it was called.
 ASSUMED_MODES: Mapping[str, tuple[str, ...]] = {
