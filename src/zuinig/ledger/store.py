@@ -146,8 +146,13 @@ def display_url(url: str) -> str:
     try:
         parsed = make_url(url)
     except (sa.exc.ArgumentError, ValueError, TypeError):
-        masked = re.sub(r"(://[^:/@]*):[^@/]*@", r"\1:***@", str(url))
+        # Greedy up to the last "@" before the query: a password may hold an "@".
+        masked = re.sub(r"(://[^:/@]*):[^?#]*@", r"\1:***@", str(url))
         return re.sub(r"(?i)((?:password|passwd|pwd)=)[^&]*", r"\1***", masked)
+    if parsed.host and "@" in parsed.host:
+        # A password with an unescaped "@": SQLAlchemy ends it at the first "@" and
+        # takes the rest for the host. Mask everything up to the last "@".
+        parsed = parsed.set(password="***", host=parsed.host.rsplit("@", 1)[1])
     return _masked(parsed)
 
 
@@ -188,6 +193,13 @@ def _parse_url(url: str) -> URL:
             f"ledger URL {shown!r} names an unknown database {parsed.drivername!r}; "
             f"use {_EXAMPLE_URLS}"
         ) from error
+    if parsed.host and "@" in parsed.host:
+        # Refused before any driver sees it: its messages would name the "host",
+        # which holds the rest of the password.
+        raise LedgerURLError(
+            f"ledger URL {shown!r} has an '@' in its user name or password; "
+            "percent-encode it as %40 (and ':' as %3A, '/' as %2F)"
+        )
     if parsed.get_backend_name() == "sqlite" and not parsed.database:
         raise LedgerURLError(
             f"ledger URL {shown!r} is an in-memory SQLite database, which keeps nothing; "
