@@ -265,6 +265,23 @@ def test_csv_whose_first_block_misleads_is_scanned_and_typed_by_every_row(
     assert no_temp_files(tmp_path)
 
 
+def test_scanned_type_the_csv_reader_refuses_falls_back_to_text(
+    tmp_path: Path, recorder: Recorder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Arrow's cast reads ``tRuE`` as a boolean, its CSV reader does not: the column is text."""
+    monkeypatch.setattr(convert_module, "CSV_BLOCK_BYTES", 1 << 10)
+    rows = [f"{i},{'tRuE' if i == 0 else 'false'}" for i in range(2000)] + ["n/b,true"]
+    source = tmp_path / "flags.csv"
+    source.write_text("\n".join(["a,b", *rows]) + "\n")
+
+    result = convert_file(source, "parquet", recorder=recorder)
+
+    back = pq.read_table(result.target)
+    assert back.schema.types == [pa.string(), pa.string()]
+    assert back["b"].to_pylist()[:2] == ["tRuE", "false"]
+    assert result.csv_type_scan
+
+
 def test_streams_in_batches_and_bounded_row_groups(
     tmp_path: Path, recorder: Recorder, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -66,9 +66,12 @@ can be applied without risk to the data:
   later holds ``2.5`` or ``n/a``), the conversion does not fail: it discards what it
   wrote, scans the whole file once reading every column as text to find, per column, the
   first type of pyarrow's inference order that holds *every* value
-  (:data:`CSV_TYPE_ORDER`), and converts again with those types. The scan costs a second
-  read of the file, but only for files whose first block misleads; most files pay
-  nothing extra. A column the explicit types still cannot read becomes text.
+  (:data:`CSV_TYPE_ORDER`), and converts again with those types. A column the explicit
+  types still cannot read becomes text. Measured on a 0.5 GB CSV (2 CPUs): the scan costs
+  0.37 times the CPU time of the conversion, so scanning every file first would make
+  every conversion 37 % dearer; this way a file whose first block tells the truth pays
+  nothing, and the worst case, a misleading value in the very last row, costs 2.1 times
+  a clean conversion.
 
 * **It records its own energy** as a run of kind ``convert`` (job ``convert:<source
   name>``, tags ``from`` and ``to``, the source as its input). Requests refused before any
@@ -940,8 +943,13 @@ def _open_source_csv(
             convert_options=_source_convert_options(column_types),
         )
     except pa.ArrowInvalid as error:
-        # The first block is parsed while opening: its errors are the same as later ones.
-        raise _bad(_csv_reason(source, str(error))) from error
+        # The first block is parsed while opening: its errors are the same as later ones,
+        # and with explicit types its values may not fit them either.
+        text = str(error)
+        match = _CONVERSION_ERROR.search(text)
+        if column_types and match and "invalid UTF8" not in text:
+            raise _TypeMismatch(int(match.group(1)), text) from None
+        raise _bad(_csv_reason(source, text)) from error
 
 
 def _source_convert_options(column_types: Mapping[str, pa.DataType] | None) -> Any:
