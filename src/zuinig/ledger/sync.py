@@ -379,21 +379,29 @@ class _Target:
 
 def _peek(url: str) -> _Target:
     """The ledger at ``url`` for a dry run: read only, nothing created, nothing delivered."""
-    engine = _create_engine(_parse_url(url))
+    parsed = _parse_url(url)
+    if parsed.get_backend_name() == "sqlite" and not Path(parsed.database or "").exists():
+        return _Target(None)  # connecting would create the file
+    engine = _create_engine(parsed)
     ledger = Ledger(engine, url)
     try:
         with ledger._reading() as connection:
-            if not sa.inspect(connection).has_table(VERSION_TABLE):
-                ledger.close()
-                return _Target(None)
-            version = connection.execute(
-                sa.select(sa.column("version_num")).select_from(sa.table(VERSION_TABLE))
-            ).scalar()
+            made = sa.inspect(connection).has_table(VERSION_TABLE)
+            version = (
+                connection.execute(
+                    sa.select(sa.column("version_num")).select_from(sa.table(VERSION_TABLE))
+                ).scalar()
+                if made
+                else None
+            )
         if version is not None and version not in SCHEMA_REVISIONS:
             ledger._refuse_newer(str(version))
     except BaseException:
         ledger.close()
         raise
+    if not made:
+        ledger.close()  # after the connection went back to the pool, so dispose closes it
+        return _Target(None)
     return _Target(ledger, has_bench=version is not None and version >= "0002")
 
 
