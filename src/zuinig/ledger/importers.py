@@ -98,7 +98,14 @@ class ImportResult:
 
 
 def run_id_for(codecarbon_run_id: str) -> str:
-    """The zuinig run id of a CodeCarbon run: a UUID 5 of CodeCarbon's ``run_id``."""
+    """The zuinig run id of a CodeCarbon run: a UUID 5 of CodeCarbon's ``run_id``.
+
+    Args:
+        codecarbon_run_id: the ``run_id`` column of CodeCarbon's CSV.
+
+    Returns:
+        The same id on every machine and at every import.
+    """
     return str(uuid.uuid5(CODECARBON_NAMESPACE, codecarbon_run_id.strip().lower()))
 
 
@@ -154,7 +161,14 @@ def import_codecarbon_csv(
 
 
 def format_import(result: ImportResult) -> list[str]:
-    """A summary line, then one line per bad row (``file:line: reason``)."""
+    """A summary line, then one line per bad row (``file:line: reason``).
+
+    Args:
+        result: what :func:`import_codecarbon_csv` returned.
+
+    Returns:
+        The lines, without line ends.
+    """
     files = f"{result.files} file{'' if result.files == 1 else 's'}"
     line = (
         f"imported {result.imported} run{'' if result.imported == 1 else 's'} from {files}; "

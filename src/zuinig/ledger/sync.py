@@ -219,6 +219,9 @@ def sync_to(
             schema is not created or upgraded either.
         progress: see :func:`sync_runs`.
 
+    Returns:
+        What was done (or, for a dry run, would be), with both URLs masked.
+
     Raises:
         LedgerURLError: a URL is malformed.
         UsageError: the filter is not allowed for a sync.
@@ -272,6 +275,13 @@ def same_database(first: str, second: str) -> bool:
 
     SQLite file paths are compared resolved, so ``./ledger.sqlite`` and its
     absolute path match.
+
+    Args:
+        first: a ledger URL.
+        second: another ledger URL.
+
+    Returns:
+        ``True`` when both name one database.
     """
     try:
         one, two = make_url(first), make_url(second)
@@ -285,7 +295,14 @@ def same_database(first: str, second: str) -> bool:
 
 
 def format_sync(report: SyncReport) -> list[str]:
-    """One or two lines saying what :func:`sync_to` did (passwords masked)."""
+    """One or two lines saying what :func:`sync_to` did (passwords masked).
+
+    Args:
+        report: what :func:`sync_to` returned.
+
+    Returns:
+        The lines, without line ends.
+    """
     result = report.result
     would = "would be " if result.dry_run else ""
     lines = []
@@ -506,10 +523,19 @@ def put_batch(
 ) -> _Counts:
     """Write ``batch`` into ``target`` as :meth:`Ledger.put_run` would, in one transaction.
 
-    Shared with the CodeCarbon importer. ``keep_stored(stored, new)`` may say
-    that a stored run wins over a differing new state (counted as unchanged); it
-    also chooses between two states of one run id within ``batch`` (without it,
-    the last one counts; the other is counted as unchanged).
+    Shared with the CodeCarbon importer.
+
+    Args:
+        target: the ledger to write to.
+        batch: the runs; a few hundred at most (one ``IN`` list each way).
+        dry_run: only count.
+        keep_stored: ``keep_stored(stored, new)`` may say that a stored run wins
+            over a differing new state (counted as unchanged); it also chooses
+            between two states of one run id within ``batch`` (without it, the
+            last one counts; the other is counted as unchanged).
+
+    Returns:
+        Runs copied, updated, unchanged and kept finished.
 
     Raises:
         LedgerError: the target cannot be read or written (nothing of this batch
