@@ -49,6 +49,7 @@ from zuinig.ledger.model import (
     KIND_FUNCTION,
     PHASE_MEASURED,
     PHASE_PREPARE,
+    PHASE_WARMUP,
     STATUS_OK,
     TRIAL_OK,
     TRIAL_WRONG,
@@ -238,6 +239,9 @@ class Evidence:
         method: how the benchmark measured energy, in words.
         ratio: energy of recommended over current (unitless) with its 95% interval.
         ratio_text: the ratio in words.
+        calls: which calls of the benchmark were compared: the first call in a fresh
+            process (its warm-up trials) for a job that runs once per process, or the
+            repeated calls (its measured trials) for one that runs many times in one.
     """
 
     session_id: str
@@ -247,10 +251,12 @@ class Evidence:
     method: str
     ratio: Range | None = None
     ratio_text: str | None = None
+    calls: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "bench_session": self.session_id,
+            "calls": self.calls,
             "data": self.data,
             "match": self.match,
             "repeats": {"recommended": self.repeats[0], "current": self.repeats[1]},
@@ -554,6 +560,7 @@ class _Profile:
     window_days: float
     intensity_g_per_kwh: float | None
     notes: tuple[str, ...]
+    cold: bool = False
 
     @property
     def label(self) -> str:
@@ -693,6 +700,8 @@ def _profile(
     for item in _data_inputs(latest):
         files[item.path] = item
     intensities = [r.intensity_g_per_kwh for r in comparable if r.intensity_g_per_kwh]
+    firsts = _first_in_process(runs)
+    cold = bool(comparable) and 2 * sum(r.run_id in firsts for r in comparable) > len(comparable)
     return _Profile(
         job=job,
         runs=tuple(comparable),
@@ -706,7 +715,36 @@ def _profile(
         window_days=days,
         intensity_g_per_kwh=sorted(intensities)[len(intensities) // 2] if intensities else None,
         notes=tuple(notes),
+        cold=cold,
     )
+
+
+def _first_in_process(runs: Sequence[Run]) -> set[str]:
+    """Run ids of the runs that were the first of this job in their process.
+
+    A job started as a script pays its engine's first-call costs (a database opened,
+    thread pools started) in every run; one called many times in a long-lived process
+    pays them once. Runs without a process id count as neither.
+    """
+    seen: set[tuple[Any, ...]] = set()
+    firsts: set[str] = set()
+    for run in runs:
+        if run.pid is None:
+            continue
+        key = (run.host, run.pid, run.pid_started_at)
+        if key not in seen:
+            firsts.add(run.run_id)
+            seen.add(key)
+    return firsts
+
+
+def _calls_text(phase: str) -> str:
+    if phase == PHASE_WARMUP:
+        return (
+            "first call in a fresh process (the benchmark's warm-up trials), as the job "
+            "runs once per process"
+        )
+    return "repeated calls in one process (the benchmark's measured trials)"
 
 
 # -- the benchmark side --------------------------------------------------------------------
@@ -733,6 +771,7 @@ class _BenchView:
     energies: Mapping[_Config, tuple[float, ...]]
     storage_bytes: Mapping[str, int]
     prepare_kwh: Mapping[str, float]
+    phase: str = PHASE_MEASURED
 
     @property
     def session(self) -> BenchSession:
@@ -747,7 +786,7 @@ class _BenchView:
         return (method.get("cpu_method"), method.get("cpu_tdp_w"), method.get("tracking_mode"))
 
 
-def _view(evidence: BenchEvidence, match: str) -> _BenchView:
+def _view(evidence: BenchEvidence, match: str, phase: str = PHASE_MEASURED) -> _BenchView:
     session = evidence.session
     queries = list(session.config.get("queries") or [])
     wrong = {
@@ -771,7 +810,7 @@ def _view(evidence: BenchEvidence, match: str) -> _BenchView:
                 prepare[trial.format] = run.energy_kwh
             continue
         if (
-            trial.phase != PHASE_MEASURED
+            trial.phase != phase
             or trial.status != TRIAL_OK
             or run is None
             or not run.energy_kwh
@@ -795,7 +834,9 @@ def _view(evidence: BenchEvidence, match: str) -> _BenchView:
         )
         for config, reps in per_repetition.items()
     }
-    return _BenchView(evidence, match, {c: e for c, e in energies.items() if e}, storage, prepare)
+    return _BenchView(
+        evidence, match, {c: e for c, e in energies.items() if e}, storage, prepare, phase
+    )
 
 
 def _find_bench(profile: _Profile, benches: Sequence[BenchEvidence]) -> _BenchView | None:
@@ -827,7 +868,14 @@ def _find_bench(profile: _Profile, benches: Sequence[BenchEvidence]) -> _BenchVi
                 rank, match = 2, MATCH_SIMILAR
         if rank is not None and (best is None or rank < best[0]):
             best = (rank, _view(evidence, match))
-    return best[1] if best else None
+    if best is None:
+        return None
+    view = best[1]
+    if profile.cold:
+        cold = _view(view.evidence, view.match, PHASE_WARMUP)
+        if cold.energies:
+            return cold
+    return view
 
 
 def _find_bench_of_earlier_files(
@@ -1056,6 +1104,7 @@ def _configuration_advice(
         method=view.method_text(),
         ratio=Range.of(ratio),
         ratio_text=stats.describe_ratio(ratio, current.label),
+        calls=_calls_text(view.phase),
     )
     text = (
         f"switch from {profile.label} ({current.label} in the benchmark) to {best.label}: "
@@ -1167,6 +1216,7 @@ def _threads_advice(
                 method=view.method_text(),
                 ratio=Range.of(ratio),
                 ratio_text=stats.describe_ratio(ratio, current.label),
+                calls=_calls_text(view.phase),
             ),
         )
     ]
