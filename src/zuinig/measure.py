@@ -11,28 +11,61 @@ outer run as its ``parent_run_id``. Both windows cover the inner work, so a
 parent's energy already includes its children's; totals therefore sum
 top-level runs only (``RunFilter(top_level_only=True)``), never children.
 
-What a run records while it is open: a row with status ``running`` is written
-at the start, then completed as ``ok`` or ``error`` (with the exception's type
-and message). If the ledger cannot be written at the end, the finished run is
-kept in the local spool and delivered the next time the ledger opens, so a
-measured run is never lost.
+What a run records: its ``running`` state at the start, then its end as ``ok``
+or ``error`` (with the exception's type and message). Each state is on disk
+before the job goes on: in the ledger, or in the local spool
+(:mod:`zuinig.ledger.spool`, an fsynced file per state), from where the next open
+of the ledger, in any process, delivers it. A measured run is never lost, and a
+run whose process died before its end shows as ``interrupted``.
+
+Spool first until the ledger is open. Opening the ledger imports SQLAlchemy
+(about a quarter second of CPU), so a process does not open it on the path of
+its first call:
+
+- Until this process has opened its ledger and delivered what it spooled, each
+  state goes to the spool. The first call starts a background thread which, once
+  the first run has ended (or :data:`OPEN_AT_THE_LATEST_S` after it began),
+  opens the ledger (opening delivers the spool) and then delivers states spooled
+  meanwhile. After that, states are written to the ledger directly; a direct write
+  that fails is spooled, with a warning.
+- The thread is started once per process: again in a forked child (whose runs
+  also record its own pid), and after a failed open at most every
+  :data:`REOPEN_AFTER_S` seconds (meanwhile runs stay in the spool, and a warning
+  per finished run says where).
+- At exit the process waits up to :data:`EXIT_FLUSH_TIMEOUT_S` for that thread,
+  so a script's runs are in the ledger when it ends (a ``multiprocessing`` child's
+  too, when its target returns). What is left, say of a process killed or ended
+  with ``os._exit()``, stays in the spool for the next open (``zuinig runs list``
+  does one). :meth:`Recorder.flush` waits for delivery on demand.
+- Opening the ledger up front with :meth:`Recorder.ledger` (``zuinig run`` does,
+  to refuse a bad URL before the command starts) writes directly from the first call.
+- Why after the first run: opening is CPU-bound Python (about 0.3 s of CPU).
+  Under the GIL it cannot overlap a short first call, only slow it down, and
+  any window open meanwhile counts its CPU time. After the first run it overlaps
+  what the program does next; a window open then (a second call, an outer run)
+  includes part of it, and a first run longer than the limit includes all of it.
 """
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import contextvars
 import dataclasses
 import functools
 import getpass
+import importlib.util
 import inspect
 import logging
 import os
 import platform
 import socket
+import sys
 import threading
+import time
 import traceback
 import uuid
+import weakref
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -41,7 +74,7 @@ from typing import Any, ParamSpec, TypeVar, overload
 
 from zuinig import __version__
 from zuinig.config import PARENT_RUN_ENV, Settings, load_settings
-from zuinig.errors import ZuinigError
+from zuinig.errors import LedgerError, ZuinigError
 from zuinig.ledger.model import (
     KIND_FUNCTION,
     STATUS_ERROR,
@@ -58,6 +91,16 @@ logger = logging.getLogger("zuinig")
 
 P = ParamSpec("P")
 R = TypeVar("R")
+
+#: How long a process waits at exit for its spooled runs to reach the ledger (s).
+EXIT_FLUSH_TIMEOUT_S = 10.0
+#: After a failed attempt to open the ledger, the wait before a call tries again (s).
+REOPEN_AFTER_S = 30.0
+#: The opener thread opens the ledger when the first run of the process ends, or
+#: this long after that run began if it is still going (s).
+OPEN_AT_THE_LATEST_S = 30.0
+# A bound on the opener's drain loop, in case files of ours cannot be removed.
+_MAX_DELIVERY_ROUNDS = 100
 
 #: The run currently open in this thread or asyncio task, for ``parent_run_id``.
 _current_run_id: contextvars.ContextVar[str | None] = contextvars.ContextVar(
@@ -122,6 +165,19 @@ class Recorder:
     decoration time: importing a module with decorated functions stays free,
     and a broken setting shows up when a job runs, as a warning, not as an
     import error.
+
+    **Spool first until the ledger is open.** Opening the ledger imports
+    SQLAlchemy, about a quarter second of CPU that would otherwise sit in the first
+    call of every process. So until this process has opened its ledger, each state
+    of a run (``running`` at the start, ``ok``/``error`` at the end) is saved to the
+    spool (:mod:`zuinig.ledger.spool`: one fsynced file, renamed into place) before
+    the job goes on, and a background thread opens the ledger after the first run
+    has ended, which delivers the spool. Once everything this process spooled is
+    delivered, runs are written to the ledger directly. The thread is started once per process (again in a
+    forked child, and at most every :data:`REOPEN_AFTER_S` after a failed open);
+    at exit the process waits up to :data:`EXIT_FLUSH_TIMEOUT_S` for it. Whatever
+    is still in the spool then is delivered by the next open of that ledger, by
+    any process (``zuinig runs list`` does it).
     """
 
     def __init__(
@@ -134,9 +190,35 @@ class Recorder:
         self._settings = settings
         self._ledger_url = ledger_url
         self._meter = meter
+        self._url: str | None = None
+        self._reset_process_state()
+        _recorders.add(self)
+
+    def _reset_process_state(self) -> None:
+        """State that belongs to one process: set up here, and again in a forked child.
+
+        A child inherits neither the parent's threads nor its duty to deliver the
+        parent's spooled runs, and a lock some other thread held at fork() would
+        stay held in the child forever; so all of it starts afresh.
+        """
         self._ledger: Any = None  # zuinig.ledger.Ledger, imported lazily
-        self._ledger_pid: int | None = None
-        self._lock = threading.Lock()
+        # Held while opening the ledger (slow), never while deciding how to store a run.
+        self._open_lock = threading.Lock()
+        # Guards the fields below; held while a run's state is saved to the spool, so
+        # the opener cannot declare the spool delivered between a save and its record.
+        self._state_lock = threading.Lock()
+        #: The ledger is open and every state this process spooled is delivered:
+        #: write runs directly. Read without the lock (a bool read is atomic); it
+        #: only ever turns true within a process.
+        self._direct = False
+        #: Run id -> the latest spool file this process saved for that run, until delivered.
+        self._own: dict[str, Path] = {}
+        self._opener: threading.Thread | None = None
+        #: Set when the opener may start opening: a run has ended (or someone waits).
+        self._go = threading.Event()
+        #: When the last attempt to open the ledger (or deliver to it) failed, and why.
+        self._failed_at: float | None = None
+        self._failure: str | None = None
 
     @property
     def settings(self) -> Settings:
@@ -154,19 +236,37 @@ class Recorder:
 
     def ledger_url(self) -> str:
         """The URL runs are written to."""
-        from zuinig.ledger import default_ledger_url
+        if self._url is None:
+            # zuinig.ledger.urls, not the store: no SQLAlchemy on the spool-first path.
+            from zuinig.ledger.urls import default_ledger_url
 
-        return self._ledger_url or self.settings.ledger or default_ledger_url()
+            self._url = self._ledger_url or self.settings.ledger or default_ledger_url()
+        return self._url
 
     def ledger(self) -> Any:
-        """The open ledger of this process (reopened after a fork)."""
-        with self._lock:
-            if self._ledger is None or self._ledger_pid != os.getpid():
-                from zuinig.ledger import Ledger
+        """The open ledger of this process, opened now if it is not yet (again after a fork).
 
-                self._ledger = Ledger.open(self.ledger_url(), settings=self.settings)
-                self._ledger_pid = os.getpid()
-            return self._ledger
+        Opening delivers what waits in the spool for this ledger; from then on runs
+        are written to it directly.
+
+        Raises:
+            ZuinigError: the settings are wrong, or the ledger cannot be opened
+                (what :meth:`zuinig.ledger.Ledger.open` raises).
+        """
+        try:
+            ledger = self._open_ledger()
+        except Exception as error:
+            self._note_failure(error)
+            raise
+        with self._state_lock:
+            self._forget_delivered()
+            if not self._own:
+                self._direct = True
+                self._failed_at = self._failure = None
+        if not self._direct:  # spooled runs wait: deliver them in the background now
+            self._go.set()
+            self._start_opener(force=True)
+        return ledger
 
     def begin(
         self,
@@ -177,10 +277,12 @@ class Recorder:
         command: str | None = None,
         context: Mapping[str, Any] | None = None,
     ) -> ActiveRun:
-        """Open a run: write its ``running`` row, then open the meter's window.
+        """Open a run: record its ``running`` state, then open the meter's window.
 
+        The state goes to the ledger once it is open, and to the spool before that
+        (see the class description); either way it is on disk when this returns.
         Never raises for a measurement or ledger failure; those are logged and
-        the run goes on (its start row may then be missing; :meth:`store_finished`
+        the run goes on (its start may then be missing; :meth:`store_finished`
         inserts it).
         """
         run = Run(
@@ -195,7 +297,8 @@ class Recorder:
             **dataclasses.asdict(_provenance()),
         )
         try:
-            self.ledger().start_run(run)
+            if not self._spool_if_not_open(run):
+                self._ledger.start_run(run)
         except Exception as error:  # kept in memory; written (or spooled) at the end
             _warn_once(
                 f"zuinig: cannot write to the ledger ({_reason(error)}); runs are kept locally"
@@ -205,12 +308,29 @@ class Recorder:
             window = self.meter.begin(context)
         except Exception as error:
             _warn_once(f"zuinig: cannot measure ({_reason(error)}); runs are recorded unmeasured")
+        # The thread waits for the end of the first run (see _open_and_deliver), so
+        # starting it costs this call next to nothing.
+        if not self._direct:
+            try:
+                self._start_opener()
+            except Exception as error:  # e.g. no more threads: the spool keeps the runs
+                _warn_once(f"zuinig: cannot open the ledger in the background ({_reason(error)})")
         return ActiveRun(self, run, window)
 
     def store_finished(self, run: Run) -> None:
-        """Write the finished run; when the ledger fails, spool it so it is not lost."""
+        """Record the finished run: in the ledger when it is open, else in the spool.
+
+        When writing the ledger fails, the run is spooled too, so it is not lost.
+        """
         try:
-            self.ledger().finish_run(run)
+            if self._spool_if_not_open(run):
+                self._go.set()  # the first run has ended: the opener may start now
+                return
+        except Exception:
+            logger.error("zuinig: run %s could not be stored anywhere", run.run_id, exc_info=True)
+            return
+        try:
+            self._ledger.finish_run(run)
             return
         except Exception as error:
             failure = error
@@ -227,6 +347,231 @@ class Recorder:
             )
         except Exception:
             logger.error("zuinig: run %s could not be stored anywhere", run.run_id, exc_info=True)
+
+    def flush(self, timeout_s: float = EXIT_FLUSH_TIMEOUT_S) -> bool:
+        """Wait until every run this process recorded so far is in the ledger.
+
+        Runs recorded before the ledger was open wait in the spool; this opens the
+        ledger in the background if nothing is doing so (also right after a failed
+        attempt) and waits for the delivery. Useful in tests, and before reading
+        the ledger in the same process that measured.
+
+        Args:
+            timeout_s: how long to wait at most (s).
+
+        Returns:
+            Whether everything was delivered. ``False``: some runs are still in
+            the spool (the ledger is unreachable, or slow to open); they are kept,
+            and the next open of the ledger delivers them.
+        """
+        deadline = time.monotonic() + timeout_s
+        if self._delivered():
+            return True
+        self._go.set()
+        self._start_opener(force=True)
+        opener = self._opener
+        if opener is not None and opener is not threading.current_thread():
+            opener.join(max(0.0, deadline - time.monotonic()))
+        return self._delivered()
+
+    # -- spool first ---------------------------------------------------------------------
+
+    def _spool_if_not_open(self, run: Run) -> bool:
+        """Save ``run`` to the spool unless runs go to the ledger directly; say which.
+
+        Raises:
+            ZuinigError: the spool could not be written (or the settings are wrong).
+        """
+        if self._direct:
+            return False
+        with self._state_lock:
+            if self._direct_now():  # the opener finished while this thread waited for the lock
+                return False
+            from zuinig.ledger import spool
+
+            path = spool.save(run, self.ledger_url())
+            earlier = self._own.get(run.run_id)
+            self._own[run.run_id] = path
+            failure = self._failure
+        if failure is not None and run.status != STATUS_RUNNING:
+            # Not merely waiting for the opener: the ledger could not be opened.
+            logger.warning(
+                "zuinig: the ledger could not be written (%s); run %s is kept in %s and is "
+                "delivered when the ledger is reachable again",
+                failure,
+                run.run_id,
+                path,
+            )
+        if earlier is not None:
+            # The end state supersedes the start state: one delivery instead of two.
+            # The end is on disk already; a drainer that read the start meanwhile
+            # cannot overwrite the end with it (put_run keeps finished rows).
+            with contextlib.suppress(OSError):
+                earlier.unlink(missing_ok=True)
+        return True
+
+    def _direct_now(self) -> bool:
+        # A call, so a type checker does not carry over what an earlier test of the
+        # flag found: another thread may have set it since.
+        return self._direct
+
+    def _delivered(self) -> bool:
+        with self._state_lock:
+            self._forget_delivered()
+            return self._direct or not self._own
+
+    def _forget_delivered(self) -> None:
+        """Drop spool files that are gone: delivered, by this process or any other.
+
+        A drainer removes a file only after its run is committed (or renames an
+        unreadable one aside), so a missing file is a delivered state. Call with
+        ``_state_lock`` held.
+        """
+        self._own = {run_id: path for run_id, path in self._own.items() if path.exists()}
+
+    def _start_opener(self, *, force: bool = False) -> None:
+        """Start the thread that opens the ledger and delivers the spool, unless it runs.
+
+        Args:
+            force: start even within :data:`REOPEN_AFTER_S` of a failed attempt.
+        """
+        with self._state_lock:
+            if self._direct or (self._opener is not None and self._opener.is_alive()):
+                return
+            if (
+                not force
+                and self._failed_at is not None
+                and time.monotonic() - self._failed_at < REOPEN_AFTER_S
+            ):
+                return
+            # A daemon thread, so a hung database cannot keep the process alive; the
+            # exit hook gives it a bounded time to finish instead.
+            opener = threading.Thread(
+                target=self._open_and_deliver, name="zuinig-ledger-opener", daemon=True
+            )
+            self._opener = opener
+            opener.start()
+        _wait_at_exit_of_multiprocessing_child()
+
+    def _open_and_deliver(self) -> None:
+        """The opener thread: open the ledger, deliver until nothing of ours waits.
+
+        It first waits for the end of the process's first run (at most
+        :data:`OPEN_AT_THE_LATEST_S`). Opening is CPU-bound Python, and under the GIL
+        it would slow a short first call down rather than overlap it, and count its
+        CPU time (about 0.3 s) in that run's window. After the first run it overlaps
+        whatever the program does next; only a first run longer than the limit
+        has the opening inside its window (then under 1 % of it).
+        """
+        self._go.wait(OPEN_AT_THE_LATEST_S)
+        try:
+            ledger = self._open_ledger()  # Ledger.open drains the spool of this URL
+            for _ in range(_MAX_DELIVERY_ROUNDS):
+                with self._state_lock:
+                    self._forget_delivered()
+                    if not self._own:
+                        self._direct = True
+                        self._failed_at = self._failure = None
+                        return
+                # Saved while the ledger was opening or draining: deliver those too.
+                ledger.drain_spool()
+            raise LedgerError(f"runs stayed in the spool after {_MAX_DELIVERY_ROUNDS} deliveries")
+        except Exception as error:
+            self._note_failure(error)
+            _warn_once(
+                f"zuinig: cannot write to the ledger ({_reason(error)}); runs are kept in "
+                f"{self._spool_dir()} and delivered when the ledger is reachable again"
+            )
+
+    def _note_failure(self, error: BaseException) -> None:
+        with self._state_lock:
+            self._failed_at = time.monotonic()
+            self._failure = _reason(error)
+
+    def _open_ledger(self) -> Any:
+        with self._open_lock:
+            if self._ledger is None:
+                from zuinig.ledger import Ledger
+
+                self._ledger = Ledger.open(self.ledger_url(), settings=self.settings)
+            return self._ledger
+
+    def _spool_dir(self) -> str:
+        try:
+            from zuinig.ledger import spool
+
+            return str(spool.spool_dir(self.ledger_url()))
+        except Exception:
+            return "the spool"
+
+    def _wait_for_opener(self, timeout_s: float) -> None:
+        opener = self._opener
+        if opener is not None and opener.is_alive() and opener is not threading.current_thread():
+            opener.join(timeout_s)
+
+
+#: Every recorder of this process: for the fork and exit hooks below.
+_recorders: weakref.WeakSet[Recorder] = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    # Runs in the only thread of the new child, so nothing races the reset.
+    _provenance.cache_clear()  # the child has its own pid and start time
+    for recorder in list(_recorders):
+        recorder._reset_process_state()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def _deliver_at_exit(timeout_s: float = EXIT_FLUSH_TIMEOUT_S) -> None:
+    """Give the ledger openers a bounded time, so a script's runs are in the ledger at its end.
+
+    Only waits for openers already running: starting one now could stall the exit
+    on an unreachable database. What is left stays in the spool, for the next open.
+    """
+    deadline = time.monotonic() + timeout_s
+    for recorder in list(_recorders):
+        recorder._go.set()  # a run still open at exit: open the ledger now, not later
+        recorder._wait_for_opener(max(0.0, deadline - time.monotonic()))
+        with recorder._state_lock:
+            recorder._forget_delivered()
+            waiting = len(recorder._own)
+        if waiting and not recorder._direct and recorder._failed_at is None:
+            logger.warning(
+                "zuinig: the ledger did not open within %.0f s; %d run(s) stay in %s and are "
+                "delivered the next time it is opened (zuinig runs list does)",
+                timeout_s,
+                waiting,
+                recorder._spool_dir(),
+            )
+
+
+atexit.register(_deliver_at_exit)
+
+_child_hook_pid: int | None = None
+
+
+def _wait_at_exit_of_multiprocessing_child() -> None:
+    """Have a ``multiprocessing`` child wait for its opener too.
+
+    Such a child ends with ``os._exit()``, which skips :mod:`atexit`; multiprocessing's
+    own exit finalizers do run (when the child's target returns), so one is added
+    there, once per process. Not imported here unless the program uses it.
+    """
+    global _child_hook_pid
+    multiprocessing = sys.modules.get("multiprocessing")
+    if multiprocessing is None or _child_hook_pid == os.getpid():
+        return
+    _child_hook_pid = os.getpid()
+    try:
+        if multiprocessing.parent_process() is None:
+            return
+        from multiprocessing import util
+
+        util.Finalize(None, _deliver_at_exit, exitpriority=0)
+    except Exception as error:  # an unusual multiprocessing: the spool still keeps the runs
+        logger.debug("zuinig: no exit hook in this multiprocessing child: %r", error)
 
 
 _default_recorder: Recorder | None = None
@@ -526,6 +871,28 @@ def _process_start_time() -> datetime | None:
 
 
 def _package_version(name: str) -> str | None:
+    """The installed version of distribution ``name`` (an import name equal to it).
+
+    Read from the name of its ``<name>-<version>.dist-info`` folder beside the
+    package when there is exactly one: importing :mod:`importlib.metadata` alone
+    costs about 50 ms, a sixth of the first call's budget. Anything less plain
+    (several candidates, no such folder) asks importlib.metadata.
+    """
+    try:
+        spec = importlib.util.find_spec(name)
+    except (ImportError, ValueError):
+        spec = None
+    if spec is not None and spec.origin:
+        site = Path(spec.origin).parent.parent
+        prefix = f"{name.replace('-', '_')}-"
+        with contextlib.suppress(OSError):
+            found = [
+                entry.name[len(prefix) : -len(".dist-info")]
+                for entry in os.scandir(site)
+                if entry.name.startswith(prefix) and entry.name.endswith(".dist-info")
+            ]
+            if len(found) == 1 and found[0]:
+                return found[0]
     from importlib import metadata
 
     try:
@@ -566,8 +933,14 @@ def _git_commit(start: Path) -> str | None:
 
 
 def _reset_for_tests() -> None:
-    """Forget the process-wide recorder and warnings (tests only)."""
+    """Forget the process-wide recorder and warnings (tests only).
+
+    Waits for ledger openers first, so no test's background delivery runs into the next.
+    """
     global _default_recorder
+    for recorder in list(_recorders):
+        recorder._go.set()
+        recorder._wait_for_opener(EXIT_FLUSH_TIMEOUT_S)
     _default_recorder = None
     _warned.clear()
     _provenance.cache_clear()

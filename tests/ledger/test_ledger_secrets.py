@@ -64,6 +64,8 @@ def test_no_output_log_or_file_holds_the_password(
     recorder = Recorder(Settings(ledger=unreachable_url), meter=meter)
     with caplog.at_level(logging.DEBUG):
         assert measure(job="offline", recorder=recorder)(lambda: 7)() == 7
+        # The run went to the spool first; the ledger is opened in the background.
+        assert not recorder.flush(timeout_s=30)
     assert spool.has_pending(unreachable_url)
     assert "analist:***@127.0.0.1" in caplog.text  # the warnings name the ledger, masked
 

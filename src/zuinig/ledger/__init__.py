@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING, Any
 from zuinig.ledger.model import BenchSession, BenchTrial, Provenance, Run, RunFilter
 
 if TYPE_CHECKING:
-    from zuinig.ledger.store import Ledger, default_ledger_url, display_url
+    from zuinig.ledger.store import Ledger, display_url
+    from zuinig.ledger.urls import default_ledger_url
 
 __all__ = [
     "BenchSession",
@@ -23,10 +24,14 @@ __all__ = [
     "display_url",
 ]
 
-_LAZY = {"Ledger", "default_ledger_url", "display_url"}
+_LAZY = {"Ledger", "display_url"}
 
 
 def __getattr__(name: str) -> Any:
+    if name == "default_ledger_url":  # no SQLAlchemy needed: measure's spool-first path uses it
+        from zuinig.ledger.urls import default_ledger_url
+
+        return default_ledger_url
     if name in _LAZY:
         from zuinig.ledger import store
 

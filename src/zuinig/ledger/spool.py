@@ -1,18 +1,25 @@
-"""The spool: runs kept as JSON files while their ledger cannot be written.
+"""The spool: runs kept as JSON files until their ledger is written.
 
-Nothing measured is ever lost. When writing a run fails (the team database is
-unreachable, the disk is full), the caller keeps it here with :func:`save`; the
-next :meth:`zuinig.ledger.Ledger.open` of the same URL (or an explicit
-:meth:`~zuinig.ledger.Ledger.drain_spool`) delivers it with
-:meth:`~zuinig.ledger.Ledger.put_run`, idempotent by ``run_id``.
+Nothing measured is ever lost. A run goes to the spool with :func:`save` when its
+ledger cannot be written (the team database is unreachable, the disk is full),
+and, in :mod:`zuinig.measure`, while this process has not opened its ledger yet
+(the first calls of a process). The next :meth:`zuinig.ledger.Ledger.open` of the
+same URL, in any process, (or an explicit :meth:`~zuinig.ledger.Ledger.drain_spool`)
+delivers it with :meth:`~zuinig.ledger.Ledger.put_run`, idempotent by ``run_id``.
 
 Layout: ``<user data dir>/spool/<key>/<run_id>.<time_ns>.<pid>.json`` where
-``<key>`` is a hash of the ledger URL *with its password masked*: no password
-is ever written to disk, and the same database reached with a changed password
-keeps its spool. Every save is its own file (written to a temporary name, then
-renamed), so a process draining the spool can never delete a newer state of a
-run that another process saved meanwhile; the start state of a run never
-overwrites its end state (see ``put_run``).
+``<key>`` is a hash of the ledger URL *with its password masked*
+(:func:`zuinig.ledger.urls.mask_password`): no password is ever written to disk,
+the same database reached with a changed password keeps its spool, and neither
+saving nor finding a spool imports SQLAlchemy. :func:`spool_dir` is the one place
+the key is computed, so a drain always looks where a save wrote.
+
+Every save is its own file, written to a temporary name, fsynced, then renamed,
+so a drainer never sees half a file and never deletes a newer state of a run
+that another process saved meanwhile. Several drainers may run at once (threads
+or processes): a file is removed only after its run is committed, a file gone
+before it could be read was delivered by another drainer, and ``put_run`` never
+lets the start state of a run overwrite its end state, nor inserts a run twice.
 """
 
 from __future__ import annotations
@@ -31,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 
 from zuinig.errors import LedgerError
 from zuinig.ledger.model import STATUS_ERROR, STATUS_OK, STATUS_RUNNING, Run
+from zuinig.ledger.urls import mask_password
 
 if TYPE_CHECKING:
     from zuinig.ledger.store import Ledger
@@ -68,10 +76,12 @@ def spool_root() -> Path:
 
 
 def spool_dir(url: str, root: Path | None = None) -> Path:
-    """The directory of runs spooled for the ledger at ``url`` (not created here)."""
-    from zuinig.ledger.store import display_url
+    """The directory of runs spooled for the ledger at ``url`` (not created here).
 
-    key = hashlib.sha256(display_url(url).encode("utf-8")).hexdigest()[:16]
+    The only place the spool key is computed: saves, listings and drains all
+    call it, so they agree for every URL.
+    """
+    key = hashlib.sha256(mask_password(url).encode("utf-8")).hexdigest()[:16]
     return (root if root is not None else spool_root()) / key
 
 
@@ -89,13 +99,11 @@ def save(run: Run, url: str, *, root: Path | None = None) -> Path:
     Raises:
         LedgerError: the file could not be written either.
     """
-    from zuinig.ledger.store import display_url
-
     directory = spool_dir(url, root)
     document = {
         "format": SPOOL_FORMAT,
         "version": SPOOL_VERSION,
-        "ledger": display_url(url),
+        "ledger": mask_password(url),
         "saved_at_ns": time.time_ns(),
         "run": run.to_dict(),
     }

@@ -73,6 +73,10 @@ from zuinig.ledger.schema import (
     run_tags,
     runs,
 )
+
+# default_ledger_url lives in urls (no SQLAlchemy needed); re-exported for callers of the store.
+from zuinig.ledger.urls import SECRET_QUERY_KEYS
+from zuinig.ledger.urls import default_ledger_url as default_ledger_url
 from zuinig.meter.base import InputFile
 
 if TYPE_CHECKING:
@@ -96,8 +100,6 @@ _LIBPQ_DRIVERS = frozenset({"psycopg", "psycopg2"})
 #: Stored states; ``interrupted`` is only ever shown, never stored.
 STORED_STATUSES = (STATUS_RUNNING, STATUS_OK, STATUS_ERROR)
 FINISHED_STATUSES = frozenset({STATUS_OK, STATUS_ERROR})
-#: Query-string keys that carry a password in some drivers' URLs (psycopg, pymysql).
-_SECRET_QUERY_KEYS = frozenset({"password", "passwd", "pwd", "sslpassword"})
 _MONTH = re.compile(r"(\d{4})-(0[1-9]|1[0-2])")
 #: Bound parameters per ``IN (...)`` list, well below SQLite's and PostgreSQL's limits.
 _CHUNK = 500
@@ -111,7 +113,13 @@ _EXAMPLE_URLS = "sqlite:////path/to/ledger.sqlite or postgresql+psycopg://user@h
 # costs no per-call expression building (a fresh .values(...) costs about 1 ms per run).
 _UPDATE_RUN = runs.update().where(runs.c.run_id == sa.bindparam("match_run_id"))
 _DELETE_TAGS = run_tags.delete().where(run_tags.c.run_id == sa.bindparam("match_run_id"))
-_SELECT_STATUS = sa.select(runs.c.status).where(runs.c.run_id == sa.bindparam("match_run_id"))
+# FOR UPDATE (PostgreSQL; SQLite's BEGIN IMMEDIATE already serialises writers): a
+# concurrent writer of the same run waits until this transaction has decided, so a
+# stale ``running`` state read from the spool cannot overwrite an end committed in
+# between the check and the write.
+_SELECT_STATUS = (
+    sa.select(runs.c.status).where(runs.c.run_id == sa.bindparam("match_run_id")).with_for_update()
+)
 
 # Engines of this process, so a forked child can drop the connections it inherited.
 _ENGINES: weakref.WeakSet[Engine] = weakref.WeakSet()
@@ -125,16 +133,6 @@ def _forget_inherited_connections() -> None:
 
 
 os.register_at_fork(after_in_child=_forget_inherited_connections)
-
-
-def default_ledger_url() -> str:
-    """``sqlite:///<user data dir>/ledger.sqlite`` (platformdirs, app name ``zuinig``).
-
-    The directory is created if it does not exist.
-    """
-    from zuinig.ledger.paths import user_data_dir
-
-    return f"sqlite:///{(user_data_dir() / 'ledger.sqlite').as_posix()}"
 
 
 def display_url(url: str) -> str:
@@ -160,7 +158,7 @@ def _masked(parsed: URL) -> str:
     # A placeholder that URL quoting leaves alone, swapped for *** after rendering.
     placeholder = "zuinig-masked-secret"
     query = {
-        key: (placeholder if key.lower() in _SECRET_QUERY_KEYS else value)
+        key: (placeholder if key.lower() in SECRET_QUERY_KEYS else value)
         for key, value in parsed.query.items()
     }
     rendered = parsed.set(query=query).render_as_string(hide_password=True)
@@ -511,14 +509,20 @@ class Ledger:
 
         Every column is overwritten and the tags are replaced by ``run.tags``.
         """
-        self._write(lambda connection: self._store(connection, run), f"record run {run.run_id}")
+        self._write(
+            lambda connection: self._store(connection, run),
+            f"record run {run.run_id}",
+            retry_conflict=True,
+        )
 
     def put_run(self, run: Run) -> bool:
         """Insert or update ``run`` idempotently by ``run_id``, as :meth:`finish_run`,
         except that a ``running`` state never overwrites a finished (``ok``/``error``)
         row: a state kept from a run's start must not undo its recorded end.
 
-        Used to deliver spooled runs and by sync/import. Raises LedgerError.
+        Used to deliver spooled runs and by sync/import. Safe to call for the same
+        run from several processes at once (two drains of one spool): no duplicate
+        row, no conflict error, and a finished state always wins. Raises LedgerError.
 
         Returns:
             Whether the row was written (``False``: a finished row was kept).
@@ -531,10 +535,21 @@ class Ledger:
                 if stored in FINISHED_STATUSES:
                     written.append(False)
                     return
+                if stored is None:
+                    # A plain insert, not _store's update-then-insert: on PostgreSQL that
+                    # update would see a finished row committed since the check above
+                    # (no row to lock then) and overwrite it. A racing insert is a
+                    # conflict instead, and the retry finds the row.
+                    connection.execute(runs.insert(), self._row(run))
+                    tags = _tag_rows(run)
+                    if tags:
+                        connection.execute(run_tags.insert(), tags)
+                    written.append(True)
+                    return
             self._store(connection, run)
             written.append(True)
 
-        self._write(write, f"record run {run.run_id}")
+        self._write(write, f"record run {run.run_id}", retry_conflict=True)
         return written[-1]
 
     def _store(self, connection: Connection, run: Run) -> None:
@@ -565,6 +580,8 @@ class Ledger:
         work: Callable[[Connection], None],
         what: str,
         conflict: str = "is the run id already used?",
+        *,
+        retry_conflict: bool = False,
     ) -> None:
         for attempt in (1, 2):
             try:
@@ -572,6 +589,11 @@ class Ledger:
                     work(connection)
                 return
             except sa.exc.IntegrityError as error:
+                # An insert-or-update whose insert lost a race (PostgreSQL: another
+                # process inserted the same run after this one's UPDATE found no row):
+                # the row exists now, so a second attempt takes the UPDATE path.
+                if retry_conflict and attempt == 1:
+                    continue
                 raise LedgerError(
                     f"cannot {what} in the ledger at {self._shown}: "
                     f"{_reason(error, self._password)} ({conflict})"
