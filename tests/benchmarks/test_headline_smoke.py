@@ -16,7 +16,20 @@ SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "headline.py"
 def test_headline_benchmark_runs_at_smoke_size(tmp_path: Path) -> None:
     out = tmp_path / "headline"
     subprocess.run(
-        [sys.executable, str(SCRIPT), "--scale", "0.01", "--rows", "10000", "--repeat", "2", "--ledger", f"sqlite:///{tmp_path / 'ledger.sqlite'}", "--out", str(out)],
+        [
+            sys.executable,
+            str(SCRIPT),
+            "--scale",
+            "0.01",
+            "--rows",
+            "10000",
+            "--repeat",
+            "2",
+            "--ledger",
+            f"sqlite:///{tmp_path / 'ledger.sqlite'}",
+            "--out",
+            str(out),
+        ],
         check=True,
         capture_output=True,
         timeout=600,
