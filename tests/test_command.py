@@ -86,6 +86,15 @@ def test_success_is_ok_with_exit_code_zero(recorder: Recorder, sqlite_url: str) 
     assert run.error_type is None
 
 
+def test_a_password_in_the_command_line_is_not_stored(recorder: Recorder, sqlite_url: str) -> None:
+    argv = ["true", "postgresql://analist:geheim-wachtwoord@db.example/metingen", "--rows=5"]
+    result = run_command(argv, recorder=recorder)
+
+    run = stored(sqlite_url, result.run.run_id)
+    assert run.command == "true 'postgresql://analist:***@db.example/metingen' --rows=5"
+    assert "geheim-wachtwoord" not in repr(run)
+
+
 def test_the_command_learns_its_parent_run_and_ledger(
     recorder: Recorder, sqlite_url: str, tmp_path: Path, both_ways: str
 ) -> None:

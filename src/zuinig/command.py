@@ -42,6 +42,7 @@ from types import FrameType
 from zuinig.config import PARENT_RUN_ENV
 from zuinig.errors import UsageError, ZuinigError
 from zuinig.ledger.model import KIND_COMMAND, Run
+from zuinig.ledger.urls import mask_password
 from zuinig.measure import ActiveRun, Recorder
 
 __all__ = [
@@ -160,7 +161,9 @@ class _Launch:
             self.job,
             tags=self.tags,
             kind=KIND_COMMAND,
-            command=shlex.join(self.argv),
+            # A URL typed into the command (a psql connection string, say) keeps its
+            # password out of the ledger, as ledger URLs do.
+            command=shlex.join(mask_password(argument) for argument in self.argv),
             # "command" tells a meter the work is a child process: the engines
             # imported in zuinig's own process are not the command's.
             context={"paths": _existing_files(self.argv[1:]), "command": list(self.argv)},
