@@ -655,29 +655,20 @@ class Ledger:
         with self._reading() as connection:
             row = connection.execute(sa.select(runs).where(runs.c.run_id == prefix)).first()
             if row is None:
-                matches = (
-                    connection.execute(
-                        sa.select(runs.c.run_id)
-                        .where(self._prefix_condition(prefix))
-                        .order_by(runs.c.run_id)
-                        .limit(_SHOWN_CANDIDATES + 1)
-                    )
-                    .scalars()
-                    .all()
-                )
-                if not matches:
-                    raise RunNotFoundError(
+                found_id = self._unique_prefix_match(
+                    connection,
+                    runs.c.run_id,
+                    prefix,
+                    not_found=RunNotFoundError(
                         f"no run {prefix!r} in the ledger at {self._shown}; "
                         "`zuinig runs list` shows the run ids"
-                    )
-                if len(matches) > 1:
-                    shown = ", ".join(matches[:_SHOWN_CANDIDATES])
-                    more = ", ..." if len(matches) > _SHOWN_CANDIDATES else ""
-                    raise AmbiguousRunIdError(
-                        f"run id {prefix!r} matches more than one run ({shown}{more}); "
+                    ),
+                    ambiguous=lambda shown: AmbiguousRunIdError(
+                        f"run id {prefix!r} matches more than one run ({shown}); "
                         "give more of the id"
-                    )
-                row = connection.execute(sa.select(runs).where(runs.c.run_id == matches[0])).one()
+                    ),
+                )
+                row = connection.execute(sa.select(runs).where(runs.c.run_id == found_id)).one()
             found = self._runs_from_rows(connection, [row])
         return found[0]
 
@@ -994,6 +985,31 @@ class Ledger:
         exact = connection.execute(sa.select(column).where(column == prefix)).scalar()
         if exact is not None:
             return str(exact)
+        return self._unique_prefix_match(
+            connection,
+            column,
+            prefix,
+            not_found=BenchSessionNotFoundError(
+                f"no bench session {prefix!r} in the ledger at {self._shown}; "
+                "`zuinig bench list` shows the session ids"
+            ),
+            ambiguous=lambda shown: AmbiguousBenchSessionIdError(
+                f"bench session id {prefix!r} matches more than one session "
+                f"({shown}); give more of the id"
+            ),
+        )
+
+    def _unique_prefix_match(
+        self,
+        connection: Connection,
+        column: sa.ColumnElement[str],
+        prefix: str,
+        *,
+        not_found: LedgerError,
+        ambiguous: Callable[[str], LedgerError],
+    ) -> str:
+        """The one id in ``column`` that starts with ``prefix``; ``not_found`` or
+        ``ambiguous(candidates shown)`` is raised otherwise."""
         matches = (
             connection.execute(
                 sa.select(column)
@@ -1005,17 +1021,11 @@ class Ledger:
             .all()
         )
         if not matches:
-            raise BenchSessionNotFoundError(
-                f"no bench session {prefix!r} in the ledger at {self._shown}; "
-                "`zuinig bench list` shows the session ids"
-            )
+            raise not_found
         if len(matches) > 1:
             shown = ", ".join(matches[:_SHOWN_CANDIDATES])
             more = ", ..." if len(matches) > _SHOWN_CANDIDATES else ""
-            raise AmbiguousBenchSessionIdError(
-                f"bench session id {prefix!r} matches more than one session "
-                f"({shown}{more}); give more of the id"
-            )
+            raise ambiguous(shown + more)
         return str(matches[0])
 
     def _reading(self) -> _ReadingContext:
