@@ -1,9 +1,16 @@
 #!/usr/bin/env bash
 # Installs the system programs the test suite uses, when they are missing:
-# a PostgreSQL server (ledger tests). Debian/Ubuntu only; needs root.
+# a PostgreSQL server (ledger tests), Pango and a font (the report's PDF, WeasyPrint),
+# Chromium (the report's browser tests) and poppler-utils (pdftotext, pdftoppm).
+# Debian/Ubuntu only; needs root.
 set -euo pipefail
 missing=()
 compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql)
+ldconfig -p | grep -q 'libpango-1.0.so' || missing+=(libpango-1.0-0)
+ldconfig -p | grep -q 'libpangoft2-1.0.so' || missing+=(libpangoft2-1.0-0)
+compgen -G "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf" >/dev/null || missing+=(fonts-dejavu-core)
+command -v chromium >/dev/null || missing+=(chromium)
+command -v pdftotext >/dev/null && command -v pdftoppm >/dev/null || missing+=(poppler-utils)
 if [ ${#missing[@]} -eq 0 ]; then
     exit 0
 fi

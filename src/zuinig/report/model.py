@@ -1,0 +1,283 @@
+"""The figures of one monthly report: what :mod:`zuinig.report.aggregate` computes from
+the ledger and what :mod:`zuinig.report.render` turns into HTML, PDF and CSV.
+
+Pure data, no I/O and no language: every text a reader sees is made by the renderer
+from these fields (in Dutch or English), so the same figures give the same report in
+both languages and the CSV appendix holds exactly what the pages show.
+
+Units are in the names (``energy_kwh``, ``co2_kg``, ``duration_s``, ``*_bytes``).
+Totals follow the ledger's rule: a parent run's window covers its children, so only
+top-level runs are summed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+__all__ = [
+    "Equivalent",
+    "GroupFigures",
+    "IntensityUsed",
+    "MethodSummary",
+    "MonthPoint",
+    "MonthlyReport",
+    "OpenRecommendation",
+    "RealisedSaving",
+    "Totals",
+]
+
+
+@dataclass(frozen=True)
+class Totals:
+    """Sums over a set of top-level runs (a month, a job, a team).
+
+    Attributes:
+        runs: runs counted (every status).
+        energy_kwh: energy of the runs that have a measurement (kWh).
+        co2_kg: their CO2e (kg, location-based).
+        duration_s: their wall time (s).
+        cpu_s: their CPU time (s), where recorded.
+        processed_bytes: bytes of data files the runs read (their recorded inputs'
+            sizes; a file read by two runs counts twice): the "GB processed" of SCI.
+        ok, failed, interrupted, running: runs by status (``failed`` = ``error``;
+            ``interrupted`` = left ``running`` by a process that is gone).
+        measured_runs: runs whose CPU energy was read from RAPL counters.
+        estimated_runs: runs whose energy was estimated (CPU load x TDP, constants).
+        imported_runs: runs imported from CodeCarbon files (method as CodeCarbon had it).
+        unmeasured_runs: runs without an energy figure (the measurement failed).
+        measured_energy_kwh, estimated_energy_kwh, imported_energy_kwh: energy by method.
+    """
+
+    runs: int = 0
+    energy_kwh: float = 0.0
+    co2_kg: float = 0.0
+    duration_s: float = 0.0
+    cpu_s: float = 0.0
+    processed_bytes: int = 0
+    ok: int = 0
+    failed: int = 0
+    interrupted: int = 0
+    running: int = 0
+    measured_runs: int = 0
+    estimated_runs: int = 0
+    imported_runs: int = 0
+    unmeasured_runs: int = 0
+    measured_energy_kwh: float = 0.0
+    estimated_energy_kwh: float = 0.0
+    imported_energy_kwh: float = 0.0
+
+    @property
+    def sci_kg_per_run(self) -> float | None:
+        """SCI per run (kg CO2e per run, ISO/IEC 21031 with M = 0); None without runs."""
+        measured = self.runs - self.unmeasured_runs
+        return self.co2_kg / measured if measured > 0 else None
+
+    @property
+    def sci_kg_per_gb(self) -> float | None:
+        """SCI per GB processed (kg CO2e per 10^9 bytes read); None when nothing was read."""
+        return self.co2_kg / (self.processed_bytes / 1e9) if self.processed_bytes > 0 else None
+
+    @property
+    def measured_share(self) -> float | None:
+        """Share of the energy (0..1) measured with RAPL rather than estimated."""
+        return self.measured_energy_kwh / self.energy_kwh if self.energy_kwh > 0 else None
+
+
+@dataclass(frozen=True)
+class GroupFigures:
+    """One job, team or kind of work in the month, with the month before for comparison.
+
+    Attributes:
+        name: the job name, the tag value, or the run kind.
+        totals: this month.
+        previous_energy_kwh: the same group's energy the month before (kWh); 0.0 when
+            it did not run then.
+    """
+
+    name: str
+    totals: Totals
+    previous_energy_kwh: float = 0.0
+
+    @property
+    def change_kwh(self) -> float:
+        """This month's energy minus the previous month's (kWh)."""
+        return self.totals.energy_kwh - self.previous_energy_kwh
+
+
+@dataclass(frozen=True)
+class MonthPoint:
+    """One month of the 12-month trend."""
+
+    month: str  # YYYY-MM
+    runs: int
+    energy_kwh: float
+    co2_kg: float
+
+
+@dataclass(frozen=True)
+class Equivalent:
+    """The month's CO2e or energy put in everyday terms, with the constant's source.
+
+    Attributes:
+        key: which comparison (``car_km``, ``household_days``, ...); the renderer
+            words it per language.
+        amount: how many (e.g. km driven).
+        basis: ``co2_kg`` or ``energy_kwh``: what is divided by the constant.
+        constant: the constant used (per unit of ``key``), e.g. kg CO2e per km.
+        constant_unit: the constant's unit, e.g. ``kg CO2e/km``.
+        source: where the constant comes from (publisher, title, year).
+        source_url: the source's address, when it has one.
+    """
+
+    key: str
+    amount: float
+    basis: str
+    constant: float
+    constant_unit: str
+    source: str
+    source_url: str | None = None
+
+
+@dataclass(frozen=True)
+class IntensityUsed:
+    """A carbon intensity the month's runs used, and for how many runs."""
+
+    intensity_g_per_kwh: float | None
+    source: str | None
+    year: int | None
+    country_iso_code: str | None
+    runs: int
+
+
+@dataclass(frozen=True)
+class MethodSummary:
+    """How the month's figures were obtained: what the method section discloses.
+
+    Attributes:
+        intensities: carbon intensities used, most runs first.
+        pue_values: PUE values used (sorted).
+        cpu_methods: CPU method -> runs (``rapl``, ``cpu_load``, ``constant``, ...).
+        tdp_generic_runs: runs whose TDP was a generic guess (no known CPU model).
+        tdp_values_w: TDP values used (W, sorted).
+        ram_power_values_w: RAM power values used (W, sorted).
+        tracking_modes: tracking mode -> runs.
+        storage_wh_per_tb_hour, storage_replication: the storage-at-rest model of advice.
+        codecarbon_versions: CodeCarbon versions that measured the runs.
+    """
+
+    intensities: tuple[IntensityUsed, ...] = ()
+    pue_values: tuple[float, ...] = ()
+    cpu_methods: dict[str, int] = field(default_factory=dict)
+    tdp_generic_runs: int = 0
+    tdp_values_w: tuple[float, ...] = ()
+    ram_power_values_w: tuple[float, ...] = ()
+    tracking_modes: dict[str, int] = field(default_factory=dict)
+    storage_wh_per_tb_hour: float | None = None
+    storage_replication: float | None = None
+    codecarbon_versions: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class OpenRecommendation:
+    """A recommendation not yet followed, with its expected yearly saving.
+
+    Energies in kWh, CO2e in kg, money in euro; ``*_low``/``*_high`` bound the 95%
+    interval. ``confidence`` is ``clear``, ``unclear`` or ``indicative`` (see
+    :mod:`zuinig.advise.savings`).
+    """
+
+    job: str
+    kind: str
+    current: str
+    recommended: str | None
+    saving_kwh_per_year: float | None
+    saving_kwh_per_year_low: float | None
+    saving_kwh_per_year_high: float | None
+    saving_co2_kg_per_year: float | None
+    saving_eur_per_year: float | None
+    storage_saved_bytes: float | None
+    payback_days: float | None
+    confidence: str | None
+    evidence: str | None  # the bench session behind it, in words (session id, data)
+    command: str | None = None  # for ``bench`` advice: the command to measure first
+
+
+@dataclass(frozen=True)
+class RealisedSaving:
+    """A saving a job realised in the month by changing configuration (kWh, 95% interval)."""
+
+    job: str
+    before: str
+    after: str
+    since: datetime
+    runs_in_month: int | None
+    saving_kwh_in_month: float | None
+    saving_kwh_in_month_low: float | None
+    saving_kwh_in_month_high: float | None
+    saving_kwh_per_year: float | None
+    method_match: bool
+    followed_recommendation: bool | None
+    confidence: str | None
+
+
+@dataclass(frozen=True)
+class MonthlyReport:
+    """Everything one monthly report shows.
+
+    Attributes:
+        month: ``YYYY-MM``.
+        previous_month: the month before, ``YYYY-MM``.
+        generated_at: when the figures were read (UTC).
+        tags: the ``--tag`` filter applied (empty: all runs).
+        team_tag: the tag key whose values are the teams (``team``).
+        ledger: the ledger read, password masked.
+        totals: this month, all top-level runs.
+        previous: the month before, same filter.
+        trend: the 12 months ending with ``month``, oldest first.
+        jobs: every job of the month, most energy first.
+        teams: per value of ``team_tag``, most energy first; runs without that tag are
+            under the name ``""``.
+        kinds: per kind of run (``function``, ``command``, ``bench``, ``convert``).
+        recommendations: open recommendations, largest yearly saving first.
+        realised: savings realised in the month.
+        equivalents: the month's CO2e and energy in everyday terms.
+        method: how the figures were obtained.
+        price_eur_per_kwh: the electricity price from settings, when set.
+    """
+
+    month: str
+    previous_month: str
+    generated_at: datetime
+    tags: dict[str, str]
+    team_tag: str
+    ledger: str
+    totals: Totals
+    previous: Totals
+    trend: tuple[MonthPoint, ...]
+    jobs: tuple[GroupFigures, ...]
+    teams: tuple[GroupFigures, ...]
+    kinds: tuple[GroupFigures, ...]
+    recommendations: tuple[OpenRecommendation, ...]
+    realised: tuple[RealisedSaving, ...]
+    equivalents: tuple[Equivalent, ...]
+    method: MethodSummary
+    price_eur_per_kwh: float | None = None
+
+    @property
+    def is_empty(self) -> bool:
+        """No runs in the month."""
+        return self.totals.runs == 0
+
+    @property
+    def change_kwh(self) -> float:
+        """This month's energy minus the previous month's (kWh)."""
+        return self.totals.energy_kwh - self.previous.energy_kwh
+
+    @property
+    def change_ratio(self) -> float | None:
+        """Relative change of energy against the previous month (0.12 = +12%); None
+        when the previous month had no energy."""
+        if self.previous.energy_kwh <= 0:
+            return None
+        return self.change_kwh / self.previous.energy_kwh
