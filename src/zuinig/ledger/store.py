@@ -341,6 +341,34 @@ class _Query:
     limit: int | None
 
 
+#: :meth:`Ledger.summarise_runs` key: the ``YYYY-MM`` month (UTC) a run started in.
+GROUP_BY_MONTH = "month"
+#: :meth:`Ledger.summarise_runs` key prefix: ``tag:team`` groups by the value of tag ``team``.
+GROUP_BY_TAG = "tag:"
+
+
+@dataclass(frozen=True)
+class RunGroup:
+    """Sums over the runs that share one combination of :meth:`Ledger.summarise_runs`'s keys.
+
+    Attributes:
+        key: the group's values, in the order of ``by``; ``None`` where the column is
+            NULL or the run has no such tag.
+        runs: runs in the group (every status).
+        energy_runs: runs with an energy figure (``energy_kwh`` not NULL).
+        energy_kwh, co2_kg, duration_s, cpu_s: sums over the group (kWh, kg CO2e, s,
+            s); a NULL adds nothing.
+    """
+
+    key: tuple[Any, ...]
+    runs: int
+    energy_runs: int
+    energy_kwh: float
+    co2_kg: float
+    duration_s: float
+    cpu_s: float
+
+
 class Ledger:
     """A store of runs behind a SQLAlchemy URL.
 
@@ -725,6 +753,133 @@ class Ledger:
             ).all()
         return len(self._with_live_status(rows, query.live_status))
 
+    def summarise_runs(
+        self, run_filter: RunFilter | None = None, by: Sequence[str] = ()
+    ) -> list[RunGroup]:
+        """Counts and sums of the runs matching the filter, grouped in the database.
+
+        One ``GROUP BY`` query does the work on both SQLite and PostgreSQL; only rows
+        still stored ``running`` are read one by one, when ``by`` holds ``status`` or
+        the filter asks for ``running``/``interrupted``, so that a row whose process is
+        gone is counted under ``interrupted`` (as :meth:`list_runs` shows it).
+
+        Args:
+            run_filter: which runs (its ``limit`` is ignored).
+            by: group keys: a column of ``runs`` (``job``, ``kind``, ``status``,
+                ``method_cpu``, ``inputs``, ...), :data:`GROUP_BY_MONTH`, or
+                :data:`GROUP_BY_TAG` + a tag key. Grouping by ``inputs`` (JSON text)
+                lets a caller parse each distinct input list once instead of once
+                per run. No keys: one group over all matching runs (none when no
+                run matches).
+
+        Returns:
+            One :class:`RunGroup` per combination of key values, in no set order.
+
+        Raises:
+            UsageError: the filter is invalid or a key is unknown.
+            LedgerError: the ledger cannot be read.
+        """
+        query = self._query(run_filter or RunFilter())
+        source, keys = self._group_keys(by)
+        live = _STATUS_KEY in by or query.live_status is not None
+        conditions = [*query.conditions]
+        if live:
+            conditions.append(runs.c.status != STATUS_RUNNING)
+        statement = (
+            sa.select(*keys, *_GROUP_SUMS).select_from(source).where(*conditions).group_by(*keys)
+        )
+        with self._reading() as connection:
+            groups = [
+                RunGroup(tuple(row[: len(keys)]), *_group_sums(row[len(keys) :]))
+                for row in connection.execute(statement)
+                if row[len(keys)]  # no keys and no match: SQL still returns one empty row
+            ]
+            if live:
+                groups.extend(self._running_groups(connection, source, keys, query, by))
+        return groups
+
+    def _group_keys(self, by: Sequence[str]) -> tuple[sa.FromClause, list[sa.ColumnElement[Any]]]:
+        source: sa.FromClause = runs
+        keys: list[sa.ColumnElement[Any]] = []
+        for position, name in enumerate(by):
+            if name == GROUP_BY_MONTH:
+                keys.append(self._month_of_start())
+            elif name.startswith(GROUP_BY_TAG) and len(name) > len(GROUP_BY_TAG):
+                tag = run_tags.alias(f"group_tag_{position}")
+                source = source.outerjoin(
+                    tag,
+                    sa.and_(tag.c.run_id == runs.c.run_id, tag.c.key == name[len(GROUP_BY_TAG) :]),
+                )
+                keys.append(tag.c.value)
+            elif name in RUN_COLUMNS:
+                keys.append(runs.c[name])
+            else:
+                raise UsageError(
+                    f"cannot group runs by {name!r}; use a run column, "
+                    f"{GROUP_BY_MONTH!r} or '{GROUP_BY_TAG}KEY'"
+                )
+        return source, keys
+
+    def _month_of_start(self) -> sa.ColumnElement[str]:
+        # Literal columns, not bound parameters: PostgreSQL matches a SELECT expression
+        # to its GROUP BY twin only when both are written the same, and two binds of
+        # the same value are two different parameters.
+        if self._is_sqlite:
+            # Stored as UTC text "YYYY-MM-DD HH:MM:SS..." (see schema.UTCDateTime).
+            return sa.func.substr(
+                sa.cast(runs.c.started_at, sa.Text),
+                sa.literal_column("1"),
+                sa.literal_column("7"),
+                type_=sa.String,
+            )
+        return sa.func.to_char(
+            sa.func.timezone(sa.literal_column("'UTC'"), runs.c.started_at),
+            sa.literal_column("'YYYY-MM'"),
+            type_=sa.String,
+        )
+
+    def _running_groups(
+        self,
+        connection: Connection,
+        source: sa.FromClause,
+        keys: list[sa.ColumnElement[Any]],
+        query: _Query,
+        by: Sequence[str],
+    ) -> list[RunGroup]:
+        """The rows stored ``running``, grouped in Python with their shown status."""
+        from zuinig.ledger.liveness import LivenessCache
+
+        cache = LivenessCache()
+        status_at = list(by).index(_STATUS_KEY) if _STATUS_KEY in by else None
+        statement = (
+            sa.select(
+                *keys,
+                runs.c.energy_kwh,
+                runs.c.co2_kg,
+                runs.c.duration_s,
+                runs.c.cpu_s,
+                runs.c.host,
+                runs.c.pid,
+                runs.c.pid_started_at,
+            )
+            .select_from(source)
+            .where(*query.conditions, runs.c.status == STATUS_RUNNING)
+        )
+        sums: dict[tuple[Any, ...], list[float]] = {}
+        for row in connection.execute(statement):
+            interrupted = cache.is_interrupted(row.host, row.pid, row.pid_started_at)
+            shown = STATUS_INTERRUPTED if interrupted else STATUS_RUNNING
+            if query.live_status is not None and shown != query.live_status:
+                continue
+            key = list(row[: len(keys)])
+            if status_at is not None:
+                key[status_at] = shown
+            energy, co2, duration, cpu = row[len(keys) : len(keys) + 4]
+            total = sums.setdefault(tuple(key), [0, 0, 0.0, 0.0, 0.0, 0.0])
+            for index, value in enumerate((1, energy is not None, energy, co2, duration, cpu)):
+                total[index] += value or 0
+        return [RunGroup(key, *_group_sums(total)) for key, total in sums.items()]
+
     def jobs(self) -> list[str]:
         """The distinct job names in the ledger, sorted."""
         with self._reading() as connection:
@@ -1056,6 +1211,23 @@ class _ReadingContext:
                 f"cannot read the ledger at {self._ledger.display_url}: "
                 f"{_reason(error, self._ledger._password)}"
             ) from error
+
+
+_STATUS_KEY = "status"
+#: What :meth:`Ledger.summarise_runs` sums per group, in :class:`RunGroup`'s order.
+_GROUP_SUMS: tuple[sa.ColumnElement[Any], ...] = (
+    sa.func.count(),
+    sa.func.count(runs.c.energy_kwh),
+    sa.func.coalesce(sa.func.sum(runs.c.energy_kwh), 0.0),
+    sa.func.coalesce(sa.func.sum(runs.c.co2_kg), 0.0),
+    sa.func.coalesce(sa.func.sum(runs.c.duration_s), 0.0),
+    sa.func.coalesce(sa.func.sum(runs.c.cpu_s), 0.0),
+)
+
+
+def _group_sums(values: Sequence[Any]) -> tuple[int, int, float, float, float, float]:
+    runs_, energy_runs, energy, co2, duration, cpu = values
+    return int(runs_), int(energy_runs), float(energy), float(co2), float(duration), float(cpu)
 
 
 def _replace_status(run: Run, status: str) -> Run:

@@ -1,0 +1,449 @@
+"""The figures of a monthly report, read from the ledger (pure figures, no language).
+
+:func:`build_report` asks the ledger for a few ``GROUP BY`` summaries
+(:meth:`zuinig.ledger.store.Ledger.summarise_runs`), the same SQL on SQLite and
+PostgreSQL, and folds the small grouped rows into :class:`~zuinig.report.model.MonthlyReport`:
+
+1. The month and the month before, grouped finely (month, job, kind, team tag, status,
+   method, input list): every total, job, team, kind, status count and method share
+   is a sum of these rows, so one scan of the month's runs serves them all.
+2. The 12-month trend, grouped by month.
+3. The method section, grouped by the method columns.
+
+Only top-level runs are summed: a parent's window covers its children (DESIGN, "The
+ledger"). Recommendations and realised savings come from :mod:`zuinig.advise`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from zuinig.advise import Evidence, Range, Realised, Recommendation, gather, realised, recommend
+from zuinig.config import Settings
+from zuinig.ledger.model import (
+    STATUS_ERROR,
+    STATUS_INTERRUPTED,
+    STATUS_OK,
+    STATUS_RUNNING,
+    RunFilter,
+)
+from zuinig.ledger.store import GROUP_BY_MONTH, GROUP_BY_TAG, Ledger, RunGroup, month_bounds
+from zuinig.meter.base import CPU_METHOD_IMPORTED
+from zuinig.report.equivalents import equivalents
+from zuinig.report.model import (
+    GroupFigures,
+    IntensityUsed,
+    MethodSummary,
+    MonthlyReport,
+    MonthPoint,
+    OpenRecommendation,
+    RealisedSaving,
+    Totals,
+)
+
+__all__ = ["ADVICE_WINDOW", "TREND_MONTHS", "build_report"]
+
+#: Months in the trend, ending with the report's month.
+TREND_MONTHS = 12
+#: How far back advice looks for a job's runs, up to the month's end. Long enough that a
+#: monthly or weekly job has several runs to compare and a frequency to extrapolate
+#: from; short enough that a job changed a quarter ago is advised on what it does now.
+ADVICE_WINDOW = timedelta(days=90)
+
+METHOD_MEASURED = "measured"  # CPU energy read from RAPL counters
+METHOD_ESTIMATED = "estimated"  # CPU load x TDP, or constants
+METHOD_IMPORTED = "imported"  # imported from CodeCarbon files (see ledger.importers)
+_RAPL = "rapl"
+_IMPORTED_METER_SUFFIX = "(imported)"
+#: Stored or shown status -> the Totals field that counts it.
+_STATUS_FIELDS = {
+    STATUS_OK: "ok",
+    STATUS_ERROR: "failed",
+    STATUS_INTERRUPTED: "interrupted",
+    STATUS_RUNNING: "running",
+}
+_METHOD_KEYS = (
+    "intensity_g_per_kwh",
+    "intensity_source",
+    "intensity_year",
+    "country_iso_code",
+    "pue",
+    "method_cpu",
+    "method_cpu_tdp_w",
+    "method_cpu_tdp_is_generic",
+    "method_ram_power_w",
+    "tracking_mode",
+    "codecarbon_version",
+)
+
+
+@dataclass(frozen=True)
+class _Slice:
+    """One finely grouped row: runs of one month, job, kind, team, status, method and
+    input list."""
+
+    month: str
+    job: str
+    kind: str
+    team: str
+    status: str
+    method: str
+    processed_bytes_per_run: int
+    group: RunGroup
+
+
+def build_report(
+    ledger: Ledger,
+    settings: Settings,
+    *,
+    month: str,
+    tags: Mapping[str, str] | None = None,
+    team_tag: str = "team",
+    now: datetime | None = None,
+) -> MonthlyReport:
+    """The figures of the monthly report for ``month``.
+
+    Args:
+        ledger: the ledger to read.
+        settings: the storage model and price shown in the method section.
+        month: ``YYYY-MM`` (UTC).
+        tags: only runs with every one of these tag values (``--tag``); also narrows
+            recommendations and realised savings to those runs' jobs.
+        team_tag: the tag key whose values are the teams.
+        now: when the figures are read (UTC); the current time by default.
+
+    Raises:
+        UsageError: ``month`` is not ``YYYY-MM``.
+        LedgerError: the ledger cannot be read.
+    """
+    start, end = month_bounds(month)
+    month = _month_key(start)
+    previous_month = _shift_month(start, -1)
+    tags = dict(tags or {})
+    slices = _read_slices(ledger, tags, team_tag, since=_month_start(previous_month), until=end)
+    this = [item for item in slices if item.month == month]
+    before = [item for item in slices if item.month == previous_month]
+    totals = _totals(this)
+    recommendations, realised_savings = _advice(ledger, settings, tags, start, end)
+    return MonthlyReport(
+        month=month,
+        previous_month=previous_month,
+        generated_at=now or datetime.now(UTC),
+        tags=tags,
+        team_tag=team_tag,
+        ledger=ledger.display_url,
+        totals=totals,
+        previous=_totals(before),
+        trend=_trend(ledger, tags, start, end),
+        jobs=_groups(this, before, lambda item: item.job),
+        teams=_groups(this, before, lambda item: item.team),
+        kinds=_groups(this, before, lambda item: item.kind),
+        recommendations=recommendations,
+        realised=realised_savings,
+        equivalents=equivalents(totals.co2_kg, totals.energy_kwh),
+        method=_method_summary(ledger, settings, tags, start, end),
+        price_eur_per_kwh=settings.price_eur_per_kwh,
+    )
+
+
+# -- months ---------------------------------------------------------------------------------
+
+
+def _month_key(moment: datetime) -> str:
+    return f"{moment.year:04d}-{moment.month:02d}"
+
+
+def _shift_month(start: datetime, months: int) -> str:
+    index = start.year * 12 + start.month - 1 + months
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"
+
+
+def _month_start(month: str) -> datetime:
+    return month_bounds(month)[0]
+
+
+def _filter(tags: Mapping[str, str], since: datetime, until: datetime) -> RunFilter:
+    return RunFilter(tags=tags, since=since, until=until, top_level_only=True)
+
+
+# -- the fine slices ------------------------------------------------------------------------
+
+
+def _read_slices(
+    ledger: Ledger, tags: Mapping[str, str], team_tag: str, *, since: datetime, until: datetime
+) -> list[_Slice]:
+    """The runs of ``[since, until)`` grouped finely, in a fixed order (so that float
+    sums come out the same whatever order the database returns groups in)."""
+    by = (
+        GROUP_BY_MONTH,
+        "job",
+        "kind",
+        GROUP_BY_TAG + team_tag,
+        "status",
+        "method_cpu",
+        "method_meter",
+        "inputs",
+    )
+    groups = ledger.summarise_runs(_filter(tags, since, until), by=by)
+    input_bytes = _InputBytes()
+    slices = [
+        _Slice(
+            month=month,
+            job=job,
+            kind=kind,
+            team=team or "",
+            status=status,
+            method=_method_class(method_cpu, method_meter),
+            processed_bytes_per_run=input_bytes(inputs),
+            group=group,
+        )
+        for group in groups
+        for month, job, kind, team, status, method_cpu, method_meter, inputs in [group.key]
+    ]
+    slices.sort(key=lambda item: tuple((value is None, value or "") for value in item.group.key))
+    return slices
+
+
+class _InputBytes:
+    """Bytes of the data files in one run's ``inputs`` JSON, parsed once per distinct list.
+
+    The ledger stores a run's inputs as JSON text, and JSON operators differ between
+    SQLite and PostgreSQL; grouping by the text itself is portable, and jobs read the
+    same files run after run, so there are far fewer distinct lists than runs.
+    """
+
+    def __init__(self) -> None:
+        self._known: dict[str | None, int] = {}
+
+    def __call__(self, inputs: str | None) -> int:
+        if inputs not in self._known:
+            self._known[inputs] = _sum_sizes(inputs)
+        return self._known[inputs]
+
+
+def _sum_sizes(inputs: str | None) -> int:
+    try:
+        files = json.loads(inputs or "[]")
+    except ValueError:
+        return 0  # not written by zuinig; no size to count
+    return sum(
+        int(item["size_bytes"])
+        for item in files
+        if isinstance(item, dict)
+        and isinstance(item.get("size_bytes"), int)
+        and item["size_bytes"] >= 0
+    )
+
+
+def _method_class(method_cpu: str | None, method_meter: str | None) -> str:
+    if method_cpu == CPU_METHOD_IMPORTED or (method_meter or "").endswith(_IMPORTED_METER_SUFFIX):
+        return METHOD_IMPORTED
+    if method_cpu == _RAPL:
+        return METHOD_MEASURED
+    return METHOD_ESTIMATED
+
+
+def _totals(slices: Iterable[_Slice]) -> Totals:
+    sums: dict[str, float] = defaultdict(float)
+    for item in slices:
+        group = item.group
+        sums["runs"] += group.runs
+        sums["energy_kwh"] += group.energy_kwh
+        sums["co2_kg"] += group.co2_kg
+        sums["duration_s"] += group.duration_s
+        sums["cpu_s"] += group.cpu_s
+        sums["processed_bytes"] += item.processed_bytes_per_run * group.runs
+        sums[_STATUS_FIELDS.get(item.status, "running")] += group.runs
+        sums[f"{item.method}_runs"] += group.energy_runs
+        sums[f"{item.method}_energy_kwh"] += group.energy_kwh
+        sums["unmeasured_runs"] += group.runs - group.energy_runs
+    return Totals(**{name: kind(sums[name]) for name, kind in _TOTALS_TYPES.items()})
+
+
+#: Each Totals field and its type (int or float), from its default.
+_TOTALS_TYPES: dict[str, Callable[[float], Any]] = {
+    item.name: type(item.default) for item in dataclasses.fields(Totals)
+}
+
+
+def _groups(
+    this: Sequence[_Slice], before: Sequence[_Slice], name_of: Callable[[_Slice], str]
+) -> tuple[GroupFigures, ...]:
+    """Figures per job, team or kind of this month, most energy first."""
+    current: dict[str, list[_Slice]] = defaultdict(list)
+    for item in this:
+        current[name_of(item)].append(item)
+    previous_kwh: dict[str, float] = defaultdict(float)
+    for item in before:
+        previous_kwh[name_of(item)] += item.group.energy_kwh
+    figures = [
+        GroupFigures(name=name, totals=_totals(items), previous_energy_kwh=previous_kwh[name])
+        for name, items in current.items()
+    ]
+    figures.sort(key=lambda item: (-item.totals.energy_kwh, item.name))
+    return tuple(figures)
+
+
+# -- trend and method -----------------------------------------------------------------------
+
+
+def _trend(
+    ledger: Ledger, tags: Mapping[str, str], start: datetime, end: datetime
+) -> tuple[MonthPoint, ...]:
+    months = [_shift_month(start, offset) for offset in range(1 - TREND_MONTHS, 1)]
+    groups = ledger.summarise_runs(
+        _filter(tags, _month_start(months[0]), end), by=(GROUP_BY_MONTH,)
+    )
+    by_month = {group.key[0]: group for group in groups}
+    points = []
+    for month in months:
+        group = by_month.get(month)
+        points.append(
+            MonthPoint(month, group.runs, group.energy_kwh, group.co2_kg)
+            if group
+            else MonthPoint(month, 0, 0.0, 0.0)
+        )
+    return tuple(points)
+
+
+def _method_summary(
+    ledger: Ledger, settings: Settings, tags: Mapping[str, str], start: datetime, end: datetime
+) -> MethodSummary:
+    groups = ledger.summarise_runs(_filter(tags, start, end), by=_METHOD_KEYS)
+    rows = [(dict(zip(_METHOD_KEYS, group.key, strict=True)), group.runs) for group in groups]
+    intensities: dict[tuple[Any, ...], int] = defaultdict(int)
+    for key, runs in rows:
+        used = tuple(key[name] for name in _METHOD_KEYS[:4])
+        if any(value is not None for value in used):
+            intensities[used] += runs
+    ranked = sorted(intensities.items(), key=lambda item: (-item[1], repr(item[0])))
+    return MethodSummary(
+        intensities=tuple(
+            IntensityUsed(
+                intensity_g_per_kwh=used[0],
+                source=used[1],
+                year=used[2],
+                country_iso_code=used[3],
+                runs=runs,
+            )
+            for used, runs in ranked
+        ),
+        pue_values=_distinct(rows, "pue"),
+        cpu_methods=_counts(rows, "method_cpu"),
+        tdp_generic_runs=sum(runs for key, runs in rows if key["method_cpu_tdp_is_generic"]),
+        tdp_values_w=_distinct(rows, "method_cpu_tdp_w"),
+        ram_power_values_w=_distinct(rows, "method_ram_power_w"),
+        tracking_modes=_counts(rows, "tracking_mode"),
+        storage_wh_per_tb_hour=settings.storage_wh_per_tb_hour,
+        storage_replication=settings.storage_replication,
+        codecarbon_versions=_distinct(rows, "codecarbon_version"),
+    )
+
+
+def _distinct(rows: Sequence[tuple[dict[str, Any], int]], name: str) -> tuple[Any, ...]:
+    return tuple(sorted({key[name] for key, _ in rows if key[name] is not None}))
+
+
+def _counts(rows: Sequence[tuple[dict[str, Any], int]], name: str) -> dict[str, int]:
+    counts: dict[str, int] = defaultdict(int)
+    for key, runs in rows:
+        if key[name] is not None:
+            counts[key[name]] += runs
+    return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
+
+
+# -- advice ---------------------------------------------------------------------------------
+
+
+def _advice(
+    ledger: Ledger, settings: Settings, tags: Mapping[str, str], start: datetime, end: datetime
+) -> tuple[tuple[OpenRecommendation, ...], tuple[RealisedSaving, ...]]:
+    """Open recommendations as of the month's end, and the savings realised in the month.
+
+    The ledger is read once (:func:`zuinig.advise.gather` up to the month's end): the
+    realised savings need each job's whole history (before against after a change), as
+    :func:`zuinig.advise.realised_savings` reads it; the recommendations use the last
+    :data:`ADVICE_WINDOW` of it, as ``advise(since=end - ADVICE_WINDOW, now=end)`` would,
+    except that runs after the month's end are left out, so that a report made later
+    shows the advice that stood at the end of its month.
+    """
+    records = gather(ledger, until=end)
+    if tags:
+        records = dataclasses.replace(
+            records,
+            runs=tuple(
+                run for run in records.runs if all(run.tags.get(k) == v for k, v in tags.items())
+            ),
+        )
+    since = end - ADVICE_WINDOW
+    recent = dataclasses.replace(
+        records,
+        runs=tuple(run for run in records.runs if run.started_at >= since),
+        window_start=since,
+    )
+    advice = recommend(recent, settings, now=end)
+    saved = realised(records, now=end, period=(start, end))
+    return (
+        tuple(_open_recommendation(item) for item in advice.recommendations),
+        tuple(_realised_saving(item) for item in saved),
+    )
+
+
+def _value(item: Range | None) -> float | None:
+    return item.value if item else None
+
+
+def _low(item: Range | None) -> float | None:
+    return item.low if item else None
+
+
+def _high(item: Range | None) -> float | None:
+    return item.high if item else None
+
+
+def _evidence(evidence: Evidence | None) -> str | None:
+    if evidence is None:
+        return None
+    return f"bench session {evidence.session_id}: {evidence.data} ({evidence.match})"
+
+
+def _open_recommendation(item: Recommendation) -> OpenRecommendation:
+    return OpenRecommendation(
+        job=item.job,
+        kind=item.kind,
+        current=item.current,
+        recommended=item.recommended,
+        saving_kwh_per_year=_value(item.saving_kwh_per_year),
+        saving_kwh_per_year_low=_low(item.saving_kwh_per_year),
+        saving_kwh_per_year_high=_high(item.saving_kwh_per_year),
+        saving_co2_kg_per_year=_value(item.saving_co2_kg_per_year),
+        saving_eur_per_year=_value(item.saving_eur_per_year),
+        storage_saved_bytes=item.storage_saved_bytes,
+        payback_days=item.payback_days,
+        confidence=item.confidence,
+        evidence=_evidence(item.evidence),
+        command=item.command,
+    )
+
+
+def _realised_saving(item: Realised) -> RealisedSaving:
+    return RealisedSaving(
+        job=item.job,
+        before=item.before,
+        after=item.after,
+        since=item.since,
+        runs_in_month=item.runs_in_period,
+        saving_kwh_in_month=_value(item.saving_kwh_in_period),
+        saving_kwh_in_month_low=_low(item.saving_kwh_in_period),
+        saving_kwh_in_month_high=_high(item.saving_kwh_in_period),
+        saving_kwh_per_year=_value(item.saving_kwh_per_year),
+        method_match=item.method_match,
+        followed_recommendation=item.followed_recommendation,
+        confidence=item.confidence,
+    )
