@@ -18,7 +18,8 @@ Hierarchy::
     │   └── AmbiguousBenchSessionIdError  a session id prefix matches several (bad input)
     ├── BenchError           a benchmark could not be run
     ├── ConversionError      a file could not be converted safely
-    └── ReportError          a report could not be made
+    ├── ReportError          a report could not be made
+    └── DemoError            a step of ``zuinig demo`` failed
 """
 
 from __future__ import annotations
@@ -85,6 +86,10 @@ class ConversionError(ZuinigError):
 
 class ReportError(ZuinigError):
     """A report could not be made."""
+
+
+class DemoError(ZuinigError):
+    """A step of ``zuinig demo`` failed; the runs measured before it stay in the demo's ledger."""
 
 
 class UsageError(ZuinigError):
