@@ -2,6 +2,9 @@
 and a CSV appendix, in Dutch or English.
 
 - :mod:`zuinig.report.model`: the figures (pure data).
+- :mod:`zuinig.report.render`: the figures as HTML, PDF and CSV files
+  (:func:`write_report`, :func:`render_html`); words and numbers per language in
+  :mod:`zuinig.report.texts`, charts in :mod:`zuinig.report.charts`.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from zuinig.report.model import (
     RealisedSaving,
     Totals,
 )
+from zuinig.report.render import render_html, write_report
 
 __all__ = [
     "Equivalent",
@@ -28,4 +32,6 @@ __all__ = [
     "OpenRecommendation",
     "RealisedSaving",
     "Totals",
+    "render_html",
+    "write_report",
 ]

@@ -1,0 +1,618 @@
+"""The monthly report as files: one self-contained HTML page, a PDF made from that same
+HTML, and the CSV appendix; in Dutch or English.
+
+Pure presentation: a :class:`~zuinig.report.model.MonthlyReport` in, text or files out;
+the ledger is never read here. The HTML has no external resources (inline CSS, inline
+SVG charts, no scripts, system fonts) and is made with Jinja2 with autoescaping on, so
+every job name, tag, ledger address and recommendation is shown as text and never run.
+
+Only the largest jobs and teams are drawn and tabled (the rest summed on one line), so
+rendering costs the same for a month of ten runs as for a million; the CSV appendix
+holds every job.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from markupsafe import Markup
+
+from zuinig.errors import ReportError, UsageError
+from zuinig.report import charts
+from zuinig.report.model import GroupFigures, MonthlyReport, Totals
+from zuinig.report.texts import Numbers, Texts, check_language
+
+__all__ = [
+    "FORMATS",
+    "TOP_JOBS",
+    "chart_names",
+    "render_html",
+    "render_pdf",
+    "report_path",
+    "write_report",
+]
+
+#: The files a report can be written as.
+FORMATS: Final = ("html", "pdf", "csv")
+#: Jobs drawn and tabled one by one; the rest share one line (all are in the CSV).
+TOP_JOBS: Final = 10
+#: Teams shown one by one.
+TOP_TEAMS: Final = 10
+#: Recommendations and realised savings listed one by one.
+TOP_ADVICE: Final = 20
+
+PANGO_MISSING: Final = (
+    "the PDF needs the Pango library: on Debian `apt-get install libpango-1.0-0 "
+    "libpangoft2-1.0-0`, or leave pdf out with --format html,csv"
+)
+
+_TEMPLATES = Path(__file__).parent / "templates"
+
+
+@dataclass(frozen=True)
+class Row:
+    """One line of a job, team or kind table, formatted."""
+
+    name: str
+    runs: str
+    energy: str
+    co2: str
+    share: str
+    change: str
+    rest: bool = False
+
+
+def report_path(out_dir: Path, report: MonthlyReport, lang: str, fmt: str) -> Path:
+    """Where ``write_report`` puts one format: ``zuinig-report-2026-11-nl.html``."""
+    return out_dir / f"zuinig-report-{report.month}-{lang}.{fmt}"
+
+
+def chart_names(report: MonthlyReport) -> list[str]:
+    """The ``data-chart`` names the HTML of ``report`` holds, in page order."""
+    names = []
+    if report.trend and max(p.energy_kwh for p in report.trend) > 0:
+        names.append("trend")
+    if any(job.totals.energy_kwh > 0 for job in report.jobs):
+        names.append("jobs")
+    if len(_named_teams(report)) > 1:
+        names.append("teams")
+    return names
+
+
+def render_html(report: MonthlyReport, lang: str = "nl") -> str:
+    """The report as one self-contained HTML page.
+
+    Args:
+        report: the month's figures.
+        lang: ``nl`` or ``en``.
+
+    Raises:
+        UsageError: for an unknown language.
+    """
+    texts = Texts(check_language(lang))
+    template = _environment().get_template("report.html.j2")
+    return template.render(_context(report, texts))
+
+
+def render_pdf(html: str) -> bytes:
+    """The PDF of an HTML page made by :func:`render_html` (WeasyPrint).
+
+    Raises:
+        ReportError: when WeasyPrint's Pango library is missing.
+    """
+    weasyprint = _load_weasyprint()
+    pdf = weasyprint.HTML(string=html, base_url=None).write_pdf()
+    if not isinstance(pdf, bytes):  # write_pdf returns bytes when given no target
+        raise ReportError("WeasyPrint returned no PDF")
+    return pdf
+
+
+def write_report(
+    report: MonthlyReport,
+    out_dir: Path,
+    *,
+    lang: str = "nl",
+    formats: Sequence[str] = ("html", "pdf", "csv"),
+    progress: Callable[[str], None] | None = None,
+) -> list[Path]:
+    """Write the report's files into ``out_dir`` (created if missing), each atomically.
+
+    Files are named ``zuinig-report-YYYY-MM-<lang>.<format>``; a file is replaced only
+    once its new version is complete.
+
+    Args:
+        report: the month's figures.
+        out_dir: the folder to write into.
+        lang: ``nl`` or ``en``.
+        formats: any of ``html``, ``pdf``, ``csv``.
+        progress: called with a short line before each step (the CLI shows it).
+
+    Returns:
+        The paths written, in the order of ``formats``.
+
+    Raises:
+        UsageError: for an unknown language or format.
+        ReportError: when the folder cannot be written or the PDF cannot be made.
+    """
+    check_language(lang)
+    wanted = list(dict.fromkeys(formats))
+    unknown = [fmt for fmt in wanted if fmt not in FORMATS]
+    if unknown or not wanted:
+        raise UsageError(
+            f"unknown report format {', '.join(unknown) or '(none)'}: choose from {', '.join(FORMATS)}"
+        )
+    say = progress or (lambda _line: None)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise ReportError(f"cannot create the report folder {out_dir}: {error.strerror}") from error
+    html: str | None = None
+    written: list[Path] = []
+    for fmt in wanted:
+        path = report_path(out_dir, report, lang, fmt)
+        say(f"writing {path}")
+        with _atomic(path) as temporary:
+            if fmt == "csv":
+                from zuinig.report.appendix import write_csv  # the figures' full table
+
+                write_csv(report, temporary)
+            else:
+                if html is None:
+                    html = render_html(report, lang)
+                if fmt == "html":
+                    temporary.write_text(html, encoding="utf-8")
+                else:
+                    temporary.write_bytes(render_pdf(html))
+        written.append(path)
+    return written
+
+
+# -- internals ---------------------------------------------------------------------------
+
+
+def _load_weasyprint() -> Any:
+    """Import WeasyPrint on first use: it is slow to import and needs Pango."""
+    try:
+        import weasyprint  # type: ignore[import-untyped]  # no stubs, no py.typed
+    except OSError as error:  # cffi cannot load libpango / libgobject
+        raise ReportError(PANGO_MISSING) from error
+    return weasyprint
+
+
+@contextmanager
+def _atomic(path: Path) -> Iterator[Path]:
+    """A temporary path beside ``path``, renamed onto it only when the block succeeds."""
+    try:
+        handle, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as error:
+        raise ReportError(f"cannot write into {path.parent}: {error.strerror}") from error
+    os.close(handle)
+    temporary = Path(name)
+    try:
+        yield temporary
+        with temporary.open("rb") as written:
+            os.fsync(written.fileno())
+        temporary.replace(path)
+    except OSError as error:
+        raise ReportError(f"cannot write {path}: {error.strerror}") from error
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+@functools.cache
+def _environment() -> Environment:
+    # One per process: Jinja2 compiles the template once and keeps it.
+    return Environment(
+        loader=FileSystemLoader(_TEMPLATES),
+        autoescape=True,  # every text from the ledger is user-supplied
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+
+
+def _named_teams(report: MonthlyReport) -> list[GroupFigures]:
+    return [team for team in report.teams if team.name and team.totals.runs]
+
+
+def _context(report: MonthlyReport, texts: Texts) -> dict[str, Any]:
+    n = texts.numbers
+    jobs_shown, jobs_rest = _top(report.jobs, TOP_JOBS)
+    teams_shown, teams_rest = _top(report.teams, TOP_TEAMS)
+    names = chart_names(report)
+    month = n.month(report.month)
+    return {
+        "lang": texts.lang,
+        "t": texts,
+        "n": n,
+        "report": report,
+        "month": month,
+        "previous": n.month(report.previous_month),
+        "key_figures": _key_figures(report, texts),
+        "meta": _meta(report, texts),
+        "summary": texts.summary(report),
+        "trend_text": texts.trend(report),
+        "trend_chart": _markup(charts.trend_chart(report.trend, report.month, texts))
+        if "trend" in names
+        else None,
+        "jobs_text": texts.jobs(report, TOP_JOBS),
+        "jobs_rows": _rows(
+            jobs_shown,
+            jobs_rest,
+            report.totals,
+            n,
+            texts.word("other_jobs", count=n.count(len(jobs_rest))),
+            str,
+        ),
+        "jobs_chart": _bars(report, "jobs", jobs_shown, jobs_rest, texts, str)
+        if "jobs" in names
+        else None,
+        "teams_text": texts.teams(report) if not report.is_empty else [],
+        "teams_rows": _rows(
+            teams_shown,
+            teams_rest,
+            report.totals,
+            n,
+            texts.word("other_teams", count=n.count(len(teams_rest))),
+            texts.team,
+        ),
+        "teams_chart": _bars(report, "teams", teams_shown, teams_rest, texts, texts.team)
+        if "teams" in names
+        else None,
+        "kinds_text": texts.kinds(report),
+        "kinds_rows": _rows(list(report.kinds), [], report.totals, n, "", texts.kind),
+        "methods_text": texts.methods(report),
+        "methods_rows": _method_rows(report.totals, texts),
+        "sci_text": texts.sci(report),
+        "sci_rows": _sci_rows(report, texts),
+        "recs_text": texts.recommendations(report),
+        "recs": [_recommendation(r, texts) for r in report.recommendations[:TOP_ADVICE]],
+        "recs_more": max(0, len(report.recommendations) - TOP_ADVICE),
+        "show_eur": any(r.saving_eur_per_year is not None for r in report.recommendations),
+        "realised_text": texts.realised(report),
+        "realised": [_realised(r, texts) for r in report.realised[:TOP_ADVICE]],
+        "realised_more": max(0, len(report.realised) - TOP_ADVICE),
+        "reliability_text": texts.reliability(report),
+        "reliability_rows": _reliability_rows(report.totals, texts),
+        "equivalents": [_equivalent(e, texts) for e in report.equivalents],
+        "method_items": _method_items(report, texts),
+        "excluded": [
+            texts.sentence(key)
+            for key in (
+                "excluded_embodied",
+                "excluded_network",
+                "excluded_idle",
+                "excluded_gpu",
+                "excluded_storage",
+            )
+        ],
+        "glossary": texts.glossary(),
+    }
+
+
+def _markup(svg: str | None) -> Markup | None:
+    # The SVG is matplotlib's, with every label escaped by its writer and the title and
+    # description escaped in charts._to_svg.
+    return Markup(svg) if svg is not None else None
+
+
+def _top(groups: Sequence[GroupFigures], top: int) -> tuple[list[GroupFigures], list[GroupFigures]]:
+    return list(groups[:top]), list(groups[top:])
+
+
+def _rows(
+    shown: Sequence[GroupFigures],
+    rest: Sequence[GroupFigures],
+    total: Totals,
+    n: Numbers,
+    rest_name: str,
+    namer: Callable[[str], str],
+) -> list[Row]:
+    rows = [
+        _row(
+            namer(g.name),
+            g.totals.runs,
+            g.totals.energy_kwh,
+            g.totals.co2_kg,
+            g.change_kwh,
+            total,
+            n,
+        )
+        for g in shown
+    ]
+    if rest:
+        rows.append(
+            _row(
+                rest_name,
+                sum(g.totals.runs for g in rest),
+                sum(g.totals.energy_kwh for g in rest),
+                sum(g.totals.co2_kg for g in rest),
+                sum(g.change_kwh for g in rest),
+                total,
+                n,
+                rest=True,
+            )
+        )
+    return rows
+
+
+def _row(
+    name: str,
+    runs: int,
+    energy_kwh: float,
+    co2_kg: float,
+    change_kwh: float,
+    total: Totals,
+    n: Numbers,
+    *,
+    rest: bool = False,
+) -> Row:
+    share = energy_kwh / total.energy_kwh if total.energy_kwh > 0 else 0.0
+    return Row(
+        name=name,
+        runs=n.count(runs),
+        energy=n.energy(energy_kwh),
+        co2=n.co2(co2_kg),
+        share=n.percent(share),
+        change=n.energy(change_kwh, signed=True),
+        rest=rest,
+    )
+
+
+def _bars(
+    report: MonthlyReport,
+    name: str,
+    shown: Sequence[GroupFigures],
+    rest: Sequence[GroupFigures],
+    texts: Texts,
+    namer: Callable[[str], str],
+) -> Markup | None:
+    labels = [namer(g.name) for g in shown]
+    energies = [g.totals.energy_kwh for g in shown]
+    if rest:
+        other = "other_jobs" if name == "jobs" else "other_teams"
+        labels.append(texts.word(other, count=texts.numbers.count(len(rest))))
+        energies.append(sum(g.totals.energy_kwh for g in rest))
+    title = texts.word(f"chart_{name}", month=texts.numbers.month(report.month))
+    return _markup(charts.bar_chart(name, labels, energies, title, texts, last_is_rest=bool(rest)))
+
+
+def _key_figures(report: MonthlyReport, texts: Texts) -> list[tuple[str, str, str]]:
+    """(label, big figure, small line under it) for the top of the first page."""
+    n = texts.numbers
+    totals = report.totals
+    previous = texts.previous_month(report)
+    ratio = report.change_ratio
+    if ratio is None:
+        change, note = "–", texts.word("no_previous", month=previous)
+    else:
+        change = n.percent(ratio, signed=True)
+        note = n.energy(report.change_kwh, signed=True)
+    return [
+        (texts.word("energy"), n.energy(totals.energy_kwh), n.month(report.month)),
+        (texts.word("co2"), n.co2(totals.co2_kg), n.month(report.month)),
+        (texts.word("runs"), n.count(totals.runs), ""),
+        (texts.word("change", month=previous), change, note),
+    ]
+
+
+def _meta(report: MonthlyReport, texts: Texts) -> list[tuple[str, str]]:
+    tags = ", ".join(f"{k}={v}" for k, v in sorted(report.tags.items()))
+    return [
+        (texts.word("filter"), tags or texts.word("all_runs")),
+        (texts.word("ledger"), report.ledger),
+        (texts.word("generated"), texts.numbers.moment(report.generated_at)),
+    ]
+
+
+def _method_rows(totals: Totals, texts: Texts) -> list[tuple[str, str, str, str]]:
+    n = texts.numbers
+    rows = []
+    for key, runs, energy_kwh in (
+        ("measured", totals.measured_runs, totals.measured_energy_kwh),
+        ("estimated", totals.estimated_runs, totals.estimated_energy_kwh),
+        ("imported", totals.imported_runs, totals.imported_energy_kwh),
+    ):
+        share = energy_kwh / totals.energy_kwh if totals.energy_kwh > 0 else 0.0
+        rows.append((texts.word(key), n.count(runs), n.energy(energy_kwh), n.percent(share)))
+    if totals.unmeasured_runs:
+        rows.append((texts.word("unmeasured"), n.count(totals.unmeasured_runs), "–", "–"))
+    return rows
+
+
+def _sci_rows(report: MonthlyReport, texts: Texts) -> list[tuple[str, str, str]]:
+    n = texts.numbers
+    missing = texts.word("not_available")
+
+    def co2(value: float | None) -> str:
+        return n.co2(value) if value is not None else missing
+
+    return [
+        (
+            texts.word("per_run"),
+            co2(report.totals.sci_kg_per_run),
+            co2(report.previous.sci_kg_per_run),
+        ),
+        (
+            texts.word("per_gb"),
+            co2(report.totals.sci_kg_per_gb),
+            co2(report.previous.sci_kg_per_gb),
+        ),
+    ]
+
+
+def _interval(
+    value: float | None, low: float | None, high: float | None, fmt: Callable[[float], str]
+) -> tuple[str, str]:
+    """(the figure, its 95% interval or empty)."""
+    if value is None:
+        return "–", ""
+    if low is None or high is None or low == high:
+        return fmt(value), ""
+    return fmt(value), f"95%: {fmt(low)} … {fmt(high)}"
+
+
+def _recommendation(item: Any, texts: Texts) -> dict[str, Any]:
+    n = texts.numbers
+    change = f"{item.current} → {item.recommended}" if item.recommended else item.current
+    saving, interval = _interval(
+        item.saving_kwh_per_year,
+        item.saving_kwh_per_year_low,
+        item.saving_kwh_per_year_high,
+        n.energy,
+    )
+    return {
+        "job": item.job,
+        "kind": texts.advice_kind(item.kind),
+        "change": change,
+        "command": item.command,
+        "evidence": item.evidence,
+        "saving": saving,
+        "interval": interval,
+        "co2": n.co2(item.saving_co2_kg_per_year)
+        if item.saving_co2_kg_per_year is not None
+        else "–",
+        "eur": n.euro(item.saving_eur_per_year) if item.saving_eur_per_year is not None else "–",
+        "storage": texts.word("storage_saved", size=n.size(item.storage_saved_bytes))
+        if item.storage_saved_bytes
+        else "",
+        "payback": texts.word("days", count=n.approx(item.payback_days))
+        if item.payback_days is not None
+        else "–",
+        "confidence": texts.confidence(item.confidence),
+    }
+
+
+def _realised(item: Any, texts: Texts) -> dict[str, Any]:
+    n = texts.numbers
+    saving, interval = _interval(
+        item.saving_kwh_in_month,
+        item.saving_kwh_in_month_low,
+        item.saving_kwh_in_month_high,
+        n.energy,
+    )
+    notes = []
+    if item.followed_recommendation:
+        notes.append(texts.word("followed"))
+    if not item.method_match:
+        notes.append(texts.word("method_differs"))
+    return {
+        "job": item.job,
+        "change": f"{item.before} → {item.after}",
+        "since": n.day(item.since),
+        "runs": n.count(item.runs_in_month) if item.runs_in_month is not None else "–",
+        "saving": saving,
+        "interval": interval,
+        "year": n.energy(item.saving_kwh_per_year) if item.saving_kwh_per_year is not None else "–",
+        "confidence": texts.confidence(item.confidence),
+        "notes": "; ".join(notes),
+    }
+
+
+def _reliability_rows(totals: Totals, texts: Texts) -> list[tuple[str, str]]:
+    n = texts.numbers
+    rows = [
+        (texts.word("ok"), n.count(totals.ok)),
+        (texts.word("failed"), n.count(totals.failed)),
+        (texts.word("interrupted"), n.count(totals.interrupted)),
+    ]
+    if totals.running:
+        rows.append((texts.word("running"), n.count(totals.running)))
+    return rows
+
+
+def _equivalent(item: Any, texts: Texts) -> dict[str, Any]:
+    n = texts.numbers
+    url = (
+        item.source_url
+        if item.source_url and item.source_url.startswith(("https://", "http://"))
+        else None
+    )
+    return {
+        "text": texts.equivalent(item.key, n.approx(item.amount)),
+        "basis": texts.sentence(f"equivalent_basis_{item.basis}")
+        if item.basis in ("co2_kg", "energy_kwh")
+        else item.basis,
+        "constant": f"{n.scaled(item.constant)} {texts.unit(item.constant_unit)}",
+        "source": item.source,
+        "url": url,
+    }
+
+
+def _method_items(report: MonthlyReport, texts: Texts) -> list[tuple[str, list[str]]]:
+    """(label, values) pairs of the method section; empty values are left out."""
+    n = texts.numbers
+    method = report.method
+    unknown = texts.sentence("intensity_unknown")
+    intensities = [
+        texts.sentence(
+            "intensity_item",
+            value=f"{n.scaled(i.intensity_g_per_kwh)} g CO₂e/kWh"
+            if i.intensity_g_per_kwh is not None
+            else unknown,
+            country=i.country_iso_code or unknown,
+            source=i.source or unknown,
+            year=f", {i.year}" if i.year else "",
+            runs=texts.counted(i.runs, "run"),
+        )
+        for i in method.intensities
+    ]
+    cpu = [
+        f"{texts.cpu_method(name)}: {texts.counted(runs, 'run')}"
+        for name, runs in sorted(method.cpu_methods.items(), key=lambda item: -item[1])
+    ]
+    tdp = []
+    if method.tdp_values_w:
+        values = ", ".join(f"{n.scaled(w)} W" for w in method.tdp_values_w)
+        tdp.append(
+            texts.sentence(
+                "tdp_item", values=values, generic=texts.counted(method.tdp_generic_runs, "run")
+            )
+        )
+    storage = [texts.sentence("storage_none")]
+    if method.storage_wh_per_tb_hour is not None:
+        storage = [
+            texts.sentence(
+                "storage_item",
+                wh=n.scaled(method.storage_wh_per_tb_hour),
+                replication=n.scaled(method.storage_replication or 1.0),
+            )
+        ]
+    items = [
+        (texts.word("intensity"), intensities),
+        (
+            texts.word("pue"),
+            [", ".join(n.scaled(p) for p in method.pue_values)] if method.pue_values else [],
+        ),
+        (texts.word("cpu_method"), cpu),
+        (texts.word("tdp"), tdp),
+        (
+            texts.word("ram_power"),
+            [", ".join(f"{n.scaled(w)} W" for w in method.ram_power_values_w)]
+            if method.ram_power_values_w
+            else [],
+        ),
+        (
+            texts.word("tracking_mode"),
+            [
+                f"{mode}: {texts.counted(runs, 'run')}"
+                for mode, runs in sorted(method.tracking_modes.items())
+            ],
+        ),
+        (texts.word("storage_model"), storage),
+        (
+            texts.word("codecarbon"),
+            [", ".join(method.codecarbon_versions)] if method.codecarbon_versions else [],
+        ),
+        (texts.word("uncertainty"), [texts.sentence("uncertainty_text")]),
+    ]
+    return [(label, values) for label, values in items if values]

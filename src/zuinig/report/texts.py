@@ -1,0 +1,1015 @@
+"""The words of the monthly report, in Dutch and English: numbers, dates, sentences drawn
+from the figures ("tellen én vertellen"), and the glossary.
+
+Pure: figures in, strings out. Every string here is plain text; the HTML template
+escapes it, so a job named ``<script>`` is shown, never run.
+
+Numbers follow the language (Babel, CLDR): ``1.234,5 kWh`` in Dutch, ``1,234.5 kWh`` in
+English. Measured jobs are often a millionth of a kWh, so an energy is shown in the unit
+that keeps its leading digits (kWh, Wh, mWh, µWh) with the unit always written; the CSV
+appendix holds full precision.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Final
+
+from babel.dates import format_date, format_datetime
+from babel.numbers import format_currency, format_decimal
+
+from zuinig.errors import UsageError
+from zuinig.report.model import GroupFigures, MonthlyReport, MonthPoint
+
+__all__ = [
+    "LANGUAGES",
+    "Numbers",
+    "Texts",
+    "check_language",
+    "month_date",
+]
+
+#: The report's languages; the first is the default.
+LANGUAGES: Final = ("nl", "en")
+
+#: A change smaller than this share of the previous month is "unchanged" in words.
+UNCHANGED_RATIO = 0.0005
+
+# (factor from the base unit, unit) from the largest unit down; the first whose scaled
+# value is at least 1 is used, the last one for anything smaller.
+_ENERGY_UNITS: Final = ((1.0, "kWh"), (1e3, "Wh"), (1e6, "mWh"), (1e9, "µWh"))
+_CO2_UNITS: Final = ((1e-3, "t CO₂e"), (1.0, "kg CO₂e"), (1e3, "g CO₂e"), (1e6, "mg CO₂e"))
+_BYTE_UNITS: Final = ((1e-12, "TB"), (1e-9, "GB"), (1e-6, "MB"), (1e-3, "kB"), (1.0, "B"))
+
+
+def check_language(lang: str) -> str:
+    """Return ``lang`` if the report speaks it.
+
+    Raises:
+        UsageError: for any other language.
+    """
+    if lang not in LANGUAGES:
+        raise UsageError(f"unknown report language {lang!r}: choose one of {', '.join(LANGUAGES)}")
+    return lang
+
+
+def month_date(month: str) -> date:
+    """The first day of a ``YYYY-MM`` month."""
+    year, number = month.split("-")
+    return date(int(year), int(number), 1)
+
+
+def _decimals(scaled: float) -> int:
+    """Decimals that keep three or more significant digits without false precision."""
+    size = abs(scaled)
+    if size >= 10_000:
+        return 0
+    if size >= 10:
+        return 1
+    return 2
+
+
+def _pick_unit(value: float, units: Sequence[tuple[float, str]]) -> tuple[float, str]:
+    """Scale ``value`` to the largest unit in which it is at least 1."""
+    if value == 0:
+        return 0.0, units[0][1] if units[0][0] >= 1 else units[1][1]
+    for factor, unit in units:
+        if abs(value * factor) >= 1:
+            return value * factor, unit
+    factor, unit = units[-1]
+    return value * factor, unit
+
+
+@dataclass(frozen=True)
+class Numbers:
+    """Numbers, units and dates in one language.
+
+    Attributes:
+        lang: ``nl`` or ``en`` (a Babel locale).
+    """
+
+    lang: str
+
+    def decimal(self, value: float, decimals: int) -> str:
+        """``value`` with grouping and exactly ``decimals`` decimals."""
+        pattern = "#,##0" + ("." + "0" * decimals if decimals > 0 else "")
+        return str(format_decimal(value, format=pattern, locale=self.lang))
+
+    def count(self, value: int) -> str:
+        """A whole number with grouping: ``1.234`` (nl), ``1,234`` (en)."""
+        return self.decimal(value, 0)
+
+    def scaled(self, value: float) -> str:
+        """A number already in its display unit, with sensible decimals."""
+        if value == 0:
+            return "0"
+        return self.decimal(value, _decimals(value))
+
+    def approx(self, value: float) -> str:
+        """An everyday amount (km, days) to about three digits: ``2.315``, ``12,5``."""
+        size = abs(value)
+        decimals = 0 if size >= 100 else 1 if size >= 1 else 2
+        return self.decimal(value, decimals)
+
+    def energy(self, kwh: float, *, signed: bool = False) -> str:
+        """An energy in the unit that keeps its digits: ``1.234,5 kWh``, ``4,56 mWh``."""
+        scaled, unit = _pick_unit(kwh, _ENERGY_UNITS)
+        return f"{self._sign(kwh, signed)}{self.scaled(abs(scaled) if signed else scaled)} {unit}"
+
+    def co2(self, kg: float, *, signed: bool = False) -> str:
+        """A CO2e mass: ``12,3 kg CO₂e``, ``4,5 g CO₂e``."""
+        scaled, unit = _pick_unit(kg, _CO2_UNITS[1:] if abs(kg) < 1000 else _CO2_UNITS)
+        return f"{self._sign(kg, signed)}{self.scaled(abs(scaled) if signed else scaled)} {unit}"
+
+    def energy_unit(self, largest_kwh: float) -> tuple[float, str]:
+        """The (factor, unit) a chart whose largest value is ``largest_kwh`` should use."""
+        if largest_kwh <= 0:
+            return 1.0, "kWh"
+        for factor, unit in _ENERGY_UNITS:
+            if largest_kwh * factor >= 1:
+                return factor, unit
+        return _ENERGY_UNITS[-1]
+
+    def size(self, size_bytes: float) -> str:
+        """A data size in decimal units: ``1,5 GB``."""
+        scaled, unit = _pick_unit(size_bytes, _BYTE_UNITS)
+        return f"{self.scaled(scaled)} {unit}"
+
+    def percent(self, ratio: float, *, signed: bool = False) -> str:
+        """A share or change: ``12%``, ``+4,5%``; one decimal below 10%."""
+        points = ratio * 100
+        decimals = 1 if 0 < abs(points) < 10 else 0
+        text = self.decimal(abs(points) if signed else points, decimals)
+        return f"{self._sign(ratio, signed)}{text}%"
+
+    def euro(self, amount: float) -> str:
+        """An amount in euro: ``€ 1.234,50`` (nl), ``€1,234.50`` (en)."""
+        return str(format_currency(amount, "EUR", locale=self.lang))
+
+    def duration(self, seconds: float) -> str:
+        """A duration in hours (or minutes, below an hour)."""
+        if seconds >= 3600:
+            return f"{self.scaled(seconds / 3600)} {'uur' if self.lang == 'nl' else 'h'}"
+        return f"{self.scaled(seconds / 60)} min"
+
+    def month(self, month: str, *, year: bool = True) -> str:
+        """``november 2026`` (nl), ``November 2026`` (en); without the year on request."""
+        pattern = "MMMM yyyy" if year else "MMMM"
+        return str(format_date(month_date(month), pattern, locale=self.lang))
+
+    def month_short(self, month: str) -> str:
+        """The abbreviated month name for chart ticks: ``nov`` (nl), ``Nov`` (en)."""
+        return str(format_date(month_date(month), "LLL", locale=self.lang)).rstrip(".")
+
+    def day(self, moment: datetime | date) -> str:
+        """A date in words: ``3 november 2026``."""
+        day = moment.date() if isinstance(moment, datetime) else moment
+        return str(format_date(day, "long", locale=self.lang))
+
+    def moment(self, moment: datetime) -> str:
+        """A UTC time in words: ``30 november 2026 14:05 UTC``."""
+        return str(format_datetime(moment, "d MMMM yyyy HH:mm", locale=self.lang)) + " UTC"
+
+    @staticmethod
+    def _sign(value: float, signed: bool) -> str:
+        if not signed or value == 0:
+            return ""
+        return "+" if value > 0 else "-"
+
+
+# -- words ---------------------------------------------------------------------------------
+
+_WORDS: Final[dict[str, dict[str, str]]] = {
+    "nl": {
+        "title": "Energie en CO₂e van datataken",
+        "report_for": "Maandrapport {month}",
+        "energy": "Energieverbruik",
+        "co2": "CO₂-uitstoot",
+        "runs": "Metingen",
+        "change": "Verschil met {month}",
+        "no_previous": "geen cijfers over {month}",
+        "filter": "Filter",
+        "all_runs": "alle metingen",
+        "ledger": "Logboek",
+        "generated": "Gemaakt op",
+        "contents": "Inhoud",
+        "summary": "Samenvatting",
+        "trend": "Verloop over twaalf maanden",
+        "jobs": "Grootste taken",
+        "teams": "Per team",
+        "kinds": "Per soort meting",
+        "methods": "Gemeten of geschat",
+        "sci": "Uitstoot per functionele eenheid (SCI)",
+        "recommendations": "Openstaande aanbevelingen",
+        "realised": "Gerealiseerde besparingen",
+        "reliability": "Mislukte en onderbroken metingen",
+        "equivalents": "Ter vergelijking",
+        "method": "Methode",
+        "glossary": "Begrippen",
+        "job": "Taak",
+        "team": "Team",
+        "kind": "Soort",
+        "share": "Aandeel",
+        "prev_energy": "Energie {month}",
+        "other_jobs": "overige taken ({count})",
+        "other_teams": "overige teams ({count})",
+        "no_team": "(zonder team)",
+        "method_col": "Meetmethode",
+        "energy_col": "Energie",
+        "co2_col": "CO₂e",
+        "runs_col": "Metingen",
+        "unit_col": "Functionele eenheid",
+        "this_month": "Deze maand",
+        "per_run": "per meting",
+        "per_gb": "per GB verwerkte data",
+        "not_available": "n.v.t.",
+        "advice": "Advies",
+        "saving_year": "Besparing per jaar",
+        "co2_year": "CO₂e per jaar",
+        "eur_year": "Euro per jaar",
+        "payback": "Terugverdiend na",
+        "confidence": "Zekerheid",
+        "days": "{count} dagen",
+        "before_after": "Van → naar",
+        "since": "Sinds",
+        "saving_month": "Besparing deze maand",
+        "status": "Afloop",
+        "ok": "goed afgelopen",
+        "failed": "mislukt (de taak gaf een fout)",
+        "interrupted": "onderbroken (het proces verdween)",
+        "running": "liep nog",
+        "unmeasured": "zonder energiecijfer (meting mislukt)",
+        "measured": "gemeten (RAPL)",
+        "estimated": "geschat (CPU-belasting × TDP)",
+        "imported": "geïmporteerd uit CodeCarbon",
+        "source": "bron",
+        "term": "Begrip",
+        "meaning": "Betekenis",
+        "chart_trend": "Energieverbruik per maand",
+        "chart_jobs": "Energieverbruik per taak in {month}",
+        "chart_teams": "Energieverbruik per team in {month}",
+        "axis_energy": "energie ({unit})",
+        "more_items": "En nog {count}; zie de CSV-bijlage of zuinig advise.",
+        "intensity": "CO₂-intensiteit van stroom",
+        "pue": "PUE",
+        "cpu_method": "Meetmethode processor",
+        "tdp": "TDP",
+        "ram_power": "Vermogen geheugen",
+        "storage_model": "Opslagmodel",
+        "tracking_mode": "Meetbereik",
+        "codecarbon": "CodeCarbon-versies",
+        "uncertainty": "Onzekerheid",
+        "not_included": "Niet meegerekend",
+        "estimated_yes": "ja",
+        "estimated_no": "nee",
+        "followed": "aanbeveling opgevolgd",
+        "storage_saved": "minder opslag: {size}",
+        "method_differs": "meetmethode verschilt: vergelijking indicatief",
+    },
+    "en": {
+        "title": "Energy and CO₂e of data jobs",
+        "report_for": "Monthly report {month}",
+        "energy": "Energy use",
+        "co2": "CO₂ emissions",
+        "runs": "Runs",
+        "change": "Change from {month}",
+        "no_previous": "no figures for {month}",
+        "filter": "Filter",
+        "all_runs": "all runs",
+        "ledger": "Ledger",
+        "generated": "Generated",
+        "contents": "Contents",
+        "summary": "Summary",
+        "trend": "Twelve-month trend",
+        "jobs": "Largest jobs",
+        "teams": "By team",
+        "kinds": "By kind of run",
+        "methods": "Measured or estimated",
+        "sci": "Emissions per functional unit (SCI)",
+        "recommendations": "Open recommendations",
+        "realised": "Savings realised",
+        "reliability": "Failed and interrupted runs",
+        "equivalents": "For comparison",
+        "method": "Method",
+        "glossary": "Glossary",
+        "job": "Job",
+        "team": "Team",
+        "kind": "Kind",
+        "share": "Share",
+        "prev_energy": "Energy {month}",
+        "other_jobs": "other jobs ({count})",
+        "other_teams": "other teams ({count})",
+        "no_team": "(no team)",
+        "method_col": "Method",
+        "energy_col": "Energy",
+        "co2_col": "CO₂e",
+        "runs_col": "Runs",
+        "unit_col": "Functional unit",
+        "this_month": "This month",
+        "per_run": "per run",
+        "per_gb": "per GB of data processed",
+        "not_available": "n/a",
+        "advice": "Advice",
+        "saving_year": "Saving per year",
+        "co2_year": "CO₂e per year",
+        "eur_year": "Euro per year",
+        "payback": "Pays back in",
+        "confidence": "Confidence",
+        "days": "{count} days",
+        "before_after": "From → to",
+        "since": "Since",
+        "saving_month": "Saving this month",
+        "status": "Outcome",
+        "ok": "completed",
+        "failed": "failed (the job raised an error)",
+        "interrupted": "interrupted (the process disappeared)",
+        "running": "still running",
+        "unmeasured": "without an energy figure (measurement failed)",
+        "measured": "measured (RAPL)",
+        "estimated": "estimated (CPU load × TDP)",
+        "imported": "imported from CodeCarbon",
+        "source": "source",
+        "term": "Term",
+        "meaning": "Meaning",
+        "chart_trend": "Energy use per month",
+        "chart_jobs": "Energy use per job in {month}",
+        "chart_teams": "Energy use per team in {month}",
+        "axis_energy": "energy ({unit})",
+        "more_items": "And {count} more; see the CSV appendix or zuinig advise.",
+        "intensity": "Carbon intensity of electricity",
+        "pue": "PUE",
+        "cpu_method": "CPU method",
+        "tdp": "TDP",
+        "ram_power": "Memory power",
+        "storage_model": "Storage model",
+        "tracking_mode": "Tracking mode",
+        "codecarbon": "CodeCarbon versions",
+        "uncertainty": "Uncertainty",
+        "not_included": "Not included",
+        "estimated_yes": "yes",
+        "estimated_no": "no",
+        "followed": "recommendation followed",
+        "storage_saved": "storage saved: {size}",
+        "method_differs": "method differs: comparison indicative",
+    },
+}
+
+_KINDS: Final[dict[str, dict[str, str]]] = {
+    "nl": {
+        "function": "Python-functies",
+        "command": "commando's",
+        "bench": "benchmarks",
+        "convert": "conversies",
+    },
+    "en": {
+        "function": "Python functions",
+        "command": "commands",
+        "bench": "benchmarks",
+        "convert": "conversions",
+    },
+}
+
+_ADVICE_KINDS: Final[dict[str, dict[str, str]]] = {
+    "nl": {
+        "configuration": "formaat en engine",
+        "bench": "eerst meten",
+        "threads": "aantal threads",
+        "codec": "compressie",
+        "streaming": "streaming",
+        "dtype": "datatypen",
+    },
+    "en": {
+        "configuration": "format and engine",
+        "bench": "measure first",
+        "threads": "thread count",
+        "codec": "compression",
+        "streaming": "streaming",
+        "dtype": "data types",
+    },
+}
+
+_CONFIDENCE: Final[dict[str, dict[str, str]]] = {
+    "nl": {"clear": "duidelijk", "unclear": "onduidelijk", "indicative": "indicatief"},
+    "en": {"clear": "clear", "unclear": "unclear", "indicative": "indicative"},
+}
+
+_CPU_METHODS: Final[dict[str, dict[str, str]]] = {
+    "nl": {
+        "rapl": "gemeten met RAPL-tellers",
+        "cpu_load": "geschat uit CPU-belasting × TDP",
+        "constant": "geschat met een vast vermogen (TDP)",
+    },
+    "en": {
+        "rapl": "measured with RAPL counters",
+        "cpu_load": "estimated from CPU load × TDP",
+        "constant": "estimated with a constant power (TDP)",
+    },
+}
+
+# The keys of zuinig.report.equivalents.
+_EQUIVALENTS: Final[dict[str, dict[str, str]]] = {
+    "nl": {
+        "car_km": "{amount} km rijden met een nieuwe personenauto",
+        "petrol_litres": "{amount} liter benzine verbranden",
+        "household_days": "{amount} dagen stroomverbruik van een gemiddeld huishouden",
+    },
+    "en": {
+        "car_km": "{amount} km driven in a new passenger car",
+        "petrol_litres": "{amount} litres of petrol burnt",
+        "household_days": "{amount} days of an average household's electricity",
+    },
+}
+
+_SENTENCES: Final[dict[str, dict[str, str]]] = {
+    "nl": {
+        "empty": "In {month} zijn geen metingen vastgelegd{scope}.",
+        "empty_rest": "Er zijn daarom geen cijfers, grafieken of tabellen over deze maand; de methode en begrippen hieronder gelden voor elk rapport.",
+        "totals": "In {month} zijn {runs} vastgelegd{scope}; samen gebruikten ze {energy}, goed voor {co2}.",
+        "rose": "Het energieverbruik steeg {pct} ({delta}) ten opzichte van {prev}{driver}.",
+        "fell": "Het energieverbruik daalde {pct} ({delta}) ten opzichte van {prev}{driver}.",
+        "unchanged": "Het energieverbruik bleef gelijk aan dat van {prev}.",
+        "no_previous": "Over {prev} zijn geen energiecijfers om mee te vergelijken.",
+        "driver": ", vooral door taak ‘{job}’ ({delta})",
+        "trend": "Over de {months} maanden van {first} tot en met {last} gebruikten de metingen samen {energy}; {peak} was de maand met het hoogste verbruik ({peak_energy}).",
+        "trend_empty": "In de {months} maanden tot en met {last} is geen energieverbruik vastgelegd; daarom staat hier geen grafiek.",
+        "jobs_one": "In {month} draaide één taak: ‘{job}’, met {energy}.",
+        "jobs": "In {month} draaiden {count}. De grootste was ‘{job}’ met {energy} ({share} van het totaal).",
+        "jobs_top": "De {top} grootste taken samen gebruikten {share} van de energie; de overige {rest} staan samen op één regel en per taak in de CSV-bijlage.",
+        "no_jobs": "In {month} draaiden geen taken; daarom staat hier geen grafiek.",
+        "teams": "Teams zijn de waarden van het label ‘{tag}’. ‘{team}’ gebruikte het meest: {energy} ({share}).",
+        "teams_untagged": "{energy} ({share}) komt van metingen zonder label ‘{tag}’.",
+        "teams_none": 'Geen enkele meting heeft een label ‘{tag}’, dus er is geen verdeling per team. Geef taken het label mee, bijvoorbeeld tags={{"{tag}": "ruimte"}}.',
+        "kinds": "Het meeste verbruik kwam van {kind} ({share} van de energie).",
+        "methods": "{measured} van de energie is gemeten met de RAPL-tellers van de processor; {estimated} is geschat.",
+        "methods_none": "Geen van de cijfers van deze maand is gemeten: alle energie is geschat.",
+        "methods_all": "Alle energie van deze maand is gemeten met de RAPL-tellers van de processor.",
+        "methods_imported": "{imported} van de energie komt uit geïmporteerde CodeCarbon-bestanden, met de methode die CodeCarbon toen gebruikte.",
+        "methods_explain": "Zonder RAPL schat CodeCarbon de energie van de processor uit de CPU-belasting maal het TDP (het ontwerpvermogen van de processor) en rekent het voor het geheugen een vast vermogen. Een geschat cijfer volgt daarom vooral de duur van een meting, niet het werk dat ze deed.",
+        "methods_unmeasured": "{runs} hebben geen energiecijfer, omdat de meting mislukte; ze tellen niet mee in de totalen.",
+        "sci": "De Software Carbon Intensity (SCI, ISO/IEC 21031) deelt de uitstoot door een functionele eenheid: SCI = (E × I + M) / R. Deze maand was dat {per_run} per meting en {per_gb}.",
+        "sci_no_runs": "Zonder metingen met een energiecijfer is er deze maand geen SCI.",
+        "sci_per_gb": "{value} per GB verwerkte data",
+        "sci_no_gb": "per GB niet te berekenen, omdat de metingen geen gelezen databestanden vastlegden",
+        "sci_m": "De ingebedde uitstoot van de hardware (M in de formule) is niet meegerekend: M = 0. Een GB is hier 10⁹ bytes aan gelezen databestanden.",
+        "recs": "Er {verb} {count} open. Als ze alle worden opgevolgd, besparen ze naar verwachting {kwh} per jaar ({co2}{eur}).",
+        "recs_no_saving": "Er {verb} {count} open; geen ervan heeft al een berekende besparing.",
+        "recs_none": "Er staan geen aanbevelingen open.",
+        "recs_bench": "{count} vraagt eerst een meting met zuinig bench voordat er een besparing te noemen is.",
+        "confidence_explain": "Duidelijk: het 95%-interval van de besparing sluit nul uit. Onduidelijk: het interval omvat nul. Indicatief: één meting, andere data of een andere meetmethode; de richting klopt, het getal is onzeker.",
+        "realised": "In {month} bespaarden {count} energie door anders te werken: samen {kwh} deze maand, naar een heel jaar gerekend {year}.",
+        "realised_none": "In {month} is geen besparing gerealiseerd door een andere werkwijze.",
+        "reliability": "Van de {runs} in {month} zijn er {ok} goed afgelopen, {failed} mislukt en {interrupted} onderbroken.",
+        "reliability_running": "{running} liepen nog toen dit rapport werd gemaakt.",
+        "reliability_empty": "In {month} zijn geen metingen vastgelegd, dus ook geen mislukte.",
+        "equivalents": "Om de cijfers voor te stellen: het verbruik en de uitstoot van deze maand zijn te vergelijken met:",
+        "equivalents_none": "Voor deze maand zijn geen vergelijkingen te maken.",
+        "equivalent_basis_co2_kg": "op basis van de CO₂-uitstoot",
+        "equivalent_basis_energy_kwh": "op basis van het energieverbruik",
+        "method_intro": "Elk cijfer in dit rapport komt uit het logboek van zuinig; hieronder staat hoe het tot stand kwam en wat niet is meegeteld.",
+        "intensity_item": "{value} ({country}; bron: {source}{year}), gebruikt door {runs}",
+        "intensity_unknown": "onbekend",
+        "tdp_item": "{values}; bij {generic} was het een algemene schatting (onbekend processortype)",
+        "storage_item": "{wh} Wh per TB-uur × replicatie {replication} × PUE (standaardwaarden van Cloud Carbon Footprint); alleen gebruikt in aanbevelingen over opslag in rust",
+        "storage_none": "niet gebruikt deze maand",
+        "uncertainty_text": "Een gemeten cijfer (RAPL) dekt de processor en het geheugen van de hele machine tijdens de meting, niet alleen deze taak. Een geschat cijfer rust op een ontwerpwaarde (TDP) en een vast geheugenvermogen en kan daardoor ver van het werkelijke verbruik liggen; vergelijk geschatte cijfers alleen met cijfers die op dezelfde machine op dezelfde manier zijn geschat. Besparingen staan met hun 95%-interval.",
+        "excluded_embodied": "de ingebedde uitstoot van de hardware (M = 0 in de SCI)",
+        "excluded_network": "netwerkverkeer",
+        "excluded_idle": "machines die stilstaan of wachten tussen taken",
+        "excluded_gpu": "de GPU, tenzij die gemeten is",
+        "excluded_storage": "opslag in rust, behalve in aanbevelingen over opslag",
+        "filter_scope": " (alleen metingen met {tags})",
+    },
+    "en": {
+        "empty": "No runs were recorded in {month}{scope}.",
+        "empty_rest": "So there are no figures, charts or tables for this month; the method and glossary below hold for every report.",
+        "totals": "In {month}, {runs} were recorded{scope}; together they used {energy}, accounting for {co2}.",
+        "rose": "Energy use rose {pct} ({delta}) compared with {prev}{driver}.",
+        "fell": "Energy use fell {pct} ({delta}) compared with {prev}{driver}.",
+        "unchanged": "Energy use was unchanged from {prev}.",
+        "no_previous": "There are no energy figures for {prev} to compare with.",
+        "driver": ", mainly because of job ‘{job}’ ({delta})",
+        "trend": "Over the {months} months from {first} to {last}, runs used {energy} in all; {peak} was the month with the highest use ({peak_energy}).",
+        "trend_empty": "No energy use was recorded in the {months} months up to {last}, so there is no chart here.",
+        "jobs_one": "One job ran in {month}: ‘{job}’, using {energy}.",
+        "jobs": "{count_cap} ran in {month}. The largest was ‘{job}’ with {energy} ({share} of the total).",
+        "jobs_top": "The {top} largest jobs together used {share} of the energy; the other {rest} share one line here and are listed one by one in the CSV appendix.",
+        "no_jobs": "No jobs ran in {month}, so there is no chart here.",
+        "teams": "Teams are the values of the tag ‘{tag}’. ‘{team}’ used the most: {energy} ({share}).",
+        "teams_untagged": "{energy} ({share}) comes from runs without a ‘{tag}’ tag.",
+        "teams_none": 'No run has a ‘{tag}’ tag, so there is no breakdown by team. Give jobs the tag, for example tags={{"{tag}": "planning"}}.',
+        "kinds": "Most energy went to {kind} ({share} of the energy).",
+        "methods": "{measured} of the energy was measured with the processor's RAPL counters; {estimated} was estimated.",
+        "methods_none": "None of this month's figures was measured: all energy was estimated.",
+        "methods_all": "All of this month's energy was measured with the processor's RAPL counters.",
+        "methods_imported": "{imported} of the energy comes from imported CodeCarbon files, with the method CodeCarbon used at the time.",
+        "methods_explain": "Without RAPL, CodeCarbon estimates the processor's energy from CPU load times TDP (the processor's design power) and counts a constant power for memory. An estimated figure therefore mostly follows how long a run took, not how much work it did.",
+        "methods_unmeasured": "{runs} have no energy figure because the measurement failed; they are left out of the totals.",
+        "sci": "The Software Carbon Intensity (SCI, ISO/IEC 21031) divides emissions by a functional unit: SCI = (E × I + M) / R. This month it was {per_run} per run and {per_gb}.",
+        "sci_no_runs": "Without runs that have an energy figure there is no SCI this month.",
+        "sci_per_gb": "{value} per GB of data processed",
+        "sci_no_gb": "cannot be given per GB, because the runs recorded no data files read",
+        "sci_m": "The embodied emissions of the hardware (M in the formula) are not included: M = 0. A GB here is 10⁹ bytes of data files read.",
+        "recs": "There {verb} {count} open. If all are followed, they are expected to save {kwh} a year ({co2}{eur}).",
+        "recs_no_saving": "There {verb} {count} open; none of them has a computed saving yet.",
+        "recs_none": "There are no open recommendations.",
+        "recs_bench": "{count} first needs a measurement with zuinig bench before a saving can be given.",
+        "confidence_explain": "Clear: the 95% interval of the saving excludes zero. Unclear: the interval includes zero. Indicative: a single measurement, other data or another method; the direction holds, the figure is uncertain.",
+        "realised": "In {month}, {count} saved energy by working differently: {kwh} this month in all, {year} over a full year.",
+        "realised_none": "No savings from a change of configuration were realised in {month}.",
+        "reliability": "Of the {runs} in {month}, {ok} completed, {failed} failed and {interrupted} were interrupted.",
+        "reliability_running": "{running} were still running when this report was made.",
+        "reliability_empty": "No runs were recorded in {month}, so none failed.",
+        "equivalents": "To picture the figures: this month's energy use and emissions compare with:",
+        "equivalents_none": "No comparisons can be made for this month.",
+        "equivalent_basis_co2_kg": "based on the CO₂ emissions",
+        "equivalent_basis_energy_kwh": "based on the energy use",
+        "method_intro": "Every figure in this report comes from zuinig's ledger; below is how it was obtained and what was left out.",
+        "intensity_item": "{value} ({country}; source: {source}{year}), used by {runs}",
+        "intensity_unknown": "unknown",
+        "tdp_item": "{values}; for {generic} it was a generic guess (unknown processor model)",
+        "storage_item": "{wh} Wh per TB-hour × replication {replication} × PUE (Cloud Carbon Footprint defaults); used only in advice on storage at rest",
+        "storage_none": "not used this month",
+        "uncertainty_text": "A measured figure (RAPL) covers the processor and memory of the whole machine during the run, not only this job. An estimated figure rests on a design value (TDP) and a constant memory power, so it can be far from the real use; compare estimated figures only with figures estimated the same way on the same machine. Savings are given with their 95% interval.",
+        "excluded_embodied": "the embodied emissions of the hardware (M = 0 in the SCI)",
+        "excluded_network": "network traffic",
+        "excluded_idle": "machines standing idle or waiting between jobs",
+        "excluded_gpu": "the GPU, unless it was measured",
+        "excluded_storage": "storage at rest, except in advice on storage",
+        "filter_scope": " (only runs with {tags})",
+    },
+}
+
+# (term, nl name, nl meaning, en name, en meaning): DESIGN.md's begrippenkader.
+_GLOSSARY: Final = (
+    (
+        "run",
+        "meting",
+        "Eén keer dat een taak draaide en gemeten werd, met begin, einde, energie, uitstoot en meetmethode.",
+        "run",
+        "One execution of a job that was measured, with its start, end, energy, emissions and method.",
+    ),
+    (
+        "job",
+        "taak",
+        "Een herhaald stuk werk met een vaste naam, zoals een script of een functie die elke nacht draait.",
+        "job",
+        "A recurring piece of work with a fixed name, such as a script or a function run every night.",
+    ),
+    (
+        "ledger",
+        "logboek",
+        "De database waarin zuinig elke meting bewaart; alle cijfers in dit rapport komen eruit.",
+        "ledger",
+        "The database in which zuinig keeps every run; every figure in this report comes from it.",
+    ),
+    (
+        "energy_kwh",
+        "energieverbruik",
+        "Elektrische energie van processor en geheugen tijdens de meting, maal de PUE, in kilowattuur (kWh).",
+        "energy use",
+        "Electrical energy of processor and memory during the run, times the PUE, in kilowatt-hours (kWh).",
+    ),
+    (
+        "co2_kg",
+        "CO₂-uitstoot (CO₂-equivalent)",
+        "Het energieverbruik maal de CO₂-intensiteit van stroom, in kilogram CO₂-equivalent (kg CO₂e): andere broeikasgassen omgerekend naar CO₂.",
+        "CO₂ emissions (CO₂ equivalent)",
+        "Energy use times the carbon intensity of electricity, in kilograms of CO₂ equivalent (kg CO₂e): other greenhouse gases converted to CO₂.",
+    ),
+    (
+        "carbon intensity",
+        "CO₂-intensiteit van stroom",
+        "Gram CO₂e per kWh stroom in het land van de machine, als jaargemiddelde (location-based).",
+        "carbon intensity",
+        "Grams of CO₂e per kWh of electricity in the machine's country, as a yearly average (location-based).",
+    ),
+    (
+        "PUE",
+        "PUE",
+        "Power Usage Effectiveness: het totale verbruik van een datacenter gedeeld door het verbruik van de IT-apparatuur; 1,0 betekent geen koeling of verlies.",
+        "PUE",
+        "Power Usage Effectiveness: a data centre's total energy use divided by the energy use of its IT equipment; 1.0 means no cooling or losses.",
+    ),
+    (
+        "method",
+        "meetmethode",
+        "Hoe het energiecijfer tot stand kwam: gemeten via RAPL (tellers in de processor) of geschat uit TDP en belasting.",
+        "method",
+        "How the energy figure was obtained: measured with RAPL (counters in the processor) or estimated from TDP and load.",
+    ),
+    (
+        "SCI",
+        "SCI",
+        "Software Carbon Intensity (ISO/IEC 21031): uitstoot per functionele eenheid, (E × I + M) / R.",
+        "SCI",
+        "Software Carbon Intensity (ISO/IEC 21031): emissions per functional unit, (E × I + M) / R.",
+    ),
+    (
+        "functional unit",
+        "functionele eenheid",
+        "Waar de uitstoot door gedeeld wordt om werk vergelijkbaar te maken, zoals één meting of één GB verwerkte data.",
+        "functional unit",
+        "What emissions are divided by to make work comparable, such as one run or one GB of data processed.",
+    ),
+    (
+        "storage at rest",
+        "opslag in rust",
+        "Energie om bestanden bewaard te houden, ook als niemand ze leest: grootte × Wh per TB-uur × replicatie × PUE.",
+        "storage at rest",
+        "Energy to keep files stored even when nobody reads them: size × Wh per TB-hour × replication × PUE.",
+    ),
+)
+
+# Singular and plural of the nouns that are counted in sentences.
+_NL_PLURALS: Final = {
+    "run": ("meting", "metingen"),
+    "job": ("taak", "taken"),
+    "recommendation": ("aanbeveling", "aanbevelingen"),
+    "team": ("team", "teams"),
+}
+_EN_PLURALS: Final = {
+    "run": ("run", "runs"),
+    "job": ("job", "jobs"),
+    "recommendation": ("recommendation", "recommendations"),
+    "team": ("team", "teams"),
+}
+
+
+@dataclass(frozen=True)
+class Texts:
+    """Every word of the report in one language.
+
+    Attributes:
+        lang: ``nl`` or ``en``.
+    """
+
+    lang: str
+
+    @property
+    def numbers(self) -> Numbers:
+        """Numbers, units and dates in this language."""
+        return Numbers(self.lang)
+
+    def word(self, key: str, **fields: object) -> str:
+        """A fixed word or heading, with ``fields`` filled in."""
+        text = _WORDS[self.lang][key]
+        return text.format(**fields) if fields else text
+
+    def sentence(self, key: str, **fields: object) -> str:
+        """A sentence template filled in with already formatted ``fields``."""
+        return _SENTENCES[self.lang][key].format(**fields)
+
+    def counted(self, count: int, noun: str) -> str:
+        """``1 meting``, ``3 metingen``, ``1,234 runs``."""
+        forms = (_NL_PLURALS if self.lang == "nl" else _EN_PLURALS)[noun]
+        return f"{self.numbers.count(count)} {forms[0] if count == 1 else forms[1]}"
+
+    def kind(self, kind: str) -> str:
+        """A kind of run in words (``function`` -> ``Python-functies``)."""
+        return _KINDS[self.lang].get(kind, kind)
+
+    def advice_kind(self, kind: str) -> str:
+        """A kind of recommendation in words."""
+        return _ADVICE_KINDS[self.lang].get(kind, kind)
+
+    def confidence(self, confidence: str | None) -> str:
+        """``clear``/``unclear``/``indicative`` in words; a dash when unknown."""
+        if confidence is None:
+            return "–"
+        return _CONFIDENCE[self.lang].get(confidence, confidence)
+
+    def cpu_method(self, method: str) -> str:
+        """A CPU method (``rapl``, ``cpu_load``, ...) in words."""
+        return _CPU_METHODS[self.lang].get(method, method)
+
+    def team(self, name: str) -> str:
+        """A team name; runs without the team tag are named ``""`` in the figures."""
+        return name if name else self.word("no_team")
+
+    def equivalent(self, key: str, amount: str) -> str:
+        """An everyday comparison in words; an unknown key is shown as it is named."""
+        template = _EQUIVALENTS[self.lang].get(key)
+        if template is None:
+            return f"{amount} × {key.replace('_', ' ')}"
+        return template.format(amount=amount)
+
+    def unit(self, unit: str) -> str:
+        """A constant's unit as written in this language (``kWh/day`` -> ``kWh/dag``)."""
+        if self.lang == "nl":
+            return unit.replace("/day", "/dag")
+        return unit
+
+    def glossary(self) -> list[tuple[str, str, str]]:
+        """(term in this language, the term in the other language, meaning)."""
+        rows = []
+        for _, nl_name, nl_text, en_name, en_text in _GLOSSARY:
+            if self.lang == "nl":
+                rows.append((nl_name, en_name, nl_text))
+            else:
+                rows.append((en_name, nl_name, en_text))
+        return rows
+
+    # -- sentences drawn from the figures ---------------------------------------------------
+
+    def scope(self, report: MonthlyReport) -> str:
+        """`` (only runs with team=x)`` when a tag filter was applied, else empty."""
+        if not report.tags:
+            return ""
+        tags = ", ".join(f"{key}={value}" for key, value in sorted(report.tags.items()))
+        return self.sentence("filter_scope", tags=tags)
+
+    def summary(self, report: MonthlyReport) -> list[str]:
+        """The opening sentences: totals, and the change against the previous month."""
+        n = self.numbers
+        month = n.month(report.month)
+        if report.is_empty:
+            return [
+                self.sentence("empty", month=month, scope=self.scope(report)),
+                self.sentence("empty_rest"),
+            ]
+        lines = [
+            self.sentence(
+                "totals",
+                month=month,
+                runs=self.counted(report.totals.runs, "run"),
+                scope=self.scope(report),
+                energy=n.energy(report.totals.energy_kwh),
+                co2=n.co2(report.totals.co2_kg),
+            )
+        ]
+        lines.append(self.change(report))
+        return lines
+
+    def previous_month(self, report: MonthlyReport) -> str:
+        """The previous month's name, with its year only when that differs."""
+        same_year = report.previous_month[:4] == report.month[:4]
+        return self.numbers.month(report.previous_month, year=not same_year)
+
+    def change(self, report: MonthlyReport) -> str:
+        """One sentence on the change against the previous month, naming its main cause."""
+        n = self.numbers
+        prev = self.previous_month(report)
+        ratio = report.change_ratio
+        if ratio is None:
+            return self.sentence("no_previous", prev=prev)
+        if abs(ratio) < UNCHANGED_RATIO:
+            return self.sentence("unchanged", prev=prev)
+        driver = ""
+        cause = main_cause(report.jobs, report.change_kwh)
+        if cause is not None:
+            driver = self.sentence(
+                "driver", job=cause.name, delta=n.energy(cause.change_kwh, signed=True)
+            )
+        return self.sentence(
+            "rose" if ratio > 0 else "fell",
+            pct=n.percent(abs(ratio)),
+            delta=n.energy(report.change_kwh, signed=True),
+            prev=prev,
+            driver=driver,
+        )
+
+    def trend(self, report: MonthlyReport) -> str:
+        """One sentence on the twelve months: their total and the peak month."""
+        n = self.numbers
+        points: Sequence[MonthPoint] = report.trend
+        months = len(points) or 12
+        last = n.month(report.month)
+        total_kwh = sum(p.energy_kwh for p in points)
+        if total_kwh <= 0:
+            return self.sentence("trend_empty", months=months, last=last)
+        peak = max(points, key=lambda p: p.energy_kwh)
+        return self.sentence(
+            "trend",
+            months=months,
+            first=n.month(points[0].month),
+            last=last,
+            energy=n.energy(total_kwh),
+            peak=n.month(peak.month),
+            peak_energy=n.energy(peak.energy_kwh),
+        )
+
+    def jobs(self, report: MonthlyReport, top: int) -> list[str]:
+        """Sentences on the jobs: how many, the largest, the share of the top ones."""
+        n = self.numbers
+        month = n.month(report.month)
+        jobs = report.jobs
+        if not jobs:
+            return [self.sentence("no_jobs", month=month)]
+        largest = jobs[0]
+        total = report.totals.energy_kwh
+        if len(jobs) == 1:
+            return [
+                self.sentence(
+                    "jobs_one",
+                    month=month,
+                    job=largest.name,
+                    energy=n.energy(largest.totals.energy_kwh),
+                )
+            ]
+        count = self.counted(len(jobs), "job")
+        lines = [
+            self.sentence(
+                "jobs",
+                month=month,
+                count=count,
+                count_cap=count[:1].upper() + count[1:],
+                job=largest.name,
+                energy=n.energy(largest.totals.energy_kwh),
+                share=n.percent(_share(largest.totals.energy_kwh, total)),
+            )
+        ]
+        if len(jobs) > top:
+            top_kwh = sum(job.totals.energy_kwh for job in jobs[:top])
+            lines.append(
+                self.sentence(
+                    "jobs_top",
+                    top=n.count(top),
+                    share=n.percent(_share(top_kwh, total)),
+                    rest=n.count(len(jobs) - top),
+                )
+            )
+        return lines
+
+    def teams(self, report: MonthlyReport) -> list[str]:
+        """Sentences on the teams: the largest, and the share without a team tag."""
+        n = self.numbers
+        total = report.totals.energy_kwh
+        named = [t for t in report.teams if t.name]
+        untagged = [t for t in report.teams if not t.name]
+        if not named:
+            return [self.sentence("teams_none", tag=report.team_tag)]
+        largest = named[0]
+        lines = [
+            self.sentence(
+                "teams",
+                tag=report.team_tag,
+                team=largest.name,
+                energy=n.energy(largest.totals.energy_kwh),
+                share=n.percent(_share(largest.totals.energy_kwh, total)),
+            )
+        ]
+        if untagged and untagged[0].totals.runs:
+            kwh = untagged[0].totals.energy_kwh
+            lines.append(
+                self.sentence(
+                    "teams_untagged",
+                    tag=report.team_tag,
+                    energy=n.energy(kwh),
+                    share=n.percent(_share(kwh, total)),
+                )
+            )
+        return lines
+
+    def kinds(self, report: MonthlyReport) -> list[str]:
+        """One sentence naming the kind of run that used the most energy."""
+        if not report.kinds:
+            return []
+        largest = max(report.kinds, key=lambda k: k.totals.energy_kwh)
+        share = _share(largest.totals.energy_kwh, report.totals.energy_kwh)
+        return [
+            self.sentence("kinds", kind=self.kind(largest.name), share=self.numbers.percent(share))
+        ]
+
+    def methods(self, report: MonthlyReport) -> list[str]:
+        """Measured against estimated, and what an estimate means."""
+        n = self.numbers
+        totals = report.totals
+        lines: list[str] = []
+        if totals.energy_kwh > 0:
+            measured = _share(totals.measured_energy_kwh, totals.energy_kwh)
+            estimated = _share(totals.estimated_energy_kwh, totals.energy_kwh)
+            if totals.measured_energy_kwh <= 0 and totals.imported_energy_kwh <= 0:
+                lines.append(self.sentence("methods_none"))
+            elif totals.estimated_energy_kwh <= 0 and totals.imported_energy_kwh <= 0:
+                lines.append(self.sentence("methods_all"))
+            else:
+                lines.append(
+                    self.sentence(
+                        "methods",
+                        measured=_capital(n.percent(measured)),
+                        estimated=n.percent(estimated),
+                    )
+                )
+            if totals.imported_energy_kwh > 0:
+                imported = _share(totals.imported_energy_kwh, totals.energy_kwh)
+                lines.append(self.sentence("methods_imported", imported=n.percent(imported)))
+        lines.append(self.sentence("methods_explain"))
+        if totals.unmeasured_runs:
+            lines.append(
+                self.sentence(
+                    "methods_unmeasured", runs=self.counted(totals.unmeasured_runs, "run")
+                )
+            )
+        return lines
+
+    def sci(self, report: MonthlyReport) -> list[str]:
+        """SCI per run and per GB, and that embodied emissions are left out."""
+        n = self.numbers
+        per_run = report.totals.sci_kg_per_run
+        if per_run is None:
+            return [self.sentence("sci_no_runs"), self.sentence("sci_m")]
+        per_gb_kg = report.totals.sci_kg_per_gb
+        per_gb = (
+            self.sentence("sci_per_gb", value=n.co2(per_gb_kg))
+            if per_gb_kg is not None
+            else self.sentence("sci_no_gb")
+        )
+        return [self.sentence("sci", per_run=n.co2(per_run), per_gb=per_gb), self.sentence("sci_m")]
+
+    def recommendations(self, report: MonthlyReport) -> list[str]:
+        """How many recommendations are open and what following them all would save."""
+        n = self.numbers
+        recs = report.recommendations
+        if not recs:
+            return [self.sentence("recs_none")]
+        verb = (
+            ("staat" if len(recs) == 1 else "staan")
+            if self.lang == "nl"
+            else ("is" if len(recs) == 1 else "are")
+        )
+        count = self.counted(len(recs), "recommendation")
+        with_saving = [r for r in recs if r.saving_kwh_per_year is not None]
+        lines: list[str] = []
+        if with_saving:
+            kwh = sum(r.saving_kwh_per_year or 0.0 for r in with_saving)
+            co2 = sum(r.saving_co2_kg_per_year or 0.0 for r in with_saving)
+            euros = [
+                r.saving_eur_per_year for r in with_saving if r.saving_eur_per_year is not None
+            ]
+            eur = f", {n.euro(sum(euros))}" if euros else ""
+            lines.append(
+                self.sentence(
+                    "recs", verb=verb, count=count, kwh=n.energy(kwh), co2=n.co2(co2), eur=eur
+                )
+            )
+        else:
+            lines.append(self.sentence("recs_no_saving", verb=verb, count=count))
+        bench = [r for r in recs if r.kind == "bench"]
+        if bench:
+            lines.append(
+                self.sentence(
+                    "recs_bench", count=_capital(self.counted(len(bench), "recommendation"))
+                )
+            )
+        return lines
+
+    def realised(self, report: MonthlyReport) -> list[str]:
+        """What changes of configuration saved in the month."""
+        n = self.numbers
+        month = n.month(report.month)
+        if not report.realised:
+            return [self.sentence("realised_none", month=month)]
+        kwh = sum(r.saving_kwh_in_month or 0.0 for r in report.realised)
+        year = sum(r.saving_kwh_per_year or 0.0 for r in report.realised)
+        return [
+            self.sentence(
+                "realised",
+                month=month,
+                count=self.counted(len(report.realised), "job"),
+                kwh=n.energy(kwh),
+                year=n.energy(year),
+            )
+        ]
+
+    def reliability(self, report: MonthlyReport) -> list[str]:
+        """Runs that failed, were interrupted or still ran, counted."""
+        n = self.numbers
+        totals = report.totals
+        month = n.month(report.month)
+        if report.is_empty:
+            return [self.sentence("reliability_empty", month=month)]
+        lines = [
+            self.sentence(
+                "reliability",
+                runs=self.counted(totals.runs, "run"),
+                month=month,
+                ok=n.count(totals.ok),
+                failed=n.count(totals.failed),
+                interrupted=n.count(totals.interrupted),
+            )
+        ]
+        if totals.running:
+            lines.append(
+                self.sentence(
+                    "reliability_running", running=_capital(self.counted(totals.running, "run"))
+                )
+            )
+        return lines
+
+
+def main_cause(jobs: Sequence[GroupFigures], change_kwh: float) -> GroupFigures | None:
+    """The job whose own change went furthest in the direction of the month's change."""
+    same_way = [job for job in jobs if job.change_kwh * change_kwh > 0]
+    if not same_way:
+        return None
+    return max(same_way, key=lambda job: abs(job.change_kwh))
+
+
+def _share(part: float, whole: float) -> float:
+    return part / whole if whole > 0 else 0.0
+
+
+def _capital(text: str) -> str:
+    return text[:1].upper() + text[1:]

@@ -1,0 +1,104 @@
+"""The report's charts: valid, labelled, deterministic SVG whose text stays text."""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+
+from render_samples import SCRIPT_NAME, trend
+
+from zuinig.report.charts import LABEL_CHARS, bar_chart, trend_chart
+from zuinig.report.texts import Texts
+
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+def _texts(svg: str) -> list[str]:
+    root = ET.fromstring(svg)
+    return ["".join(node.itertext()) for node in root.iter(f"{SVG}text")]
+
+
+def test_trend_chart_is_labelled_localised_svg() -> None:
+    svg = trend_chart(trend([900.0, *([1000.0] * 10), 1234.5]), "2026-11", Texts("nl"))
+    assert svg is not None
+    assert svg.startswith("<svg")  # no XML prolog or DOCTYPE: it is inlined in HTML
+    root = ET.fromstring(svg)
+    assert root.get("class") == "chart"
+    assert root.get("data-chart") == "trend"
+    assert root.get("role") == "img"
+    title = root.find(f"{SVG}title")
+    assert title is not None and title.text == "Energieverbruik per maand"
+    description = root.find(f"{SVG}desc")
+    assert description is not None and "november 2026: 1.234,5 kWh" in (description.text or "")
+    labels = _texts(svg)
+    assert "energie (kWh)" in labels
+    assert "1.200" in labels  # Dutch grouping on the ticks
+    assert "dec\n2025" in labels or "dec2025" in labels or "dec" in labels
+    assert "1.234,5 kWh" in labels  # the month's bar carries its value
+    assert "<metadata" not in svg and "dc:date" not in svg
+
+
+def test_trend_chart_in_english_uses_english_months_and_numbers() -> None:
+    svg = trend_chart(trend([900.0, *([1000.0] * 10), 1234.5]), "2026-11", Texts("en"))
+    assert svg is not None
+    labels = _texts(svg)
+    assert "1,200" in labels
+    assert "Oct" in labels
+    assert "energy (kWh)" in labels
+
+
+def test_tiny_energies_are_drawn_in_a_unit_that_shows_them() -> None:
+    svg = trend_chart(trend([0.0] * 11 + [3e-6]), "2026-11", Texts("en"))
+    assert svg is not None
+    assert "energy (mWh)" in _texts(svg)
+
+
+def test_the_same_figures_give_the_same_svg() -> None:
+    points = trend([1.0] * 12)
+    assert trend_chart(points, "2026-11", Texts("nl")) == trend_chart(
+        points, "2026-11", Texts("nl")
+    )
+
+
+def test_no_chart_without_energy() -> None:
+    assert trend_chart(trend([0.0] * 12), "2026-11", Texts("nl")) is None
+    assert trend_chart((), "2026-11", Texts("nl")) is None
+    assert bar_chart("jobs", ["a"], [0.0], "t", Texts("nl")) is None
+    assert bar_chart("jobs", [], [], "t", Texts("nl")) is None
+
+
+def test_bar_labels_are_text_never_markup_or_maths() -> None:
+    long_name = "x" * (LABEL_CHARS + 10)
+    labels = [SCRIPT_NAME, "\"'&", "cost $x$ and $y$", 'id="evil"', long_name]
+    svg = bar_chart(
+        "jobs",
+        labels,
+        [5.0, 4.0, 3.0, 2.0, 1.0],
+        f"title {SCRIPT_NAME}",
+        Texts("en"),
+        last_is_rest=True,
+    )
+    assert svg is not None
+    shown = _texts(svg)
+    assert SCRIPT_NAME in shown  # escaped in the SVG, read back as the literal name
+    assert "\"'&" in shown
+    assert "cost $x$ and $y$" in shown  # mathtext is off
+    assert 'id="evil"' in shown  # the id prefixing touches tags only, never text
+    assert long_name[: LABEL_CHARS - 1] + "…" in shown
+    assert "<script>" not in svg
+    root = ET.fromstring(svg)
+    title = root.find(f"{SVG}title")
+    assert title is not None and title.text == f"title {SCRIPT_NAME}"
+    assert "#9a9a9a" in svg.lower()  # the summed rest is grey
+
+
+def test_two_charts_share_no_id_and_every_reference_resolves() -> None:
+    texts = Texts("nl")
+    first = trend_chart(trend([1.0] * 12), "2026-11", texts)
+    second = bar_chart("jobs", ["a", "b"], [2.0, 1.0], "t", texts)
+    assert first is not None and second is not None
+    page = first + second
+    ids = re.findall(r'\sid="([^"]+)"', page)
+    assert ids and len(ids) == len(set(ids))
+    references = re.findall(r'(?:url\(#|href="#)([^")]+)', page)
+    assert references and set(references) <= set(ids)
