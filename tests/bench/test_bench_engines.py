@@ -60,7 +60,7 @@ def test_unknown_engines_and_modes_are_one_clear_line() -> None:
         get_engine("spark")
     assert str(caught.value) == (
         "unknown engine 'spark'; known engines: pandas (default/pyarrow), "
-        "polars (eager/lazy/streaming), duckdb (default)"
+        "polars (eager/lazy/streaming), duckdb (default), dask (default)"
     )
     with pytest.raises(
         BenchError, match="engine polars has no mode 'fast'; its modes: eager, lazy, streaming"

@@ -241,12 +241,30 @@ class Matrix:
     queries: tuple[str, ...]
 
     def configurations(self) -> list[Configuration]:
+        """Every format x engine x threads, except formats the engine cannot read."""
+        unreadable = self.unreadable()
         return [
             Configuration(fmt, engine, mode, threads)
             for fmt in self.formats
             for engine, mode in self.engines
+            if (fmt, engine, mode) not in unreadable
             for threads in self.threads
         ]
+
+    def unreadable(self) -> dict[tuple[str, str, str], str]:
+        """(format, engine, mode) left out because the engine cannot read the format: why."""
+        from zuinig.bench.engines import get_engine
+        from zuinig.bench.formats import get_format
+
+        left_out = {}
+        for fmt in map(get_format, self.formats):
+            for name, mode in self.engines:
+                if not get_engine(name, mode).reads(fmt):
+                    left_out[fmt.name, name, mode] = (
+                        f"{name}/{mode} cannot read {fmt.name} ({fmt.description}); "
+                        "that combination is left out"
+                    )
+        return left_out
 
 
 def resolve_matrix(options: BenchOptions) -> Matrix:
@@ -293,7 +311,7 @@ def resolve_matrix(options: BenchOptions) -> Matrix:
         data=options.data,
         cache_dir=options.cache_dir,
     )
-    return Matrix(
+    matrix = Matrix(
         workload=workload,
         formats=formats,
         engines=engines,
@@ -301,6 +319,11 @@ def resolve_matrix(options: BenchOptions) -> Matrix:
         threads=options.threads or (os.cpu_count() or 1,),
         queries=queries,
     )
+    if not matrix.configurations():
+        raise UsageError(
+            "no engine given reads any format given: " + "; ".join(matrix.unreadable().values())
+        )
+    return matrix
 
 
 @contextlib.contextmanager
@@ -682,6 +705,7 @@ class BenchRunner:
             work_dir = Path(work)
             prepared, prepare_rows = self._prepare_all(session, matrix)
             configs = [c for c in matrix.configurations() if c.format in prepared]
+            self._notes += matrix.unreadable().values()
             rounds = plan_rounds(configs, self.options.repeat, self.seed)
             total = len(configs) * self.options.repeat
             idle = self._measure_idle(session, work_dir)

@@ -1,7 +1,8 @@
 """The engine registry: which engines and modes a benchmark can run.
 
 Built in: ``pandas`` (``default``, ``pyarrow``), ``polars`` (``eager``, ``lazy``,
-``streaming``) and ``duckdb`` (``default``). Others can be registered, for example
+``streaming``), ``duckdb`` (``default``) and ``dask`` (``default``; CSV and Parquet
+only). Others can be registered, for example
 in tests::
 
     @register_engine
@@ -22,12 +23,14 @@ import importlib
 from collections.abc import Iterable
 
 from zuinig.bench.engines.base import Engine
+from zuinig.bench.engines.dask_engine import DaskEngine
 from zuinig.bench.engines.duckdb_engine import DuckDBEngine
 from zuinig.bench.engines.pandas_engine import PandasEngine
 from zuinig.bench.engines.polars_engine import PolarsEngine
 from zuinig.errors import BenchError
 
 __all__ = [
+    "DaskEngine",
     "DuckDBEngine",
     "Engine",
     "PandasEngine",
@@ -41,7 +44,7 @@ __all__ = [
     "unregister_engine",
 ]
 
-_BUILT_IN: tuple[type[Engine], ...] = (PandasEngine, PolarsEngine, DuckDBEngine)
+_BUILT_IN: tuple[type[Engine], ...] = (PandasEngine, PolarsEngine, DuckDBEngine, DaskEngine)
 _REGISTRY: dict[str, type[Engine]] = {engine.name: engine for engine in _BUILT_IN}
 
 #: Separators accepted between an engine and its mode: ``polars:lazy`` or ``polars/lazy``.

@@ -22,9 +22,9 @@ from __future__ import annotations
 
 import abc
 import importlib.metadata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, ClassVar, TypeVar
 
 from zuinig.bench.queries import catalog
 from zuinig.errors import BenchError
@@ -32,8 +32,11 @@ from zuinig.errors import BenchError
 if TYPE_CHECKING:
     import pyarrow as pa
 
-    from zuinig.bench.formats import PreparedData
+    from zuinig.bench.formats import Format, FormatKind, PreparedData
     from zuinig.bench.queries.catalog import QuerySpec
+
+#: What an engine's reader gives for one table: a frame, a lazy frame, a relation.
+T = TypeVar("T")
 
 #: Arrow's environment variables for its thread pools, read when pyarrow is imported.
 ARROW_CPU_THREADS_ENV = "OMP_NUM_THREADS"
@@ -50,6 +53,8 @@ class Engine(abc.ABC):
         modes: the modes it offers; the first is its default.
         threads_meaning: what ``threads`` controls in this engine, in words.
         packages: the distributions whose versions describe the engine.
+        format_kinds: the file families it can read (``csv``, ``parquet``, ``arrow``);
+            a benchmark leaves the other formats out for it, with a note.
         mode: the mode of this instance.
     """
 
@@ -57,6 +62,7 @@ class Engine(abc.ABC):
     modes: ClassVar[tuple[str, ...]]
     threads_meaning: ClassVar[str]
     packages: ClassVar[tuple[str, ...]] = ()
+    format_kinds: ClassVar[frozenset[FormatKind]] = frozenset({"csv", "parquet", "arrow"})
 
     def __init__(self, mode: str | None = None) -> None:
         if mode is None:
@@ -96,6 +102,10 @@ class Engine(abc.ABC):
             BenchError: the thread count cannot be set now (for example Polars was
                 imported without :meth:`env_for_threads`).
         """
+
+    def reads(self, fmt: Format) -> bool:
+        """Whether this engine can read files in the format ``fmt``."""
+        return fmt.kind in self.format_kinds
 
     def supports(self, workload: str, query: str) -> bool:
         """Whether this engine has an implementation of ``query`` of ``workload``."""
@@ -137,6 +147,32 @@ def query_spec(data: PreparedData, query: str) -> QuerySpec:
         BenchError: the query is unknown for that workload.
     """
     return catalog.get_query(data.workload, query)
+
+
+def read_tables(
+    spec: QuerySpec,
+    data: PreparedData,
+    read: Callable[[Path, Format, Sequence[str], Sequence[str]], T],
+) -> dict[str, T]:
+    """Every table ``spec`` uses, read by ``read(path, format, columns, date columns)``."""
+    return {
+        table: read(data.paths[table], data.format, spec.columns[table], spec.date_columns(table))
+        for table in spec.tables
+    }
+
+
+def pandas_to_arrow(result: object, engine: str) -> pa.Table:
+    """A pandas DataFrame that ``engine`` returned, as a pyarrow table without its index.
+
+    Raises:
+        BenchError: ``result`` is not a pandas DataFrame.
+    """
+    import pandas as pd
+    import pyarrow as pa
+
+    if not isinstance(result, pd.DataFrame):
+        raise BenchError(f"{engine} returned a {type(result).__name__}, not a DataFrame")
+    return pa.Table.from_pandas(result, preserve_index=False)
 
 
 def set_arrow_threads(threads: int) -> None:

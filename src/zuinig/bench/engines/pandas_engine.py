@@ -20,11 +20,12 @@ from typing import TYPE_CHECKING, ClassVar
 from zuinig.bench.engines.base import (
     Engine,
     check_threads,
+    pandas_to_arrow,
     query_spec,
     read_arrow_columns,
+    read_tables,
     set_arrow_threads,
 )
-from zuinig.errors import BenchError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -62,23 +63,12 @@ class PandasEngine(Engine):
         """Read the query's columns into DataFrames and run the pandas query."""
         from zuinig.bench.queries.pandas_impl import QUERIES
 
-        spec = query_spec(data, query)
-        tables = {
-            table: self._read(
-                data.paths[table], data.format, spec.columns[table], spec.date_columns(table)
-            )
-            for table in spec.tables
-        }
+        tables = read_tables(query_spec(data, query), data, self._read)
         return QUERIES[data.workload][query](tables)
 
     def to_arrow(self, result: object) -> pa.Table:
         """The DataFrame as a pyarrow table, without its index."""
-        import pandas as pd
-        import pyarrow as pa
-
-        if not isinstance(result, pd.DataFrame):
-            raise BenchError(f"pandas returned a {type(result).__name__}, not a DataFrame")
-        return pa.Table.from_pandas(result, preserve_index=False)
+        return pandas_to_arrow(result, self.name)
 
     def _read(
         self, path: Path, fmt: Format, columns: Sequence[str], dates: Sequence[str]

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
-from zuinig.bench.engines.base import Engine, check_threads, query_spec
+from zuinig.bench.engines.base import Engine, check_threads, query_spec, read_tables
 from zuinig.errors import BenchError
 
 if TYPE_CHECKING:
@@ -76,13 +76,7 @@ class PolarsEngine(Engine):
         spec = query_spec(data, query)
         function = QUERIES[data.workload][query]
         if self.mode == "eager":
-            frames = {
-                table: _read(
-                    data.paths[table], data.format, spec.columns[table], spec.date_columns(table)
-                )
-                for table in spec.tables
-            }
-            return function(frames)
+            return function(read_tables(spec, data, _read))
         scans = {
             table: _scan(data.paths[table], data.format, spec.date_columns(table))
             for table in spec.tables

@@ -4,6 +4,7 @@
 - :mod:`~zuinig.bench.queries.sql`: SQL text for DuckDB.
 - :mod:`~zuinig.bench.queries.pandas_impl`: pandas code (imports pandas).
 - :mod:`~zuinig.bench.queries.polars_impl`: Polars expressions (imports Polars).
+- :mod:`~zuinig.bench.queries.dask_impl`: the pandas queries computed by dask.dataframe.
 """
 
 from zuinig.bench.queries.catalog import (

@@ -5,6 +5,12 @@ columns: numpy-backed ones (``datetime64``) compare with a ``Timestamp``,
 pyarrow-backed ones (``date32[pyarrow]``) with a ``datetime.date``; :func:`_day`
 picks the right literal.
 
+Each query that groups is a :class:`GroupedQuery`: its row steps (filters, merges,
+derived columns), its group keys and aggregations, and the ordering of the small
+grouped result. dask.dataframe has the same API for the row steps and the
+aggregations, so :mod:`zuinig.bench.queries.dask_impl` runs these very definitions
+and differs only in computing the grouped result; the two cannot drift apart.
+
 Importing this module imports pandas; engines import it in their (separately
 measured) import step.
 """
@@ -12,8 +18,10 @@ measured) import step.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import date
 from types import MappingProxyType
+from typing import Any
 
 import pandas as pd
 
@@ -21,45 +29,88 @@ from zuinig.bench.queries import catalog as c
 
 #: A query: named tables in, a result frame out.
 PandasQuery = Callable[[Mapping[str, pd.DataFrame]], pd.DataFrame]
+#: A pandas or a dask.dataframe DataFrame (or Series): the row steps below use only the
+#: API the two share.
+Frame = Any
+#: Named aggregations: output column -> (input column, aggregation), as ``agg`` takes them.
+Aggregations = Mapping[str, tuple[str, str]]
 
 
-def _day(column: pd.Series, day: date) -> date | pd.Timestamp:
+@dataclass(frozen=True)
+class GroupedQuery:
+    """A query that groups: rows, then one aggregation per group, then ordering.
+
+    Attributes:
+        rows: filters, merges and derived columns over the named tables; written in
+            the API pandas and dask.dataframe share.
+        keys: the group keys.
+        aggregations: what each group gives.
+        finish: ordering, limits and column choice, on the grouped result (pandas,
+            group keys as columns).
+    """
+
+    rows: Callable[[Mapping[str, Frame]], Frame]
+    keys: tuple[str, ...]
+    aggregations: Aggregations
+    finish: Callable[[pd.DataFrame], pd.DataFrame] = lambda grouped: grouped
+
+    def __call__(self, tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+        """Run the query on pandas frames."""
+        grouped: pd.DataFrame = self.group(self.rows(tables)).reset_index()
+        return self.finish(grouped)
+
+    def group(self, rows: Frame) -> Frame:
+        """The aggregation of ``rows`` per group, group keys in the index."""
+        return rows.groupby(list(self.keys), observed=True).agg(**self.aggregations)
+
+
+def _day(column: Frame, day: date) -> date | pd.Timestamp:
     """The literal that compares with ``column``: a date for Arrow dates, else a Timestamp."""
     if isinstance(column.dtype, pd.ArrowDtype):
         return day
     return pd.Timestamp(day)
 
 
-def _in_window(column: pd.Series, start: date, end: date) -> pd.Series:
+def _in_window(column: Frame, start: date, end: date) -> Frame:
     """``start <= column < end``, the TPC-H date window."""
     return (column >= _day(column, start)) & (column < _day(column, end))
 
 
-def tpch_q1(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
-    """TPC-H Q1, pricing summary report."""
+def _with_revenue(joined: Frame) -> Frame:
+    return joined.assign(revenue=joined["l_extendedprice"] * (1 - joined["l_discount"]))
+
+
+def _q1_rows(tables: Mapping[str, Frame]) -> Frame:
     lineitem = tables["lineitem"]
     shipdate = lineitem["l_shipdate"]
     lineitem = lineitem[shipdate <= _day(shipdate, c.Q1_SHIPDATE_MAX)]
     disc_price = lineitem["l_extendedprice"] * (1 - lineitem["l_discount"])
-    lineitem = lineitem.assign(disc_price=disc_price, charge=disc_price * (1 + lineitem["l_tax"]))
-    return (
-        lineitem.groupby(["l_returnflag", "l_linestatus"], as_index=False, observed=True)
-        .agg(
-            sum_qty=("l_quantity", "sum"),
-            sum_base_price=("l_extendedprice", "sum"),
-            sum_disc_price=("disc_price", "sum"),
-            sum_charge=("charge", "sum"),
-            avg_qty=("l_quantity", "mean"),
-            avg_price=("l_extendedprice", "mean"),
-            avg_disc=("l_discount", "mean"),
-            count_order=("l_quantity", "size"),
-        )
-        .sort_values(["l_returnflag", "l_linestatus"], ignore_index=True)
-    )
+    return lineitem.assign(disc_price=disc_price, charge=disc_price * (1 + lineitem["l_tax"]))
 
 
-def tpch_q3(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
-    """TPC-H Q3, shipping priority."""
+def _q1_finish(grouped: pd.DataFrame) -> pd.DataFrame:
+    return grouped.sort_values(["l_returnflag", "l_linestatus"], ignore_index=True)
+
+
+#: TPC-H Q1, pricing summary report.
+tpch_q1 = GroupedQuery(
+    _q1_rows,
+    ("l_returnflag", "l_linestatus"),
+    {
+        "sum_qty": ("l_quantity", "sum"),
+        "sum_base_price": ("l_extendedprice", "sum"),
+        "sum_disc_price": ("disc_price", "sum"),
+        "sum_charge": ("charge", "sum"),
+        "avg_qty": ("l_quantity", "mean"),
+        "avg_price": ("l_extendedprice", "mean"),
+        "avg_disc": ("l_discount", "mean"),
+        "count_order": ("l_quantity", "size"),
+    },
+    _q1_finish,
+)
+
+
+def _q3_rows(tables: Mapping[str, Frame]) -> Frame:
     customer = tables["customer"]
     customer = customer[customer["c_mktsegment"] == c.Q3_SEGMENT]
     orders = tables["orders"]
@@ -69,16 +120,24 @@ def tpch_q3(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
     joined = lineitem.merge(orders, left_on="l_orderkey", right_on="o_orderkey").merge(
         customer, left_on="o_custkey", right_on="c_custkey"
     )
-    joined["revenue"] = joined["l_extendedprice"] * (1 - joined["l_discount"])
-    result = joined.groupby(
-        ["l_orderkey", "o_orderdate", "o_shippriority"], as_index=False, observed=True
-    ).agg(revenue=("revenue", "sum"))
-    top = result.sort_values(["revenue", "o_orderdate"], ascending=[False, True])
+    return _with_revenue(joined)
+
+
+def _q3_finish(grouped: pd.DataFrame) -> pd.DataFrame:
+    top = grouped.sort_values(["revenue", "o_orderdate"], ascending=[False, True])
     return top.head(c.Q3_LIMIT)[["l_orderkey", "revenue", "o_orderdate", "o_shippriority"]]
 
 
-def tpch_q5(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
-    """TPC-H Q5, local supplier volume."""
+#: TPC-H Q3, shipping priority.
+tpch_q3 = GroupedQuery(
+    _q3_rows,
+    ("l_orderkey", "o_orderdate", "o_shippriority"),
+    {"revenue": ("revenue", "sum")},
+    _q3_finish,
+)
+
+
+def _q5_rows(tables: Mapping[str, Frame]) -> Frame:
     region = tables["region"]
     region = region[region["r_name"] == c.Q5_REGION]
     nation = tables["nation"].merge(region, left_on="n_regionkey", right_on="r_regionkey")
@@ -93,25 +152,39 @@ def tpch_q5(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
             supplier, left_on=["l_suppkey", "c_nationkey"], right_on=["s_suppkey", "s_nationkey"]
         )
     )
-    joined["revenue"] = joined["l_extendedprice"] * (1 - joined["l_discount"])
-    result = joined.groupby("n_name", as_index=False, observed=True).agg(revenue=("revenue", "sum"))
-    return result.sort_values("revenue", ascending=False, ignore_index=True)
+    return _with_revenue(joined)
 
 
-def tpch_q6(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
-    """TPC-H Q6, forecasting revenue change."""
+def _q5_finish(grouped: pd.DataFrame) -> pd.DataFrame:
+    return grouped.sort_values("revenue", ascending=False, ignore_index=True)
+
+
+#: TPC-H Q5, local supplier volume.
+tpch_q5 = GroupedQuery(_q5_rows, ("n_name",), {"revenue": ("revenue", "sum")}, _q5_finish)
+
+
+def q6_revenue(tables: Mapping[str, Frame]) -> Frame:
+    """TPC-H Q6's sum, not yet computed by dask (a number in pandas)."""
     lineitem = tables["lineitem"]
     selected = lineitem[
         _in_window(lineitem["l_shipdate"], c.Q6_DATE_FROM, c.Q6_DATE_TO)
         & lineitem["l_discount"].between(c.Q6_DISCOUNT_MIN, c.Q6_DISCOUNT_MAX)
         & (lineitem["l_quantity"] < c.Q6_QUANTITY_BELOW)
     ]
-    revenue = (selected["l_extendedprice"] * selected["l_discount"]).sum()
+    return (selected["l_extendedprice"] * selected["l_discount"]).sum()
+
+
+def q6_answer(revenue: float) -> pd.DataFrame:
+    """TPC-H Q6's answer: one row with the revenue."""
     return pd.DataFrame({"revenue": [float(revenue)]})
 
 
-def tpch_q10(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
-    """TPC-H Q10, returned item reporting."""
+def tpch_q6(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+    """TPC-H Q6, forecasting revenue change."""
+    return q6_answer(q6_revenue(tables))
+
+
+def _q10_rows(tables: Mapping[str, Frame]) -> Frame:
     orders = tables["orders"]
     orders = orders[_in_window(orders["o_orderdate"], c.Q10_DATE_FROM, c.Q10_DATE_TO)]
     lineitem = tables["lineitem"]
@@ -122,9 +195,10 @@ def tpch_q10(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
         .merge(lineitem, left_on="o_orderkey", right_on="l_orderkey")
         .merge(tables["nation"], left_on="c_nationkey", right_on="n_nationkey")
     )
-    joined["revenue"] = joined["l_extendedprice"] * (1 - joined["l_discount"])
-    keys = ["c_custkey", "c_name", "c_acctbal", "c_phone", "n_name", "c_address", "c_comment"]
-    result = joined.groupby(keys, as_index=False, observed=True).agg(revenue=("revenue", "sum"))
+    return _with_revenue(joined)
+
+
+def _q10_finish(grouped: pd.DataFrame) -> pd.DataFrame:
     columns = [
         "c_custkey",
         "c_name",
@@ -135,11 +209,19 @@ def tpch_q10(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
         "c_phone",
         "c_comment",
     ]
-    return result.sort_values("revenue", ascending=False).head(c.Q10_LIMIT)[columns]
+    return grouped.sort_values("revenue", ascending=False).head(c.Q10_LIMIT)[columns]
 
 
-def tpch_q12(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
-    """TPC-H Q12, shipping modes and order priority."""
+#: TPC-H Q10, returned item reporting.
+tpch_q10 = GroupedQuery(
+    _q10_rows,
+    ("c_custkey", "c_name", "c_acctbal", "c_phone", "n_name", "c_address", "c_comment"),
+    {"revenue": ("revenue", "sum")},
+    _q10_finish,
+)
+
+
+def _q12_rows(tables: Mapping[str, Frame]) -> Frame:
     lineitem = tables["lineitem"]
     lineitem = lineitem[
         lineitem["l_shipmode"].isin(c.Q12_SHIPMODES)
@@ -149,69 +231,57 @@ def tpch_q12(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
     ]
     joined = tables["orders"].merge(lineitem, left_on="o_orderkey", right_on="l_orderkey")
     high = joined["o_orderpriority"].isin(c.Q12_HIGH_PRIORITIES)
-    joined = joined.assign(
+    return joined.assign(
         high_line_count=high.astype("int64"), low_line_count=(~high).astype("int64")
     )
-    return (
-        joined.groupby("l_shipmode", as_index=False, observed=True)[
-            ["high_line_count", "low_line_count"]
-        ]
-        .sum()
-        .sort_values("l_shipmode", ignore_index=True)
-    )
 
 
-def _x(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+def _q12_finish(grouped: pd.DataFrame) -> pd.DataFrame:
+    return grouped.sort_values("l_shipmode", ignore_index=True)
+
+
+#: TPC-H Q12, shipping modes and order priority.
+tpch_q12 = GroupedQuery(
+    _q12_rows,
+    ("l_shipmode",),
+    {
+        "high_line_count": ("high_line_count", "sum"),
+        "low_line_count": ("low_line_count", "sum"),
+    },
+    _q12_finish,
+)
+
+
+def _x(tables: Mapping[str, Frame]) -> Frame:
     return tables[c.GROUPBY_TABLE]
 
 
-def groupby_q1(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
-    """h2oai group-by q1: sum v1 by id1."""
-    return _x(tables).groupby("id1", as_index=False, observed=True).agg(v1=("v1", "sum"))
+def _each(aggregation: str, *columns: str) -> Aggregations:
+    """``aggregation`` of every one of ``columns``, under the column's own name."""
+    return {column: (column, aggregation) for column in columns}
 
 
-def groupby_q2(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
-    """h2oai group-by q2: sum v1 by id1, id2."""
-    return _x(tables).groupby(["id1", "id2"], as_index=False, observed=True).agg(v1=("v1", "sum"))
+def _q7_finish(grouped: pd.DataFrame) -> pd.DataFrame:
+    grouped["range_v1_v2"] = grouped["v1"] - grouped["v2"]
+    return grouped[["id3", "range_v1_v2"]]
 
 
-def groupby_q3(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
-    """h2oai group-by q3: sum v1, mean v3 by id3."""
-    return (
-        _x(tables)
-        .groupby("id3", as_index=False, observed=True)
-        .agg(v1=("v1", "sum"), v3=("v3", "mean"))
-    )
-
-
-def groupby_q4(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
-    """h2oai group-by q4: mean v1, v2, v3 by id4."""
-    return _x(tables).groupby("id4", as_index=False, observed=True)[["v1", "v2", "v3"]].mean()
-
-
-def groupby_q5(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
-    """h2oai group-by q5: sum v1, v2, v3 by id6."""
-    return _x(tables).groupby("id6", as_index=False, observed=True)[["v1", "v2", "v3"]].sum()
-
-
-def groupby_q6(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
-    """h2oai group-by q6: median and sample standard deviation of v3 by id4, id5."""
-    return (
-        _x(tables)
-        .groupby(["id4", "id5"], as_index=False, observed=True)
-        .agg(median_v3=("v3", "median"), sd_v3=("v3", "std"))
-    )
-
-
-def groupby_q7(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
-    """h2oai group-by q7: max v1 - min v2 by id3."""
-    ranges = (
-        _x(tables)
-        .groupby("id3", as_index=False, observed=True)
-        .agg(v1=("v1", "max"), v2=("v2", "min"))
-    )
-    ranges["range_v1_v2"] = ranges["v1"] - ranges["v2"]
-    return ranges[["id3", "range_v1_v2"]]
+#: h2oai group-by q1: sum v1 by id1.
+groupby_q1 = GroupedQuery(_x, ("id1",), _each("sum", "v1"))
+#: h2oai group-by q2: sum v1 by id1, id2.
+groupby_q2 = GroupedQuery(_x, ("id1", "id2"), _each("sum", "v1"))
+#: h2oai group-by q3: sum v1, mean v3 by id3.
+groupby_q3 = GroupedQuery(_x, ("id3",), {"v1": ("v1", "sum"), "v3": ("v3", "mean")})
+#: h2oai group-by q4: mean v1, v2, v3 by id4.
+groupby_q4 = GroupedQuery(_x, ("id4",), _each("mean", "v1", "v2", "v3"))
+#: h2oai group-by q5: sum v1, v2, v3 by id6.
+groupby_q5 = GroupedQuery(_x, ("id6",), _each("sum", "v1", "v2", "v3"))
+#: h2oai group-by q6: median and sample standard deviation of v3 by id4, id5.
+groupby_q6 = GroupedQuery(
+    _x, ("id4", "id5"), {"median_v3": ("v3", "median"), "sd_v3": ("v3", "std")}
+)
+#: h2oai group-by q7: max v1 - min v2 by id3.
+groupby_q7 = GroupedQuery(_x, ("id3",), {"v1": ("v1", "max"), "v2": ("v2", "min")}, _q7_finish)
 
 
 #: Query functions per workload and query name.
