@@ -28,6 +28,9 @@ KIND_FUNCTION = "function"  # a decorated function or a ``with measure()`` block
 KIND_COMMAND = "command"  # ``zuinig run -- CMD``
 KIND_BENCH = "bench"  # one trial of ``zuinig bench`` (see BenchTrial.run_id)
 KIND_CONVERT = "convert"  # ``zuinig convert``: the energy of converting a file
+KIND_DASK = "dask"  # ``zuinig.dask.measure``: a job on a Dask cluster, all processes together
+KIND_DASK_CLIENT = "dask-client"  # its client process's own share (a child of the dask run)
+KIND_DASK_WORKER = "dask-worker"  # one worker process's share (a child of the dask run)
 
 #: Bench session states. Unlike a run, ``interrupted`` may be stored (Ctrl-C stops a
 #: session cleanly); a ``running`` row whose process is gone is also *shown* so.
