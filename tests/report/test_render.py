@@ -4,6 +4,7 @@ an empty month, and the files ``write_report`` writes."""
 from __future__ import annotations
 
 import importlib.abc
+import logging
 import sys
 from html.parser import HTMLParser
 from pathlib import Path
@@ -173,6 +174,19 @@ def test_write_report_writes_named_files_atomically(
     assert sorted(p.name for p in out_dir.iterdir()) == ["zuinig-report-2026-11-en.html"]
 
 
+def test_write_report_writes_the_csv_appendix_beside_the_html(
+    tmp_path: Path, sample_report: MonthlyReport
+) -> None:
+    paths = write_report(sample_report, tmp_path, formats=("csv", "html", "csv"))
+    assert [p.name for p in paths] == [
+        "zuinig-report-2026-11-nl.csv",
+        "zuinig-report-2026-11-nl.html",
+    ]
+    appendix = paths[0].read_text(encoding="utf-8")
+    assert "woningbouwmonitor" in appendix and SCRIPT_NAME in appendix
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(p.name for p in paths)
+
+
 class _NoPango(importlib.abc.MetaPathFinder):
     """Imports of weasyprint fail the way they do without libpango: cffi's OSError."""
 
@@ -195,3 +209,17 @@ def test_missing_pango_is_one_clear_line_and_leaves_no_half_file(
     assert "apt-get install libpango-1.0-0 libpangoft2-1.0-0" in PANGO_MISSING
     assert "--format html,csv" in PANGO_MISSING
     assert sorted(p.name for p in tmp_path.iterdir()) == ["zuinig-report-2026-11-nl.html"]
+
+
+def test_only_weasyprints_svg_style_noise_is_dropped() -> None:
+    from zuinig.report.render import _SvgStyleFilter
+
+    def record(message: str) -> logging.LogRecord:
+        return logging.LogRecord("weasyprint", logging.WARNING, __file__, 1, message, None, None)
+
+    keep = _SvgStyleFilter()
+    assert not keep.filter(record("Ignored `fill: #0072b2` at 1:1, unknown property."))
+    assert not keep.filter(record("Ignored `text-anchor: middle` at 1:1, unknown property."))
+    assert keep.filter(record("Ignored `clip: rect(0 0 0 0)` at 87:3, invalid value."))
+    assert keep.filter(record("Ignored `colour: red` at 1:1, unknown property."))
+    assert keep.filter(record("Failed to load image at 'https://example.org/x.png'"))

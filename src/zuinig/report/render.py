@@ -14,7 +14,9 @@ holds every job.
 from __future__ import annotations
 
 import functools
+import logging
 import os
+import re
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -109,7 +111,8 @@ def render_pdf(html: str) -> bytes:
         ReportError: when WeasyPrint's Pango library is missing.
     """
     weasyprint = _load_weasyprint()
-    pdf = weasyprint.HTML(string=html, base_url=None).write_pdf()
+    with _quiet_svg_styles():
+        pdf = weasyprint.HTML(string=html, base_url=None).write_pdf()
     if not isinstance(pdf, bytes):  # write_pdf returns bytes when given no target
         raise ReportError("WeasyPrint returned no PDF")
     return pdf
@@ -159,14 +162,14 @@ def write_report(
     for fmt in wanted:
         path = report_path(out_dir, report, lang, fmt)
         say(f"writing {path}")
-        with _atomic(path) as temporary:
-            if fmt == "csv":
-                from zuinig.report.appendix import write_csv  # the figures' full table
+        if fmt == "csv":
+            from zuinig.report.appendix import write_csv  # every figure; atomic itself
 
-                write_csv(report, temporary)
-            else:
-                if html is None:
-                    html = render_html(report, lang)
+            write_csv(report, path)
+        else:
+            if html is None:
+                html = render_html(report, lang)
+            with _atomic(path) as temporary:
                 if fmt == "html":
                     temporary.write_text(html, encoding="utf-8")
                 else:
@@ -185,6 +188,46 @@ def _load_weasyprint() -> Any:
     except OSError as error:  # cffi cannot load libpango / libgobject
         raise ReportError(PANGO_MISSING) from error
     return weasyprint
+
+
+#: SVG presentation properties in the charts' ``style`` attributes. WeasyPrint's CSS
+#: parser sees every element's style attribute, inline SVG included, and logs each of
+#: these as an unknown (HTML) property; its SVG renderer then reads and draws them (the
+#: PDF test renders the pages and finds the charts). Hundreds of such lines per report
+#: would bury a real warning, so only these are dropped.
+_SVG_STYLE_PROPERTIES: Final = frozenset(
+    {
+        "fill",
+        "fill-opacity",
+        "stroke",
+        "stroke-width",
+        "stroke-linecap",
+        "stroke-linejoin",
+        "stroke-dasharray",
+        "stroke-dashoffset",
+        "stroke-opacity",
+        "stroke-miterlimit",
+        "text-anchor",
+    }
+)
+_IGNORED_PROPERTY = re.compile(r"^Ignored `([a-z-]+):.*unknown property\.$", re.DOTALL)
+
+
+class _SvgStyleFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        found = _IGNORED_PROPERTY.match(record.getMessage())
+        return not (found and found.group(1) in _SVG_STYLE_PROPERTIES)
+
+
+@contextmanager
+def _quiet_svg_styles() -> Iterator[None]:
+    logger = logging.getLogger("weasyprint")
+    quiet = _SvgStyleFilter()
+    logger.addFilter(quiet)
+    try:
+        yield
+    finally:
+        logger.removeFilter(quiet)
 
 
 @contextmanager
