@@ -1,4 +1,7 @@
-"""A first measured job: what `make demo` runs until the full demo exists.
+"""A first measured job: the smallest use of ``@zuinig.measure``.
+
+``zuinig demo`` (``make demo``) shows the whole tool in a folder of its own; this
+script is the decorator alone, and its runs go to your ledger.
 
 It writes a small table of made-up municipal building permits as CSV, runs a
 pandas job on it three times under ``@zuinig.measure``, and shows the runs the
