@@ -203,3 +203,9 @@ def test_equivalents_divide_by_their_published_constants() -> None:
     assert household.amount == pytest.approx(49.0 * 365 / HOUSEHOLD_KWH_PER_YEAR)  # 7.3 days
     assert household.amount == pytest.approx(7.3)
     assert all(item.source and item.source_url for item in (car, petrol, household))
+
+
+def test_figures_without_advice(ledger: Ledger, expected: FixtureExpectations) -> None:
+    report = build_report(ledger, Settings(), month=expected.month, now=NOW, advice=False)
+    assert report.recommendations == report.realised == ()
+    assert report.totals == _report(ledger).totals

@@ -106,6 +106,7 @@ def build_report(
     tags: Mapping[str, str] | None = None,
     team_tag: str = "team",
     now: datetime | None = None,
+    advice: bool = True,
 ) -> MonthlyReport:
     """The figures of the monthly report for ``month``.
 
@@ -117,6 +118,10 @@ def build_report(
             recommendations and realised savings to those runs' jobs.
         team_tag: the tag key whose values are the teams.
         now: when the figures are read (UTC); the current time by default.
+        advice: also read recommendations and realised savings (``False``: leave them
+            empty). Advice reads every run as a record (:func:`zuinig.advise.gather`),
+            which is far slower than the grouped figures on a large ledger
+            (reports/report-scale), so a caller may make the figures without it.
 
     Raises:
         UsageError: ``month`` is not ``YYYY-MM``.
@@ -130,7 +135,9 @@ def build_report(
     this = [item for item in slices if item.month == month]
     before = [item for item in slices if item.month == previous_month]
     totals = _totals(this)
-    recommendations, realised_savings = _advice(ledger, settings, tags, start, end)
+    recommendations, realised_savings = (
+        _advice(ledger, settings, tags, start, end) if advice else ((), ())
+    )
     return MonthlyReport(
         month=month,
         previous_month=previous_month,
