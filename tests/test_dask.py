@@ -25,9 +25,11 @@ import pytest
 
 pytest.importorskip("distributed")
 
+from click.testing import CliRunner
 from distributed import Client, LocalCluster
 
 import zuinig.dask
+from zuinig.cli import cli
 from zuinig.config import PARENT_RUN_ENV, Settings
 from zuinig.dask import (
     CLIENT,
@@ -257,6 +259,21 @@ def test_as_a_decorator(client: Client, sqlite_url: str) -> None:
     runs = [run for run in _runs(sqlite_url) if run.kind == KIND_DASK]
     assert len(runs) == 2
     assert {run.job for run in runs} == {f"{__name__}.test_as_a_decorator.<locals>.job"}
+
+
+def test_runs_show_lists_the_processes_of_a_dask_run(client: Client, sqlite_url: str) -> None:
+    with _measure(client, sqlite_url, job="shown") as m:
+        client.submit(burn, 1000, pure=False).result()
+    assert m.run is not None and m.client is not None and m.client.run is not None
+    shown = CliRunner().invoke(cli, ["--ledger", sqlite_url, "runs", "show", m.run.run_id[:8]])
+    assert shown.exit_code == 0, shown.output
+    block = shown.output.split("processes (child runs; their figures add up to the ones above)\n")[
+        1
+    ]
+    lines = block.strip().splitlines()
+    assert lines[0].split()[:2] == [m.client.run.run_id[:8], "client"]
+    assert [line.split()[1] for line in lines[1:]] == [w.address for w in m.workers]
+    assert all(f"pid {w.pid}" in line for w, line in zip(m.workers, lines[1:], strict=True))
 
 
 def test_an_asynchronous_client_is_refused() -> None:

@@ -30,7 +30,7 @@ import click
 from zuinig import __version__
 from zuinig.config import CONFIG_FILE_ENV, Settings, load_settings
 from zuinig.errors import UsageError, ZuinigError
-from zuinig.ledger.model import STATUSES, Run, RunFilter
+from zuinig.ledger.model import KIND_DASK, STATUSES, Run, RunFilter
 
 if TYPE_CHECKING:
     from zuinig.doctor import Diagnosis
@@ -434,10 +434,33 @@ def runs_show(state: AppState, run_id: str, as_json: bool) -> None:
     """Show one run with every figure and how it was obtained (an id prefix will do)."""
     with state.open_ledger() as ledger:
         run = ledger.get_run(run_id)
+        children = _dask_breakdown(ledger, run)
     if as_json:
         click.echo(json.dumps(run.to_dict(), indent=2, ensure_ascii=False))
     else:
-        click.echo("\n".join(format_run(run)))
+        click.echo("\n".join([*format_run(run), *format_breakdown(children)]))
+
+
+def _dask_breakdown(ledger: Any, run: Run) -> list[Run]:
+    if run.kind != KIND_DASK:
+        return []
+    from zuinig.dask import child_runs
+
+    return child_runs(ledger, run)
+
+
+def format_breakdown(children: Sequence[Run]) -> list[str]:
+    """The per-process lines under a ``dask`` run in ``runs show``: one per child run."""
+    if not children:
+        return []
+    lines = ["", "processes (child runs; their figures add up to the ones above)"]
+    for child in children:
+        who = child.tags.get("dask_worker") or "client"
+        figures = f"{_number(child.energy_kwh)} kWh, {_number(child.cpu_s)} s CPU"
+        missing = f"; not measured: {child.measurement_error}" if child.measurement_error else ""
+        line = f"  {child.run_id[:8]}  {who}  {child.host or '-'} pid {_text(child.pid)}  {figures}"
+        lines.append(line + missing.replace("\n", " "))
+    return lines
 
 
 @runs_group.command("export")
