@@ -44,6 +44,7 @@ def test_co2_sizes_money_and_dates() -> None:
     nl, en = Numbers("nl"), Numbers("en")
     assert nl.co2(12.34) == "12,3 kg CO₂e"
     assert nl.co2(0.0042) == "4,20 g CO₂e"
+    assert nl.co2(4e-9) == "4,00 µg CO₂e"
     assert en.co2(2500.0) == "2.50 t CO₂e"
     assert nl.size(3.2e9) == "3,20 GB"
     assert nl.euro(1234.5) == "€\xa01.234,50"
@@ -138,6 +139,14 @@ def test_sentences_of_every_section_in_both_languages() -> None:
         "Er staan 2 aanbevelingen open. Als ze alle worden opgevolgd, besparen ze naar "
         "verwachting 420,0 kWh per jaar (126,0 kg CO₂e, €\xa0105,00)."
     )
+    assert nl.recommendations(report)[1] == (
+        "1 aanbeveling vraagt eerst een meting met zuinig bench voordat er een besparing te noemen is."
+    )
+    both = make_report(recommendations=report.recommendations[1:] * 2)
+    assert en.recommendations(both) == [
+        "There are 2 recommendations open; none of them has a computed saving yet.",
+        "2 recommendations first need a measurement with zuinig bench before a saving can be given.",
+    ]
     assert en.reliability(report) == [
         "Of the 95 runs in November 2026, 90 completed, 3 failed and 2 were interrupted."
     ]

@@ -40,7 +40,13 @@ UNCHANGED_RATIO = 0.0005
 # (factor from the base unit, unit) from the largest unit down; the first whose scaled
 # value is at least 1 is used, the last one for anything smaller.
 _ENERGY_UNITS: Final = ((1.0, "kWh"), (1e3, "Wh"), (1e6, "mWh"), (1e9, "µWh"))
-_CO2_UNITS: Final = ((1e-3, "t CO₂e"), (1.0, "kg CO₂e"), (1e3, "g CO₂e"), (1e6, "mg CO₂e"))
+_CO2_UNITS: Final = (
+    (1e-3, "t CO₂e"),
+    (1.0, "kg CO₂e"),
+    (1e3, "g CO₂e"),
+    (1e6, "mg CO₂e"),
+    (1e9, "µg CO₂e"),
+)
 _BYTE_UNITS: Final = ((1e-12, "TB"), (1e-9, "GB"), (1e-6, "MB"), (1e-3, "kB"), (1.0, "B"))
 
 
@@ -362,12 +368,14 @@ _KINDS: Final[dict[str, dict[str, str]]] = {
         "command": "commando's",
         "bench": "benchmarks",
         "convert": "conversies",
+        "dask": "Dask-taken",
     },
     "en": {
         "function": "Python functions",
         "command": "commands",
         "bench": "benchmarks",
         "convert": "conversions",
+        "dask": "Dask jobs",
     },
 }
 
@@ -399,12 +407,18 @@ _CPU_METHODS: Final[dict[str, dict[str, str]]] = {
     "nl": {
         "rapl": "gemeten met RAPL-tellers",
         "cpu_load": "geschat uit CPU-belasting × TDP",
-        "constant": "geschat met een vast vermogen (TDP)",
+        "constant": "geschat met een vast vermogen (de helft van het TDP)",
+        "user_power": "geschat met een zelf ingesteld vermogen × belasting",
+        "imported": "overgenomen uit CodeCarbon-bestanden",
+        "none": "niet gemeten",
     },
     "en": {
         "rapl": "measured with RAPL counters",
         "cpu_load": "estimated from CPU load × TDP",
-        "constant": "estimated with a constant power (TDP)",
+        "constant": "estimated with a constant power (half the TDP)",
+        "user_power": "estimated from calibrated watts × load",
+        "imported": "taken from CodeCarbon files",
+        "none": "not measured",
     },
 }
 
@@ -456,7 +470,7 @@ _SENTENCES: Final[dict[str, dict[str, str]]] = {
         "recs": "Er {verb} {count} open. Als ze alle worden opgevolgd, besparen ze naar verwachting {kwh} per jaar ({co2}{eur}).",
         "recs_no_saving": "Er {verb} {count} open; geen ervan heeft al een berekende besparing.",
         "recs_none": "Er staan geen aanbevelingen open.",
-        "recs_bench": "{count} vraagt eerst een meting met zuinig bench voordat er een besparing te noemen is.",
+        "recs_bench": "{count} {verb} eerst een meting met zuinig bench voordat er een besparing te noemen is.",
         "confidence_explain": "Duidelijk: het 95%-interval van de besparing sluit nul uit. Onduidelijk: het interval omvat nul. Indicatief: één meting, andere data of een andere meetmethode; de richting klopt, het getal is onzeker.",
         "realised": "In {month} bespaarden {count} energie door anders te werken: samen {kwh} deze maand, naar een heel jaar gerekend {year}.",
         "realised_none": "In {month} is geen besparing gerealiseerd door een andere werkwijze.",
@@ -514,7 +528,7 @@ _SENTENCES: Final[dict[str, dict[str, str]]] = {
         "recs": "There {verb} {count} open. If all are followed, they are expected to save {kwh} a year ({co2}{eur}).",
         "recs_no_saving": "There {verb} {count} open; none of them has a computed saving yet.",
         "recs_none": "There are no open recommendations.",
-        "recs_bench": "{count} first needs a measurement with zuinig bench before a saving can be given.",
+        "recs_bench": "{count} first {verb} a measurement with zuinig bench before a saving can be given.",
         "confidence_explain": "Clear: the 95% interval of the saving excludes zero. Unclear: the interval includes zero. Indicative: a single measurement, other data or another method; the direction holds, the figure is uncertain.",
         "realised": "In {month}, {count} saved energy by working differently: {kwh} this month in all, {year} over a full year.",
         "realised_none": "No savings from a change of configuration were realised in {month}.",
@@ -948,9 +962,17 @@ class Texts:
             lines.append(self.sentence("recs_no_saving", verb=verb, count=count))
         bench = [r for r in recs if r.kind == "bench"]
         if bench:
+            one = len(bench) == 1
+            verb = (
+                ("vraagt" if one else "vragen")
+                if self.lang == "nl"
+                else ("needs" if one else "need")
+            )
             lines.append(
                 self.sentence(
-                    "recs_bench", count=_capital(self.counted(len(bench), "recommendation"))
+                    "recs_bench",
+                    count=_capital(self.counted(len(bench), "recommendation")),
+                    verb=verb,
                 )
             )
         return lines
