@@ -60,6 +60,15 @@ def test_the_same_figures_give_the_same_svg() -> None:
     )
 
 
+def test_tick_labels_show_every_tick_exactly() -> None:
+    # 1.75 kWh as the largest bar gives ticks in steps of 0.25: "0,25", never "0,2".
+    svg = bar_chart("jobs", ["a", "b"], [1.75, 0.75], "t", Texts("nl"))
+    assert svg is not None
+    labels = _texts(svg)
+    assert "0,25" in labels and "1,75" in labels
+    assert "0,2" not in labels
+
+
 def test_no_chart_without_energy() -> None:
     assert trend_chart(trend([0.0] * 12), "2026-11", Texts("nl")) is None
     assert trend_chart((), "2026-11", Texts("nl")) is None

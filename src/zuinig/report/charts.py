@@ -14,7 +14,6 @@ a ``<title>``/``<desc>`` pair for assistive technology.
 from __future__ import annotations
 
 import io
-import itertools
 import math
 import re
 from collections.abc import Iterator, Sequence
@@ -115,11 +114,18 @@ def _tick_format(numbers: Numbers, axes: Axes, axis: str) -> None:
         decimals = 0
 
         def set_locs(self, locs: Sequence[float]) -> None:
-            # Called once with all ticks before they are labelled: the step sets the decimals.
+            # Called once with all ticks before they are labelled: the fewest decimals
+            # that show every tick exactly (steps of 0.25 need two, not one).
             ticks = [t for t in locs if math.isfinite(t)]
-            steps = [abs(b - a) for a, b in itertools.pairwise(ticks) if b != a]
-            step = min(steps, default=1.0)
-            self.decimals = min(6, max(0, -math.floor(math.log10(step)))) if step > 0 else 0
+            scale = max((abs(t) for t in ticks), default=1.0) or 1.0
+            self.decimals = next(
+                (
+                    decimals
+                    for decimals in range(7)
+                    if all(abs(round(t, decimals) - t) <= 1e-9 * scale for t in ticks)
+                ),
+                6,
+            )
 
         def __call__(self, value: float, position: int | None = None) -> str:
             return numbers.decimal(value, self.decimals)
