@@ -7,7 +7,7 @@ the row steps and the aggregation build one lazy dask graph, ``compute()`` runs 
 (inside the measured window: reading the files is part of it) and returns the
 grouped result as a small pandas frame, which is then ordered and cut as in pandas.
 That last step is what a dask user does too: ``sort_values`` over several columns
-with ``head`` is a full shuffle in dask, pointless for a few thousand rows.
+is a distributed sort in dask (a shuffle), pointless for the few rows left.
 
 Importing this module imports dask.dataframe and pandas; the engine imports it in its
 (separately measured) import step.
@@ -35,7 +35,6 @@ def _computed(query: p.GroupedQuery) -> DaskQuery:
         grouped: pd.DataFrame = query.group(query.rows(tables)).compute()
         return query.finish(grouped.reset_index())
 
-    run.__doc__ = f"{query.rows.__name__} grouped by dask, finished in pandas."
     return run
 
 
