@@ -14,17 +14,16 @@ file untouched.
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import json
 import os
-import tempfile
 import typing
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from zuinig.atomic import atomic_path
 from zuinig.ledger.model import DERIVED_FIELDS, RUN_FIELDS, Run
 
 if TYPE_CHECKING:
@@ -60,17 +59,8 @@ def export_runs(runs: Iterable[Run], path: str | os.PathLike[str], format: str) 
         raise ValueError(f"export format must be one of {', '.join(FORMATS)}, got {format!r}")
     target = Path(path)
     records = [run.to_dict() for run in runs]
-    handle, temporary = tempfile.mkstemp(
-        dir=target.parent, prefix=f".{target.name}.", suffix=".tmp"
-    )
-    os.close(handle)
-    try:
-        writers[format](records, Path(temporary))
-        Path(temporary).replace(target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            Path(temporary).unlink()
-        raise
+    with atomic_path(target) as temporary:
+        writers[format](records, temporary)
     return target
 
 

@@ -30,13 +30,12 @@ from __future__ import annotations
 
 import csv
 import dataclasses
-import os
-import tempfile
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from zuinig.atomic import atomic_path
 from zuinig.errors import ReportError
 from zuinig.report.model import GroupFigures, MethodSummary, MonthlyReport, Totals
 
@@ -87,32 +86,17 @@ def write_csv(report: MonthlyReport, path: Path) -> Path:
     """
     path = Path(path)
     try:
-        handle = tempfile.NamedTemporaryFile(  # noqa: SIM115 (closed by the with below)
-            "w",
-            encoding="utf-8",
-            newline="",
-            dir=path.parent,
-            prefix=f".{path.name}.",
-            suffix=".tmp",
-            delete=False,
-        )
-    except OSError as error:
-        raise ReportError(f"cannot write the CSV appendix {path}: {error.strerror}") from error
-    temporary = Path(handle.name)
-    try:
-        with handle:
-            writer = csv.writer(handle)
+        with (
+            atomic_path(path) as temporary,
+            temporary.open("w", encoding="utf-8", newline="") as out,
+        ):
+            writer = csv.writer(out)
             writer.writerow(COLUMNS)
             writer.writerows(rows(report))
-            handle.flush()
-            os.fsync(handle.fileno())
-        temporary.replace(path)
     except OSError as error:
-        temporary.unlink(missing_ok=True)
-        raise ReportError(f"cannot write the CSV appendix {path}: {error.strerror}") from error
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
+        raise ReportError(
+            f"cannot write the CSV appendix {path}: {error.strerror or error}"
+        ) from error
     return path
 
 

@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import functools
 import logging
-import os
 import re
-import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -27,6 +25,7 @@ from typing import Any, Final
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
+from zuinig.atomic import atomic_path
 from zuinig.errors import ReportError, UsageError
 from zuinig.report import charts
 from zuinig.report.model import GroupFigures, MonthlyReport, Totals
@@ -234,20 +233,10 @@ def _quiet_svg_styles() -> Iterator[None]:
 def _atomic(path: Path) -> Iterator[Path]:
     """A temporary path beside ``path``, renamed onto it only when the block succeeds."""
     try:
-        handle, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        with atomic_path(path) as temporary:
+            yield temporary
     except OSError as error:
-        raise ReportError(f"cannot write into {path.parent}: {error.strerror}") from error
-    os.close(handle)
-    temporary = Path(name)
-    try:
-        yield temporary
-        with temporary.open("rb") as written:
-            os.fsync(written.fileno())
-        temporary.replace(path)
-    except OSError as error:
-        raise ReportError(f"cannot write {path}: {error.strerror}") from error
-    finally:
-        temporary.unlink(missing_ok=True)
+        raise ReportError(f"cannot write {path}: {error.strerror or error}") from error
 
 
 @functools.cache
@@ -429,22 +418,30 @@ def _bars(
     return _markup(charts.bar_chart(name, labels, energies, title, texts, last_is_rest=bool(rest)))
 
 
-def _key_figures(report: MonthlyReport, texts: Texts) -> list[tuple[str, str, str]]:
-    """(label, big figure, small line under it) for the top of the first page."""
+def _key_figures(report: MonthlyReport, texts: Texts) -> list[tuple[str, str, str, str, str]]:
+    """(label, big figure, small line under it, exact value, its unit) for the top of the
+    first page. The big figure is rounded for reading; the exact value goes into the
+    page as ``<data value=...>``, so a machine (or a test) reads the unrounded sum."""
     n = texts.numbers
     totals = report.totals
     previous = texts.previous_month(report)
     ratio = report.change_ratio
     if ratio is None:
-        change, note = "–", texts.word("no_previous", month=previous)
+        change, note, exact_change = "–", texts.word("no_previous", month=previous), ""
     else:
-        change = n.percent(ratio, signed=True)
+        change, exact_change = n.percent(ratio, signed=True), repr(ratio)
         note = n.energy(report.change_kwh, signed=True)
     return [
-        (texts.word("energy"), n.energy(totals.energy_kwh), n.month(report.month)),
-        (texts.word("co2"), n.co2(totals.co2_kg), n.month(report.month)),
-        (texts.word("runs"), n.count(totals.runs), ""),
-        (texts.word("change", month=previous), change, note),
+        (
+            texts.word("energy"),
+            n.energy(totals.energy_kwh),
+            n.month(report.month),
+            repr(totals.energy_kwh),
+            "kWh",
+        ),
+        (texts.word("co2"), n.co2(totals.co2_kg), n.month(report.month), repr(totals.co2_kg), "kg"),
+        (texts.word("runs"), n.count(totals.runs), "", str(totals.runs), "runs"),
+        (texts.word("change", month=previous), change, note, exact_change, "ratio"),
     ]
 
 
