@@ -860,6 +860,140 @@ def advise_cmd(state: AppState, job: str | None, since: datetime | None, as_json
         click.echo("\n".join(format_advice(advice)))
 
 
+# -- zuinig report, zuinig demo --------------------------------------------------------------
+
+REPORT_FORMATS = ("html", "pdf", "csv")
+REPORT_LANGUAGES = ("nl", "en")
+
+
+def last_complete_month(now: datetime | None = None) -> str:
+    """The month before ``now`` (UTC), ``YYYY-MM``: the report a month-start job wants."""
+    moment = (now or datetime.now(UTC)).astimezone(UTC)
+    year, month = (moment.year, moment.month - 1) if moment.month > 1 else (moment.year - 1, 12)
+    return f"{year:04d}-{month:02d}"
+
+
+def parse_report_formats(
+    ctx: click.Context | None, param: click.Parameter | None, value: str
+) -> tuple[str, ...]:
+    """``html,pdf`` to a tuple of known formats, in the order given; BadParameter otherwise."""
+    formats = tuple(
+        dict.fromkeys(part.strip().lower() for part in value.split(",") if part.strip())
+    )
+    unknown = [name for name in formats if name not in REPORT_FORMATS]
+    if unknown or not formats:
+        raise click.BadParameter(
+            f"{value!r} is not a list of formats; choose from {','.join(REPORT_FORMATS)}",
+            ctx,
+            param,
+        )
+    return formats
+
+
+def _stderr_progress() -> Callable[[str], None] | None:
+    """Progress lines on stderr when a person watches it; nothing in pipes and logs."""
+    if not _is_terminal(sys.stderr):
+        return None
+    return lambda message: click.echo(f"  {message}", err=True)
+
+
+@cli.command("report")
+@click.option(
+    "--month",
+    callback=parse_month,
+    metavar="YYYY-MM",
+    help="The month to report (UTC). Default: the last complete month.",
+)
+@click.option(
+    "--lang", type=click.Choice(REPORT_LANGUAGES), default="nl", show_default=True, help="Language."
+)
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path(),
+    show_default="the current directory",
+    help="Folder to write the files into (made if missing).",
+)
+@click.option(
+    "--format",
+    "formats",
+    default=",".join(REPORT_FORMATS),
+    show_default=True,
+    callback=parse_report_formats,
+    help="Comma-separated: html, pdf, csv.",
+)
+@click.option(
+    "--tag",
+    "tags",
+    multiple=True,
+    callback=parse_tags,
+    metavar="KEY=VALUE",
+    help="Only runs with this tag (repeatable: all must match), e.g. --tag team=ruimte.",
+)
+@click.option(
+    "--team-tag",
+    default="team",
+    show_default=True,
+    metavar="KEY",
+    help="The tag whose values are the teams in the per-team section.",
+)
+@pass_state
+def report_cmd(
+    state: AppState,
+    month: str | None,
+    lang: str,
+    out_dir: Path,
+    formats: tuple[str, ...],
+    tags: Mapping[str, str],
+    team_tag: str,
+) -> None:
+    """Write the monthly energy report for management: HTML, PDF and a CSV appendix.
+
+    \b
+    Example:  zuinig report --month 2026-11 --lang nl --out verslagen/
+
+    Totals and the change against the month before, a 12-month trend, top jobs,
+    teams, SCI, open recommendations and realised savings, equivalents, and the
+    method behind every figure. Prints the paths of the files written.
+    """
+    from zuinig.report.aggregate import build_report
+    from zuinig.report.render import write_report
+
+    month = month or last_complete_month()
+    with state.open_ledger() as ledger:
+        report = build_report(
+            ledger, state.settings(), month=month, tags=dict(tags), team_tag=team_tag
+        )
+    for path in write_report(
+        report, out_dir, lang=lang, formats=formats, progress=_stderr_progress()
+    ):
+        click.echo(str(path))
+
+
+@cli.command("demo")
+@click.option(
+    "--folder",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder for the demo (new or empty). Default: zuinig-demo-<date>-<time> here.",
+)
+@pass_state
+def demo_cmd(state: AppState, folder: Path | None) -> None:
+    """Show zuinig end to end: data, measured jobs, a benchmark, advice and a report.
+
+    Everything, the demo's own ledger included, goes into one new folder, so your
+    own ledger stays untouched. Takes a few minutes; prints the paths at the end.
+    """
+    from zuinig.demo import format_demo_result, run_demo
+
+    result = run_demo(
+        folder,
+        settings=state.settings(),
+        progress=lambda message: click.echo(message, err=True),
+    )
+    click.echo("\n".join(format_demo_result(result)))
+
+
 # -- zuinig doctor --------------------------------------------------------------------------
 
 
