@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/python examples/first_job.py
+	$(BIN)/zuinig demo
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks examples scripts
