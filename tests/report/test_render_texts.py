@@ -53,6 +53,13 @@ def test_co2_sizes_money_and_dates() -> None:
     assert en.month("2026-11") == "November 2026"
     assert nl.month_short("2026-03") == "mrt"
     assert nl.approx(2315.04) == "2.315"
+    assert nl.approx(12.54) == "12,5"
+    assert nl.approx(0.26) == "0,26"
+    # A small month's equivalents keep two significant digits instead of reading 0,00.
+    assert nl.approx(0.000123) == "0,00012"
+    assert en.approx(0.0567) == "0.057"
+    assert nl.approx(0.0) == "0"
+    assert nl.approx(1e-12) == "0"
 
 
 def test_an_unknown_language_is_refused_in_one_line() -> None:

@@ -12,6 +12,7 @@ appendix holds full precision.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -67,6 +68,10 @@ def month_date(month: str) -> date:
     return date(int(year), int(number), 1)
 
 
+#: Beyond this an everyday amount is shown as 0: a millionth of a km says nothing more.
+_MAX_APPROX_DECIMALS = 8
+
+
 def _decimals(scaled: float) -> int:
     """Decimals that keep three or more significant digits without false precision."""
     size = abs(scaled)
@@ -114,9 +119,15 @@ class Numbers:
         return self.decimal(value, _decimals(value))
 
     def approx(self, value: float) -> str:
-        """An everyday amount (km, days) to about three digits: ``2.315``, ``12,5``."""
+        """An everyday amount (km, days) to about three digits: ``2.315``, ``12,5``;
+        below 1, two significant digits (``0,00012``), so a small month never reads 0."""
         size = abs(value)
-        decimals = 0 if size >= 100 else 1 if size >= 1 else 2
+        if size < 10.0**-_MAX_APPROX_DECIMALS:
+            return "0"
+        if size < 1:
+            decimals = min(1 - math.floor(math.log10(size)), _MAX_APPROX_DECIMALS)
+        else:
+            decimals = 0 if size >= 100 else 1
         return self.decimal(value, decimals)
 
     def energy(self, kwh: float, *, signed: bool = False) -> str:
