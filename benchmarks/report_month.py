@@ -9,8 +9,14 @@ and PDF when that module is there), each phase on its own, and writes
 
     python benchmarks/report_month.py --runs 1000000 --out reports/report-scale
     python benchmarks/report_month.py --runs 200 --out DIR          # smoke size
+    python benchmarks/report_month.py --runs 1000000 --out DIR --ledger-cache /tmp/l.sqlite
 
-Target (issue 5): build_report + write_csv under 30 s for 1,000,000 runs.
+``--ledger-cache PATH`` keeps the filled ledger at ``PATH`` and reuses it on a later run
+when its stamp (``PATH.json``: runs, seed, generator version) matches, so the report can
+be timed again without filling 1,000,000 runs anew (about 190 s).
+
+Target (issue 5): the whole report (build_report with advice, write_csv, HTML, PDF)
+under 30 s for 1,000,000 runs.
 """
 
 from __future__ import annotations
@@ -38,6 +44,9 @@ KINDS = (("function", 0.85), ("command", 0.10), ("bench", 0.03), ("convert", 0.0
 STATUSES = (("ok", 0.95), ("error", 0.04), ("running", 0.01))
 METHODS = (("rapl", 0.30), ("cpu_load", 0.60), ("imported", 0.05), ("failed", 0.05))
 CHILD_SHARE = 0.10
+#: Raise when :func:`_rows` changes, so a cached ledger filled by the old generator is
+#: not reused.
+GENERATOR_VERSION = 1
 
 
 def _pick(rng: random.Random, choices: tuple[tuple[str, float], ...]) -> str:
@@ -132,6 +141,27 @@ def fill(url: str, count: int, seed: int = SEED) -> float:
     return time.perf_counter() - began
 
 
+def cached_fill(path: Path, count: int, seed: int = SEED) -> float | None:
+    """Fill the ledger file at ``path`` unless it holds these runs already.
+
+    Returns the seconds filling took, or ``None`` when the cached ledger was reused.
+    """
+    stamp_path = path.with_name(path.name + ".json")
+    stamp = {"runs": count, "seed": seed, "generator": GENERATOR_VERSION}
+    if (
+        path.exists()
+        and stamp_path.exists()
+        and json.loads(stamp_path.read_text(encoding="utf-8")) == stamp
+    ):
+        return None
+    for stale in (path, stamp_path, *path.parent.glob(path.name + "-*")):
+        stale.unlink(missing_ok=True)  # the ledger and its WAL/SHM files
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fill_s = fill(f"sqlite:///{path}", count, seed)
+    stamp_path.write_text(json.dumps(stamp) + "\n", encoding="utf-8")
+    return fill_s
+
+
 def _timed(work: Callable[[], Any]) -> tuple[Any, float]:
     began = time.perf_counter()
     result = work()
@@ -182,6 +212,11 @@ def _readme(results: dict[str, Any]) -> str:
         if isinstance(value, float)
     )
     met = "met" if results["target_met"] else "NOT met"
+    fill = (
+        f"Filling it (SQLAlchemy Core executemany) took {results['fill_s']:.1f} s."
+        if results["fill_s"] is not None
+        else "It was filled by an earlier run of this script (`--ledger-cache`), not timed here."
+    )
     return f"""# Monthly report on a large ledger
 
 Measured {results["measured_at"]} on {results["machine"]}, Python {results["python"]}.
@@ -190,13 +225,13 @@ Command: `{results["command"]}` (advice: {"yes" if results["advice"] else "no"})
 A fresh SQLite ledger holds {results["runs"]:,} runs started in {MONTH} ({JOBS} jobs with a
 Pareto spread of runs, {len(TEAMS)} teams plus untagged jobs, 10% nested child runs, 95% ok /
 4% error / 1% still running, RAPL / estimated / imported / failed measurements, one to three
-input files per job). Filling it (SQLAlchemy Core executemany) took {results["fill_s"]:.1f} s.
+input files per job). {fill}
 
 | phase | seconds |
 |---|---:|
 {rows}
 
-build_report + write_csv: {results["report_csv_s"]:.2f} s; target under {TARGET_S:.0f} s: {met}.
+The whole report (every phase above): {results["total_s"]:.2f} s; target under {TARGET_S:.0f} s: {met}.
 The report counted {results["top_level_runs"]:,} top-level runs and {results["total_energy_kwh"]:.3f} kWh.
 """
 
@@ -207,6 +242,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--work-dir", type=Path, default=None, help="where the ledger goes")
     parser.add_argument(
+        "--ledger-cache",
+        type=Path,
+        default=None,
+        help="keep the filled ledger at this path and reuse it when it matches --runs",
+    )
+    parser.add_argument(
         "--no-advice",
         action="store_true",
         help="build the report without recommendations and realised savings",
@@ -214,13 +255,16 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=args.work_dir) as work:
-        url = f"sqlite:///{Path(work) / 'ledger.sqlite'}"
-        fill_s = fill(url, args.runs)
-        measured = measure(url, Path(work), with_advice=not args.no_advice)
+        ledger_path = args.ledger_cache or Path(work) / "ledger.sqlite"
+        fill_s = cached_fill(ledger_path.resolve(), args.runs)
+        measured = measure(
+            f"sqlite:///{ledger_path.resolve()}", Path(work), with_advice=not args.no_advice
+        )
         sizes = {p.name: p.stat().st_size for p in Path(work).iterdir() if p.is_file()}
+        sizes["ledger.sqlite"] = ledger_path.stat().st_size
     phases = measured["phases"]
     report = measured["report"]
-    report_csv_s = phases["build_report_s"] + phases["write_csv_s"]
+    total_s = sum(value for value in phases.values() if isinstance(value, float))
     results = {
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "command": "python benchmarks/report_month.py "
@@ -231,9 +275,9 @@ def main(argv: list[str] | None = None) -> int:
         "advice": not args.no_advice,
         "fill_s": fill_s,
         "phases": phases,
-        "report_csv_s": report_csv_s,
+        "total_s": total_s,
         "target_s": TARGET_S,
-        "target_met": report_csv_s < TARGET_S,
+        "target_met": total_s < TARGET_S,
         "top_level_runs": report.totals.runs,
         "total_energy_kwh": report.totals.energy_kwh,
         "jobs": len(report.jobs),
@@ -242,7 +286,9 @@ def main(argv: list[str] | None = None) -> int:
     }
     (args.out / "results.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     (args.out / "README.md").write_text(_readme(results), encoding="utf-8")
-    print(json.dumps({k: results[k] for k in ("runs", "fill_s", "phases", "target_met")}))
+    print(
+        json.dumps({k: results[k] for k in ("runs", "fill_s", "phases", "total_s", "target_met")})
+    )
     return 0
 
 

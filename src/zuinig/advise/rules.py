@@ -30,6 +30,7 @@ no common method is refused, with the reason in words.
 from __future__ import annotations
 
 import dataclasses
+import operator
 import re
 import shlex
 from collections.abc import Iterable, Mapping, Sequence
@@ -37,6 +38,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import PurePath
 from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from zuinig.advise import savings
 from zuinig.advise.savings import Range
@@ -56,6 +59,7 @@ from zuinig.ledger.model import (
     BenchSession,
     BenchTrial,
     Run,
+    RunBrief,
     RunFilter,
 )
 from zuinig.meter.base import InputFile
@@ -117,6 +121,10 @@ KIND_CODEC = "codec"
 KIND_STREAMING = "streaming"
 KIND_DTYPE = "dtype"
 
+_STARTED_AT = operator.attrgetter("started_at")
+#: A job's run as the rules read it: a full record, or the brief one :func:`gather` reads.
+AdvisedRun = Run | RunBrief
+
 _JOB_FUNCTION = re.compile(r"^([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)\.([A-Za-z_]\w*)$")
 
 
@@ -143,7 +151,8 @@ class Records:
     """What advice is made from.
 
     Attributes:
-        runs: the jobs' runs: ``ok``, top-level, kind function or command.
+        runs: the jobs' runs: ``ok``, top-level, kind function or command (as
+            :class:`RunBrief` from :func:`gather`: the fields the rules read).
         conversions: ``ok`` runs of kind convert (their input is the converted file).
         benches: finished bench sessions with results, newest first.
         window_start: the start of the window runs were read from (``--since``), or
@@ -152,8 +161,8 @@ class Records:
             from the file's schema by :func:`gather`; absent when unreadable).
     """
 
-    runs: tuple[Run, ...]
-    conversions: tuple[Run, ...] = ()
+    runs: tuple[Run | RunBrief, ...]
+    conversions: tuple[Run | RunBrief, ...] = ()
     benches: tuple[BenchEvidence, ...] = ()
     window_start: datetime | None = None
     decimal_columns: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
@@ -165,20 +174,33 @@ def gather(
     job: str | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
+    tags: Mapping[str, str] | None = None,
 ) -> Records:
     """Read the runs and bench sessions advice needs.
+
+    The jobs' runs are read as :class:`RunBrief` (only the fields the rules use), so
+    that a ledger of millions of runs is read in seconds.
 
     Args:
         ledger: the ledger.
         job: only this job's runs.
         since, until: only runs that started in ``[since, until)`` (UTC).
+        tags: only runs with every one of these tag values.
     """
-    runs = ledger.list_runs(
-        RunFilter(job=job, since=since, until=until, status=STATUS_OK, top_level_only=True)
+    job_runs = tuple(
+        ledger.list_run_briefs(
+            RunFilter(
+                job=job,
+                tags=dict(tags or {}),
+                since=since,
+                until=until,
+                status=STATUS_OK,
+                top_level_only=True,
+                kind=(KIND_FUNCTION, KIND_COMMAND),
+            )
+        )
     )
-    conversions = [
-        r for r in ledger.list_runs(RunFilter(status=STATUS_OK)) if r.kind == KIND_CONVERT
-    ]
+    conversions = ledger.list_run_briefs(RunFilter(status=STATUS_OK, kind=KIND_CONVERT))
     benches = []
     for session in ledger.list_bench_sessions():
         if not session.results:
@@ -188,14 +210,18 @@ def gather(
         benches.append(
             BenchEvidence(session, tuple(trials), {run.run_id: run for run in trial_runs})
         )
-    job_runs = tuple(r for r in runs if r.kind in (KIND_FUNCTION, KIND_COMMAND))
     return Records(
         runs=job_runs,
         conversions=tuple(conversions),
         benches=tuple(benches),
         window_start=since,
         decimal_columns=_decimal_columns(
-            {f.path: f.format for r in job_runs for f in _data_inputs(r)}
+            {
+                f.path: f.format
+                # oldest to newest by each list's latest use: a later run's format wins
+                for inputs in reversed(_distinct_inputs(reversed(job_runs)))
+                for f in _data_inputs(inputs)
+            }
         ),
     )
 
@@ -549,8 +575,8 @@ class _Profile:
     """A job as the ledger shows it: its configuration now, frequency and energy."""
 
     job: str
-    runs: tuple[Run, ...]  # same configuration and method as its latest run
-    all_runs: tuple[Run, ...]
+    runs: tuple[AdvisedRun, ...]  # same configuration and method as its latest run
+    all_runs: tuple[AdvisedRun, ...]
     formats: tuple[str, ...]
     engine: str | None
     engines_seen: tuple[str, ...]
@@ -571,13 +597,21 @@ class _Profile:
         return max(self.files, key=lambda f: f.size_bytes) if self.files else None
 
 
-def recommend(records: Records, settings: Settings, *, now: datetime | None = None) -> Advice:
+def recommend(
+    records: Records,
+    settings: Settings,
+    *,
+    now: datetime | None = None,
+    with_realised: bool = True,
+) -> Advice:
     """Ranked recommendations and realised savings from ``records`` (pure).
 
     Args:
         records: from :func:`gather` (or built by hand in tests).
         settings: price, storage constants and PUE.
         now: the end of the window; the current time by default.
+        with_realised: also work out the realised savings (``False``: leave them empty,
+            for a caller that works them out over other records, as the monthly report).
     """
     now = now or datetime.now(UTC)
     model = StorageModel(
@@ -596,7 +630,7 @@ def recommend(records: Records, settings: Settings, *, now: datetime | None = No
     recommendations.sort(key=lambda r: (r.kind == KIND_RUN_BENCH, -r.yearly_kwh, r.job, r.kind))
     return Advice(
         recommendations=recommendations,
-        realised=realised(records, now=now),
+        realised=realised(records, now=now) if with_realised else [],
         notes=notes,
         storage_method=model.describe(),
     )
@@ -629,34 +663,56 @@ def realised(
     return found
 
 
-def _by_job(runs: Iterable[Run]) -> dict[str, list[Run]]:
-    jobs: dict[str, list[Run]] = {}
-    for run in sorted(runs, key=lambda r: r.started_at):
+def _by_job(runs: Iterable[AdvisedRun]) -> dict[str, list[AdvisedRun]]:
+    jobs: dict[str, list[AdvisedRun]] = {}
+    for run in sorted(runs, key=_STARTED_AT):
         if run.status == STATUS_OK and run.energy_kwh and run.parent_run_id is None:
             jobs.setdefault(run.job, []).append(run)
     return jobs
 
 
-def _data_inputs(run: Run) -> tuple[InputFile, ...]:
-    return tuple(
-        f for f in run.inputs if f.format.split(".")[0] in _DATA_FORMATS and f.size_bytes >= 0
-    )
+def _data_inputs(inputs: Iterable[InputFile]) -> tuple[InputFile, ...]:
+    return tuple(f for f in inputs if f.format.split(".")[0] in _DATA_FORMATS and f.size_bytes >= 0)
+
+
+def _distinct_inputs(runs: Iterable[AdvisedRun]) -> list[tuple[InputFile, ...]]:
+    """Each distinct input list of ``runs`` once, in order of first appearance (runs
+    read from the ledger share one tuple per list, so this is cheap)."""
+    seen: dict[int, tuple[InputFile, ...]] = {}
+    for run in runs:
+        seen.setdefault(id(run.inputs), run.inputs)
+    return list(seen.values())
 
 
 _DATA_FORMATS = frozenset({"csv", "tsv", "parquet", "arrow", "json", "jsonl", "orc", "avro"})
 
 
-def _formats(run: Run) -> tuple[str, ...]:
-    return tuple(sorted({f.format for f in _data_inputs(run)}))
+def _formats(run: AdvisedRun) -> tuple[str, ...]:
+    return tuple(sorted({f.format for f in _data_inputs(run.inputs)}))
 
 
-def _engines(run: Run) -> tuple[str, ...]:
+def _engines(run: AdvisedRun) -> tuple[str, ...]:
     return tuple(e for e in BENCH_ENGINES if e in run.engines)
 
 
-def _configuration(run: Run) -> tuple[tuple[str, ...], str | None]:
+def _configuration(run: AdvisedRun) -> tuple[tuple[str, ...], str | None]:
     engines = _engines(run)
     return _formats(run), engines[0] if engines else None
+
+
+def _configurations(runs: Sequence[AdvisedRun]) -> list[tuple[tuple[str, ...], str | None]]:
+    """``_configuration`` of each run, worked out once per distinct inputs and engines
+    object (runs read from the ledger share them), not once per run."""
+    known: dict[tuple[int, int], tuple[Any, Any, tuple[tuple[str, ...], str | None]]] = {}
+    found = []
+    for run in runs:
+        key = (id(run.inputs), id(run.engines))
+        entry = known.get(key)
+        if entry is None:
+            # The entry holds the objects, so their ids cannot be reused meanwhile.
+            entry = known[key] = (run.inputs, run.engines, _configuration(run))
+        found.append(entry[2])
+    return found
 
 
 def _config_label(formats: Sequence[str], engine: str | None) -> str:
@@ -664,18 +720,19 @@ def _config_label(formats: Sequence[str], engine: str | None) -> str:
 
 
 def _profile(
-    job: str, runs: Sequence[Run], since: datetime | None, now: datetime
+    job: str, runs: Sequence[AdvisedRun], since: datetime | None, now: datetime
 ) -> _Profile | None:
     if not runs:
         return None
     latest = runs[-1]
-    config = _configuration(latest)
+    configs = _configurations(runs)
+    config = configs[-1]
     key = savings.method_key(latest)
-    same = [r for r in runs if _configuration(r) == config]
     # Only the runs since the latest change of configuration describe the job now.
-    changed = [i for i, r in enumerate(runs) if _configuration(r) != config]
-    if changed:
-        same = list(runs[changed[-1] + 1 :])
+    unchanged = len(configs)
+    while unchanged > 0 and configs[unchanged - 1] == config:
+        unchanged -= 1
+    same = list(runs[unchanged:])
     notes: list[str] = []
     comparable = [r for r in same if savings.method_key(r) == key]
     if len(comparable) < len(same):
@@ -683,7 +740,7 @@ def _profile(
             f"{len(same) - len(comparable)} run(s) measured another way than the latest "
             f"({savings.describe_method_key(key)}) were set aside"
         )
-    energy = stats.median_ci([r.energy_kwh for r in comparable if r.energy_kwh])
+    energy = savings.median_interval([r.energy_kwh for r in comparable if r.energy_kwh])
     start = since or runs[0].started_at
     per_month, days = savings.runs_per_month(len(runs), start, now)
     if days <= savings.MIN_WINDOW_DAYS:
@@ -697,7 +754,7 @@ def _profile(
             f"the job loaded {', '.join(engines_seen)}; taken to compute in {engines_seen[0]}"
         )
     files: dict[str, InputFile] = {}
-    for item in _data_inputs(latest):
+    for item in _data_inputs(latest.inputs):
         files[item.path] = item
     intensities = [r.intensity_g_per_kwh for r in comparable if r.intensity_g_per_kwh]
     firsts = _first_in_process(runs)
@@ -713,29 +770,31 @@ def _profile(
         energy=energy,
         runs_per_month=per_month,
         window_days=days,
-        intensity_g_per_kwh=sorted(intensities)[len(intensities) // 2] if intensities else None,
+        intensity_g_per_kwh=_upper_median(intensities) if intensities else None,
         notes=tuple(notes),
         cold=cold,
     )
 
 
-def _first_in_process(runs: Sequence[Run]) -> set[str]:
+def _upper_median(values: Sequence[float]) -> float:
+    """The value at index ``n // 2`` of the sorted values (a partial sort: jobs may have
+    hundreds of thousands of runs)."""
+    middle = len(values) // 2
+    return float(np.partition(np.asarray(values, dtype=float), middle)[middle])
+
+
+def _first_in_process(runs: Sequence[AdvisedRun]) -> set[str]:
     """Run ids of the runs that were the first of this job in their process.
 
     A job started as a script pays its engine's first-call costs (a database opened,
     thread pools started) in every run; one called many times in a long-lived process
     pays them once. Runs without a process id count as neither.
     """
-    seen: set[tuple[Any, ...]] = set()
-    firsts: set[str] = set()
+    first: dict[tuple[Any, ...], str] = {}
     for run in runs:
-        if run.pid is None:
-            continue
-        key = (run.host, run.pid, run.pid_started_at)
-        if key not in seen:
-            firsts.add(run.run_id)
-            seen.add(key)
-    return firsts
+        if run.pid is not None:
+            first.setdefault((run.host, run.pid, run.pid_started_at), run.run_id)
+    return set(first.values())
 
 
 def _calls_text(phase: str) -> str:
@@ -886,10 +945,12 @@ def _find_bench_of_earlier_files(
     After a job follows a format recommendation it reads a new file that no benchmark
     has seen; the benchmark of its old file measured the new format on the same data.
     """
+    if not benches:
+        return None
     current = {f.path for f in profile.files}
     earlier: dict[str, InputFile] = {}
-    for run in reversed(profile.all_runs):
-        for item in _data_inputs(run):
+    for inputs in _distinct_inputs(reversed(profile.all_runs)):
+        for item in _data_inputs(inputs):
             if item.path not in current:
                 earlier.setdefault(item.path, item)
     for item in earlier.values():
@@ -1349,12 +1410,12 @@ def _median(values: Sequence[float]) -> float:
 
 def _realised_for_job(
     job: str,
-    runs: Sequence[Run],
+    runs: Sequence[AdvisedRun],
     records: Records,
     now: datetime,
     period: tuple[datetime, datetime] | None,
 ) -> Realised | None:
-    configs = [_configuration(r) for r in runs]
+    configs = _configurations(runs)
     latest = configs[-1]
     switch = len(configs)
     while switch > 0 and configs[switch - 1] == latest:
@@ -1395,8 +1456,8 @@ def _realised_for_job(
                 "SCI compares a baseline only with an identical method",
             ),
         )
-    before_e = stats.median_ci([r.energy_kwh for r in comparable if r.energy_kwh])
-    after_e = stats.median_ci([r.energy_kwh for r in after if r.energy_kwh])
+    before_e = savings.median_interval([r.energy_kwh for r in comparable if r.energy_kwh])
+    after_e = savings.median_interval([r.energy_kwh for r in after if r.energy_kwh])
     per_run = savings.difference(before_e, after_e)
     per_year = per_run.scaled(per_month * savings.MONTHS_PER_YEAR)
     notes = []
@@ -1428,7 +1489,7 @@ def _realised_for_job(
 
 def _followed(
     job: str,
-    before: Sequence[Run],
+    before: Sequence[AdvisedRun],
     after_config: tuple[tuple[str, ...], str | None],
     records: Records,
     now: datetime,

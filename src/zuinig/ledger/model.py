@@ -13,7 +13,7 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from zuinig.meter.base import InputFile, Measurement, Method
 
@@ -281,6 +281,7 @@ class RunFilter:
             rows whose process is gone.
         top_level_only: only runs without a parent (for totals: see the nesting rule).
         limit: at most this many, newest first; ``None`` for all.
+        kind: one kind (:data:`KIND_FUNCTION`, ...) or any of several.
     """
 
     job: str | None = None
@@ -291,6 +292,36 @@ class RunFilter:
     status: str | None = None
     top_level_only: bool = False
     limit: int | None = None
+    kind: str | tuple[str, ...] | None = None
+
+
+class RunBrief(NamedTuple):
+    """The fields of a run that advice reads, without the rest of :class:`Run`.
+
+    Read by :meth:`zuinig.ledger.Ledger.list_run_briefs` for ledgers of millions of
+    runs, where building a full :class:`Run` per row costs more than the advice itself.
+    Each field means what the :class:`Run` field of the same name means; runs that
+    read the same input list (or loaded the same engines) share one ``inputs`` tuple
+    (one ``engines`` mapping), which callers must not change.
+    """
+
+    run_id: str
+    job: str
+    kind: str
+    status: str
+    parent_run_id: str | None
+    started_at: datetime
+    energy_kwh: float | None
+    intensity_g_per_kwh: float | None
+    peak_rss_bytes: int | None
+    method_cpu: str | None
+    method_cpu_tdp_w: float | None
+    tracking_mode: str | None
+    inputs: tuple[InputFile, ...]
+    engines: Mapping[str, str]
+    host: str | None
+    pid: int | None
+    pid_started_at: datetime | None
 
 
 @dataclass(frozen=True)

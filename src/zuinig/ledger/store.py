@@ -22,6 +22,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import operator
 import os
 import re
 import time
@@ -59,6 +60,7 @@ from zuinig.ledger.model import (
     BenchSession,
     BenchTrial,
     Run,
+    RunBrief,
     RunFilter,
 )
 from zuinig.ledger.schema import (
@@ -68,6 +70,7 @@ from zuinig.ledger.schema import (
     RUN_COLUMNS,
     SCHEMA_REVISIONS,
     VERSION_TABLE,
+    UTCDateTime,
     bench_sessions,
     bench_trials,
     run_tags,
@@ -96,6 +99,8 @@ SQLITE_BUSY_TIMEOUT_S = 60.0
 #: How long to wait for a database server to accept a connection (s), unless the URL
 #: says otherwise (``?connect_timeout=N``).
 SERVER_CONNECT_TIMEOUT_S = 10
+#: Helper threads SQLite may use for one sort (its default is none).
+_SQLITE_SORT_THREADS = 2
 _LIBPQ_DRIVERS = frozenset({"psycopg", "psycopg2"})
 #: Stored states; ``interrupted`` is only ever shown, never stored.
 STORED_STATUSES = (STATUS_RUNNING, STATUS_OK, STATUS_ERROR)
@@ -266,6 +271,9 @@ def _sqlite_on_connect(dbapi_connection: DBAPIConnection, record: ConnectionPool
         # In WAL mode NORMAL is safe against process crashes and skips an fsync per commit.
         cursor.execute("PRAGMA synchronous = NORMAL")
         cursor.execute("PRAGMA foreign_keys = ON")
+        # Let a large GROUP BY or ORDER BY sort in a helper thread too (the monthly
+        # report's grouped read of a million runs is mostly sorting).
+        cursor.execute(f"PRAGMA threads = {_SQLITE_SORT_THREADS}")
     finally:
         cursor.close()
 
@@ -732,6 +740,77 @@ class Ledger:
                     rows = rows[: query.limit]
             return self._runs_from_rows(connection, rows)
 
+    def list_run_briefs(self, run_filter: RunFilter | None = None) -> list[RunBrief]:
+        """Runs matching the filter as :class:`~zuinig.ledger.model.RunBrief` (the fields
+        advice reads), oldest first; runs that started at the same moment larger run id
+        first, as a stable sort by start time of :meth:`list_runs`' order gives them
+        (``limit`` keeps the newest). ``running`` rows whose process is gone come back
+        ``interrupted``.
+
+        For ledgers of millions of runs: only those columns are read, times are parsed
+        without SQLAlchemy's per-value type processing, and each distinct ``inputs``
+        and ``engines`` JSON text is parsed once (runs that share one share the parsed
+        value), so a run costs a small tuple instead of a full :class:`Run`.
+
+        Raises:
+            UsageError: the filter is invalid.
+            LedgerError: the ledger cannot be read.
+        """
+        query = self._query(run_filter or RunFilter())
+        # Sorted here, not by the database: SQLite sorts whole rows, which costs more
+        # than sorting the tuples (and rows are mostly stored in time order already).
+        statement = sa.select(*_BRIEF_COLUMNS).where(*query.conditions)
+        if run_filter is not None and run_filter.job is None and run_filter.since is None:
+            # Most of the ledger is read: one pass over the table beats SQLite's choice
+            # of the status index (a lookup per row; it has no statistics to know that
+            # most runs are ``ok``).
+            statement = statement.with_hint(runs, "NOT INDEXED", dialect_name="sqlite")
+        inputs: dict[str | None, tuple[InputFile, ...]] = {}
+        engines: dict[str | None, Mapping[str, str]] = {}
+        moments: dict[Any, datetime | None] = {None: None}
+        briefs = []
+        cache: LivenessCache | None = None
+        with self._reading() as connection:
+            # The DB-API rows as they come: no column here has a result processor
+            # (times are read as stored), and SQLAlchemy's row objects cost ~1 s a
+            # million.
+            cursor = connection.execute(statement).cursor
+            rows = (
+                row for part in iter(lambda: cursor.fetchmany(_BRIEF_BATCH), []) for row in part
+            )
+            for row in rows:
+                values = list(row)
+                if values[_AT_STATUS] == STATUS_RUNNING:
+                    if cache is None:
+                        from zuinig.ledger.liveness import LivenessCache
+
+                        cache = LivenessCache()
+                    host, pid, pid_started = values[_AT_PROCESS:]
+                    if cache.is_interrupted(host, pid, _utc_value(pid_started)):
+                        values[_AT_STATUS] = STATUS_INTERRUPTED
+                    if query.live_status not in (None, values[_AT_STATUS]):
+                        continue
+                inputs_text, engines_text = values[_AT_INPUTS], values[_AT_ENGINES]
+                if inputs_text not in inputs:
+                    inputs[inputs_text] = tuple(
+                        InputFile(**item) for item in json.loads(inputs_text or "[]")
+                    )
+                if engines_text not in engines:
+                    engines[engines_text] = json.loads(engines_text or "{}")
+                pid_started = values[_AT_PID_STARTED]
+                if pid_started not in moments:
+                    moments[pid_started] = _utc_value(pid_started)
+                values[_AT_INPUTS] = inputs[inputs_text]
+                values[_AT_ENGINES] = engines[engines_text]
+                values[_AT_PID_STARTED] = moments[pid_started]
+                values[_AT_STARTED] = _utc_value(values[_AT_STARTED])
+                briefs.append(RunBrief._make(values))
+        briefs.sort(key=_started_at)
+        _order_ties(briefs)
+        if query.limit is not None:
+            briefs = briefs[len(briefs) - query.limit :] if query.limit else []
+        return briefs
+
     def count_runs(self, run_filter: RunFilter | None = None) -> int:
         """How many runs match the filter, ignoring its ``limit``.
 
@@ -908,6 +987,10 @@ class Ledger:
             conditions.append(runs.c.started_at < _utc(run_filter.until))
         if run_filter.top_level_only:
             conditions.append(runs.c.parent_run_id.is_(None))
+        if isinstance(run_filter.kind, str):
+            conditions.append(runs.c.kind == run_filter.kind)
+        elif run_filter.kind is not None:
+            conditions.append(runs.c.kind.in_(run_filter.kind))
         live_status = None
         status = run_filter.status
         if status is not None:
@@ -1223,6 +1306,57 @@ _GROUP_SUMS: tuple[sa.ColumnElement[Any], ...] = (
     sa.func.coalesce(sa.func.sum(runs.c.duration_s), 0.0),
     sa.func.coalesce(sa.func.sum(runs.c.cpu_s), 0.0),
 )
+
+
+#: The columns of a :class:`RunBrief`, in its order. Times are read as stored (text on
+#: SQLite) and parsed by :func:`_utc_value`: SQLAlchemy's per-value processing of
+#: :class:`~zuinig.ledger.schema.UTCDateTime` costs more than the rest of a row.
+_BRIEF_COLUMNS: tuple[sa.ColumnElement[Any], ...] = tuple(
+    sa.type_coerce(runs.c[name], sa.String()).label(name)
+    if isinstance(runs.c[name].type, UTCDateTime)
+    else runs.c[name]
+    for name in RunBrief._fields
+)
+
+
+#: Rows fetched at a time by :meth:`Ledger.list_run_briefs` (fetchmany, not row by row).
+_BRIEF_BATCH = 10_000
+_started_at = operator.attrgetter("started_at")
+_AT_STATUS = RunBrief._fields.index("status")
+_AT_STARTED = RunBrief._fields.index("started_at")
+_AT_INPUTS = RunBrief._fields.index("inputs")
+_AT_ENGINES = RunBrief._fields.index("engines")
+_AT_PROCESS = RunBrief._fields.index("host")  # host, pid, pid_started_at: the last three
+_AT_PID_STARTED = RunBrief._fields.index("pid_started_at")
+#: ``YYYY-MM-DD HH:MM:SS.ffffff``: how SQLAlchemy stores a time in SQLite (no zone).
+_SQLITE_TIME_LENGTH = 26
+
+
+def _order_ties(briefs: list[RunBrief]) -> None:
+    """Within runs that started at the same moment, the larger run id first (the order
+    :meth:`Ledger.list_runs` gives them), so either read gives advice one order."""
+    starts = [brief.started_at for brief in briefs]
+    if not any(map(operator.eq, starts, starts[1:])):
+        return  # no two at the same moment (the usual case): nothing to reorder
+    start = 0
+    for index in range(1, len(briefs) + 1):
+        if index == len(briefs) or briefs[index].started_at != briefs[start].started_at:
+            if index - start > 1:
+                briefs[start:index] = sorted(
+                    briefs[start:index], key=operator.attrgetter("run_id"), reverse=True
+                )
+            start = index
+
+
+def _utc_value(value: Any) -> Any:
+    """A stored time as an aware UTC datetime (``None`` stays ``None``)."""
+    if value is None:
+        return None
+    if isinstance(value, str) and len(value) == _SQLITE_TIME_LENGTH:
+        # SQLite's stored UTC text; parsing it with its zone is 5x faster than replace().
+        return datetime.fromisoformat(value + "+00:00")
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def _group_sums(values: Sequence[Any]) -> tuple[int, int, float, float, float, float]:

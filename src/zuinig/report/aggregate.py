@@ -5,10 +5,10 @@
 PostgreSQL, and folds the small grouped rows into :class:`~zuinig.report.model.MonthlyReport`:
 
 1. The month and the month before, grouped finely (month, job, kind, team tag, status,
-   method, input list): every total, job, team, kind, status count and method share
-   is a sum of these rows, so one scan of the month's runs serves them all.
-2. The 12-month trend, grouped by month.
-3. The method section, grouped by the method columns.
+   method, input list, and the method columns): every total, job, team, kind, status
+   count, method share, the method section and the trend's last two months are sums
+   of these rows, so one scan of the two months' runs serves them all.
+2. The trend's ten earlier months, grouped by month.
 
 Only top-level runs are summed: a parent's window covers its children (DESIGN, "The
 ledger"). Recommendations and realised savings come from :mod:`zuinig.advise`.
@@ -95,6 +95,8 @@ class _Slice:
     status: str
     method: str
     processed_bytes_per_run: int
+    #: The values of :data:`_METHOD_KEYS`, in that order.
+    method_values: tuple[Any, ...]
     group: RunGroup
 
 
@@ -147,14 +149,14 @@ def build_report(
         ledger=ledger.display_url,
         totals=totals,
         previous=_totals(before),
-        trend=_trend(ledger, tags, start, end),
+        trend=_trend(ledger, tags, start, slices),
         jobs=_groups(this, before, lambda item: item.job),
         teams=_groups(this, before, lambda item: item.team),
         kinds=_groups(this, before, lambda item: item.kind),
         recommendations=recommendations,
         realised=realised_savings,
         equivalents=equivalents(totals.co2_kg, totals.energy_kwh),
-        method=_method_summary(ledger, settings, tags, start, end),
+        method=_method_summary(settings, this),
         price_eur_per_kwh=settings.price_eur_per_kwh,
     )
 
@@ -193,12 +195,13 @@ def _read_slices(
         "kind",
         GROUP_BY_TAG + team_tag,
         "status",
-        "method_cpu",
         "method_meter",
         "inputs",
+        *_METHOD_KEYS,
     )
     groups = ledger.summarise_runs(_filter(tags, since, until), by=by)
     input_bytes = _InputBytes()
+    cpu_at = _METHOD_KEYS.index("method_cpu")
     slices = [
         _Slice(
             month=month,
@@ -206,12 +209,13 @@ def _read_slices(
             kind=kind,
             team=team or "",
             status=status,
-            method=_method_class(method_cpu, method_meter),
+            method=_method_class(method_values[cpu_at], method_meter),
             processed_bytes_per_run=input_bytes(inputs),
+            method_values=tuple(method_values),
             group=group,
         )
         for group in groups
-        for month, job, kind, team, status, method_cpu, method_meter, inputs in [group.key]
+        for month, job, kind, team, status, method_meter, inputs, *method_values in [group.key]
     ]
     slices.sort(key=lambda item: tuple((value is None, value or "") for value in item.group.key))
     return slices
@@ -301,29 +305,31 @@ def _groups(
 
 
 def _trend(
-    ledger: Ledger, tags: Mapping[str, str], start: datetime, end: datetime
+    ledger: Ledger, tags: Mapping[str, str], start: datetime, slices: Sequence[_Slice]
 ) -> tuple[MonthPoint, ...]:
+    """The last :data:`TREND_MONTHS` months: the earlier ones read grouped by month, the
+    last two summed from the fine slices already read (not scanned again)."""
     months = [_shift_month(start, offset) for offset in range(1 - TREND_MONTHS, 1)]
-    groups = ledger.summarise_runs(
-        _filter(tags, _month_start(months[0]), end), by=(GROUP_BY_MONTH,)
+    earlier = ledger.summarise_runs(
+        _filter(tags, _month_start(months[0]), _month_start(months[-2])), by=(GROUP_BY_MONTH,)
     )
-    by_month = {group.key[0]: group for group in groups}
-    points = []
-    for month in months:
-        group = by_month.get(month)
-        points.append(
-            MonthPoint(month, group.runs, group.energy_kwh, group.co2_kg)
-            if group
-            else MonthPoint(month, 0, 0.0, 0.0)
-        )
-    return tuple(points)
+    sums: dict[str, list[float]] = defaultdict(lambda: [0, 0.0, 0.0])
+    for group in earlier:
+        sums[group.key[0]] = [group.runs, group.energy_kwh, group.co2_kg]
+    for item in slices:
+        point = sums[item.month]
+        point[0] += item.group.runs
+        point[1] += item.group.energy_kwh
+        point[2] += item.group.co2_kg
+    return tuple(
+        MonthPoint(month, int(sums[month][0]), sums[month][1], sums[month][2]) for month in months
+    )
 
 
-def _method_summary(
-    ledger: Ledger, settings: Settings, tags: Mapping[str, str], start: datetime, end: datetime
-) -> MethodSummary:
-    groups = ledger.summarise_runs(_filter(tags, start, end), by=_METHOD_KEYS)
-    rows = [(dict(zip(_METHOD_KEYS, group.key, strict=True)), group.runs) for group in groups]
+def _method_summary(settings: Settings, this: Sequence[_Slice]) -> MethodSummary:
+    rows = [
+        (dict(zip(_METHOD_KEYS, item.method_values, strict=True)), item.group.runs) for item in this
+    ]
     intensities: dict[tuple[Any, ...], int] = defaultdict(int)
     for key, runs in rows:
         used = tuple(key[name] for name in _METHOD_KEYS[:4])
@@ -380,21 +386,14 @@ def _advice(
     except that runs after the month's end are left out, so that a report made later
     shows the advice that stood at the end of its month.
     """
-    records = gather(ledger, until=end)
-    if tags:
-        records = dataclasses.replace(
-            records,
-            runs=tuple(
-                run for run in records.runs if all(run.tags.get(k) == v for k, v in tags.items())
-            ),
-        )
+    records = gather(ledger, until=end, tags=tags)
     since = end - ADVICE_WINDOW
     recent = dataclasses.replace(
         records,
         runs=tuple(run for run in records.runs if run.started_at >= since),
         window_start=since,
     )
-    advice = recommend(recent, settings, now=end)
+    advice = recommend(recent, settings, now=end, with_realised=False)
     saved = realised(records, now=end, period=(start, end))
     return (
         tuple(_open_recommendation(item) for item in advice.recommendations),
