@@ -30,6 +30,7 @@ no common method is refused, with the reason in words.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import operator
 import re
 import shlex
@@ -122,6 +123,12 @@ KIND_STREAMING = "streaming"
 KIND_DTYPE = "dtype"
 
 _STARTED_AT = operator.attrgetter("started_at")
+_RUN_ID = operator.attrgetter("run_id")
+_INPUTS = operator.attrgetter("inputs")
+_ENGINES = operator.attrgetter("engines")
+_PROCESS = operator.attrgetter("host", "pid", "pid_started_at")
+#: savings.method_key as one C call per run (jobs may have hundreds of thousands).
+_METHOD_KEY = operator.attrgetter(*savings.METHOD_KEY_FIELDS)
 #: A job's run as the rules read it: a full record, or the brief one :func:`gather` reads.
 AdvisedRun = Run | RunBrief
 
@@ -586,7 +593,14 @@ class _Profile:
     window_days: float
     intensity_g_per_kwh: float | None
     notes: tuple[str, ...]
-    cold: bool = False
+
+    @functools.cached_property
+    def cold(self) -> bool:
+        """Whether most of its runs were the first of the job in their process (only
+        read when a benchmark is there to compare with)."""
+        firsts = _first_in_process(self.all_runs)
+        called_first = sum(map(firsts.__contains__, map(_RUN_ID, self.runs)))
+        return bool(self.runs) and 2 * called_first > len(self.runs)
 
     @property
     def label(self) -> str:
@@ -678,10 +692,7 @@ def _data_inputs(inputs: Iterable[InputFile]) -> tuple[InputFile, ...]:
 def _distinct_inputs(runs: Iterable[AdvisedRun]) -> list[tuple[InputFile, ...]]:
     """Each distinct input list of ``runs`` once, in order of first appearance (runs
     read from the ledger share one tuple per list, so this is cheap)."""
-    seen: dict[int, tuple[InputFile, ...]] = {}
-    for run in runs:
-        seen.setdefault(id(run.inputs), run.inputs)
-    return list(seen.values())
+    return list({id(inputs): inputs for inputs in map(_INPUTS, runs)}.values())
 
 
 _DATA_FORMATS = frozenset({"csv", "tsv", "parquet", "arrow", "json", "jsonl", "orc", "avro"})
@@ -703,16 +714,11 @@ def _configuration(run: AdvisedRun) -> tuple[tuple[str, ...], str | None]:
 def _configurations(runs: Sequence[AdvisedRun]) -> list[tuple[tuple[str, ...], str | None]]:
     """``_configuration`` of each run, worked out once per distinct inputs and engines
     object (runs read from the ledger share them), not once per run."""
-    known: dict[tuple[int, int], tuple[Any, Any, tuple[tuple[str, ...], str | None]]] = {}
-    found = []
-    for run in runs:
-        key = (id(run.inputs), id(run.engines))
-        entry = known.get(key)
-        if entry is None:
-            # The entry holds the objects, so their ids cannot be reused meanwhile.
-            entry = known[key] = (run.inputs, run.engines, _configuration(run))
-        found.append(entry[2])
-    return found
+    # ``runs`` holds the objects, so their ids cannot be reused meanwhile.
+    keys = list(zip(map(id, map(_INPUTS, runs)), map(id, map(_ENGINES, runs)), strict=True))
+    first = dict(zip(keys, runs, strict=True))
+    known = {key: _configuration(run) for key, run in first.items()}
+    return [known[key] for key in keys]
 
 
 def _config_label(formats: Sequence[str], engine: str | None) -> str:
@@ -734,7 +740,7 @@ def _profile(
         unchanged -= 1
     same = list(runs[unchanged:])
     notes: list[str] = []
-    comparable = [r for r in same if savings.method_key(r) == key]
+    comparable = _measured_as(same, key)
     if len(comparable) < len(same):
         notes.append(
             f"{len(same) - len(comparable)} run(s) measured another way than the latest "
@@ -757,8 +763,6 @@ def _profile(
     for item in _data_inputs(latest.inputs):
         files[item.path] = item
     intensities = [r.intensity_g_per_kwh for r in comparable if r.intensity_g_per_kwh]
-    firsts = _first_in_process(runs)
-    cold = bool(comparable) and 2 * sum(r.run_id in firsts for r in comparable) > len(comparable)
     return _Profile(
         job=job,
         runs=tuple(comparable),
@@ -772,8 +776,12 @@ def _profile(
         window_days=days,
         intensity_g_per_kwh=_upper_median(intensities) if intensities else None,
         notes=tuple(notes),
-        cold=cold,
     )
+
+
+def _measured_as(runs: Sequence[AdvisedRun], key: tuple[Any, ...]) -> list[AdvisedRun]:
+    """The runs whose :func:`zuinig.advise.savings.method_key` is ``key``."""
+    return [run for run, its in zip(runs, map(_METHOD_KEY, runs), strict=True) if its == key]
 
 
 def _upper_median(values: Sequence[float]) -> float:
@@ -790,11 +798,9 @@ def _first_in_process(runs: Sequence[AdvisedRun]) -> set[str]:
     thread pools started) in every run; one called many times in a long-lived process
     pays them once. Runs without a process id count as neither.
     """
-    first: dict[tuple[Any, ...], str] = {}
-    for run in runs:
-        if run.pid is not None:
-            first.setdefault((run.host, run.pid, run.pid_started_at), run.run_id)
-    return set(first.values())
+    # dict() keeps the last value given for a key: fed newest first, that is the oldest.
+    first = dict(zip(map(_PROCESS, reversed(runs)), map(_RUN_ID, reversed(runs)), strict=True))
+    return {run_id for (_, pid, _), run_id in first.items() if pid is not None}
 
 
 def _calls_text(phase: str) -> str:
@@ -1428,8 +1434,8 @@ def _realised_for_job(
         start -= 1
     before, after = list(runs[start:switch]), list(runs[switch:])
     key = savings.method_key(after[-1])
-    after = [r for r in after if savings.method_key(r) == key]
-    comparable = [r for r in before if savings.method_key(r) == key]
+    after = _measured_as(after, key)
+    comparable = _measured_as(before, key)
     label_before, label_after = _config_label(*previous), _config_label(*latest)
     per_month, _ = savings.runs_per_month(
         len(runs), records.window_start or runs[0].started_at, now

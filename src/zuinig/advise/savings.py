@@ -28,6 +28,7 @@ __all__ = [
     "CONFIDENCE_UNCLEAR",
     "DAYS_PER_MONTH",
     "MEDIAN_BOOTSTRAP_MAX_VALUES",
+    "METHOD_KEY_FIELDS",
     "MIN_WINDOW_DAYS",
     "MONTHS_PER_YEAR",
     "Range",
@@ -224,10 +225,14 @@ def confidence_of(saving: Range, caveats: Sequence[str]) -> tuple[str, str]:
     return CONFIDENCE_UNCLEAR, "unclear: the 95% interval of the saving includes zero"
 
 
+#: The run fields :func:`method_key` is made of, in its order.
+METHOD_KEY_FIELDS = ("method_cpu", "method_cpu_tdp_w", "tracking_mode")
+
+
 def method_key(run: Run | RunBrief) -> tuple[Any, ...]:
     """What must be equal for two runs' energies to be compared (SCI's baseline rule):
     the CPU method, the TDP it assumed and the tracking mode."""
-    return (run.method_cpu, run.method_cpu_tdp_w, run.tracking_mode)
+    return tuple(getattr(run, name) for name in METHOD_KEY_FIELDS)
 
 
 def describe_method_key(key: tuple[Any, ...]) -> str:

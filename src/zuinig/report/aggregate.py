@@ -20,6 +20,7 @@ import dataclasses
 import json
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -133,13 +134,19 @@ def build_report(
     month = _month_key(start)
     previous_month = _shift_month(start, -1)
     tags = dict(tags or {})
-    slices = _read_slices(ledger, tags, team_tag, since=_month_start(previous_month), until=end)
+    # The grouped read spends its time inside the database (SQLite sorts with the GIL
+    # released), advice mostly in Python: on a large ledger they overlap.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        reading = pool.submit(
+            _read_slices, ledger, tags, team_tag, since=_month_start(previous_month), until=end
+        )
+        recommendations, realised_savings = (
+            _advice(ledger, settings, tags, start, end) if advice else ((), ())
+        )
+        slices = reading.result()
     this = [item for item in slices if item.month == month]
     before = [item for item in slices if item.month == previous_month]
     totals = _totals(this)
-    recommendations, realised_savings = (
-        _advice(ledger, settings, tags, start, end) if advice else ((), ())
-    )
     return MonthlyReport(
         month=month,
         previous_month=previous_month,
