@@ -678,10 +678,15 @@ def realised(
 
 
 def _by_job(runs: Iterable[AdvisedRun]) -> dict[str, list[AdvisedRun]]:
+    kept = [
+        run
+        for run in runs
+        if run.status == STATUS_OK and run.energy_kwh and run.parent_run_id is None
+    ]
+    kept.sort(key=_STARTED_AT)  # stable: runs that started together keep their order
     jobs: dict[str, list[AdvisedRun]] = {}
-    for run in sorted(runs, key=_STARTED_AT):
-        if run.status == STATUS_OK and run.energy_kwh and run.parent_run_id is None:
-            jobs.setdefault(run.job, []).append(run)
+    for run in kept:
+        jobs.setdefault(run.job, []).append(run)
     return jobs
 
 
@@ -715,10 +720,21 @@ def _configurations(runs: Sequence[AdvisedRun]) -> list[tuple[tuple[str, ...], s
     """``_configuration`` of each run, worked out once per distinct inputs and engines
     object (runs read from the ledger share them), not once per run."""
     # ``runs`` holds the objects, so their ids cannot be reused meanwhile.
-    keys = list(zip(map(id, map(_INPUTS, runs)), map(id, map(_ENGINES, runs)), strict=True))
-    first = dict(zip(keys, runs, strict=True))
-    known = {key: _configuration(run) for key, run in first.items()}
-    return [known[key] for key in keys]
+    formats = {
+        id(inputs): tuple(sorted({f.format for f in _data_inputs(inputs)}))
+        for inputs in _distinct_inputs(runs)
+    }
+    engine = {}
+    for engines in {id(engines): engines for engines in map(_ENGINES, runs)}.values():
+        names = [e for e in BENCH_ENGINES if e in engines]
+        engine[id(engines)] = names[0] if names else None
+    return list(
+        zip(
+            map(formats.__getitem__, map(id, map(_INPUTS, runs))),
+            map(engine.__getitem__, map(id, map(_ENGINES, runs))),
+            strict=True,
+        )
+    )
 
 
 def _config_label(formats: Sequence[str], engine: str | None) -> str:
