@@ -48,14 +48,22 @@ CHILD_SHARE = 0.10
 #: Raise when :func:`_rows` changes, so a cached ledger filled by the old generator is
 #: not reused.
 GENERATOR_VERSION = 1
+#: Runs inserted in the order they started, as a ledger fills (a run's row is written when
+#: it starts), or in random order (the first version of this benchmark): the same runs,
+#: but a random order scatters records read in time order across memory.
+ORDER_TIME = "time"
+ORDER_RANDOM = "random"
 
 
 def _pick(rng: random.Random, choices: tuple[tuple[str, float], ...]) -> str:
     return rng.choices([c for c, _ in choices], weights=[w for _, w in choices])[0]
 
 
-def _rows(count: int, rng: random.Random) -> Iterator[tuple[dict[str, Any], list[dict[str, str]]]]:
-    """Run rows (and their tag rows), started across the month."""
+def _rows(
+    count: int, rng: random.Random, order: str = ORDER_TIME
+) -> Iterator[tuple[dict[str, Any], list[dict[str, str]]]]:
+    """Run rows (and their tag rows), started across the month: in the order they
+    started (:data:`ORDER_TIME`), or in random order (:data:`ORDER_RANDOM`)."""
     from zuinig.ledger.schema import RUN_COLUMNS
 
     start = datetime(2026, 11, 1, tzinfo=UTC)
@@ -63,6 +71,11 @@ def _rows(count: int, rng: random.Random) -> Iterator[tuple[dict[str, Any], list
     blank = dict.fromkeys(RUN_COLUMNS)
     jobs = [(f"job-{n:03d}", TEAMS[n % len(TEAMS)] if n % 10 else None, n % 3) for n in range(JOBS)]
     parent: str | None = None
+    offsets = (
+        sorted(random.Random(rng.random()).uniform(0, month_s - 601) for _ in range(count))
+        if order == ORDER_TIME
+        else None
+    )
     for index in range(count):
         job, team, files = jobs[int(rng.paretovariate(1.2)) % JOBS]
         run_id = f"run-{index:08d}"
@@ -71,7 +84,8 @@ def _rows(count: int, rng: random.Random) -> Iterator[tuple[dict[str, Any], list
         method = _pick(rng, METHODS)
         energy = None if method == "failed" or status == "running" else rng.uniform(1e-6, 5e-3)
         duration = rng.uniform(0.1, 600.0)
-        started = start + timedelta(seconds=rng.uniform(0, month_s - 601))
+        offset = offsets[index] if offsets else rng.uniform(0, month_s - 601)
+        started = start + timedelta(seconds=offset)
         path = f"/data/{job}/part-{rng.randrange(files + 1)}.parquet"
         row = dict(blank)
         row.update(
@@ -112,7 +126,7 @@ def _rows(count: int, rng: random.Random) -> Iterator[tuple[dict[str, Any], list
         yield row, tags
 
 
-def fill(url: str, count: int, seed: int = SEED) -> float:
+def fill(url: str, count: int, seed: int = SEED, order: str = ORDER_TIME) -> float:
     """Insert ``count`` runs into the ledger at ``url``; returns the seconds it took."""
     from zuinig.ledger import Ledger
     from zuinig.ledger.schema import run_tags, runs
@@ -126,7 +140,7 @@ def fill(url: str, count: int, seed: int = SEED) -> float:
     with engine.begin() as connection:
         batch: list[dict[str, Any]] = []
         tags: list[dict[str, str]] = []
-        for row, row_tags in _rows(count, rng):
+        for row, row_tags in _rows(count, rng, order):
             batch.append(row)
             tags.extend(row_tags)
             if len(batch) >= BATCH:
@@ -142,13 +156,15 @@ def fill(url: str, count: int, seed: int = SEED) -> float:
     return time.perf_counter() - began
 
 
-def cached_fill(path: Path, count: int, seed: int = SEED) -> float | None:
+def cached_fill(path: Path, count: int, seed: int = SEED, order: str = ORDER_TIME) -> float | None:
     """Fill the ledger file at ``path`` unless it holds these runs already.
 
     Returns the seconds filling took, or ``None`` when the cached ledger was reused.
     """
     stamp_path = path.with_name(path.name + ".json")
-    stamp = {"runs": count, "seed": seed, "generator": GENERATOR_VERSION}
+    stamp: dict[str, Any] = {"runs": count, "seed": seed, "generator": GENERATOR_VERSION}
+    if order != ORDER_RANDOM:  # random order is what version 1 wrote: its caches stay valid
+        stamp["order"] = order
     if (
         path.exists()
         and stamp_path.exists()
@@ -158,7 +174,7 @@ def cached_fill(path: Path, count: int, seed: int = SEED) -> float | None:
     for stale in (path, stamp_path, *path.parent.glob(path.name + "-*")):
         stale.unlink(missing_ok=True)  # the ledger and its WAL/SHM files
     path.parent.mkdir(parents=True, exist_ok=True)
-    fill_s = fill(f"sqlite:///{path}", count, seed)
+    fill_s = fill(f"sqlite:///{path}", count, seed, order)
     stamp_path.write_text(json.dumps(stamp) + "\n", encoding="utf-8")
     return fill_s
 
@@ -247,6 +263,11 @@ def _readme(results: dict[str, Any]) -> str:
         for name, value in results["build_report_parts"].items()
     )
     met = "met" if results["target_met"] else "NOT met"
+    order = (
+        "in the order they started, as a ledger fills"
+        if results["order"] == ORDER_TIME
+        else "in random order"
+    )
     fill = (
         f"Filling it (SQLAlchemy Core executemany) took {results['fill_s']:.1f} s."
         if results["fill_s"] is not None
@@ -260,7 +281,7 @@ Command: `{results["command"]}` (advice: {"yes" if results["advice"] else "no"})
 A fresh SQLite ledger holds {results["runs"]:,} runs started in {MONTH} ({JOBS} jobs with a
 Pareto spread of runs, {len(TEAMS)} teams plus untagged jobs, 10% nested child runs, 95% ok /
 4% error / 1% still running, RAPL / estimated / imported / failed measurements, one to three
-input files per job). {fill}
+input files per job), inserted {order}. {fill}
 
 | phase | seconds |
 |---|---:|
@@ -296,6 +317,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--work-dir", type=Path, default=None, help="where the ledger goes")
     parser.add_argument(
+        "--order",
+        choices=(ORDER_TIME, ORDER_RANDOM),
+        default=ORDER_TIME,
+        help="insert runs in the order they started (as a ledger fills) or in random order",
+    )
+    parser.add_argument(
         "--ledger-cache",
         type=Path,
         default=None,
@@ -310,7 +337,7 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=args.work_dir) as work:
         ledger_path = args.ledger_cache or Path(work) / "ledger.sqlite"
-        fill_s = cached_fill(ledger_path.resolve(), args.runs)
+        fill_s = cached_fill(ledger_path.resolve(), args.runs, order=args.order)
         measured = measure(
             f"sqlite:///{ledger_path.resolve()}", Path(work), with_advice=not args.no_advice
         )
@@ -327,6 +354,7 @@ def main(argv: list[str] | None = None) -> int:
         "python": platform.python_version(),
         "runs": args.runs,
         "advice": not args.no_advice,
+        "order": args.order,
         "fill_s": fill_s,
         "phases": phases,
         "build_report_parts": measured["build_report_parts"],

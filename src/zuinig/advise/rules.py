@@ -703,22 +703,15 @@ def _distinct_inputs(runs: Iterable[AdvisedRun]) -> list[tuple[InputFile, ...]]:
 _DATA_FORMATS = frozenset({"csv", "tsv", "parquet", "arrow", "json", "jsonl", "orc", "avro"})
 
 
-def _formats(run: AdvisedRun) -> tuple[str, ...]:
-    return tuple(sorted({f.format for f in _data_inputs(run.inputs)}))
-
-
-def _engines(run: AdvisedRun) -> tuple[str, ...]:
-    return tuple(e for e in BENCH_ENGINES if e in run.engines)
-
-
-def _configuration(run: AdvisedRun) -> tuple[tuple[str, ...], str | None]:
-    engines = _engines(run)
-    return _formats(run), engines[0] if engines else None
+def _engines(engines: Mapping[str, str]) -> tuple[str, ...]:
+    """The bench engines a run loaded, in the order it is taken to use them."""
+    return tuple(e for e in BENCH_ENGINES if e in engines)
 
 
 def _configurations(runs: Sequence[AdvisedRun]) -> list[tuple[tuple[str, ...], str | None]]:
-    """``_configuration`` of each run, worked out once per distinct inputs and engines
-    object (runs read from the ledger share them), not once per run."""
+    """Each run's configuration: its data formats and the engine it is taken to use,
+    worked out once per distinct inputs and engines object (runs read from the ledger
+    share them), not once per run."""
     # ``runs`` holds the objects, so their ids cannot be reused meanwhile.
     formats = {
         id(inputs): tuple(sorted({f.format for f in _data_inputs(inputs)}))
@@ -726,7 +719,7 @@ def _configurations(runs: Sequence[AdvisedRun]) -> list[tuple[tuple[str, ...], s
     }
     engine = {}
     for engines in {id(engines): engines for engines in map(_ENGINES, runs)}.values():
-        names = [e for e in BENCH_ENGINES if e in engines]
+        names = _engines(engines)
         engine[id(engines)] = names[0] if names else None
     return list(
         zip(
@@ -770,7 +763,7 @@ def _profile(
             f"{len(runs)} runs seen within a day: runs per month extrapolated from a "
             f"{savings.MIN_WINDOW_DAYS:g}-day window"
         )
-    engines_seen = _engines(latest)
+    engines_seen = _engines(latest.engines)
     if len(engines_seen) > 1:
         notes.append(
             f"the job loaded {', '.join(engines_seen)}; taken to compute in {engines_seen[0]}"
