@@ -122,9 +122,9 @@ def build_report(
         team_tag: the tag key whose values are the teams.
         now: when the figures are read (UTC); the current time by default.
         advice: also read recommendations and realised savings (``False``: leave them
-            empty). Advice reads every run as a record (:func:`zuinig.advise.gather`),
-            which is far slower than the grouped figures on a large ledger
-            (reports/report-scale), so a caller may make the figures without it.
+            empty). Advice reads every ok run of the jobs up to the month's end, in
+            brief (:func:`zuinig.advise.gather`); it runs beside the grouped figures
+            and takes about as long on a large ledger (reports/report-scale).
 
     Raises:
         UsageError: ``month`` is not ``YYYY-MM``.
