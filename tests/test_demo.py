@@ -214,6 +214,19 @@ def test_demo_end_to_end(tmp_path: Path) -> None:
     else:  # the benchmark found nothing better: then advise asks for one on the data
         assert "zuinig bench --data" in text
     assert any(r["job"] == demo.JOB_QUARTERLY for r in advice["realised"])
+    # The month's report shows the same expected savings as `zuinig advise` (it counts a
+    # job's runs per month from its first run, as advise does, up to today).
+    from zuinig.report.aggregate import build_report
+
+    with Ledger.open(result.ledger_url) as ledger:
+        report = build_report(ledger, Settings(), month=result.month)
+    in_report = {(r.job, r.kind, r.recommended): r for r in report.recommendations}
+    for item in advice["recommendations"]:
+        mine = in_report[(item["job"], item["kind"], item["recommended"])]
+        if item["saving_kwh_per_year"] is None:
+            assert mine.saving_kwh_per_year is None
+        else:
+            assert mine.saving_kwh_per_year == pytest.approx(item["saving_kwh_per_year"], rel=1e-3)
 
     # The user's own ledger got nothing from the demo.
     default = Path(default_ledger_url().removeprefix("sqlite:///"))

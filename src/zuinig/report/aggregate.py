@@ -131,6 +131,7 @@ def build_report(
         LedgerError: the ledger cannot be read.
     """
     start, end = month_bounds(month)
+    now = now or datetime.now(UTC)
     month = _month_key(start)
     previous_month = _shift_month(start, -1)
     tags = dict(tags or {})
@@ -141,7 +142,7 @@ def build_report(
             _read_slices, ledger, tags, team_tag, since=_month_start(previous_month), until=end
         )
         recommendations, realised_savings = (
-            _advice(ledger, settings, tags, start, end) if advice else ((), ())
+            _advice(ledger, settings, tags, start, end, now) if advice else ((), ())
         )
         slices = reading.result()
     this = [item for item in slices if item.month == month]
@@ -150,7 +151,7 @@ def build_report(
     return MonthlyReport(
         month=month,
         previous_month=previous_month,
-        generated_at=now or datetime.now(UTC),
+        generated_at=now,
         tags=tags,
         team_tag=team_tag,
         ledger=ledger.display_url,
@@ -382,26 +383,37 @@ def _counts(rows: Sequence[tuple[dict[str, Any], int]], name: str) -> dict[str, 
 
 
 def _advice(
-    ledger: Ledger, settings: Settings, tags: Mapping[str, str], start: datetime, end: datetime
+    ledger: Ledger,
+    settings: Settings,
+    tags: Mapping[str, str],
+    start: datetime,
+    end: datetime,
+    now: datetime,
 ) -> tuple[tuple[OpenRecommendation, ...], tuple[RealisedSaving, ...]]:
     """Open recommendations as of the month's end, and the savings realised in the month.
 
     The ledger is read once (:func:`zuinig.advise.gather` up to the month's end): the
     realised savings need each job's whole history (before against after a change), as
     :func:`zuinig.advise.realised_savings` reads it; the recommendations use the last
-    :data:`ADVICE_WINDOW` of it, as ``advise(since=end - ADVICE_WINDOW, now=end)`` would,
+    :data:`ADVICE_WINDOW` of it, as ``advise(now=end)`` would on the runs of that window,
     except that runs after the month's end are left out, so that a report made later
     shows the advice that stood at the end of its month.
     """
     records = gather(ledger, until=end, tags=tags)
     since = end - ADVICE_WINDOW
+    # A job's runs per month are counted from its first run in the window, as plain
+    # `zuinig advise` counts them from its first run: a job that began last week is
+    # not spread over 90 days, so the report and `zuinig advise` give the same savings.
     recent = dataclasses.replace(
         records,
         runs=tuple(run for run in records.runs if run.started_at >= since),
-        window_start=since,
+        window_start=None,
     )
-    advice = recommend(recent, settings, now=end, with_realised=False)
-    saved = realised(records, now=end, period=(start, end))
+    # A report of the current month stops its frequency window today, not at the
+    # month's end still to come (that would dilute how often jobs run).
+    until = min(end, now)
+    advice = recommend(recent, settings, now=until, with_realised=False)
+    saved = realised(records, now=until, period=(start, end))
     return (
         tuple(_open_recommendation(item) for item in advice.recommendations),
         tuple(_realised_saving(item) for item in saved),
