@@ -974,16 +974,8 @@ def _reply(reply: Any) -> str:
     return "no answer" if reply is None else f"unexpected answer {reply!r:.100}"
 
 
-#: How far a child run's clock may be from its parent's (s): workers are other machines.
-CLOCK_MARGIN_S = 600.0
-
-
 def child_runs(ledger: Any, run: Run) -> list[Run]:
     """The runs stored under ``run``: for a ``dask`` run, its client and workers.
-
-    Reads only the runs of the same job that started around ``run`` (within
-    :data:`CLOCK_MARGIN_S` of its window, as workers' clocks may differ), then keeps
-    those whose parent is ``run``.
 
     Args:
         ledger: an open :class:`zuinig.ledger.Ledger`.
@@ -992,16 +984,9 @@ def child_runs(ledger: Any, run: Run) -> list[Run]:
     Returns:
         The child runs, client first, then workers by address.
     """
-    from datetime import timedelta
-
     from zuinig.ledger.model import RunFilter
 
-    margin = timedelta(seconds=CLOCK_MARGIN_S)
-    ended = run.ended_at or datetime.now(UTC)
-    nearby = ledger.list_runs(
-        RunFilter(job=run.job, since=run.started_at - margin, until=ended + margin)
-    )
-    children = [child for child in nearby if child.parent_run_id == run.run_id]
+    children = ledger.list_runs(RunFilter(parent_run_id=run.run_id))
     return sorted(
         children,
         key=lambda child: (child.kind != KIND_DASK_CLIENT, child.tags.get("dask_worker", "")),

@@ -215,6 +215,12 @@ def test_filter_by_status(filled: Ledger) -> None:
         filled.list_runs(RunFilter(status="done"))
 
 
+def test_children_of_one_parent(filled: Ledger) -> None:
+    [child] = filled.list_runs(RunFilter(parent_run_id="nov-mid"))
+    assert child.run_id == "nov-child"
+    assert filled.count_runs(RunFilter(parent_run_id="nov-child")) == 0
+
+
 def test_top_level_only(filled: Ledger) -> None:
     assert "nov-child" not in _ids(filled, top_level_only=True)
     assert len(_ids(filled, top_level_only=True)) == 6

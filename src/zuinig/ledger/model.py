@@ -282,6 +282,7 @@ class RunFilter:
         top_level_only: only runs without a parent (for totals: see the nesting rule).
         limit: at most this many, newest first; ``None`` for all.
         kind: one kind (:data:`KIND_FUNCTION`, ...) or any of several.
+        parent_run_id: only the runs directly under this run (its children).
     """
 
     job: str | None = None
@@ -293,6 +294,7 @@ class RunFilter:
     top_level_only: bool = False
     limit: int | None = None
     kind: str | tuple[str, ...] | None = None
+    parent_run_id: str | None = None
 
 
 class RunBrief(NamedTuple):

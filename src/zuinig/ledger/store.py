@@ -991,6 +991,8 @@ class Ledger:
             conditions.append(runs.c.started_at < _utc(run_filter.until))
         if run_filter.top_level_only:
             conditions.append(runs.c.parent_run_id.is_(None))
+        if run_filter.parent_run_id is not None:
+            conditions.append(runs.c.parent_run_id == run_filter.parent_run_id)
         if isinstance(run_filter.kind, str):
             conditions.append(runs.c.kind == run_filter.kind)
         elif run_filter.kind is not None:
