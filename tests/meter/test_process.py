@@ -14,6 +14,7 @@ import types
 from datetime import UTC, datetime
 from pathlib import Path
 
+import psutil
 import pyarrow as pa
 import pyarrow.feather as feather
 import pyarrow.parquet as pq
@@ -112,13 +113,27 @@ def test_cpu_time_includes_a_child_that_ended_in_the_window() -> None:
     assert stats.cpu_s >= 0.3  # the child's 0.3 s plus its interpreter start
 
 
+def _wait_for_cpu(pid: int, seconds: float) -> None:
+    """Return once process ``pid`` has used ``seconds`` more CPU time (20 s at most).
+
+    Waits for CPU time, not wall time: on a loaded machine a child may get little of
+    the CPU for a while, and a fixed sleep then measured next to nothing.
+    """
+    observed = psutil.Process(pid)
+    at_begin = sum(observed.cpu_times()[:2])
+    deadline = time.monotonic() + 20
+    while sum(observed.cpu_times()[:2]) - at_begin < seconds and time.monotonic() < deadline:
+        time.sleep(0.02)
+
+
 def test_cpu_time_includes_a_live_child() -> None:
-    child = subprocess.Popen([sys.executable, "-c", BUSY_CHILD.format(seconds=0.4)])
+    child = subprocess.Popen([sys.executable, "-c", BUSY_CHILD.format(seconds=30)])
     try:
         window = ProcessSampler().begin()
-        time.sleep(0.45)
+        _wait_for_cpu(child.pid, 0.3)
         stats = window.end()
     finally:
+        child.kill()
         child.wait()
     assert stats.cpu_s is not None
     assert stats.cpu_s >= 0.2
@@ -162,12 +177,13 @@ def test_end_is_idempotent() -> None:
 
 
 def test_another_process_tree() -> None:
-    child = subprocess.Popen([sys.executable, "-c", BUSY_CHILD.format(seconds=0.3)])
+    child = subprocess.Popen([sys.executable, "-c", BUSY_CHILD.format(seconds=30)])
     try:
         window = ProcessSampler(pid=child.pid, interval_s=0.02).begin()
-        time.sleep(0.15)
+        _wait_for_cpu(child.pid, 0.1)
         stats = window.end()
     finally:
+        child.kill()
         child.wait()
     assert stats.cpu_s is not None and stats.cpu_s > 0.05
     assert stats.peak_rss_bytes is not None and stats.peak_rss_bytes > 1_000_000
