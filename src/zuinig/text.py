@@ -1,0 +1,417 @@
+"""The CLI's text: runs and diagnoses in, lines out (pure; only the CLI prints).
+
+The renderers behind ``zuinig run`` (the summary line), ``zuinig runs list`` and
+``zuinig runs show`` (with the per-process breakdown of a dask run), and
+``zuinig doctor``. The other commands' renderers live with their library:
+:mod:`zuinig.bench.report`, :mod:`zuinig.advise.text`, :func:`zuinig.convert.format_conversion`,
+:mod:`zuinig.ledger.sync`, :mod:`zuinig.ledger.importers` and :mod:`zuinig.demo`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from zuinig.ledger.model import Run
+
+if TYPE_CHECKING:
+    from zuinig.doctor import Diagnosis
+
+__all__ = [
+    "format_breakdown",
+    "format_diagnosis",
+    "format_run",
+    "format_run_summary",
+    "format_runs_json",
+    "format_runs_table",
+    "one_line",
+]
+
+
+def one_line(text: str) -> str:
+    """``text`` with every run of whitespace, newlines included, as one space."""
+    return " ".join(text.split())
+
+
+def format_runs_json(runs: Sequence[Run]) -> str:
+    """A JSON array of runs, keys as in :meth:`Run.to_dict`."""
+    return json.dumps([run.to_dict() for run in runs], indent=2, ensure_ascii=False)
+
+
+def format_runs_table(runs: Sequence[Run], *, total: int | None = None) -> list[str]:
+    """The lines of the ``runs list`` table; a last line says when not all are shown."""
+    if not runs:
+        return ["no runs match"] if total == 0 or total is None else []
+    headers = (
+        "run",
+        "job",
+        "status",
+        "started (UTC)",
+        "duration_s",
+        "energy_kwh",
+        "co2_kg",
+        "method",
+    )
+    right = {4, 5, 6}
+    rows = [
+        (
+            run.run_id[:8],
+            run.job,
+            run.status,
+            _time(run.started_at),
+            _number(run.duration_s),
+            _number(run.energy_kwh),
+            _number(run.co2_kg),
+            _method_word(run),
+        )
+        for run in runs
+    ]
+    widths = [max(len(row[i]) for row in (headers, *rows)) for i in range(len(headers))]
+
+    def line(cells: Sequence[str]) -> str:
+        parts = [
+            cell.rjust(widths[i]) if i in right else cell.ljust(widths[i])
+            for i, cell in enumerate(cells)
+        ]
+        return "  ".join(parts).rstrip()
+
+    lines = [line(headers), *(line(row) for row in rows)]
+    if total is not None and total > len(runs):
+        lines.append(f"showing {len(runs)} of {total} runs, newest first; use --limit N for more")
+    if any(run.is_estimated for run in runs):
+        lines.append(
+            "estimated: figures modelled from CPU load and TDP, not read from RAPL; see `zuinig doctor`"
+        )
+    return lines
+
+
+def format_run_summary(run: Run) -> str:
+    """One line after ``zuinig run``: the run id and its main figures."""
+    figures = [run.status]
+    if run.exit_code:
+        figures.append(f"exit {run.exit_code}")
+    figures.append(f"{_number(run.duration_s)} s")
+    if run.energy_kwh is not None:
+        figures.append(f"{_number(run.energy_kwh)} kWh")
+    if run.co2_kg is not None:
+        figures.append(f"{_number(run.co2_kg * 1000)} g CO2e")
+    figures.append(_method_word(run))
+    if run.measurement_error:
+        figures.append(f"not measured: {run.measurement_error}")
+    return one_line(f"zuinig: run {run.run_id[:8]} ({run.job}): {', '.join(figures)}")
+
+
+def format_run(run: Run) -> list[str]:
+    """The lines of ``runs show``: every figure with its method, inputs and engines."""
+    method = run.method()
+    lines = [
+        *_pairs(
+            [
+                ("run", run.run_id),
+                ("job", run.job),
+                ("kind", run.kind),
+                ("status", run.status),
+                ("parent run", run.parent_run_id),
+                ("tags", ", ".join(f"{k}={v}" for k, v in sorted(run.tags.items())) or None),
+                ("command", run.command.replace("\n", "\\n") if run.command else None),
+                ("exit code", _text(run.exit_code) if run.exit_code is not None else None),
+                ("error", _error_text(run)),
+                ("started", _time(run.started_at) + " UTC"),
+                ("ended", _time(run.ended_at) + " UTC" if run.ended_at else None),
+            ]
+        ),
+    ]
+    estimated = run.is_estimated
+    energy_how = (
+        "not measured"
+        if run.energy_kwh is None
+        else ("estimated" if estimated else "measured" if estimated is False else "method unknown")
+    )
+    cpu_how = _cpu_how(run)
+    ram_how = (
+        f"estimated: {run.method_ram}"
+        + (f", {run.method_ram_power_w:g} W" if run.method_ram_power_w else "")
+        if run.method_ram
+        else energy_how
+    )
+    intensity = _intensity_text(run)
+    lines += ["", "figures"]
+    lines += _pairs(
+        [
+            ("duration_s", _number(run.duration_s), "wall clock"),
+            (
+                "energy_kwh",
+                _number(run.energy_kwh),
+                f"{energy_how}; CPU + RAM + GPU, x PUE {_pue(run)}",
+            ),
+            ("cpu_energy_kwh", _number(run.cpu_energy_kwh), cpu_how),
+            ("ram_energy_kwh", _number(run.ram_energy_kwh), ram_how),
+            (
+                "gpu_energy_kwh",
+                _number(run.gpu_energy_kwh),
+                "measured (NVIDIA NVML)" if run.gpu_energy_kwh else "no GPU measured",
+            ),
+            ("power_w", _number(run.power_w), "= energy_kwh / duration_s"),
+            ("co2_kg", _number(run.co2_kg), f"= energy_kwh x {intensity}"),
+            (
+                "intensity_g_per_kwh",
+                _exact(run.intensity_g_per_kwh),
+                _intensity_of(None, run.intensity_source, run.intensity_year, run.country_iso_code),
+            ),
+            ("cpu_s", _number(run.cpu_s), "measured (psutil, whole process tree)"),
+            ("peak_rss_bytes", _bytes(run.peak_rss_bytes), "measured (psutil, whole process tree)"),
+            ("read_bytes", _bytes(run.read_bytes), "measured (psutil, whole process tree)"),
+            ("written_bytes", _bytes(run.written_bytes), "measured (psutil, whole process tree)"),
+        ],
+        indent="  ",
+    )
+    if run.measurement_error:
+        lines.append(f"  measurement failed: {run.measurement_error}")
+    lines += ["", "method"]
+    lines += _pairs(
+        [
+            ("meter", run.method_meter),
+            ("CPU method", _cpu_method_text(run.method_cpu)),
+            ("CPU model", run.method_cpu_model),
+            ("CPU threads", _text(run.method_cpu_count) if run.method_cpu_count else None),
+            ("TDP", _tdp_text(run)),
+            ("RAM", run.method_ram),
+            (
+                "RAM power",
+                f"{run.method_ram_power_w:g} W" if run.method_ram_power_w is not None else None,
+            ),
+            ("tracking mode", _tracking_text(run.tracking_mode)),
+            ("PUE", _pue(run)),
+            ("intensity", intensity),
+            ("in words", method.describe() if method else None),
+        ],
+        indent="  ",
+    )
+    if estimated:
+        lines.append(
+            "  WARNING: these figures are estimates, not readings of the CPU's energy counters; "
+            "`zuinig doctor` says how to calibrate them"
+        )
+    lines += ["", "inputs"]
+    if run.inputs:
+        lines += [
+            f"  {entry.path}  {entry.format}  {_bytes(entry.size_bytes)}" for entry in run.inputs
+        ]
+    else:
+        lines.append("  none seen")
+    lines += ["", "engines"]
+    if run.engines:
+        lines += [f"  {name} {version}" for name, version in sorted(run.engines.items())]
+    else:
+        lines.append("  none loaded")
+    lines += ["", "provenance"]
+    lines += _pairs(
+        [
+            ("host", run.host),
+            ("user", run.user),
+            ("pid", _text(run.pid) if run.pid is not None else None),
+            ("python", run.python_version),
+            ("codecarbon", run.codecarbon_version),
+            ("zuinig", run.zuinig_version),
+            ("git commit", run.git_commit),
+        ],
+        indent="  ",
+    )
+    return lines
+
+
+def format_breakdown(children: Sequence[Run]) -> list[str]:
+    """The per-process lines under a ``dask`` run in ``runs show``: one per child run."""
+    if not children:
+        return []
+    lines = ["", "processes (child runs; their figures add up to the ones above)"]
+    for child in children:
+        who = child.tags.get("dask_worker") or "client"
+        figures = f"{_number(child.energy_kwh)} kWh, {_number(child.cpu_s)} s CPU"
+        missing = f"; not measured: {child.measurement_error}" if child.measurement_error else ""
+        line = f"  {child.run_id[:8]}  {who}  {child.host or '-'} pid {_text(child.pid)}  {figures}"
+        lines.append(line + missing.replace("\n", " "))
+    return lines
+
+
+def format_diagnosis(diagnosis: Diagnosis) -> list[str]:
+    """The lines of ``zuinig doctor``."""
+    method = diagnosis.method
+    lines = ["how zuinig will measure energy on this machine", ""]
+    lines += _pairs(
+        [
+            ("CPU method", _cpu_method_text(method.cpu_method)),
+            ("RAPL", diagnosis.rapl.detail),
+            ("CPU model", method.cpu_model or "unknown"),
+            ("CPU threads", _text(method.cpu_count) if method.cpu_count else "unknown"),
+            ("TDP", f"{method.cpu_tdp_w:g} W" if method.cpu_tdp_w is not None else "not used"),
+            ("TDP from", diagnosis.tdp_source),
+            ("RAM", method.ram_model or "not modelled"),
+            (
+                "RAM power",
+                f"{method.ram_power_w:g} W" if method.ram_power_w is not None else "unknown",
+            ),
+            ("RAM power from", diagnosis.ram_source),
+            ("tracking mode", _tracking_text(method.tracking_mode)),
+            (
+                "intensity",
+                _intensity_of(
+                    method.intensity_g_per_kwh,
+                    method.intensity_source,
+                    method.intensity_year,
+                    method.country_iso_code,
+                ),
+            ),
+            ("intensity from", diagnosis.intensity_origin),
+            ("PUE", f"{method.pue:g} ({diagnosis.pue_origin})"),
+            ("meter", method.meter),
+        ]
+    )
+    ledger = diagnosis.ledger
+    if ledger.reachable:
+        state = f"reachable, {ledger.run_count} run{'s' if ledger.run_count != 1 else ''}"
+    else:
+        state = f"NOT reachable: {ledger.problem}"
+    lines += ["", "ledger"]
+    lines += _pairs([("location", ledger.url), ("state", state)], indent="  ")
+    lines += ["", "settings (value, and where it came from)"]
+    lines += _pairs(
+        [(item.name, f"{_text(item.value)}  ({item.origin})") for item in diagnosis.settings],
+        indent="  ",
+    )
+    if diagnosis.warnings:
+        lines.append("")
+        lines += [f"WARNING: {warning}" for warning in diagnosis.warnings]
+    lines += ["", "how to calibrate", *(f"  {line}" for line in diagnosis.calibration)]
+    return lines
+
+
+def _pairs(items: Sequence[tuple[Any, ...]], indent: str = "") -> list[str]:
+    """Aligned ``name  value  [how]`` lines; items whose value is ``None`` are left out."""
+    shown = [item for item in items if item[1] is not None]
+    if not shown:
+        return []
+    width = max(len(item[0]) for item in shown)
+    value_width = max(len(str(item[1])) for item in shown)
+    lines = []
+    for item in shown:
+        text = f"{indent}{item[0].ljust(width)}  {item[1]}"
+        if len(item) > 2 and item[2]:
+            text = f"{indent}{item[0].ljust(width)}  {str(item[1]).ljust(value_width)}  {item[2]}"
+        lines.append(text.rstrip())
+    return lines
+
+
+def _number(value: float | None) -> str:
+    if value is None:
+        return "-"
+    if value == 0:
+        return "0"
+    if abs(value) >= 1000:
+        return f"{value:,.0f}"
+    return f"{value:.3g}"
+
+
+def _bytes(value: int | None) -> str | None:
+    if value is None:
+        return None
+    amount = float(value)
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if amount < 1000 or unit == "TB":
+            return f"{value} B" if unit == "B" else f"{amount:.1f} {unit} ({value} B)"
+        amount /= 1000
+    return f"{value} B"
+
+
+def _text(value: object) -> str:
+    return "-" if value is None else str(value)
+
+
+def _time(moment: datetime | None) -> str:
+    return "-" if moment is None else moment.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _method_word(run: Run) -> str:
+    if run.energy_kwh is None:
+        return "not measured"
+    estimated = run.is_estimated
+    return "unknown" if estimated is None else "estimated" if estimated else "measured"
+
+
+def _error_text(run: Run) -> str | None:
+    if run.error_type is None and run.error_message is None:
+        return None
+    return one_line(f"{run.error_type or 'error'}: {run.error_message or ''}")
+
+
+def _pue(run: Run) -> str:
+    return f"{run.pue:g}" if run.pue is not None else "-"
+
+
+_CPU_METHOD_WORDS = {
+    "rapl": "rapl: measured with the CPU's RAPL energy counters",
+    "cpu_load": "cpu_load: estimated from CPU load x TDP",
+    "constant": "constant: estimated as half the TDP, whatever the load",
+    "user_power": "user_power: estimated from your cpu_power_w x CPU load",
+    "imported": "imported: taken from another tool's output (method unknown)",
+    "replay": "replay: recorded values played back (tests)",
+    "none": "none: nothing measured",
+}
+
+
+def _cpu_method_text(cpu_method: str | None) -> str | None:
+    if cpu_method is None:
+        return None
+    return _CPU_METHOD_WORDS.get(cpu_method, cpu_method)
+
+
+def _cpu_how(run: Run) -> str:
+    if run.method_cpu == "rapl":
+        return "measured (RAPL)"
+    if run.method_cpu is None:
+        return "method unknown"
+    tdp = f"TDP {run.method_cpu_tdp_w:g} W" if run.method_cpu_tdp_w is not None else "TDP unknown"
+    generic = ", a generic guess" if run.method_cpu_tdp_is_generic else ""
+    return f"estimated ({run.method_cpu}, {tdp}{generic})"
+
+
+def _tdp_text(run: Run) -> str | None:
+    if run.method_cpu_tdp_w is None:
+        return None
+    if run.method_cpu == "user_power":
+        return f"{run.method_cpu_tdp_w:g} W (your setting cpu_power_w)"
+    if run.method_cpu_tdp_is_generic:
+        return f"{run.method_cpu_tdp_w:g} W (generic guess: CodeCarbon's 4 W per CPU thread)"
+    return f"{run.method_cpu_tdp_w:g} W (CodeCarbon's CPU power table)"
+
+
+def _tracking_text(mode: str | None) -> str | None:
+    if mode == "process":
+        return "process (CPU power shared out by the measured process tree's CPU time)"
+    if mode == "machine":
+        return "machine (the whole machine's load is charged to the run)"
+    return mode
+
+
+def _intensity_text(run: Run) -> str:
+    if run.intensity_g_per_kwh is None:
+        return "unknown intensity"
+    return _intensity_of(
+        run.intensity_g_per_kwh, run.intensity_source, run.intensity_year, run.country_iso_code
+    )
+
+
+def _intensity_of(
+    value: float | None, source: str | None, year: int | None, country: str | None
+) -> str:
+    """``268 g/kWh (source, year, country)``; only the parenthesis when ``value`` is None."""
+    where = ", ".join(str(part) for part in (source, year, country) if part)
+    if value is None:
+        return where or "source unknown"
+    return f"{value:g} g/kWh" + (f" ({where})" if where else "")
+
+
+def _exact(value: float | None) -> str:
+    return "-" if value is None else f"{value:g}"
