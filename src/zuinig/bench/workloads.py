@@ -43,6 +43,7 @@ import pyarrow.parquet as pq
 from zuinig.bench._cache import building, read_manifest, write_manifest
 from zuinig.bench.queries import catalog
 from zuinig.errors import BenchError
+from zuinig.formats_by_suffix import FORMAT_BY_SUFFIX
 
 #: The TPC-H scale factor when none is given: about 100 MB of CSV, seconds per query.
 DEFAULT_TPCH_SCALE = 0.1
@@ -83,16 +84,19 @@ _EXACT_DECIMAL_DIGITS = 15
 _EXACT_POWER_OF_TEN = 22
 
 _USER_TABLE = "data"
+# How a user's file is read, per format its suffix names: tab-separated and plain text
+# files are read as delimited text (the delimiter is chosen from the suffix).
+_READER_BY_FORMAT = {
+    "csv": "csv",
+    "tsv": "csv",
+    "text": "csv",
+    "parquet": "parquet",
+    "arrow": "arrow",
+}
 _USER_SUFFIXES = {
-    ".csv": "csv",
-    ".tsv": "csv",
-    ".txt": "csv",
-    ".parquet": "parquet",
-    ".pq": "parquet",
-    ".arrow": "arrow",
-    ".feather": "arrow",
-    ".ipc": "arrow",
-    ".arrows": "arrow",
+    suffix: _READER_BY_FORMAT[fmt]
+    for suffix, fmt in FORMAT_BY_SUFFIX.items()
+    if fmt in _READER_BY_FORMAT
 }
 _COMPRESSED_SUFFIXES = frozenset({".gz", ".bz2", ".zst", ".lz4"})
 

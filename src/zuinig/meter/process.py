@@ -47,6 +47,7 @@ from typing import Any
 
 import psutil
 
+from zuinig.formats_by_suffix import FORMAT_BY_SUFFIX
 from zuinig.meter.base import InputFile, Measurement
 
 logger = logging.getLogger(__name__)
@@ -66,31 +67,6 @@ MAX_INPUTS = 1000
 # Files under these prefixes are the operating system's, not data.
 _SYSTEM_PREFIXES = ("/proc/", "/sys/", "/dev/", "/run/", "/etc/")
 
-_EXTENSION_FORMATS = {
-    ".csv": "csv",
-    ".tsv": "tsv",
-    ".txt": "text",
-    ".parquet": "parquet",
-    ".pq": "parquet",
-    ".arrow": "arrow",
-    ".feather": "arrow",
-    ".ipc": "arrow",
-    ".arrows": "arrow",
-    ".json": "json",
-    ".jsonl": "jsonl",
-    ".ndjson": "jsonl",
-    ".xlsx": "xlsx",
-    ".xls": "xls",
-    ".orc": "orc",
-    ".avro": "avro",
-    ".duckdb": "duckdb",
-    ".sqlite": "sqlite",
-    ".db": "sqlite",
-    ".gz": "gzip",
-    ".zst": "zstd",
-    ".bz2": "bzip2",
-    ".xz": "xz",
-}
 _COMPRESSION_SUFFIXES = {".gz": "gz", ".zst": "zst", ".bz2": "bz2", ".xz": "xz"}
 # Magic bytes of binary formats. They win over the extension: a ``.csv`` that is
 # really Parquet is Parquet. Text formats have no magic, so there the extension decides.
@@ -154,15 +130,15 @@ def detect_format(path: str | os.PathLike[str]) -> str:
             inner_suffix = suffixes[-2] if len(suffixes) == 2 else ""
         else:
             inner_suffix = last
-        inner = _EXTENSION_FORMATS.get(inner_suffix)
+        inner = FORMAT_BY_SUFFIX.get(inner_suffix)
         if inner is None and compression == "gz":
             inner = _gzip_text_format(name)
         if inner in _TEXT_FORMATS:
             return f"{inner}.{compression}"
-        return _EXTENSION_FORMATS[f".{compression}"]
+        return FORMAT_BY_SUFFIX[f".{compression}"]
     if head.startswith(b"PK\x03\x04"):
         return "xlsx" if last == ".xlsx" else "zip"
-    by_extension = _EXTENSION_FORMATS.get(last)
+    by_extension = FORMAT_BY_SUFFIX.get(last)
     if by_extension is not None:
         return by_extension
     if head.lstrip()[:1] in (b"{", b"["):
