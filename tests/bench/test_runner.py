@@ -3,9 +3,11 @@ for the trial processes and the ledger; the data and the formats are real (tiny)
 
 from __future__ import annotations
 
+import io
 import json
 import uuid
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -13,6 +15,7 @@ from typing import Any
 import pyarrow as pa
 import pytest
 
+from zuinig.bench import trial
 from zuinig.bench.report import (
     ENERGY_CHART,
     SCATTER_CHART,
@@ -34,6 +37,7 @@ from zuinig.bench.runner import (
 from zuinig.bench.trial import TrialEvent, TrialSpec
 from zuinig.bench.workloads import Workload
 from zuinig.errors import UsageError
+from zuinig.ledger import Ledger, RunFilter
 from zuinig.ledger.model import BenchSession, BenchTrial, Run
 from zuinig.measure import Recorder
 from zuinig.meter import ReplayMeter
@@ -329,3 +333,63 @@ def test_outputs_are_json_and_two_svg_charts(tmp_path: Path, matrix: Matrix) -> 
     )
     svg = (tmp_path / "out" / ENERGY_CHART).read_text()
     assert "<svg" in svg and "not RAPL" in svg
+
+
+# -- the session's own tags -----------------------------------------------------------------
+
+
+def test_the_sessions_tags_reach_every_run_it_stores(tmp_path: Path, matrix: Matrix) -> None:
+    """Preparation runs are stored by the runner; import, warm-up, measured and idle runs
+    by the trial process, run here in-process on specs the runner made."""
+    ledger_url = f"sqlite:///{tmp_path / 'ledger.sqlite'}"
+    team = {"team": "ruimte"}
+    options = BenchOptions(repeat=1, seed=7, prepared_dir=tmp_path / "prepared", tags=team)
+    recorder = Recorder(ledger_url=ledger_url, meter=ReplayMeter(energy_kwh=2e-7))
+    executor, store = FakeExecutor(), MemoryStore()
+    BenchRunner(
+        options, recorder=recorder, store=store, ledger_url=ledger_url, executor=executor
+    ).run(matrix)
+    assert recorder.flush()
+    [session] = store.sessions.values()
+    assert session.config["tags"] == team
+
+    idle = next(spec for spec in executor.specs if spec.kind == "idle")
+    duckdb = next(spec for spec in executor.specs if spec.engine == "duckdb")
+    for spec in (replace(idle, idle_s=0.01), replace(duckdb, queries=("q6",), answers_dir=None)):
+        events = tmp_path / f"{spec.kind}.jsonl"
+        trial_spec = replace(spec, events_path=str(events), ledger_url=ledger_url, meter="null")
+        assert trial.main(io.StringIO(trial_spec.to_json())) == 0, events.read_text()
+
+    with Ledger.open(ledger_url) as ledger:
+        runs = ledger.list_runs(RunFilter())
+    assert {run.tags["phase"] for run in runs} == {
+        "prepare",
+        "idle",
+        "import",
+        "warmup",
+        "measured",
+    }
+    assert all(run.tags["team"] == "ruimte" for run in runs)
+    assert all(run.tags["session"] == session.session_id for run in runs)
+
+
+def test_without_tags_the_runs_carry_only_the_bench_tags(tmp_path: Path, matrix: Matrix) -> None:
+    executor = FakeExecutor()
+    _runner(tmp_path, executor, MemoryStore(), repeat=1).run(matrix)
+    assert all("team" not in spec.tags for spec in executor.specs)
+    assert {"session", "format", "engine", "mode", "threads", "repetition"} == set(
+        next(spec for spec in executor.specs if spec.kind == "queries").tags
+    )
+
+
+@pytest.mark.parametrize("key", ["phase", "session", "format", ""])
+def test_tags_may_not_take_the_bench_keys(key: str) -> None:
+    with pytest.raises(UsageError, match="tag"):
+        BenchOptions(tags={key: "x"})
+
+
+def test_tags_are_copied_when_the_options_are_made() -> None:
+    tags = {"team": "ruimte"}
+    options = BenchOptions(tags=tags)
+    tags["team"] = "economie"
+    assert options.tags == {"team": "ruimte"}

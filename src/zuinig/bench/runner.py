@@ -43,7 +43,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from types import FrameType
+from types import FrameType, MappingProxyType
 from typing import TYPE_CHECKING, Any, Protocol
 
 import psutil
@@ -116,6 +116,12 @@ _SIZE_UNITS = {
 # -- options ------------------------------------------------------------------------------
 
 
+#: Tag keys the bench sets on its runs itself; a session's own tags may not use them.
+BENCH_TAG_KEYS = frozenset(
+    {"session", "format", "engine", "mode", "threads", "repetition", "phase"}
+)
+
+
 @dataclass(frozen=True)
 class BenchOptions:
     """What to benchmark and how; every field has the CLI's default.
@@ -141,6 +147,13 @@ class BenchOptions:
         prepared_dir: where prepared formats are kept; ``<cache>/prepared`` when ``None``.
         meter: ``default`` or ``null`` (no energy; for tests of the machinery).
         cwd: directory from which the user's module is imported.
+        tags: tags of every run the session stores (preparation, import, warm-up,
+            measured and idle), e.g. ``{"team": "ruimte"}`` so that the benchmark's
+            energy counts for that team in reports. The bench's own keys
+            (:data:`BENCH_TAG_KEYS`) cannot be given.
+
+    Raises:
+        UsageError: a tag key is empty or one of the bench's own.
     """
 
     workload: str = "tpch"
@@ -161,6 +174,21 @@ class BenchOptions:
     prepared_dir: Path | None = None
     meter: str = "default"
     cwd: Path | None = None
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for key in self.tags:
+            if not isinstance(key, str) or not key:
+                raise UsageError(f"tag keys must be non-empty text, got {key!r}")
+        taken = sorted(BENCH_TAG_KEYS.intersection(self.tags))
+        if taken:
+            raise UsageError(
+                f"the bench sets the tag{'s' if len(taken) > 1 else ''} {', '.join(taken)} "
+                f"itself; give other keys (e.g. team=...)"
+            )
+        # A read-only copy: the caller's dict may change after the session starts.
+        frozen = MappingProxyType({key: str(value) for key, value in self.tags.items()})
+        object.__setattr__(self, "tags", frozen)
 
     def to_config(self) -> dict[str, Any]:
         """The options as JSON values, for the session record."""
@@ -180,6 +208,7 @@ class BenchOptions:
             "seed": self.seed,
             "idle_s": self.idle_s,
             "meter": self.meter,
+            "tags": dict(self.tags),
         }
 
 
@@ -805,7 +834,12 @@ class BenchRunner:
 
         active = self.recorder.begin(
             f"bench:{workload.name}:prepare:{fmt}",
-            tags={"session": session.session_id, "format": fmt, "phase": PHASE_PREPARE},
+            tags={
+                **self.options.tags,
+                "session": session.session_id,
+                "format": fmt,
+                "phase": PHASE_PREPARE,
+            },
             kind=KIND_BENCH,
         )
         data: PreparedData | None = None
@@ -857,7 +891,7 @@ class BenchRunner:
             kind=KIND_IDLE,
             events_path=str(events_path),
             job_prefix=f"bench:{session.workload}",
-            tags={"session": session.session_id},
+            tags={**self.options.tags, "session": session.session_id},
             idle_s=self.options.idle_s,
             ledger_url=self.ledger_url,
             meter=self.options.meter,
@@ -938,6 +972,7 @@ class BenchRunner:
             events_path=str(trial_dir / "events.jsonl"),
             job_prefix=f"bench:{matrix.workload.name}",
             tags={
+                **self.options.tags,
                 "session": session.session_id,
                 "format": config.format,
                 "engine": config.engine,
