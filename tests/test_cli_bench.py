@@ -16,6 +16,7 @@ from click.testing import CliRunner
 
 from zuinig.cli import AppState, cli
 from zuinig.ledger import Ledger
+from zuinig.ledger.model import KIND_BENCH, RunFilter
 
 #: Where the test engines live; the runner hands its import path to its trial processes.
 HELPERS = Path(__file__).parent / "bench"
@@ -34,6 +35,8 @@ def _invoke(args: list[str], sqlite_url: str) -> Any:
         (["--threads", "0"], "thread count"),
         (["--data", "missing.csv", "--job", "m:f"], "is not a file"),
         (["--data", "x.csv"], "--job"),
+        (["--tag", "team"], "is not key=value"),
+        (["--tag", "phase=x"], "the bench sets the tag phase itself"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_code_2(
@@ -194,10 +197,15 @@ def test_your_own_file_and_job_run_in_every_format(sqlite_url: str, tmp_path: Pa
         sqlite_url,
         *("--data", str(data), "--job", "runner_helpers:count_rows"),
         *("--engines", "duckdb,polars:lazy", "--repeat", "1", "--json"),
+        *("--tag", "team=ruimte"),
     )
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
     assert report["workload"] == "user"
+    # Every run of the session belongs to the team that asked for it (for the report).
+    with Ledger.open(sqlite_url) as ledger:
+        bench_runs = ledger.list_runs(RunFilter(kind=KIND_BENCH))
+    assert bench_runs and all(run.tags.get("team") == "ruimte" for run in bench_runs)
     rows = report["results"]
     assert {row["format"] for row in rows} == {"csv", "parquet-zstd", "arrow-lz4"}
     assert all(row["query"] == "count_rows" and row["status"] == "ok" for row in rows)

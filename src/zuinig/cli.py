@@ -601,6 +601,14 @@ def _parse_threads_option(
 )
 @click.option("--per-query", is_flag=True, help="One table row per query instead of totals.")
 @click.option(
+    "--tag",
+    "tags",
+    multiple=True,
+    callback=parse_tags,
+    metavar="KEY=VALUE",
+    help="Label every run of the session (repeatable), e.g. --tag team=ruimte.",
+)
+@click.option(
     "--json", "as_json", is_flag=True, help="Print one JSON object and nothing else on stdout."
 )
 @click.option(
@@ -626,6 +634,7 @@ def bench_cmd(
     timeout: float | None,
     seed: int | None,
     per_query: bool,
+    tags: Mapping[str, str],
     as_json: bool,
     out: Path | None,
 ) -> None:
@@ -663,6 +672,7 @@ def bench_cmd(
         timeout_s=timeout,
         seed=seed,
         cwd=Path.cwd(),
+        tags=dict(tags),
     )
     with state.open_ledger() as ledger, _bench_progress() as progress:
         runner = BenchRunner(
