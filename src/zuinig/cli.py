@@ -307,18 +307,18 @@ def parse_month(
     return value.strip()
 
 
+def tag_option(help_text: str) -> Callable[[Any], Any]:
+    """``--tag KEY=VALUE``, repeatable, parsed into a mapping (``tags``)."""
+    return click.option(
+        "--tag", "tags", multiple=True, callback=parse_tags, metavar="KEY=VALUE", help=help_text
+    )
+
+
 def filter_options(command: Any) -> Any:
     """The filters shared by ``runs list`` and ``runs export``."""
     options = [
         click.option("--job", help="Only runs of this job."),
-        click.option(
-            "--tag",
-            "tags",
-            multiple=True,
-            callback=parse_tags,
-            metavar="KEY=VALUE",
-            help="Only runs with this tag (repeatable: all must match).",
-        ),
+        tag_option("Only runs with this tag (repeatable: all must match)."),
         click.option(
             "--month",
             callback=parse_month,
@@ -356,14 +356,7 @@ def _run_filter(
     context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False},
 )
 @click.option("--job", help="Job name of the run. Default: the command's base name.")
-@click.option(
-    "--tag",
-    "tags",
-    multiple=True,
-    callback=parse_tags,
-    metavar="KEY=VALUE",
-    help="Label the run (repeatable), e.g. --tag team=ruimte.",
-)
+@tag_option("Label the run (repeatable), e.g. --tag team=ruimte.")
 @click.option("-q", "--quiet", is_flag=True, help="No summary line after the command.")
 @click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
 @pass_state
@@ -600,14 +593,7 @@ def _parse_threads_option(
     "--seed", type=int, help="Seed of the shuffled trial order (default: drawn, and stored)."
 )
 @click.option("--per-query", is_flag=True, help="One table row per query instead of totals.")
-@click.option(
-    "--tag",
-    "tags",
-    multiple=True,
-    callback=parse_tags,
-    metavar="KEY=VALUE",
-    help="Label every run of the session (repeatable), e.g. --tag team=ruimte.",
-)
+@tag_option("Label every run of the session (repeatable), e.g. --tag team=ruimte.")
 @click.option(
     "--json", "as_json", is_flag=True, help="Print one JSON object and nothing else on stdout."
 )
@@ -926,14 +912,7 @@ def _stderr_progress() -> Callable[[str], None] | None:
     callback=parse_report_formats,
     help="Comma-separated: html, pdf, csv.",
 )
-@click.option(
-    "--tag",
-    "tags",
-    multiple=True,
-    callback=parse_tags,
-    metavar="KEY=VALUE",
-    help="Only runs with this tag (repeatable: all must match), e.g. --tag team=ruimte.",
-)
+@tag_option("Only runs with this tag (repeatable: all must match), e.g. --tag team=ruimte.")
 @click.option(
     "--team-tag",
     default="team",
