@@ -851,6 +851,8 @@ def advise_cmd(state: AppState, job: str | None, since: datetime | None, as_json
 
 # -- zuinig report, zuinig demo --------------------------------------------------------------
 
+# The same as zuinig.report.render.FORMATS and zuinig.report.texts.LANGUAGES (a test
+# checks); written here so that starting the CLI does not import Jinja2 and Babel.
 REPORT_FORMATS = ("html", "pdf", "csv")
 REPORT_LANGUAGES = ("nl", "en")
 

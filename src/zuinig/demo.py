@@ -39,6 +39,8 @@ from typing import TYPE_CHECKING, Any
 from zuinig.config import CONFIG_FILE_ENV, ENV_PREFIX, Settings, load_settings, replace
 from zuinig.demo_jobs import SampleBatch, write_permits
 from zuinig.errors import DemoError, UsageError, ZuinigError
+from zuinig.report.render import FORMATS
+from zuinig.report.texts import LANGUAGES
 
 if TYPE_CHECKING:
     from zuinig.ledger.store import Ledger
@@ -62,9 +64,9 @@ DEFAULT_REPEAT = 3
 BENCH_FORMATS = "csv,parquet-zstd"
 BENCH_ENGINES = "pandas:default,polars:lazy,duckdb:default"
 BENCH_JOB = "zuinig.demo_jobs:permits_summary"
-#: Languages of the report.
-REPORT_LANGUAGES = ("nl", "en")
-REPORT_FORMATS = ("html", "pdf", "csv")
+#: The report in every language and format it has.
+REPORT_LANGUAGES = LANGUAGES
+REPORT_FORMATS = FORMATS
 #: Longest a batch of sample jobs may take (s); the runs take seconds.
 SAMPLE_TIMEOUT_S = 600.0
 

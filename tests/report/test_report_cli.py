@@ -18,8 +18,10 @@ import pytest
 from click.testing import CliRunner, Result
 from report_fixture import EXPECTED, QUOTES_NAME, SCRIPT_JOB, build_fixture_ledger
 
-from zuinig.cli import AppState, cli, last_complete_month
+from zuinig.cli import REPORT_FORMATS, REPORT_LANGUAGES, AppState, cli, last_complete_month
 from zuinig.ledger import Ledger
+from zuinig.report.render import FORMATS
+from zuinig.report.texts import LANGUAGES
 
 needs_poppler = pytest.mark.skipif(
     shutil.which("pdftotext") is None, reason="poppler-utils (pdftotext) is not installed"
@@ -169,6 +171,11 @@ def test_an_unwritable_folder_is_one_line_and_exit_1(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert "cannot create the report folder" in result.stderr
     assert result.stderr.startswith("zuinig: ") and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_the_cli_offers_every_format_and_language_the_renderer_has() -> None:
+    assert REPORT_FORMATS == FORMATS
+    assert REPORT_LANGUAGES == LANGUAGES
 
 
 @pytest.mark.parametrize(
