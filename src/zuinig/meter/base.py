@@ -26,6 +26,23 @@ CPU_METHOD_NONE = "none"  # nothing measured (null meter, or the meter failed)
 
 MEASURED_CPU_METHODS = frozenset({CPU_METHOD_RAPL})
 
+#: GPU methods.
+GPU_METHOD_NVML = "nvml"  # read from NVIDIA's management library (machine-wide): measured
+GPU_METHOD_NONE = "none"  # no GPU seen, or not read
+
+#: Attribution rules: how a machine's energy was shared out among the jobs on it.
+#: CPU by the job tree's share of the machine's CPU time over the window, RAM by its share
+#: of memory held (GB-seconds), GPU as measured. Runs overlapping on one host add up to no
+#: more than the host used.
+ATTRIBUTION_RESOURCE_SHARE = "resource-share"
+#: The machine's whole power charged to the run (``tracking_mode = "machine"``).
+ATTRIBUTION_MACHINE = "machine"
+#: Runs measured before the resource-share rule, with a CodeCarbon tracker per window:
+#: CPU estimated from the process's load, RAM a per-process constant (at least 10 W).
+ATTRIBUTION_CODECARBON_PROCESS = "codecarbon-process"
+#: Runs measured before the resource-share rule with CodeCarbon's machine mode.
+ATTRIBUTION_CODECARBON_MACHINE = "codecarbon-machine"
+
 
 @dataclass(frozen=True)
 class Method:
@@ -47,6 +64,11 @@ class Method:
         intensity_source: where that intensity comes from.
         intensity_year: the year the intensity describes, when known.
         country_iso_code: the grid's country.
+        gpu_method: one of the ``GPU_METHOD_*`` names, when known.
+        attribution: the rule that shared the machine's energy out among its jobs, one of
+            the ``ATTRIBUTION_*`` names.
+        cpu_coefficients: where the CPU's watts come from when CodeCarbon only guesses
+            (a published per-vCPU figure with its source and year), in words.
     """
 
     meter: str
@@ -63,6 +85,9 @@ class Method:
     intensity_source: str | None = None
     intensity_year: int | None = None
     country_iso_code: str | None = None
+    gpu_method: str | None = None
+    attribution: str | None = None
+    cpu_coefficients: str | None = None
 
     @property
     def is_measured(self) -> bool:
@@ -115,9 +140,18 @@ class Measurement:
         cpu_energy_kwh: CPU share (kWh).
         ram_energy_kwh: RAM share (kWh).
         gpu_energy_kwh: GPU share (kWh).
+        energy_kwh_low: the low end of the energy's range (kWh): the model's published
+            lower bound for an estimate; the reading itself for a measured figure.
+        energy_kwh_high: the high end of that range (kWh).
         co2_kg: emissions (kg CO2e) = ``energy_kwh`` x intensity / 1000.
+        co2_kg_low: ``energy_kwh_low`` x intensity / 1000 (kg CO2e).
+        co2_kg_high: ``energy_kwh_high`` x intensity / 1000 (kg CO2e).
         intensity_g_per_kwh: carbon intensity used (g CO2e per kWh).
         cpu_s: CPU time of the process tree, user + system (s).
+        cpu_share: the process tree's share of the CPU time the whole machine spent over
+            the window (0..1), by which the machine's CPU energy was shared out.
+        ram_gb_s: memory the process tree held, integrated over the window (GB-seconds),
+            by which the machine's RAM energy was shared out.
         peak_rss_bytes: highest resident memory of the process tree (bytes).
         read_bytes: bytes read from storage by the process tree.
         written_bytes: bytes written to storage by the process tree.
@@ -134,9 +168,15 @@ class Measurement:
     cpu_energy_kwh: float | None = None
     ram_energy_kwh: float | None = None
     gpu_energy_kwh: float | None = None
+    energy_kwh_low: float | None = None
+    energy_kwh_high: float | None = None
     co2_kg: float | None = None
+    co2_kg_low: float | None = None
+    co2_kg_high: float | None = None
     intensity_g_per_kwh: float | None = None
     cpu_s: float | None = None
+    cpu_share: float | None = None
+    ram_gb_s: float | None = None
     peak_rss_bytes: int | None = None
     read_bytes: int | None = None
     written_bytes: int | None = None
