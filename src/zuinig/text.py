@@ -368,10 +368,10 @@ def _cpu_method_text(cpu_method: str | None) -> str | None:
 
 
 def _cpu_how(run: Run) -> str:
-    if run.method_cpu == "rapl":
-        return "measured (RAPL)"
     if run.method_cpu is None:
         return "method unknown"
+    if not run.is_estimated:
+        return f"measured ({run.method_cpu})"
     tdp = f"TDP {run.method_cpu_tdp_w:g} W" if run.method_cpu_tdp_w is not None else "TDP unknown"
     generic = ", a generic guess" if run.method_cpu_tdp_is_generic else ""
     return f"estimated ({run.method_cpu}, {tdp}{generic})"

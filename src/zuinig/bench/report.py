@@ -17,6 +17,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from zuinig.meter.base import Method
+
 #: Above this ratio of largest to smallest bar, the energy axis is logarithmic.
 LOG_SCALE_RATIO = 20.0
 #: The chart files :func:`write_charts` writes.
@@ -76,10 +78,23 @@ def _header(report: Mapping[str, Any]) -> list[str]:
     ]
 
 
+def is_estimated(method: Mapping[str, Any]) -> bool:
+    """Whether a session's method (``Method`` as a mapping) is an estimate.
+
+    :attr:`zuinig.meter.base.Method.is_measured` decides from the stored CPU method;
+    a session stored without one falls back on its stored ``estimated`` flag (which
+    the bench wrote from the same rule), and one with neither counts as estimated.
+    """
+    cpu_method = method.get("cpu_method")
+    if isinstance(cpu_method, str):
+        return not Method(meter=str(method.get("meter") or ""), cpu_method=cpu_method).is_measured
+    return bool(method.get("estimated", True))
+
+
 def method_label(method: Mapping[str, Any]) -> str:
     """The method in words, led by whether energy was measured or estimated."""
     words = method.get("in_words") or "unknown"
-    if method.get("estimated", True):
+    if is_estimated(method):
         return f"estimated from CPU load, not RAPL ({words})"
     return f"measured with RAPL ({words})"
 
@@ -189,7 +204,7 @@ def write_charts(report: Mapping[str, Any], directory: Path) -> list[Path]:
     matplotlib.use("svg")  # no display: write files only
     rows = [r for r in report["totals"] if r.get("energy_kwh_median") and r["status"] == "ok"]
     # The full method sentence is too long for a chart title; the table and JSON carry it.
-    estimated = report.get("method", {}).get("estimated", True)
+    estimated = is_estimated(report.get("method", {}))
     how = "energy estimated from CPU load, not RAPL" if estimated else "energy measured with RAPL"
     subtitle = f"{report.get('label')}\n{how}"
     directory.mkdir(parents=True, exist_ok=True)

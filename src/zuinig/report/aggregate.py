@@ -35,7 +35,7 @@ from zuinig.ledger.model import (
     RunFilter,
 )
 from zuinig.ledger.store import GROUP_BY_MONTH, GROUP_BY_TAG, Ledger, RunGroup, month_bounds
-from zuinig.meter.base import CPU_METHOD_IMPORTED
+from zuinig.meter.base import CPU_METHOD_IMPORTED, Method
 from zuinig.report.equivalents import equivalents
 from zuinig.report.model import (
     GroupFigures,
@@ -57,10 +57,9 @@ TREND_MONTHS = 12
 #: from; short enough that a job changed a quarter ago is advised on what it does now.
 ADVICE_WINDOW = timedelta(days=90)
 
-METHOD_MEASURED = "measured"  # CPU energy read from RAPL counters
+METHOD_MEASURED = "measured"  # Method.is_measured: CPU energy read from hardware counters
 METHOD_ESTIMATED = "estimated"  # CPU load x TDP, or constants
 METHOD_IMPORTED = "imported"  # imported from CodeCarbon files (see ledger.importers)
-_RAPL = "rapl"
 _IMPORTED_METER_SUFFIX = "(imported)"
 #: Stored or shown status -> the Totals field that counts it.
 _STATUS_FIELDS = {
@@ -263,7 +262,10 @@ def _sum_sizes(inputs: str | None) -> int:
 def _method_class(method_cpu: str | None, method_meter: str | None) -> str:
     if method_cpu == CPU_METHOD_IMPORTED or (method_meter or "").endswith(_IMPORTED_METER_SUFFIX):
         return METHOD_IMPORTED
-    if method_cpu == _RAPL:
+    if (
+        method_cpu is not None
+        and Method(meter=method_meter or "", cpu_method=method_cpu).is_measured
+    ):
         return METHOD_MEASURED
     return METHOD_ESTIMATED
 
