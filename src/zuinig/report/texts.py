@@ -23,6 +23,7 @@ from babel.numbers import format_currency, format_decimal
 
 from zuinig.errors import UsageError
 from zuinig.report.model import GroupFigures, MonthlyReport, MonthPoint
+from zuinig.units import CO2_UNITS, ENERGY_UNITS, co2_unit, energy_unit, pick_unit
 
 __all__ = [
     "LANGUAGES",
@@ -38,16 +39,8 @@ LANGUAGES: Final = ("nl", "en")
 #: A change smaller than this share of the previous month is "unchanged" in words.
 UNCHANGED_RATIO = 0.0005
 
-# (factor from the base unit, unit) from the largest unit down; the first whose scaled
-# value is at least 1 is used, the last one for anything smaller.
-_ENERGY_UNITS: Final = ((1.0, "kWh"), (1e3, "Wh"), (1e6, "mWh"), (1e9, "µWh"))
-_CO2_UNITS: Final = (
-    (1e-3, "t CO₂e"),
-    (1.0, "kg CO₂e"),
-    (1e3, "g CO₂e"),
-    (1e6, "mg CO₂e"),
-    (1e9, "µg CO₂e"),
-)
+#: The words around a range: "between {low} and {high}".
+_BETWEEN: Final = {"nl": ("tussen", "en"), "en": ("between", "and")}
 _BYTE_UNITS: Final = ((1e-12, "TB"), (1e-9, "GB"), (1e-6, "MB"), (1e-3, "kB"), (1.0, "B"))
 
 
@@ -80,17 +73,6 @@ def _decimals(scaled: float) -> int:
     if size >= 10:
         return 1
     return 2
-
-
-def _pick_unit(value: float, units: Sequence[tuple[float, str]]) -> tuple[float, str]:
-    """Scale ``value`` to the largest unit in which it is at least 1."""
-    if value == 0:
-        return 0.0, units[0][1] if units[0][0] >= 1 else units[1][1]
-    for factor, unit in units:
-        if abs(value * factor) >= 1:
-            return value * factor, unit
-    factor, unit = units[-1]
-    return value * factor, unit
 
 
 @dataclass(frozen=True)
@@ -132,26 +114,35 @@ class Numbers:
 
     def energy(self, kwh: float, *, signed: bool = False) -> str:
         """An energy in the unit that keeps its digits: ``1.234,5 kWh``, ``4,56 mWh``."""
-        scaled, unit = _pick_unit(kwh, _ENERGY_UNITS)
+        scaled, unit = pick_unit(kwh, ENERGY_UNITS)
         return f"{self._sign(kwh, signed)}{self.scaled(abs(scaled) if signed else scaled)} {unit}"
 
     def co2(self, kg: float, *, signed: bool = False) -> str:
         """A CO2e mass: ``12,3 kg CO₂e``, ``4,5 g CO₂e``."""
-        scaled, unit = _pick_unit(kg, _CO2_UNITS[1:] if abs(kg) < 1000 else _CO2_UNITS)
+        scaled, unit = pick_unit(kg, CO2_UNITS[1:] if abs(kg) < 1000 else CO2_UNITS)
         return f"{self._sign(kg, signed)}{self.scaled(abs(scaled) if signed else scaled)} {unit}"
 
     def energy_unit(self, largest_kwh: float) -> tuple[float, str]:
         """The (factor, unit) a chart whose largest value is ``largest_kwh`` should use."""
-        if largest_kwh <= 0:
-            return 1.0, "kWh"
-        for factor, unit in _ENERGY_UNITS:
-            if largest_kwh * factor >= 1:
-                return factor, unit
-        return _ENERGY_UNITS[-1]
+        return energy_unit(largest_kwh)
+
+    def energy_range(self, low_kwh: float, high_kwh: float) -> str:
+        """An estimate's range in words a manager reads, both ends in one unit:
+        ``tussen 1,20 en 3,40 Wh`` (nl), ``between 1.20 and 3.40 Wh`` (en)."""
+        factor, unit = energy_unit(max(abs(low_kwh), abs(high_kwh)))
+        between, also = _BETWEEN[self.lang]
+        low, high = self.scaled(low_kwh * factor), self.scaled(high_kwh * factor)
+        return f"{between} {low} {also} {high} {unit}"
+
+    def co2_range(self, low_kg: float, high_kg: float) -> str:
+        """A CO2e range in words: ``tussen 1,20 en 3,40 g CO₂e``."""
+        factor, unit = co2_unit(max(abs(low_kg), abs(high_kg)))
+        between, also = _BETWEEN[self.lang]
+        return f"{between} {self.scaled(low_kg * factor)} {also} {self.scaled(high_kg * factor)} {unit}"
 
     def size(self, size_bytes: float) -> str:
         """A data size in decimal units: ``1,5 GB``."""
-        scaled, unit = _pick_unit(size_bytes, _BYTE_UNITS)
+        scaled, unit = pick_unit(size_bytes, _BYTE_UNITS)
         return f"{self.scaled(scaled)} {unit}"
 
     def percent(self, ratio: float, *, signed: bool = False) -> str:
