@@ -369,6 +369,10 @@ class RunGroup:
         energy_runs: runs with an energy figure (``energy_kwh`` not NULL).
         energy_kwh, co2_kg, duration_s, cpu_s: sums over the group (kWh, kg CO2e, s,
             s); a NULL adds nothing.
+        range_runs: runs with an energy range (``energy_kwh_low`` not NULL).
+        energy_kwh_low, energy_kwh_high, co2_kg_low, co2_kg_high: sums of those runs'
+            range ends (kWh, kg CO2e); a run without a range adds nothing, so they
+            bound the group's total only when ``range_runs == energy_runs``.
     """
 
     key: tuple[Any, ...]
@@ -378,6 +382,11 @@ class RunGroup:
     co2_kg: float
     duration_s: float
     cpu_s: float
+    range_runs: int = 0
+    energy_kwh_low: float = 0.0
+    energy_kwh_high: float = 0.0
+    co2_kg_low: float = 0.0
+    co2_kg_high: float = 0.0
 
 
 class Ledger:
@@ -941,6 +950,7 @@ class Ledger:
                 runs.c.co2_kg,
                 runs.c.duration_s,
                 runs.c.cpu_s,
+                *_RANGE_COLUMNS,
                 runs.c.host,
                 runs.c.pid,
                 runs.c.pid_started_at,
@@ -957,9 +967,13 @@ class Ledger:
             key = list(row[: len(keys)])
             if status_at is not None:
                 key[status_at] = shown
-            energy, co2, duration, cpu = row[len(keys) : len(keys) + 4]
-            total = sums.setdefault(tuple(key), [0, 0, 0.0, 0.0, 0.0, 0.0])
-            for index, value in enumerate((1, energy is not None, energy, co2, duration, cpu)):
+            energy, co2, duration, cpu, low, high, co2_low, co2_high = row[
+                len(keys) : len(keys) + 8
+            ]
+            total = sums.setdefault(tuple(key), [0, 0, 0.0, 0.0, 0.0, 0.0, 0, 0.0, 0.0, 0.0, 0.0])
+            values: tuple[Any, ...] = (1, energy is not None, energy, co2, duration, cpu)
+            values += (low is not None, low, high, co2_low, co2_high)
+            for index, value in enumerate(values):
                 total[index] += value or 0
         return [RunGroup(key, *_group_sums(total)) for key, total in sums.items()]
 
@@ -1311,6 +1325,18 @@ _GROUP_SUMS: tuple[sa.ColumnElement[Any], ...] = (
     sa.func.coalesce(sa.func.sum(runs.c.co2_kg), 0.0),
     sa.func.coalesce(sa.func.sum(runs.c.duration_s), 0.0),
     sa.func.coalesce(sa.func.sum(runs.c.cpu_s), 0.0),
+    sa.func.count(runs.c.energy_kwh_low),
+    sa.func.coalesce(sa.func.sum(runs.c.energy_kwh_low), 0.0),
+    sa.func.coalesce(sa.func.sum(runs.c.energy_kwh_high), 0.0),
+    sa.func.coalesce(sa.func.sum(runs.c.co2_kg_low), 0.0),
+    sa.func.coalesce(sa.func.sum(runs.c.co2_kg_high), 0.0),
+)
+#: The range columns :meth:`Ledger.summarise_runs` sums, in :class:`RunGroup`'s order.
+_RANGE_COLUMNS = (
+    runs.c.energy_kwh_low,
+    runs.c.energy_kwh_high,
+    runs.c.co2_kg_low,
+    runs.c.co2_kg_high,
 )
 
 
@@ -1382,9 +1408,11 @@ def _utc_value(value: Any) -> Any:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
-def _group_sums(values: Sequence[Any]) -> tuple[int, int, float, float, float, float]:
-    runs_, energy_runs, energy, co2, duration, cpu = values
-    return int(runs_), int(energy_runs), float(energy), float(co2), float(duration), float(cpu)
+def _group_sums(values: Sequence[Any]) -> tuple[Any, ...]:
+    """:data:`_GROUP_SUMS`' values as :class:`RunGroup`'s fields after ``key``: the
+    counts as ints, the sums as floats."""
+    counts = {0, 1, 6}  # runs, energy_runs, range_runs
+    return tuple(int(value) if at in counts else float(value) for at, value in enumerate(values))
 
 
 def _replace_status(run: Run, status: str) -> Run:

@@ -79,6 +79,7 @@ _METHOD_KEYS = (
     "method_cpu_tdp_is_generic",
     "method_ram_power_w",
     "tracking_mode",
+    "method_attribution",
     "codecarbon_version",
 )
 
@@ -284,6 +285,11 @@ def _totals(slices: Iterable[_Slice]) -> Totals:
         sums[f"{item.method}_runs"] += group.energy_runs
         sums[f"{item.method}_energy_kwh"] += group.energy_kwh
         sums["unmeasured_runs"] += group.runs - group.energy_runs
+        sums["range_runs"] += group.range_runs
+        sums["ranged_energy_kwh_low"] += group.energy_kwh_low
+        sums["ranged_energy_kwh_high"] += group.energy_kwh_high
+        sums["ranged_co2_kg_low"] += group.co2_kg_low
+        sums["ranged_co2_kg_high"] += group.co2_kg_high
     return Totals(**{name: kind(sums[name]) for name, kind in _TOTALS_TYPES.items()})
 
 
@@ -363,6 +369,7 @@ def _method_summary(settings: Settings, this: Sequence[_Slice]) -> MethodSummary
         tdp_values_w=_distinct(rows, "method_cpu_tdp_w"),
         ram_power_values_w=_distinct(rows, "method_ram_power_w"),
         tracking_modes=_counts(rows, "tracking_mode"),
+        attributions=_counts(rows, "method_attribution"),
         storage_wh_per_tb_hour=settings.storage_wh_per_tb_hour,
         storage_replication=settings.storage_replication,
         codecarbon_versions=_distinct(rows, "codecarbon_version"),

@@ -267,6 +267,9 @@ _WORDS: Final[dict[str, dict[str, str]]] = {
         "ram_power": "Vermogen geheugen",
         "storage_model": "Opslagmodel",
         "tracking_mode": "Meetbereik",
+        "attribution": "Toerekening",
+        "range": "Bandbreedte",
+        "without_range": "{runs} zonder bandbreedte",
         "codecarbon": "CodeCarbon-versies",
         "uncertainty": "Onzekerheid",
         "not_included": "Niet meegerekend",
@@ -353,6 +356,9 @@ _WORDS: Final[dict[str, dict[str, str]]] = {
         "ram_power": "Memory power",
         "storage_model": "Storage model",
         "tracking_mode": "Tracking mode",
+        "attribution": "Attribution",
+        "range": "Range",
+        "without_range": "{runs} without a range",
         "codecarbon": "CodeCarbon versions",
         "uncertainty": "Uncertainty",
         "not_included": "Not included",
@@ -489,7 +495,11 @@ _SENTENCES: Final[dict[str, dict[str, str]]] = {
         "tdp_item": "{values}; bij {generic} was het een algemene schatting (onbekend processortype)",
         "storage_item": "{wh} Wh per TB-uur × replicatie {replication} × PUE (standaardwaarden van Cloud Carbon Footprint); alleen gebruikt in aanbevelingen over opslag in rust",
         "storage_none": "niet gebruikt deze maand",
-        "uncertainty_text": "Een gemeten cijfer (RAPL) dekt de processor en het geheugen van de hele machine tijdens de meting, niet alleen deze taak. Een geschat cijfer rust op een ontwerpwaarde (TDP) en een vast geheugenvermogen en kan daardoor ver van het werkelijke verbruik liggen; vergelijk geschatte cijfers alleen met cijfers die op dezelfde machine op dezelfde manier zijn geschat. Besparingen staan met hun 95%-interval.",
+        "uncertainty_text": "Een gemeten cijfer (RAPL) is de stand van de tellers van de machine, verdeeld over de taken volgens de toerekening hierboven. Een geschat cijfer rust op een model (ontwerpwaarde of gepubliceerde watt per vCPU, geheugenvermogen per GB) en staat daarom met zijn bandbreedte: het laagste en het hoogste cijfer dat de gepubliceerde grenzen van het model geven; bij een gemeten cijfer is de bandbreedte de meting zelf. Vergelijk geschatte cijfers alleen met cijfers die op dezelfde machine op dezelfde manier zijn geschat. Besparingen staan met hun 95%-interval, dat ook de bandbreedte van het model omvat.",
+        "attribution_rule": "Draaien er meer taken tegelijk op één machine, dan krijgt elke taak een deel van het verbruik van die machine. De processor wordt verdeeld naar het aandeel van de taak in alle processortijd die de machine in die periode gebruikte; het geheugen naar het aandeel van het geheugen dat de taak vasthield (GB-seconden); de GPU telt zoals gemeten. Stond de machine verder stil, dan draagt de taak ook het stilstandsverbruik. Zo tellen taken die tegelijk draaiden nooit op tot meer dan de machine verbruikte. Met meetbereik machine (tracking_mode = machine) krijgt een taak het verbruik van de hele machine. Metingen van vóór deze regel houden hun cijfers en hun label en worden niet met de nieuwe vergeleken: codecarbon-process (processor naar de belasting van het proces, geheugen een vast minimum per proces) en codecarbon-machine (de hele machine).",
+        "attribution_item": "{rule}: {runs}",
+        "range_total": "Het totaal ligt {range}: de som van de bandbreedtes van alle metingen.",
+        "range_missing": "{runs} zonder bandbreedte (gemeten voordat zuinig die bijhield); daarom staat het totaal zonder bandbreedte.",
         "excluded_embodied": "de ingebedde uitstoot van de hardware (M = 0 in de SCI)",
         "excluded_network": "netwerkverkeer",
         "excluded_idle": "machines die stilstaan of wachten tussen taken",
@@ -547,13 +557,33 @@ _SENTENCES: Final[dict[str, dict[str, str]]] = {
         "tdp_item": "{values}; for {generic} it was a generic guess (unknown processor model)",
         "storage_item": "{wh} Wh per TB-hour × replication {replication} × PUE (Cloud Carbon Footprint defaults); used only in advice on storage at rest",
         "storage_none": "not used this month",
-        "uncertainty_text": "A measured figure (RAPL) covers the processor and memory of the whole machine during the run, not only this job. An estimated figure rests on a design value (TDP) and a constant memory power, so it can be far from the real use; compare estimated figures only with figures estimated the same way on the same machine. Savings are given with their 95% interval.",
+        "uncertainty_text": "A measured figure (RAPL) is the machine's counter reading, shared out among the jobs by the attribution rule above. An estimated figure rests on a model (a design value or published watts per vCPU, memory power per GB) and is therefore given with its range: the lowest and highest figure the model's published bounds give; a measured figure's range is its reading. Compare estimated figures only with figures estimated the same way on the same machine. Savings are given with their 95% interval, which also spans the model's range.",
+        "attribution_rule": "When several jobs run at once on one machine, each job is charged a share of that machine's energy. The processor is shared by the job's share of all the CPU time the machine spent over the job's window; memory by its share of the memory held (GB-seconds); the GPU counts as measured. Where the machine was otherwise idle, the job also carries the idle part. So jobs that ran at the same time never add up to more than the machine used. With tracking mode machine (tracking_mode = machine) a job is charged the whole machine's energy. Runs measured before this rule keep their figures and their label and are not compared with the new ones: codecarbon-process (processor by the process's load, memory a fixed minimum per process) and codecarbon-machine (the whole machine).",
+        "attribution_item": "{rule}: {runs}",
+        "range_total": "The total lies {range}: the sum of every run's range.",
+        "range_missing": "{runs} without a range (measured before zuinig kept one), so the total is shown without a range.",
         "excluded_embodied": "the embodied emissions of the hardware (M = 0 in the SCI)",
         "excluded_network": "network traffic",
         "excluded_idle": "machines standing idle or waiting between jobs",
         "excluded_gpu": "the GPU, unless it was measured",
         "excluded_storage": "storage at rest, except in advice on storage",
         "filter_scope": " (only runs with {tags})",
+    },
+}
+
+#: Attribution rules (Method.attribution) in words.
+_ATTRIBUTIONS: Final = {
+    "nl": {
+        "resource-share": "naar gebruikt aandeel (processortijd, vastgehouden geheugen)",
+        "machine": "de hele machine",
+        "codecarbon-process": "codecarbon-process (eerdere regel)",
+        "codecarbon-machine": "codecarbon-machine (eerdere regel)",
+    },
+    "en": {
+        "resource-share": "by share used (CPU time, memory held)",
+        "machine": "the whole machine",
+        "codecarbon-process": "codecarbon-process (earlier rule)",
+        "codecarbon-machine": "codecarbon-machine (earlier rule)",
     },
 }
 
@@ -614,6 +644,20 @@ _GLOSSARY: Final = (
         "Hoe het energiecijfer tot stand kwam: gemeten via RAPL (tellers in de processor) of geschat uit TDP en belasting.",
         "method",
         "How the energy figure was obtained: measured with RAPL (counters in the processor) or estimated from TDP and load.",
+    ),
+    (
+        "attribution",
+        "toerekening",
+        "Hoe het verbruik van een machine over de taken erop wordt verdeeld: processor naar aandeel in de processortijd, geheugen naar vastgehouden geheugen, GPU zoals gemeten.",
+        "attribution",
+        "How a machine's energy is shared out among the jobs on it: processor by share of CPU time, memory by memory held, GPU as measured.",
+    ),
+    (
+        "range",
+        "bandbreedte",
+        "Het laagste en hoogste cijfer dat een schatting kan zijn volgens de gepubliceerde grenzen van haar model; bij een gemeten cijfer de meting zelf.",
+        "range",
+        "The lowest and highest an estimate can be by its model's published bounds; for a measured figure, the reading itself.",
     ),
     (
         "SCI",
@@ -695,6 +739,10 @@ class Texts:
         if confidence is None:
             return "–"
         return _CONFIDENCE[self.lang].get(confidence, confidence)
+
+    def attribution(self, rule: str) -> str:
+        """An attribution rule (``resource-share``, ``codecarbon-process``, ...) in words."""
+        return _ATTRIBUTIONS[self.lang].get(rule, rule)
 
     def cpu_method(self, method: str) -> str:
         """A CPU method (``rapl``, ``cpu_load``, ...) in words."""
