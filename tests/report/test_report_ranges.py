@@ -78,8 +78,9 @@ def test_totals_sum_the_runs_ranges(ledger: Ledger) -> None:
     assert _csv(report, "runs_without_range") == "0"
     for lang, words in (("nl", "tussen"), ("en", "between")):
         page = html.unescape(render_html(report, lang))
-        wanted = Numbers(lang).energy_range(0.625, 1.0)
-        assert wanted.startswith(words + " ") and wanted in page
+        # In the unit of the total beside it (0.75 kWh is shown as 750 Wh).
+        wanted = Numbers(lang).energy_range(0.625, 1.0, like_kwh=0.75)
+        assert wanted.startswith(words + " ") and wanted.endswith(" Wh") and wanted in page
 
 
 def test_a_run_without_a_range_leaves_the_total_without_one(ledger: Ledger) -> None:
@@ -112,3 +113,4 @@ def test_range_words() -> None:
     assert Numbers("en").energy_range(1.2e-3, 3.4e-3) == "between 1.20 and 3.40 Wh"
     assert Numbers("nl").energy_range(1.2e-3, 3.4e-3) == "tussen 1,20 en 3,40 Wh"
     assert Numbers("nl").co2_range(3e-4, 9e-4) == "tussen 300,0 en 900,0 mg CO₂e"
+    assert Numbers("en").energy_range(0.625, 1.0, like_kwh=0.75) == "between 625.0 and 1,000.0 Wh"

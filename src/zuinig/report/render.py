@@ -434,13 +434,17 @@ def _key_figures(report: MonthlyReport, texts: Texts) -> list[tuple[str, str, st
     month = n.month(report.month)
     energy_note, co2_note = month, month
     if totals.energy_kwh_low is not None and totals.energy_kwh_high is not None:
-        energy_note += " · " + n.energy_range(totals.energy_kwh_low, totals.energy_kwh_high)
+        energy_note += " · " + n.energy_range(
+            totals.energy_kwh_low, totals.energy_kwh_high, like_kwh=totals.energy_kwh
+        )
     elif totals.runs_without_range:
         energy_note += " · " + texts.word(
             "without_range", runs=texts.counted(totals.runs_without_range, "run")
         )
     if totals.co2_kg_low is not None and totals.co2_kg_high is not None:
-        co2_note += " · " + n.co2_range(totals.co2_kg_low, totals.co2_kg_high)
+        co2_note += " · " + n.co2_range(
+            totals.co2_kg_low, totals.co2_kg_high, like_kg=totals.co2_kg
+        )
     return [
         (
             texts.word("energy"),
@@ -605,7 +609,10 @@ def _range_lines(totals: Totals, texts: Texts) -> list[str]:
     if totals.energy_kwh_low is not None and totals.energy_kwh_high is not None:
         lines.append(
             texts.sentence(
-                "range_total", range=n.energy_range(totals.energy_kwh_low, totals.energy_kwh_high)
+                "range_total",
+                range=n.energy_range(
+                    totals.energy_kwh_low, totals.energy_kwh_high, like_kwh=totals.energy_kwh
+                ),
             )
         )
     if totals.runs_without_range:

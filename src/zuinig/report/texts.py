@@ -126,17 +126,28 @@ class Numbers:
         """The (factor, unit) a chart whose largest value is ``largest_kwh`` should use."""
         return energy_unit(largest_kwh)
 
-    def energy_range(self, low_kwh: float, high_kwh: float) -> str:
+    def energy_range(
+        self, low_kwh: float, high_kwh: float, *, like_kwh: float | None = None
+    ) -> str:
         """An estimate's range in words a manager reads, both ends in one unit:
-        ``tussen 1,20 en 3,40 Wh`` (nl), ``between 1.20 and 3.40 Wh`` (en)."""
-        factor, unit = energy_unit(max(abs(low_kwh), abs(high_kwh)))
+        ``tussen 1,20 en 3,40 Wh`` (nl), ``between 1.20 and 3.40 Wh`` (en).
+
+        Args:
+            low_kwh, high_kwh: the range (kWh).
+            like_kwh: the figure shown beside it (kWh), whose unit the range takes so
+                the two read together; by default the unit of the larger end.
+        """
+        largest = abs(like_kwh) if like_kwh is not None else max(abs(low_kwh), abs(high_kwh))
+        factor, unit = energy_unit(largest)
         between, also = _BETWEEN[self.lang]
         low, high = self.scaled(low_kwh * factor), self.scaled(high_kwh * factor)
         return f"{between} {low} {also} {high} {unit}"
 
-    def co2_range(self, low_kg: float, high_kg: float) -> str:
-        """A CO2e range in words: ``tussen 1,20 en 3,40 g CO₂e``."""
-        factor, unit = co2_unit(max(abs(low_kg), abs(high_kg)))
+    def co2_range(self, low_kg: float, high_kg: float, *, like_kg: float | None = None) -> str:
+        """A CO2e range in words: ``tussen 1,20 en 3,40 g CO₂e``; ``like_kg`` as
+        :meth:`energy_range`'s ``like_kwh``."""
+        largest = abs(like_kg) if like_kg is not None else max(abs(low_kg), abs(high_kg))
+        factor, unit = co2_unit(largest)
         between, also = _BETWEEN[self.lang]
         return f"{between} {self.scaled(low_kg * factor)} {also} {self.scaled(high_kg * factor)} {unit}"
 
