@@ -358,10 +358,21 @@ def _run_filter(
 @click.option("--job", help="Job name of the run. Default: the command's base name.")
 @tag_option("Label the run (repeatable), e.g. --tag team=ruimte.")
 @click.option("-q", "--quiet", is_flag=True, help="No summary line after the command.")
+@click.option(
+    "--no-command",
+    is_flag=True,
+    help="Store no command line with the run (passwords, tokens and keys in it are "
+    "masked by default; use this when a secret is a plain word).",
+)
 @click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
 @pass_state
 def run_cmd(
-    state: AppState, job: str | None, tags: dict[str, str], quiet: bool, command: tuple[str, ...]
+    state: AppState,
+    job: str | None,
+    tags: dict[str, str],
+    quiet: bool,
+    no_command: bool,
+    command: tuple[str, ...],
 ) -> None:
     """Run COMMAND and record its energy and CO2e as one run.
 
@@ -377,7 +388,14 @@ def run_cmd(
     from zuinig.command import run_command
 
     extra_env = {CONFIG_FILE_ENV: str(state.config.resolve())} if state.config else None
-    result = run_command(command, job=job, tags=tags, recorder=state.recorder(), env=extra_env)
+    result = run_command(
+        command,
+        job=job,
+        tags=tags,
+        recorder=state.recorder(),
+        env=extra_env,
+        record_command=not no_command,
+    )
     if result.problem:
         click.echo(f"zuinig: {result.problem}", err=True)
     elif not quiet and _is_terminal(sys.stderr):

@@ -39,10 +39,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 
+from zuinig.command_line import mask_command
 from zuinig.config import PARENT_RUN_ENV
 from zuinig.errors import UsageError, ZuinigError
 from zuinig.ledger.model import KIND_COMMAND, Run
-from zuinig.ledger.urls import mask_password
 from zuinig.measure import ActiveRun, Recorder
 
 __all__ = [
@@ -110,6 +110,7 @@ def run_command(
     tags: Mapping[str, str] | None = None,
     recorder: Recorder | None = None,
     env: Mapping[str, str] | None = None,
+    record_command: bool = True,
 ) -> CommandResult:
     """Run ``argv`` as a measured run and wait for it to end.
 
@@ -119,6 +120,8 @@ def run_command(
         tags: labels for the run.
         recorder: meter and ledger to use; one that reads the settings by default.
         env: extra environment variables for the command.
+        record_command: store the command line with the run, its secrets masked
+            (:func:`zuinig.command_line.mask_command`); ``False`` stores none.
 
     Returns:
         The exit code and the stored run.
@@ -136,7 +139,9 @@ def run_command(
     recorder = recorder or Recorder()
     _check_inputs(recorder)
     command_env = {**os.environ, **(env or {}), LEDGER_ENV: recorder.ledger_url()}
-    launch = _Launch(argv, job or default_job_name(argv), dict(tags or {}), recorder, command_env)
+    launch = _Launch(
+        argv, job or default_job_name(argv), dict(tags or {}), recorder, command_env, record_command
+    )
 
     _flush_std_streams()  # what zuinig wrote must come before what the command writes
     # A signal ignored when zuinig started stays ignored by the command: nothing to forward.
@@ -155,15 +160,16 @@ class _Launch:
     tags: dict[str, str]
     recorder: Recorder
     env: dict[str, str]
+    record_command: bool = True
 
     def begin(self) -> ActiveRun:
         active = self.recorder.begin(
             self.job,
             tags=self.tags,
             kind=KIND_COMMAND,
-            # A URL typed into the command (a psql connection string, say) keeps its
-            # password out of the ledger, as ledger URLs do.
-            command=shlex.join(mask_password(argument) for argument in self.argv),
+            # Passwords, tokens and keys typed into the command stay out of the
+            # ledger (and out of every database it is synced to).
+            command=shlex.join(mask_command(self.argv)) if self.record_command else None,
             # "command" tells a meter the work is a child process: the engines
             # imported in zuinig's own process are not the command's.
             context={"paths": _existing_files(self.argv[1:]), "command": list(self.argv)},

@@ -7,6 +7,13 @@ and ``is_estimated``, exactly the keys of :meth:`Run.to_dict` and ``runs list
 ``engines`` are JSON text in CSV and Parquet and native values in JSON. Times are
 ISO 8601 UTC text in CSV and JSON, and UTC timestamps in Parquet.
 
+**Formula injection.** In CSV, a text cell that a spreadsheet would run as a formula
+(one starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return: a job named
+``=HYPERLINK(...)``) gets a leading apostrophe, as in the report's CSV appendix
+(:func:`zuinig.safe_text.defuse_formula`); strip one leading apostrophe from such a
+cell to get the original back. Numbers are never prefixed. Parquet and JSON keep
+text as it is: they are typed, and no spreadsheet runs their cells.
+
 Every file is written to a temporary name beside the target and renamed into
 place, so a reader never sees half a file and a failed export leaves any earlier
 file untouched.
@@ -25,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 from zuinig.atomic import atomic_path
 from zuinig.ledger.model import DERIVED_FIELDS, RUN_FIELDS, Run
+from zuinig.safe_text import defuse_formula
 
 if TYPE_CHECKING:
     import pyarrow  # type: ignore[import-untyped, unused-ignore]
@@ -78,7 +86,11 @@ def _write_csv(records: list[dict[str, Any]], path: Path) -> None:
         writer.writeheader()
         for record in records:
             # csv writes None as an empty cell; booleans as True/False (pandas reads both).
-            writer.writerow(_flat(record))
+            cells = {
+                name: defuse_formula(value) if isinstance(value, str) else value
+                for name, value in _flat(record).items()
+            }
+            writer.writerow(cells)
 
 
 def _write_json(records: list[dict[str, Any]], path: Path) -> None:

@@ -1,0 +1,127 @@
+"""Issue 10, through the real command line: hostile names, secrets, odd targets, bad months.
+
+The click group runs in-process with a replay meter and a real SQLite ledger; what is
+checked is what the ledger holds and what the files and terminal get.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from zuinig.cli import AppState, cli
+from zuinig.ledger import Ledger
+from zuinig.ledger.model import Run
+from zuinig.meter import ReplayMeter
+
+SECRET = "hunter2-Secret"
+FORMULA_JOB = '=HYPERLINK("http://x","c")'
+
+
+@pytest.fixture
+def state(sqlite_url: str) -> AppState:
+    return AppState(ledger=sqlite_url, meter=ReplayMeter(energy_kwh=2e-6))
+
+
+def invoke(args: Sequence[str], state: AppState) -> Result:
+    return CliRunner().invoke(cli, list(args), obj=state)
+
+
+def one_error_line(result: Result, exit_code: int = 2) -> str:
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert result.exit_code == exit_code, (result.exit_code, result.stderr, result.exception)
+    assert len(lines) == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    return lines[0]
+
+
+def seed(url: str, *jobs: str, **changes: object) -> None:
+    started = datetime(2026, 11, 3, 9, 0, tzinfo=UTC)
+    with Ledger.open(url) as ledger:
+        for number, job in enumerate(jobs):
+            ledger.finish_run(
+                Run(
+                    run_id=f"{number:08x}-0000-4000-8000-000000000000",
+                    job=job,
+                    status="ok",
+                    started_at=started + timedelta(minutes=number),
+                    ended_at=started + timedelta(minutes=number, seconds=3),
+                    duration_s=3.0,
+                    energy_kwh=1e-4,
+                    **changes,  # type: ignore[arg-type]
+                )
+            )
+
+
+def stored_runs(url: str) -> list[Run]:
+    with Ledger.open(url) as ledger:
+        return list(ledger.list_runs())
+
+
+# -- secrets in `zuinig run` ------------------------------------------------------------------
+
+
+def test_five_secret_forms_in_a_run_command_are_not_stored_in_clear(
+    state: AppState, sqlite_url: str
+) -> None:
+    command = [
+        "env",
+        f"AWS_SECRET_ACCESS_KEY={SECRET}",
+        f"PGPASSWORD={SECRET}",
+        "true",
+        "--password",
+        SECRET,
+        f"--token={SECRET}",
+        f"Authorization: Bearer {SECRET}",
+    ]
+    result = invoke(["run", "--", *command], state)
+    assert result.exit_code == 0, result.output
+
+    (run,) = stored_runs(sqlite_url)
+    assert run.command == (
+        "env 'AWS_SECRET_ACCESS_KEY=***' 'PGPASSWORD=***' true --password '***' "
+        "'--token=***' 'Authorization: Bearer ***'"
+    )
+    shown = invoke(["runs", "show", run.run_id], state).stdout
+    listed = invoke(["runs", "list", "--json"], state).stdout
+    for text in (repr(run), shown, listed, result.output):
+        assert SECRET not in text
+
+
+def test_run_no_command_stores_no_command_line(state: AppState, sqlite_url: str) -> None:
+    result = invoke(["run", "--no-command", "--", "true", "plain-word-secret"], state)
+    assert result.exit_code == 0, result.output
+    (run,) = stored_runs(sqlite_url)
+    assert run.command is None
+    assert run.job == "true"
+    assert "plain-word-secret" not in invoke(["runs", "show", run.run_id], state).stdout
+
+
+# -- runs export --format csv: formula cells ----------------------------------------------------
+
+
+def test_export_csv_neutralises_a_formula_job_name(
+    state: AppState, sqlite_url: str, tmp_path: Path
+) -> None:
+    seed(sqlite_url, FORMULA_JOB, "-2+3", "plain", tags={"team": "@team"})
+    out = tmp_path / "runs.csv"
+    result = invoke(["runs", "export", "--format", "csv", "--out", str(out)], state)
+    assert result.exit_code == 0, result.output
+    with out.open(newline="", encoding="utf-8") as handle:
+        records = list(csv.DictReader(handle))
+    assert sorted(record["job"] for record in records) == sorted(
+        ["'" + FORMULA_JOB, "'-2+3", "plain"]
+    )
+    # numbers written by zuinig stay numbers; JSON text cells start with "{" and stay JSON
+    assert {record["energy_kwh"] for record in records} == {"0.0001"}
+    assert json.loads(records[0]["tags"]) == {"team": "@team"}
+    # the JSON export is typed: names kept exactly
+    json_out = tmp_path / "runs.json"
+    assert invoke(["runs", "export", "--out", str(json_out)], state).exit_code == 0
+    assert FORMULA_JOB in {record["job"] for record in json.loads(json_out.read_text())}
