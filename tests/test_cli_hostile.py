@@ -125,3 +125,44 @@ def test_export_csv_neutralises_a_formula_job_name(
     json_out = tmp_path / "runs.json"
     assert invoke(["runs", "export", "--out", str(json_out)], state).exit_code == 0
     assert FORMULA_JOB in {record["job"] for record in json.loads(json_out.read_text())}
+
+
+# -- terminal escape sequences in runs list / show ----------------------------------------------
+
+ESCAPE_JOB = "\x1b[2J\x1b]0;pwned\x07job"
+CONTROL_CHARACTERS = [chr(code) for code in (*range(0x20), *range(0x7F, 0xA0))] + ["\u202e"]
+
+
+def test_runs_list_and_show_make_control_characters_visible(
+    state: AppState, sqlite_url: str
+) -> None:
+    seed(
+        sqlite_url,
+        ESCAPE_JOB,
+        tags={"team": "\x9b31mred"},
+        command="echo \x1b[8mhidden\rover\u202eevil",
+        error_type="ValueError",
+        error_message="bad\x1b[41m value",
+    )
+    listed = invoke(["runs", "list"], state)
+    shown = invoke(["runs", "show", "00000000"], state)
+    for result in (listed, shown):
+        assert result.exit_code == 0, result.output
+        printed = result.stdout.replace("\n", "")
+        assert not [c for c in CONTROL_CHARACTERS if c in printed], repr(printed)
+    assert "\\x1b[2J\\x1b]0;pwned\\x07job" in listed.stdout
+    assert "team=\\x9b31mred" in shown.stdout
+    assert "echo \\x1b[8mhidden\\rover\\u202eevil" in shown.stdout
+    assert "bad\\x1b[41m value" in shown.stdout
+
+
+def test_runs_json_stays_valid_json_with_the_exact_text(state: AppState, sqlite_url: str) -> None:
+    seed(sqlite_url, ESCAPE_JOB, tags={"team": "\x9b31mred\u202e"})
+    for args in (["runs", "list", "--json"], ["runs", "show", "00000000", "--json"]):
+        result = invoke(args, state)
+        assert result.exit_code == 0, result.output
+        assert not [c for c in CONTROL_CHARACTERS if c in result.stdout.replace("\n", "")]
+        document = json.loads(result.stdout)
+        record = document[0] if isinstance(document, list) else document
+        assert record["job"] == ESCAPE_JOB
+        assert record["tags"] == {"team": "\x9b31mred\u202e"}

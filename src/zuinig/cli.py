@@ -34,6 +34,7 @@ from zuinig import __version__
 from zuinig.config import CONFIG_FILE_ENV, Settings, load_settings
 from zuinig.errors import UsageError, ZuinigError
 from zuinig.ledger.model import KIND_DASK, STATUSES, Run, RunFilter
+from zuinig.safe_text import printable, printable_json
 from zuinig.text import (
     format_breakdown,
     format_diagnosis,
@@ -192,6 +193,21 @@ class ZuinigGroup(click.Group):
             return _fail(f"zuinig: unexpected error: {reason}{hint}", error, state, 1)
 
 
+def _echo(text: str, *, err: bool = False) -> None:
+    """Print text for people, every line with its control characters made visible.
+
+    The one place where text from users (job names, tags, commands, error messages)
+    reaches a terminal: an escape sequence in a job name is shown as ``\\x1b[2J``,
+    never run (:func:`zuinig.safe_text.printable`).
+    """
+    click.echo("\n".join(printable(line) for line in text.split("\n")), err=err)
+
+
+def _echo_json(document: str) -> None:
+    """Print JSON text; characters a terminal acts on are written as ``\\u`` escapes."""
+    click.echo(printable_json(document))
+
+
 def _debug_requested(args: Sequence[str] | None) -> bool:
     if os.environ.get(DEBUG_ENV, "").lower() in ("1", "true", "yes"):
         return True
@@ -227,7 +243,7 @@ def _usage_line(error: click.UsageError) -> str:
 def _fail(line: str, error: BaseException | None, state: AppState, exit_code: int) -> int:
     if state.debug and error is not None:
         traceback.print_exception(error, file=sys.stderr)
-    click.echo(one_line(line), err=True)
+    _echo(one_line(line), err=True)
     return exit_code
 
 
@@ -397,9 +413,9 @@ def run_cmd(
         record_command=not no_command,
     )
     if result.problem:
-        click.echo(f"zuinig: {result.problem}", err=True)
+        _echo(f"zuinig: {result.problem}", err=True)
     elif not quiet and _is_terminal(sys.stderr):
-        click.echo(format_run_summary(result.run), err=True)
+        _echo(format_run_summary(result.run), err=True)
     click.get_current_context().exit(result.exit_code)
 
 
@@ -435,13 +451,13 @@ def runs_list(
     run_filter = _run_filter(job, tags, month, status, limit)
     with state.open_ledger() as ledger:
         if as_json:
-            click.echo(format_runs_json(ledger.list_runs(run_filter)))
+            _echo_json(format_runs_json(ledger.list_runs(run_filter)))
             return
         table_filter = dataclasses.replace(run_filter, limit=limit or DEFAULT_TABLE_LIMIT)
         runs = ledger.list_runs(table_filter)
         full = len(runs) >= (table_filter.limit or 0)
         total = ledger.count_runs(run_filter) if full else len(runs)
-    click.echo("\n".join(format_runs_table(runs, total=total)))
+    _echo("\n".join(format_runs_table(runs, total=total)))
 
 
 @runs_group.command("show")
@@ -454,9 +470,9 @@ def runs_show(state: AppState, run_id: str, as_json: bool) -> None:
         run = ledger.get_run(run_id)
         children = _dask_breakdown(ledger, run)
     if as_json:
-        click.echo(json.dumps(run.to_dict(), indent=2, ensure_ascii=False))
+        _echo_json(json.dumps(run.to_dict(), indent=2, ensure_ascii=False))
     else:
-        click.echo("\n".join([*format_run(run), *format_breakdown(children)]))
+        _echo("\n".join([*format_run(run), *format_breakdown(children)]))
 
 
 def _dask_breakdown(ledger: Any, run: Run) -> list[Run]:
@@ -506,7 +522,7 @@ def runs_export(
         raise click.ClickException(
             f"cannot write {out}: {reason}; check that its directory exists and is writable"
         ) from error
-    click.echo(f"wrote {len(runs)} run{'s' if len(runs) != 1 else ''} to {out} ({file_format})")
+    _echo(f"wrote {len(runs)} run{'s' if len(runs) != 1 else ''} to {out} ({file_format})")
 
 
 def _format_from_suffix(path: Path) -> str:
@@ -690,16 +706,16 @@ def bench_cmd(
         result = runner.run()
     report = result.to_dict()
     for line in bench_report.disqualified_warnings(report):
-        click.echo(line, err=True)
+        _echo(line, err=True)
     if out is not None:
         written = bench_report.write_outputs(report, out)
-        click.echo(f"zuinig: wrote {', '.join(str(path) for path in written)}", err=True)
+        _echo(f"zuinig: wrote {', '.join(str(path) for path in written)}", err=True)
     if as_json:
-        click.echo(bench_report.format_json(report))
+        _echo_json(bench_report.format_json(report))
     else:
-        click.echo("\n".join(bench_report.format_table(report, per_query=per_query)))
+        _echo("\n".join(bench_report.format_table(report, per_query=per_query)))
     if result.interrupted:
-        click.echo(
+        _echo(
             f"zuinig: interrupted; {result.completed_trials} of {result.planned_trials} trials "
             f"completed and stored (session {result.session.session_id[:8]})",
             err=True,
@@ -791,7 +807,7 @@ def convert_cmd(
             recorder=state.recorder(),
             progress=progress,
         )
-    click.echo("\n".join(format_conversion(result)))
+    _echo("\n".join(format_conversion(result)))
 
 
 @contextlib.contextmanager
@@ -862,9 +878,9 @@ def advise_cmd(state: AppState, job: str | None, since: datetime | None, as_json
     with state.open_ledger() as ledger:
         advice = advise(ledger, state.settings(), job=job, since=start)
     if as_json:
-        click.echo(json.dumps(advice.to_dict(), indent=2, ensure_ascii=False))
+        _echo_json(json.dumps(advice.to_dict(), indent=2, ensure_ascii=False))
     else:
-        click.echo("\n".join(format_advice(advice)))
+        _echo("\n".join(format_advice(advice)))
 
 
 # -- zuinig report, zuinig demo --------------------------------------------------------------
@@ -903,7 +919,7 @@ def _stderr_progress() -> Callable[[str], None] | None:
     """Progress lines on stderr when a person watches it; nothing in pipes and logs."""
     if not _is_terminal(sys.stderr):
         return None
-    return lambda message: click.echo(f"  {message}", err=True)
+    return lambda message: _echo(f"  {message}", err=True)
 
 
 @cli.command("report")
@@ -970,7 +986,7 @@ def report_cmd(
     for path in write_report(
         report, out_dir, lang=lang, formats=formats, progress=_stderr_progress()
     ):
-        click.echo(str(path))
+        _echo(str(path))
 
 
 @cli.command("demo")
@@ -991,9 +1007,9 @@ def demo_cmd(state: AppState, folder: Path | None) -> None:
     result = run_demo(
         folder,
         settings=state.settings(),
-        progress=lambda message: click.echo(message, err=True),
+        progress=lambda message: _echo(message, err=True),
     )
-    click.echo("\n".join(format_demo_result(result)))
+    _echo("\n".join(format_demo_result(result)))
 
 
 # -- zuinig doctor --------------------------------------------------------------------------
@@ -1008,9 +1024,9 @@ def doctor_cmd(state: AppState, as_json: bool) -> None:
 
     diagnosis = diagnose(state.settings(), ledger_url=state.ledger_url(), meter=state.meter)
     if as_json:
-        click.echo(json.dumps(diagnosis.to_dict(), indent=2, ensure_ascii=False))
+        _echo_json(json.dumps(diagnosis.to_dict(), indent=2, ensure_ascii=False))
     else:
-        click.echo("\n".join(format_diagnosis(diagnosis)))
+        _echo("\n".join(format_diagnosis(diagnosis)))
 
 
 # -- zuinig ledger sync, zuinig import codecarbon -------------------------------------------
@@ -1071,7 +1087,7 @@ def ledger_sync(
             dry_run=dry_run,
             progress=progress,
         )
-    click.echo("\n".join(format_sync(report)))
+    _echo("\n".join(format_sync(report)))
 
 
 @cli.group("import")
@@ -1099,8 +1115,8 @@ def import_codecarbon(state: AppState, files: tuple[Path, ...], job: str | None)
     with state.open_ledger() as ledger:
         result = import_codecarbon_csv(files, ledger, job=job)
     summary, *bad_rows = format_import(result)
-    click.echo(summary)
+    _echo(summary)
     for line in bad_rows:
-        click.echo(line, err=True)
+        _echo(line, err=True)
     if result.bad_rows and not result.good_rows:
         click.get_current_context().exit(1)
