@@ -166,3 +166,39 @@ def test_runs_json_stays_valid_json_with_the_exact_text(state: AppState, sqlite_
         record = document[0] if isinstance(document, list) else document
         assert record["job"] == ESCAPE_JOB
         assert record["tags"] == {"team": "\x9b31mred\u202e"}
+
+
+# -- months and dates out of range ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("month", ["0000-01", "9999-12", "1969-12", "0001-01"])
+@pytest.mark.parametrize(
+    "command",
+    [
+        pytest.param(["runs", "list"], id="runs-list"),
+        pytest.param(["runs", "export", "--out", "runs.csv"], id="runs-export"),
+        pytest.param(["report", "--format", "csv"], id="report"),
+        pytest.param(["ledger", "sync", "--to", "sqlite:///other.sqlite"], id="ledger-sync"),
+    ],
+)
+def test_every_month_option_refuses_months_out_of_range_in_one_line(
+    state: AppState, command: list[str], month: str
+) -> None:
+    line = one_error_line(invoke([*command, "--month", month], state))
+    assert f"{month} is out of range; give a month from 1970-01 to 9998-12" in line
+    assert not Path("runs.csv").exists() and not Path("other.sqlite").exists()
+
+
+@pytest.mark.parametrize("month", ["1970-01", "9998-12"])
+def test_the_first_and_last_months_give_a_report(
+    state: AppState, month: str, tmp_path: Path
+) -> None:
+    result = invoke(["report", "--month", month, "--format", "csv", "--out", str(tmp_path)], state)
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / f"zuinig-report-{month}-nl.csv").is_file()
+
+
+@pytest.mark.parametrize("since", ["0001-01-01", "1969-12-31", "9999-12-31"])
+def test_advise_since_out_of_range_is_one_line(state: AppState, since: str) -> None:
+    line = one_error_line(invoke(["advise", "--since", since], state))
+    assert f"{since} is out of range" in line

@@ -60,6 +60,11 @@ __all__ = [
     "main",
 ]
 
+#: The months ``--month`` accepts. No run is older than the Unix epoch (the clocks
+#: that time runs start there), and a report also reads the 12 months before its month
+#: and the month after it, which must stay within Python's dates (they end in 9999).
+EARLIEST_MONTH = "1970-01"
+LATEST_MONTH = "9998-12"
 #: Rows the table of ``runs list`` shows when no ``--limit`` is given.
 DEFAULT_TABLE_LIMIT = 20
 EXPORT_FORMATS = ("csv", "parquet", "json")
@@ -309,18 +314,46 @@ def parse_tags(
 def parse_month(
     ctx: click.Context | None, param: click.Parameter | None, value: str | None
 ) -> str | None:
-    """A ``YYYY-MM`` month, checked; click.BadParameter otherwise."""
+    """A ``YYYY-MM`` month from :data:`EARLIEST_MONTH` to :data:`LATEST_MONTH`, checked;
+    click.BadParameter otherwise."""
     if value is None:
         return None
     from zuinig.ledger.store import month_bounds
 
+    month = value.strip()
     try:
-        month_bounds(value)
+        month_bounds(month)
     except UsageError:
         raise click.BadParameter(
             f"{value!r} is not a month; write it as YYYY-MM, such as 2026-11", ctx, param
         ) from None
-    return value.strip()
+    except ValueError:  # a month Python's dates cannot hold: 0000-01, 9999-12
+        pass
+    if not EARLIEST_MONTH <= month <= LATEST_MONTH:  # YYYY-MM text sorts as the months do
+        raise click.BadParameter(
+            f"{month} is out of range; give a month from {EARLIEST_MONTH} to {LATEST_MONTH}",
+            ctx,
+            param,
+        )
+    return month
+
+
+def parse_since(
+    ctx: click.Context | None, param: click.Parameter | None, value: datetime | None
+) -> datetime | None:
+    """A ``--since`` date as UTC, from the start of :data:`EARLIEST_MONTH` up to now."""
+    if value is None:
+        return None
+    since = value.replace(tzinfo=UTC)
+    earliest = datetime.fromisoformat(f"{EARLIEST_MONTH}-01").replace(tzinfo=UTC)
+    if not earliest <= since <= datetime.now(UTC):
+        raise click.BadParameter(
+            f"{since.date().isoformat()} is out of range; give a date from {EARLIEST_MONTH}-01 "
+            "up to today (UTC)",
+            ctx,
+            param,
+        )
+    return since
 
 
 def tag_option(help_text: str) -> Callable[[Any], Any]:
@@ -856,6 +889,7 @@ def _convert_progress() -> Iterator[Callable[[Any], None]]:
 @click.option(
     "--since",
     type=click.DateTime(formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"]),
+    callback=parse_since,
     metavar="DATE",
     help="Only runs from this date (YYYY-MM-DD, UTC); runs per month are counted from it.",
 )
@@ -874,9 +908,8 @@ def advise_cmd(state: AppState, job: str | None, since: datetime | None, as_json
     from zuinig.advise import advise
     from zuinig.advise.text import format_advice
 
-    start = since.replace(tzinfo=UTC) if since is not None else None
     with state.open_ledger() as ledger:
-        advice = advise(ledger, state.settings(), job=job, since=start)
+        advice = advise(ledger, state.settings(), job=job, since=since)
     if as_json:
         _echo_json(json.dumps(advice.to_dict(), indent=2, ensure_ascii=False))
     else:
