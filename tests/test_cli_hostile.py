@@ -202,3 +202,15 @@ def test_the_first_and_last_months_give_a_report(
 def test_advise_since_out_of_range_is_one_line(state: AppState, since: str) -> None:
     line = one_error_line(invoke(["advise", "--since", since], state))
     assert f"{since} is out of range" in line
+
+
+# -- settings: non-finite and absurd numbers ----------------------------------------------------
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "1e308"])
+def test_a_non_finite_pue_is_one_line_and_exit_2(sqlite_url: str, value: str) -> None:
+    result = CliRunner().invoke(
+        cli, ["--ledger", sqlite_url, "runs", "list"], obj=AppState(), env={"ZUINIG_PUE": value}
+    )
+    line = one_error_line(result)
+    assert f"setting pue (from env) must be a number from 1 to 3, got {float(value)!r}" in line
