@@ -8,6 +8,10 @@ from __future__ import annotations
 
 import csv
 import json
+import os
+import socket
+import stat
+import threading
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -214,3 +218,60 @@ def test_a_non_finite_pue_is_one_line_and_exit_2(sqlite_url: str, value: str) ->
     )
     line = one_error_line(result)
     assert f"setting pue (from env) must be a number from 1 to 3, got {float(value)!r}" in line
+
+
+# -- runs export --out a device node or a pipe ----------------------------------------------------
+
+needs_root = pytest.mark.skipif(
+    not hasattr(os, "geteuid") or os.geteuid() != 0, reason="mknod of a device node needs root"
+)
+
+
+@needs_root
+@pytest.mark.parametrize("file_format", ["csv", "json", "parquet"])
+def test_export_to_a_character_device_leaves_it_a_device(
+    state: AppState, sqlite_url: str, tmp_path: Path, file_format: str
+) -> None:
+    seed(sqlite_url, "job")
+    node = tmp_path / "null"
+    os.mknod(node, stat.S_IFCHR | 0o666, os.makedev(1, 3))  # /dev/null's numbers
+    result = invoke(["runs", "export", "--format", file_format, "--out", str(node)], state)
+    assert result.exit_code == 0, result.output
+    assert stat.S_ISCHR(node.lstat().st_mode)
+    assert node.lstat().st_rdev == os.makedev(1, 3)
+    assert result.stdout == ""  # the count goes to stderr: stdout may be the stream itself
+    assert f"wrote 1 run to {node} ({file_format})" in result.stderr
+    assert [p.name for p in tmp_path.iterdir() if p.name != "ledger.sqlite"] == ["null"]
+
+
+def test_export_to_a_fifo_streams_into_it(state: AppState, sqlite_url: str, tmp_path: Path) -> None:
+    seed(sqlite_url, "through-a-pipe")
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    received: list[str] = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_text(encoding="utf-8")))
+    reader.start()
+    result = invoke(["runs", "export", "--format", "csv", "--out", str(fifo)], state)
+    reader.join(timeout=30)
+    assert result.exit_code == 0, result.output
+    assert stat.S_ISFIFO(fifo.lstat().st_mode)
+    assert "through-a-pipe" in received[0]
+
+
+def test_export_to_a_socket_is_one_line(state: AppState, tmp_path: Path) -> None:
+    with socket.socket(socket.AF_UNIX) as server:
+        server.bind(str(tmp_path / "sock"))
+        line = one_error_line(invoke(["runs", "export", "--format", "csv", "--out", "sock"], state))
+    assert "is a socket" in line
+
+
+def test_export_over_a_private_file_keeps_it_private(
+    state: AppState, sqlite_url: str, tmp_path: Path
+) -> None:
+    seed(sqlite_url, "job")
+    out = tmp_path / "runs.csv"
+    out.write_text("old")
+    out.chmod(0o600)
+    assert invoke(["runs", "export", "--out", str(out)], state).exit_code == 0
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600
+    assert "job" in out.read_text()

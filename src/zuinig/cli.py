@@ -542,10 +542,20 @@ def runs_export(
     export_format: str | None,
     out: Path,
 ) -> None:
-    """Write the matching runs to a CSV, Parquet or JSON file (columns: the DESIGN names)."""
+    """Write the matching runs to a CSV, Parquet or JSON file (columns: the DESIGN names).
+
+    \b
+    Example:  zuinig runs export --month 2026-11 --out runs-2026-11.csv
+              zuinig runs export --format csv --out /dev/stdout | less
+
+    A file is replaced only once the new one is complete (its permissions kept); a
+    stream (/dev/stdout, a named pipe) is written into, and the count goes to stderr.
+    """
+    from zuinig.atomic import target_kind
     from zuinig.ledger.export import export_runs
 
     file_format = export_format or _format_from_suffix(out)
+    to_stream = target_kind(out) == "stream"
     with state.open_ledger() as ledger:
         runs = ledger.list_runs(_run_filter(job, tags, month, status, limit))
     try:
@@ -555,7 +565,8 @@ def runs_export(
         raise click.ClickException(
             f"cannot write {out}: {reason}; check that its directory exists and is writable"
         ) from error
-    _echo(f"wrote {len(runs)} run{'s' if len(runs) != 1 else ''} to {out} ({file_format})")
+    count = f"{len(runs)} run{'s' if len(runs) != 1 else ''}"
+    _echo(f"wrote {count} to {out} ({file_format})", err=to_stream)
 
 
 def _format_from_suffix(path: Path) -> str:

@@ -16,7 +16,8 @@ text as it is: they are typed, and no spreadsheet runs their cells.
 
 Every file is written to a temporary name beside the target and renamed into
 place, so a reader never sees half a file and a failed export leaves any earlier
-file untouched.
+file untouched; a stream (``/dev/stdout``, a named pipe, ``/dev/null``) is written
+into, never replaced (:mod:`zuinig.atomic` has the rules).
 """
 
 from __future__ import annotations
@@ -48,7 +49,8 @@ def export_runs(runs: Iterable[Run], path: str | os.PathLike[str], format: str) 
 
     Args:
         runs: the runs, in the order they should appear.
-        path: the file to write; its directory must exist. An existing file is replaced.
+        path: the file to write; its directory must exist. An existing file is replaced
+            (keeping its permissions); a character device or FIFO is written into.
         format: ``csv``, ``parquet`` or ``json``.
 
     Returns:
@@ -56,6 +58,7 @@ def export_runs(runs: Iterable[Run], path: str | os.PathLike[str], format: str) 
 
     Raises:
         ValueError: ``format`` is not one of :data:`FORMATS`.
+        TargetNotWritableError: ``path`` is a directory, block device or socket.
         OSError: the file cannot be written (the target is left as it was).
     """
     writers: dict[str, Callable[[list[dict[str, Any]], Path], None]] = {
