@@ -555,7 +555,8 @@ def runs_export(
     from zuinig.ledger.export import export_runs
 
     file_format = export_format or _format_from_suffix(out)
-    to_stream = target_kind(out) == "stream"
+    # The count must not land in the data: stdout may be the stream, or the very file.
+    count_to_stderr = target_kind(out) == "stream" or _is_stdout(out)
     with state.open_ledger() as ledger:
         runs = ledger.list_runs(_run_filter(job, tags, month, status, limit))
     try:
@@ -566,7 +567,15 @@ def runs_export(
             f"cannot write {out}: {reason}; check that its directory exists and is writable"
         ) from error
     count = f"{len(runs)} run{'s' if len(runs) != 1 else ''}"
-    _echo(f"wrote {count} to {out} ({file_format})", err=to_stream)
+    _echo(f"wrote {count} to {out} ({file_format})", err=count_to_stderr)
+
+
+def _is_stdout(path: Path) -> bool:
+    """Whether ``path`` is the file this process's standard output goes to."""
+    try:
+        return os.path.samestat(os.fstat(sys.stdout.fileno()), path.stat())
+    except (OSError, ValueError, AttributeError):  # no real stdout (tests), or no file yet
+        return False
 
 
 def _format_from_suffix(path: Path) -> str:
