@@ -275,3 +275,19 @@ def test_export_over_a_private_file_keeps_it_private(
     assert invoke(["runs", "export", "--out", str(out)], state).exit_code == 0
     assert stat.S_IMODE(out.stat().st_mode) == 0o600
     assert "job" in out.read_text()
+
+
+# -- report: names in any script, no glyph warnings on stderr ----------------------------------
+
+
+def test_report_with_names_in_any_script_writes_nothing_to_stderr(
+    state: AppState, sqlite_url: str, tmp_path: Path
+) -> None:
+    seed(sqlite_url, "हिन्दी", "東京データ", "woning🌱bouw", "𝔘𝔫𝔦𝔠𝔬𝔡𝔢", "CO₂ ≤ µs", ESCAPE_JOB)
+    result = invoke(
+        ["report", "--month", "2026-11", "--format", "html", "--out", str(tmp_path)], state
+    )
+    assert result.exit_code == 0, result.output
+    assert result.stderr == ""
+    html = (tmp_path / "zuinig-report-2026-11-nl.html").read_text(encoding="utf-8")
+    assert "東京データ" in html
