@@ -291,3 +291,15 @@ def test_report_with_names_in_any_script_writes_nothing_to_stderr(
     assert result.stderr == ""
     html = (tmp_path / "zuinig-report-2026-11-nl.html").read_text(encoding="utf-8")
     assert "東京データ" in html
+
+
+def test_a_secret_in_the_program_name_is_not_stored_or_shown(
+    state: AppState, sqlite_url: str
+) -> None:
+    # Not a shell: `zuinig run -- PGPASSWORD=x psql` looks for a program named PGPASSWORD=x.
+    result = invoke(["run", "--", f"PGPASSWORD={SECRET}", "psql"], state)
+    assert result.exit_code == 127
+    assert "command not found: PGPASSWORD=***" in result.stderr
+    (run,) = stored_runs(sqlite_url)
+    assert run.job == "PGPASSWORD=***"
+    assert SECRET not in repr(run) and SECRET not in result.output

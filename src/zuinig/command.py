@@ -140,7 +140,12 @@ def run_command(
     _check_inputs(recorder)
     command_env = {**os.environ, **(env or {}), LEDGER_ENV: recorder.ledger_url()}
     launch = _Launch(
-        argv, job or default_job_name(argv), dict(tags or {}), recorder, command_env, record_command
+        argv,
+        job or default_job_name(mask_command(argv)),
+        dict(tags or {}),
+        recorder,
+        command_env,
+        record_command,
     )
 
     _flush_std_streams()  # what zuinig wrote must come before what the command writes
@@ -362,12 +367,17 @@ def _forwarding_handlers(
 
 def _not_started(active: ActiveRun, argv: list[str], error: OSError) -> CommandResult:
     """Record a command that could not be started, with the shell's exit code."""
+    # The program name may itself hold a secret (``zuinig run -- PGPASSWORD=x psql``
+    # is not a shell: it looks for a program of that name).
+    program = mask_command(argv)[0]
     if isinstance(error, FileNotFoundError):
         code = EXIT_NOT_FOUND
-        problem = f"command not found: {argv[0]}; check the name or give its full path"
+        problem = f"command not found: {program}; check the name or give its full path"
     else:
         code = EXIT_CANNOT_EXECUTE
-        problem = f"cannot execute {argv[0]}: {error.strerror or error}"
+        problem = f"cannot execute {program}: {error.strerror or error}"
+    if program != argv[0]:
+        error = type(error)(error.errno, error.strerror, program)
     run = active.finish(error, exit_code=code)
     return CommandResult(code, run, problem)
 
