@@ -1,5 +1,9 @@
 """The CLI's text: runs and diagnoses in, lines out (pure; only the CLI prints).
 
+Text from users (job names, tags, commands, error messages) is shown with its control
+characters escaped (:func:`zuinig.safe_text.printable`): here where columns are
+aligned, and again by the CLI for every line it prints.
+
 The renderers behind ``zuinig run`` (the summary line), ``zuinig runs list`` and
 ``zuinig runs show`` (with the per-process breakdown of a dask run), and
 ``zuinig doctor``. The other commands' renderers live with their library:
@@ -21,6 +25,7 @@ from zuinig.meter.base import (
     ATTRIBUTION_MACHINE,
     ATTRIBUTION_RESOURCE_SHARE,
 )
+from zuinig.safe_text import printable
 from zuinig.units import co2_unit, energy_unit
 
 if TYPE_CHECKING:
@@ -69,7 +74,7 @@ def format_runs_table(runs: Sequence[Run], *, total: int | None = None) -> list[
     rows = [
         (
             run.run_id[:8],
-            run.job,
+            printable(run.job),  # escaped before measuring, so the columns line up
             run.status,
             _time(run.started_at),
             _number(run.duration_s),
@@ -128,7 +133,7 @@ def format_run(run: Run) -> list[str]:
                 ("status", run.status),
                 ("parent run", run.parent_run_id),
                 ("tags", ", ".join(f"{k}={v}" for k, v in sorted(run.tags.items())) or None),
-                ("command", run.command.replace("\n", "\\n") if run.command else None),
+                ("command", run.command),
                 ("exit code", _text(run.exit_code) if run.exit_code is not None else None),
                 ("error", _error_text(run)),
                 ("started", _time(run.started_at) + " UTC"),
@@ -319,6 +324,7 @@ def _pairs(items: Sequence[tuple[Any, ...]], indent: str = "") -> list[str]:
     shown = [item for item in items if item[1] is not None]
     if not shown:
         return []
+    shown = [(item[0], printable(str(item[1])), *item[2:]) for item in shown]
     width = max(len(item[0]) for item in shown)
     value_width = max(len(str(item[1])) for item in shown)
     lines = []

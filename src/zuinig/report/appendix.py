@@ -22,7 +22,8 @@ names holding quotes, commas or newlines read back unchanged with any CSV reader
 ``@`` (or a tab or carriage return) as a formula. Job names, tag values and other text
 come from users, so every *text* cell that starts with one of those gets a leading
 apostrophe (``'=HYPERLINK(...)``), which spreadsheets show as text; strip one leading
-apostrophe from such a cell to get the original back. Numbers are written by zuinig
+apostrophe from such a cell to get the original back (one rule for every CSV zuinig
+writes: :func:`zuinig.safe_text.defuse_formula`). Numbers are written by zuinig
 itself and are never prefixed, so ``-0.625`` stays a number.
 """
 
@@ -38,12 +39,11 @@ from typing import Any
 from zuinig.atomic import atomic_path
 from zuinig.errors import ReportError
 from zuinig.report.model import GroupFigures, MethodSummary, MonthlyReport, Totals
+from zuinig.safe_text import FORMULA_PREFIXES, defuse_formula
 
 __all__ = ["COLUMNS", "FORMULA_PREFIXES", "rows", "write_csv"]
 
 COLUMNS = ("section", "item", "name", "metric", "value", "unit", "notes")
-#: Text cells starting with one of these are prefixed with an apostrophe (see above).
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 #: Unit by the ending of a metric's name; the first ending that matches wins.
 _UNITS_BY_SUFFIX = (
@@ -114,13 +114,13 @@ def rows(report: MonthlyReport) -> Iterator[list[str]]:
     """The appendix's rows (without the header), as the cells written."""
     for section, item, name, metric, value, unit, notes in _figures(report):
         yield [
-            _text(section),
+            defuse_formula(section),
             "" if item is None else str(item),
-            _text(name),
-            _text(metric),
+            defuse_formula(name),
+            defuse_formula(metric),
             _cell(value),
             unit if unit is not None else _unit(metric),
-            _text(notes),
+            defuse_formula(notes),
         ]
 
 
@@ -240,9 +240,4 @@ def _cell(value: Any) -> str:
         return repr(value)  # float repr: shortest round-trip text, dot decimal
     if isinstance(value, datetime):
         return value.isoformat()
-    return _text(str(value))
-
-
-def _text(value: str) -> str:
-    """Text made safe from spreadsheet formula execution (see the module docstring)."""
-    return "'" + value if value.startswith(FORMULA_PREFIXES) else value
+    return defuse_formula(str(value))
