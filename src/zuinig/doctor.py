@@ -16,6 +16,8 @@ from typing import Any
 
 from zuinig.config import Settings, setting_names
 from zuinig.errors import LedgerError
+from zuinig.ledger import spool
+from zuinig.ledger.spool import QuarantinedFile
 from zuinig.meter.base import (
     CPU_METHOD_NONE,
     CPU_METHOD_RAPL,
@@ -79,12 +81,15 @@ class LedgerStatus:
         reachable: the ledger can be opened and read.
         run_count: runs it holds, when reachable.
         problem: why it cannot be used, when it cannot.
+        quarantined: spooled run files (of any ledger) that could not be delivered
+            and were set aside, each with why (:func:`zuinig.ledger.spool.quarantined`).
     """
 
     url: str
     reachable: bool
     run_count: int | None = None
     problem: str | None = None
+    quarantined: tuple[QuarantinedFile, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -135,6 +140,9 @@ class Diagnosis:
             item.name: {"value": item.value, "origin": item.origin} for item in self.settings
         }
         result["calibration_keys"] = dict(CALIBRATION_KEYS)
+        result["ledger"]["quarantined"] = [
+            {"path": str(item.path), "reason": item.reason} for item in self.ledger.quarantined
+        ]
         return result
 
 
@@ -163,7 +171,7 @@ def diagnose(
     method = meter.method()
     rapl = rapl_status()
     url = ledger_url or settings.ledger or default_ledger_url()
-    ledger = ledger_status(url)
+    ledger = dataclasses.replace(ledger_status(url), quarantined=tuple(spool.quarantined()))
     estimated = not method.is_measured
     return Diagnosis(
         method=method,
@@ -351,6 +359,8 @@ def _warnings(
             f"the ledger cannot be used ({ledger.problem}); runs are kept locally and "
             "delivered when it can"
         )
+    if ledger.quarantined:
+        warnings.append(spool.format_quarantined(ledger.quarantined))
     return warnings
 
 

@@ -81,6 +81,7 @@ from zuinig.ledger.schema import (
 )
 
 # default_ledger_url lives in urls (no SQLAlchemy needed); re-exported for callers of the store.
+from zuinig.ledger.storable import UnstorableRunError, storable, storable_run, storable_text
 from zuinig.ledger.urls import SECRET_QUERY_KEYS
 from zuinig.ledger.urls import default_ledger_url as default_ledger_url
 from zuinig.meter.base import InputFile
@@ -529,6 +530,7 @@ class Ledger:
 
         A run id already in the ledger is an error: ids are unique per run.
         """
+        run = storable_run(run)  # also its run id, matched below
         row = self._row(run)
         tags = _tag_rows(run)
 
@@ -548,6 +550,7 @@ class Ledger:
 
         Every column is overwritten and the tags are replaced by ``run.tags``.
         """
+        run = storable_run(run)
         self._write(
             lambda connection: self._store(connection, run),
             f"record run {run.run_id}",
@@ -566,6 +569,7 @@ class Ledger:
         Returns:
             Whether the row was written (``False``: a finished row was kept).
         """
+        run = storable_run(run)
         written: list[bool] = []
 
         def write(connection: Connection) -> None:
@@ -633,9 +637,22 @@ class Ledger:
                 # the row exists now, so a second attempt takes the UPDATE path.
                 if retry_conflict and attempt == 1:
                     continue
-                raise LedgerError(
+                raise UnstorableRunError(
                     f"cannot {what} in the ledger at {self._shown}: "
                     f"{_reason(error, self._password)} ({conflict})"
+                ) from error
+            except sa.exc.DataError as error:
+                raise UnstorableRunError(
+                    f"cannot {what} in the ledger at {self._shown}: the database refuses "
+                    f"a value: {_reason(error, self._password)}"
+                ) from error
+            except (ValueError, OverflowError, TypeError) as error:
+                # Raised by the driver while binding one value (a number too large
+                # for SQLite's INTEGER, text it cannot encode): this record, not the
+                # database, is the problem.
+                raise UnstorableRunError(
+                    f"cannot {what} in the ledger at {self._shown}: a value cannot be "
+                    f"stored: {_reason(error, self._password)}"
                 ) from error
             except sa.exc.DBAPIError as error:
                 # A server connection dropped while idle in the pool: the pool has been
@@ -1392,6 +1409,8 @@ def _replace_status(run: Run, status: str) -> Run:
 
 
 def _run_to_row(run: Run) -> dict[str, Any]:
+    # Every run row is made here, so this is where its text is made storable.
+    run = storable_run(run)
     row = {name: getattr(run, name) for name in RUN_COLUMNS}
     row["inputs"] = json.dumps(
         [
@@ -1433,7 +1452,7 @@ def _session_to_row(session: BenchSession) -> dict[str, Any]:
             f"bench session {session.session_id} has status {session.status!r}; "
             f"a session is one of {', '.join(BENCH_STATUSES)}"
         )
-    row = {name: getattr(session, name) for name in BENCH_SESSION_COLUMNS}
+    row = storable({name: getattr(session, name) for name in BENCH_SESSION_COLUMNS})
     what = f"bench session {session.session_id}"
     for name in ("config", "machine", "method"):
         row[name] = _to_json(dict(row[name]), f"{what}: its {name}")
@@ -1477,7 +1496,7 @@ def _trial_to_row(trial: BenchTrial) -> dict[str, Any]:
             f"bench trial {trial.trial_id} has status {trial.status!r}; "
             f"a trial's status is one of {', '.join(TRIAL_STATUSES)}"
         )
-    return {name: getattr(trial, name) for name in BENCH_TRIAL_COLUMNS}
+    return storable({name: getattr(trial, name) for name in BENCH_TRIAL_COLUMNS})
 
 
 def _row_to_trial(row: Mapping[Any, Any]) -> BenchTrial:
@@ -1489,7 +1508,11 @@ def _row_to_trial(row: Mapping[Any, Any]) -> BenchTrial:
 
 def _tag_rows(run: Run) -> list[dict[str, str]]:
     return [
-        {"run_id": run.run_id, "key": str(key), "value": str(value)}
+        {
+            "run_id": storable_text(run.run_id),
+            "key": storable_text(str(key)),
+            "value": storable_text(str(value)),
+        }
         for key, value in run.tags.items()
     ]
 
