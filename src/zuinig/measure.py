@@ -772,7 +772,12 @@ class Measuring:
 
 
 class MeasureSpec:
-    """The object ``measure(job=..., tags=...)`` returns: a decorator and a context manager."""
+    """The object ``measure(job=..., tags=...)`` returns: a decorator and a context manager.
+
+    One object may be used by many threads and asyncio tasks at once: each entry of
+    ``with`` / ``async with`` gets its own run, whose parent is the run open in that
+    thread or task, and its exit finishes that run with that block's exception.
+    """
 
     def __init__(
         self,
@@ -783,7 +788,12 @@ class MeasureSpec:
         self.job = job
         self.tags = _check_tags(tags)
         self._recorder = recorder
-        self._open: list[Measuring] = []
+        # The blocks entered and not yet left, per thread and asyncio task (a context
+        # variable, not a list on the object): one object may be entered in several
+        # threads or tasks at once, and each exit must finish its own entry's run.
+        self._entered: contextvars.ContextVar[tuple[Measuring, ...]] = contextvars.ContextVar(
+            f"zuinig_measure_entered_{id(self):x}", default=()
+        )
 
     @property
     def recorder(self) -> Recorder:
@@ -861,7 +871,7 @@ class MeasureSpec:
             _warn_once(f"zuinig: not measuring {job} ({_reason(error)})")
             active = None
         handle = Measuring(active)
-        self._open.append(handle)
+        self._entered.set((*self._entered.get(), handle))
         return handle
 
     def __exit__(
@@ -870,7 +880,12 @@ class MeasureSpec:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        handle = self._open.pop()
+        entered = self._entered.get()
+        if not entered:  # left in another thread or task than it was entered: not ours
+            _warn_once("zuinig: a measured block ended in another thread or task than it began")
+            return
+        handle = entered[-1]
+        self._entered.set(entered[:-1])
         try:
             handle._finish(exc)
         except Exception:
