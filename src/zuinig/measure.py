@@ -251,9 +251,9 @@ class Recorder:
         """The URL runs are written to."""
         if self._url is None:
             # zuinig.ledger.urls, not the store: no SQLAlchemy on the spool-first path.
-            from zuinig.ledger.urls import default_ledger_url
+            from zuinig.ledger.urls import configured_ledger_url
 
-            self._url = self._ledger_url or self.settings.ledger or default_ledger_url()
+            self._url = self._ledger_url or configured_ledger_url(self.settings.ledger)
         return self._url
 
     def ledger(self) -> Any:
@@ -466,6 +466,9 @@ class Recorder:
         self, run: Run, spool_error: BaseException, *, ledger_error: BaseException | None = None
     ) -> None:
         """Neither the ledger nor the spool took ``run``: keep it in memory; one line, once."""
+        if getattr(spool_error, "bad_input", False):  # a wrong setting: no place to keep it
+            _warn_once(f"zuinig: runs are not recorded: {_reason(spool_error)}")
+            return
         with self._state_lock:
             if len(self._unsaved) < _MAX_UNSAVED or run.run_id in self._unsaved:
                 self._unsaved[run.run_id] = run
@@ -639,7 +642,10 @@ class Recorder:
             raise LedgerError(f"runs stayed in the spool after {_MAX_DELIVERY_ROUNDS} deliveries")
         except Exception as error:
             self._note_failure(error)
-            self._note_outage(_reason(error), None, self._spool_dir())
+            if getattr(error, "bad_input", False):  # a wrong setting, not an outage
+                _warn_once(f"zuinig: runs are not recorded: {_reason(error)}")
+            else:
+                self._note_outage(_reason(error), None, self._spool_dir())
 
     def _note_failure(self, error: BaseException) -> None:
         with self._state_lock:

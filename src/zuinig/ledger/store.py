@@ -82,7 +82,7 @@ from zuinig.ledger.schema import (
 
 # default_ledger_url lives in urls (no SQLAlchemy needed); re-exported for callers of the store.
 from zuinig.ledger.storable import UnstorableRunError, storable, storable_run, storable_text
-from zuinig.ledger.urls import SECRET_QUERY_KEYS
+from zuinig.ledger.urls import SECRET_QUERY_KEYS, configured_ledger_url
 from zuinig.ledger.urls import default_ledger_url as default_ledger_url
 from zuinig.meter.base import InputFile
 
@@ -213,6 +213,27 @@ def _parse_url(url: str) -> URL:
             "give a file: sqlite:////path/to/ledger.sqlite"
         )
     return parsed
+
+
+def missing_sqlite_file(url: str) -> Path | None:
+    """The path of a SQLite ledger whose file does not exist (yet), else ``None``.
+
+    ``None`` also for a URL that is not a SQLite file (another backend, in memory,
+    a ``file:`` URI) or cannot be parsed (:meth:`Ledger.open` says what is wrong).
+
+    Args:
+        url: a ledger URL.
+    """
+    try:
+        parsed = make_url(url)
+    except (sa.exc.ArgumentError, ValueError):
+        return None
+    if parsed.get_backend_name() != "sqlite" or not parsed.database:
+        return None
+    if parsed.database == ":memory:" or parsed.database.startswith("file:"):
+        return None
+    path = Path(parsed.database)
+    return None if path.exists() else path
 
 
 def _create_engine(parsed: URL) -> Engine:
@@ -427,7 +448,7 @@ class Ledger:
                 from zuinig.config import load_settings
 
                 settings = load_settings()
-            url = settings.ledger or default_ledger_url()
+            url = configured_ledger_url(settings.ledger)
         parsed = _parse_url(url)
         engine = _create_engine(parsed)
         ledger = cls(engine, url)

@@ -234,14 +234,14 @@ def sync_to(
             could not be delivered (they stay in the spool).
     """
     from zuinig.ledger import spool
-    from zuinig.ledger.store import default_ledger_url
+    from zuinig.ledger.urls import configured_ledger_url
 
     if from_url is None:
         if settings is None:
             from zuinig.config import load_settings
 
             settings = load_settings()
-        from_url = settings.ledger or default_ledger_url()
+        from_url = configured_ledger_url(settings.ledger)
     run_filter = run_filter or RunFilter()
     if run_filter.limit is not None:
         raise UsageError("a sync copies every matching run; leave out the limit")
