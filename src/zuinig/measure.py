@@ -71,7 +71,7 @@ import time
 import traceback
 import uuid
 import weakref
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncGenerator, Awaitable, Callable, Generator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -118,11 +118,15 @@ _current_run_id: contextvars.ContextVar[str | None] = contextvars.ContextVar(
 class ActiveRun:
     """A run that has started and not yet finished. Made by :meth:`Recorder.begin`."""
 
-    def __init__(self, recorder: Recorder, run: Run, window: Window | None) -> None:
+    def __init__(
+        self, recorder: Recorder, run: Run, window: Window | None, *, current: bool = True
+    ) -> None:
         self.recorder = recorder
         self.run = run
         self._window = window
-        self._token: contextvars.Token[str | None] | None = _current_run_id.set(run.run_id)
+        self._token: contextvars.Token[str | None] | None = (
+            _current_run_id.set(run.run_id) if current else None
+        )
         self.measurement: Measurement | None = None
 
     def finish(
@@ -289,6 +293,7 @@ class Recorder:
         kind: str = KIND_FUNCTION,
         command: str | None = None,
         context: Mapping[str, Any] | None = None,
+        current: bool = True,
     ) -> ActiveRun:
         """Open a run: record its ``running`` state, then open the meter's window.
 
@@ -297,6 +302,9 @@ class Recorder:
         Never raises for a measurement or ledger failure; those are logged and
         the run goes on (its start may then be missing; :meth:`store_finished`
         inserts it).
+
+        ``current=False`` does not make the run the parent of runs begun later in
+        this thread or task (a generator's run is current only while its body runs).
         """
         run = Run(
             run_id=str(uuid.uuid4()),
@@ -322,7 +330,7 @@ class Recorder:
                 self._start_opener()
             except Exception as error:  # e.g. no more threads: the spool keeps the runs
                 _warn_once(f"zuinig: cannot open the ledger in the background ({_reason(error)})")
-        return ActiveRun(self, run, window)
+        return ActiveRun(self, run, window, current=current)
 
     def store_finished(self, run: Run) -> None:
         """Record the finished run: in the ledger when it is open, else in the spool.
@@ -817,6 +825,10 @@ class MeasureSpec:
         job = self.job or _default_job_name(func)
         spec = self
 
+        if inspect.isgeneratorfunction(func):
+            return self._wrap_generator(func, job)
+        if inspect.isasyncgenfunction(func):
+            return self._wrap_async_generator(func, job)
         if inspect.iscoroutinefunction(func):
 
             @functools.wraps(func)
@@ -847,12 +859,86 @@ class MeasureSpec:
         wrapper.last_run = None  # type: ignore[attr-defined]
         return wrapper
 
+    # A generator function's call only makes the generator; the work happens while it
+    # is iterated. So its run spans the iteration: it begins at the first next() and
+    # ends when the generator is exhausted (ok), raises (error) or is closed early
+    # (ok: the consumer stopped, nothing failed). The window includes what the
+    # consumer does between items: it is the process's work while the run is open.
+    # Values sent, thrown and yielded, the return value and exceptions pass through
+    # unchanged. The run is the parent of runs begun inside the generator's body,
+    # but not of the consumer's (it is current only while the body runs).
+
+    def _wrap_generator(
+        self, func: Callable[..., Generator[Any, Any, Any]], job: str
+    ) -> Callable[..., Generator[Any, Any, Any]]:
+        spec = self
+
+        @functools.wraps(func)
+        def generator_wrapper(*args: Any, **kwargs: Any) -> Generator[Any, Any, Any]:
+            active = spec._begin(job, args, kwargs, current=False)
+            try:
+                result = yield from _steps_as_current(func(*args, **kwargs), active)
+            except GeneratorExit:
+                spec._end(active, generator_wrapper, None)
+                raise
+            except BaseException as error:
+                spec._end(active, generator_wrapper, error)
+                raise
+            spec._end(active, generator_wrapper, None)
+            return result
+
+        generator_wrapper.last_run = None  # type: ignore[attr-defined]
+        return generator_wrapper
+
+    def _wrap_async_generator(
+        self, func: Callable[..., AsyncGenerator[Any, Any]], job: str
+    ) -> Callable[..., AsyncGenerator[Any, Any]]:
+        spec = self
+
+        @functools.wraps(func)
+        async def async_generator_wrapper(*args: Any, **kwargs: Any) -> AsyncGenerator[Any, Any]:
+            active = spec._begin(job, args, kwargs, current=False)
+            generator = func(*args, **kwargs)
+            to_send: Any = None
+            to_throw: BaseException | None = None
+            try:
+                while True:
+                    token = _current_run_id.set(active.run.run_id) if active else None
+                    try:
+                        if to_throw is not None:
+                            item = await generator.athrow(to_throw)
+                        else:
+                            item = await generator.asend(to_send)
+                    except StopAsyncIteration:
+                        break
+                    finally:
+                        if token is not None:
+                            _reset_quietly(token)
+                    to_throw = None
+                    try:
+                        to_send = yield item
+                    except GeneratorExit:
+                        await generator.aclose()
+                        raise
+                    except BaseException as error:  # thrown in by the consumer: pass it on
+                        to_throw = error
+            except GeneratorExit:
+                spec._end(active, async_generator_wrapper, None)
+                raise
+            except BaseException as error:
+                spec._end(active, async_generator_wrapper, error)
+                raise
+            spec._end(active, async_generator_wrapper, None)
+
+        async_generator_wrapper.last_run = None  # type: ignore[attr-defined]
+        return async_generator_wrapper
+
     def _begin(
-        self, job: str, args: tuple[Any, ...], kwargs: Mapping[str, Any]
+        self, job: str, args: tuple[Any, ...], kwargs: Mapping[str, Any], *, current: bool = True
     ) -> ActiveRun | None:
         try:
             context = {"paths": _existing_file_arguments(args, kwargs)}
-            return self.recorder.begin(job, tags=self.tags, context=context)
+            return self.recorder.begin(job, tags=self.tags, context=context, current=current)
         except Exception as error:
             _warn_once(f"zuinig: not measuring {job} ({_reason(error)})")
             return None
@@ -934,7 +1020,11 @@ def measure(
 
     Use as ``@measure``, ``@measure(job="woningbouwmonitor", tags={"team": "ruimte"})``
     or ``with measure(job="laden") as m: ...`` (then ``m.measurement``). Works on
-    plain and async functions. A decorated function's latest run is ``f.last_run``.
+    plain and async functions, and on generator functions (plain and async), whose
+    run spans the iteration: from the first ``next()`` to exhaustion, an exception
+    or ``close()`` (an early close is ``ok``). A decorated function's latest run is
+    ``f.last_run``. One :class:`MeasureSpec` may be entered by many threads and
+    asyncio tasks at once; each entry is its own run.
 
     Args:
         func: the function, when used as a bare decorator.
@@ -952,6 +1042,38 @@ def measure(
 
 
 # -- helpers ---------------------------------------------------------------------------------
+
+
+def _steps_as_current(
+    generator: Generator[Any, Any, Any], active: ActiveRun | None
+) -> Generator[Any, Any, Any]:
+    """Drive ``generator`` as ``yield from`` would, with ``active``'s run current (the
+    parent of runs begun) only while the generator's body runs."""
+    to_send: Any = None
+    to_throw: BaseException | None = None
+    while True:
+        token = _current_run_id.set(active.run.run_id) if active else None
+        try:
+            item = generator.throw(to_throw) if to_throw is not None else generator.send(to_send)
+        except StopIteration as stop:
+            return stop.value
+        finally:
+            if token is not None:
+                _reset_quietly(token)
+        to_throw = None
+        try:
+            to_send = yield item
+        except GeneratorExit:
+            generator.close()
+            raise
+        except BaseException as error:  # thrown in by the consumer: pass it on
+            to_throw = error
+
+
+def _reset_quietly(token: contextvars.Token[str | None]) -> None:
+    # ValueError: reset in another context than it was set in; nothing to undo there.
+    with contextlib.suppress(ValueError):
+        _current_run_id.reset(token)
 
 
 def _end_window(window: Window | None) -> Measurement | None:
