@@ -218,3 +218,14 @@ def test_a_command_on_an_undecodable_file_name_and_a_decorated_call_both_list(
     [ls_run] = [run for run in runs if run["job"] == "ls"]
     assert ls_run["command"].endswith("no-such-\\xff'")  # shell-quoted, escaped
     assert listed.stderr == b""
+
+
+def test_a_run_with_unstorable_text_is_copied_once_then_unchanged(ledger: Ledger) -> None:
+    """The batch writer under sync and the importers compares what the target will hold."""
+    from zuinig.ledger.sync import put_batch
+
+    first = put_batch(ledger, [poisoned_run("batched-poison")])
+    again = put_batch(ledger, [poisoned_run("batched-poison")])
+    assert (first.copied, first.unchanged) == (1, 0)
+    assert (again.copied, again.updated, again.unchanged) == (0, 0, 1)
+    assert ledger.get_run("batched-poison").job == f"job {ESCAPED}"

@@ -52,6 +52,7 @@ from zuinig.ledger.schema import (
     runs,
 )
 from zuinig.ledger.spool import QuarantinedFile, format_quarantined
+from zuinig.ledger.storable import storable_run
 from zuinig.ledger.store import (
     _DELETE_TAGS,
     _UPDATE_RUN,
@@ -564,7 +565,9 @@ def put_batch(
     """
     wrapped = target if isinstance(target, _Target) else _Target(target)
     chosen: dict[str, Run] = {}
-    for run in batch:
+    # As the target will store them, so a run is compared with what it holds (and a
+    # run with unstorable text is not "changed" again on every sync).
+    for run in map(storable_run, batch):
         previous = chosen.get(run.run_id)
         if previous is None or keep_stored is None or not keep_stored(previous, run):
             chosen[run.run_id] = run
