@@ -354,7 +354,7 @@ def format_sync(report: SyncReport) -> list[str]:
             )
         else:
             spool_line = f"{_plural(report.delivered, 'run')} kept in the local spool delivered"
-            waiting = report.spooled - report.delivered
+            waiting = report.spooled - report.delivered - len(report.bad_spool_files)
             if waiting > 0:
                 spool_line += f", {waiting} still waiting"
         if report.bad_spool_files:
