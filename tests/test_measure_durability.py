@@ -135,3 +135,32 @@ def test_ledger_and_spool_both_full_one_line_no_traceback_runs_kept_in_memory(
     with Ledger.open(sqlite_url) as ledger:
         runs = ledger.list_runs(RunFilter(job="full"))
     assert sorted(run.status for run in runs) == ["error", "ok", "ok", "ok"]
+
+
+def test_a_failure_of_zuinigs_own_is_one_line_and_the_traceback_only_at_debug(
+    sqlite_url: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from zuinig.ledger.model import Run
+    from zuinig.meter.base import Measurement
+
+    def broken(self: Run, measurement: Measurement) -> Run:
+        raise RuntimeError("a bug of ours")
+
+    monkeypatch.setattr(Run, "with_measurement", broken)
+    recorder = recorder_for(sqlite_url)
+    recorder.ledger()
+
+    @measure(job="j", recorder=recorder)
+    def job() -> str:
+        return "result"
+
+    with caplog.at_level(logging.DEBUG, logger="zuinig"):
+        assert job() == "result"
+    warnings = [record for record in caplog.records if record.levelno >= logging.WARNING]
+    assert [record.getMessage() for record in warnings] == [
+        f"zuinig: could not complete run {job.last_run.run_id} (RuntimeError: a bug of ours)"  # type: ignore[attr-defined]
+    ]
+    assert warnings[0].exc_info is None
+    debug = [record for record in caplog.records if record.levelno == logging.DEBUG]
+    assert any(record.exc_info is not None for record in debug)  # for --debug
+    assert job.last_run.status == "error"  # type: ignore[attr-defined]  # recorded, not lost

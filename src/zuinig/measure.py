@@ -152,8 +152,8 @@ class ActiveRun:
             if finished.ended_at is None:
                 changes["ended_at"] = datetime.now(UTC)
             finished = dataclasses.replace(finished, **changes)
-        except Exception:  # a bug of ours must not reach the job
-            logger.warning("zuinig: could not complete run %s", self.run.run_id, exc_info=True)
+        except Exception as error:  # a bug of ours must not reach the job
+            _log_bug(f"could not complete run {self.run.run_id}", error)
             finished = dataclasses.replace(self.run, status=STATUS_ERROR)
         self.run = finished
         self.recorder.store_finished(finished)
@@ -949,8 +949,8 @@ class MeasureSpec:
             return
         try:
             wrapper.last_run = active.finish(error)
-        except Exception:
-            logger.warning("zuinig: could not finish run %s", active.run.run_id, exc_info=True)
+        except Exception as failure:
+            _log_bug(f"could not finish run {active.run.run_id}", failure)
 
     # -- context manager ---------------------------------------------------------------------
 
@@ -980,8 +980,8 @@ class MeasureSpec:
         self._entered.set(entered[:-1])
         try:
             handle._finish(exc)
-        except Exception:
-            logger.warning("zuinig: could not finish a measured block", exc_info=True)
+        except Exception as error:
+            _log_bug("could not finish a measured block", error)
 
     async def __aenter__(self) -> Measuring:
         return self.__enter__()
@@ -1124,6 +1124,13 @@ def _qualified_type_name(error: BaseException) -> str:
 
 def _first_lines(text: str, limit: int = 2000) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _log_bug(what: str, error: BaseException) -> None:
+    """One warning line for a failure of zuinig's own; the traceback only at debug level
+    (``--debug``), so a job's output is not filled with zuinig's tracebacks."""
+    logger.warning("zuinig: %s (%s)", what, _reason(error))
+    logger.debug("zuinig: %s", what, exc_info=error)
 
 
 def _reason(error: BaseException) -> str:
