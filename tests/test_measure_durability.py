@@ -3,6 +3,7 @@ warning, not one per run; a full disk costs one line, not a traceback (issue 10,
 
 from __future__ import annotations
 
+import importlib
 import logging
 from typing import Any
 
@@ -130,6 +131,13 @@ def test_ledger_and_spool_both_full_one_line_no_traceback_runs_kept_in_memory(
     assert "No space left on device" in record.getMessage()
     assert "kept in memory" in record.getMessage()
     assert recorder.flush(timeout_s=1) is False
+    measure_module = importlib.import_module("zuinig.measure")
+    caplog.clear()
+    measure_module._deliver_at_exit(timeout_s=1)  # were the process to end now: said plainly
+    assert [record.getMessage() for record in caplog.records] == [
+        "zuinig: 4 run(s) could be saved neither in the ledger nor in the spool before this "
+        "process ended; they are lost"
+    ]
     monkeypatch.undo()  # space again, the server back
     assert recorder.flush(timeout_s=30) is True
     with Ledger.open(sqlite_url) as ledger:

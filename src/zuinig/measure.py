@@ -706,6 +706,12 @@ def _deliver_at_exit(timeout_s: float = EXIT_FLUSH_TIMEOUT_S) -> None:
     for recorder in list(_recorders):
         if recorder._unsaved:  # the disk was full: a last try to keep those runs
             recorder._save_unsaved()
+            if recorder._unsaved:
+                logger.error(
+                    "zuinig: %d run(s) could be saved neither in the ledger nor in the spool "
+                    "before this process ended; they are lost",
+                    len(recorder._unsaved),
+                )
         recorder._go.set()  # a run still open at exit: open the ledger now, not later
         recorder._wait_for_opener(max(0.0, deadline - time.monotonic()))
         with recorder._state_lock:
