@@ -117,9 +117,9 @@ class AppState:
         return self._settings
 
     def ledger_url(self) -> str:
-        from zuinig.ledger import default_ledger_url
+        from zuinig.ledger.urls import configured_ledger_url
 
-        return self.settings().ledger or default_ledger_url()
+        return configured_ledger_url(self.settings().ledger)
 
     def open_ledger(self) -> Ledger:
         from zuinig.ledger import Ledger
@@ -280,6 +280,13 @@ def _silence_stdout() -> None:
 @pass_state
 def cli(state: AppState, ledger: str | None, config: Path | None, debug: bool) -> None:
     """Measure the energy and CO2e of data jobs, and keep every run in a ledger."""
+    if ledger is not None and not ledger.strip():
+        # Read as "unset" it would silently use the default ledger instead.
+        raise click.BadParameter(
+            "is empty; give a ledger URL such as sqlite:////path/ledger.sqlite, or leave "
+            "the option out for the default ledger",
+            param_hint="'--ledger'",
+        )
     state.ledger = ledger if ledger is not None else state.ledger
     state.config = config if config is not None else state.config
     state.debug = state.debug or debug
@@ -1130,12 +1137,28 @@ def ledger_sync(
     too. Passwords are never shown; prefer ~/.pgpass or PGPASSWORD to a password
     in the URL.
     """
+    from zuinig.ledger.store import missing_sqlite_file
     from zuinig.ledger.sync import format_sync, sync_to, terminal_progress
 
+    for option, url in (("--to", to_url), ("--from", from_url)):
+        if url is not None and not url.strip():
+            raise click.BadParameter(
+                "is empty; give a ledger URL such as sqlite:////path/ledger.sqlite",
+                param_hint=f"'{option}'",
+            )
+    if from_url is not None:
+        missing = missing_sqlite_file(from_url)
+        if missing is not None:
+            # Opening it would create an empty ledger and copy nothing: a typo, surely.
+            raise click.BadParameter(
+                f"there is no SQLite ledger at {missing}; check the path "
+                "(sqlite:////absolute/path or sqlite:///relative/path)",
+                param_hint="'--from'",
+            )
     with terminal_progress() as progress:
         report = sync_to(
             to_url,
-            from_url=from_url or state.ledger_url(),
+            from_url=from_url if from_url is not None else state.ledger_url(),
             run_filter=RunFilter(job=job, month=month),
             dry_run=dry_run,
             progress=progress,

@@ -129,9 +129,15 @@ def test_unreadable_files_are_set_aside(ledger: Ledger, tmp_path: Path) -> None:
     bad.write_text("{ not json", encoding="utf-8")
     result = ledger.drain_spool(root=tmp_path)
     assert result.delivered == 1
-    assert [path for path, _ in result.bad] == [bad]
-    assert bad.with_name(bad.name + ".bad").exists()
+    moved = bad.parent / "quarantine" / bad.name
+    assert [path for path, _ in result.bad] == [moved]
+    assert moved.read_text(encoding="utf-8") == "{ not json"  # kept as it was, for a person
+    reason = moved.with_name(moved.name + ".reason").read_text(encoding="utf-8")
+    assert reason.startswith("it cannot be read as a run: JSONDecodeError")
     assert not spool.has_pending(ledger.url, root=tmp_path)
+    assert spool.quarantined(ledger.url, root=tmp_path) == [
+        spool.QuarantinedFile(moved, reason.strip())
+    ]
 
 
 def test_open_delivers_spooled_runs(ledger_url: str) -> None:

@@ -81,7 +81,8 @@ from zuinig.ledger.schema import (
 )
 
 # default_ledger_url lives in urls (no SQLAlchemy needed); re-exported for callers of the store.
-from zuinig.ledger.urls import SECRET_QUERY_KEYS
+from zuinig.ledger.storable import UnstorableRunError, storable, storable_run, storable_text
+from zuinig.ledger.urls import SECRET_QUERY_KEYS, configured_ledger_url
 from zuinig.ledger.urls import default_ledger_url as default_ledger_url
 from zuinig.meter.base import InputFile
 
@@ -212,6 +213,27 @@ def _parse_url(url: str) -> URL:
             "give a file: sqlite:////path/to/ledger.sqlite"
         )
     return parsed
+
+
+def missing_sqlite_file(url: str) -> Path | None:
+    """The path of a SQLite ledger whose file does not exist (yet), else ``None``.
+
+    ``None`` also for a URL that is not a SQLite file (another backend, in memory,
+    a ``file:`` URI) or cannot be parsed (:meth:`Ledger.open` says what is wrong).
+
+    Args:
+        url: a ledger URL.
+    """
+    try:
+        parsed = make_url(url)
+    except (sa.exc.ArgumentError, ValueError):
+        return None
+    if parsed.get_backend_name() != "sqlite" or not parsed.database:
+        return None
+    if parsed.database == ":memory:" or parsed.database.startswith("file:"):
+        return None
+    path = Path(parsed.database)
+    return None if path.exists() else path
 
 
 def _create_engine(parsed: URL) -> Engine:
@@ -435,7 +457,7 @@ class Ledger:
                 from zuinig.config import load_settings
 
                 settings = load_settings()
-            url = settings.ledger or default_ledger_url()
+            url = configured_ledger_url(settings.ledger)
         parsed = _parse_url(url)
         engine = _create_engine(parsed)
         ledger = cls(engine, url)
@@ -538,6 +560,7 @@ class Ledger:
 
         A run id already in the ledger is an error: ids are unique per run.
         """
+        run = storable_run(run)  # also its run id, matched below
         row = self._row(run)
         tags = _tag_rows(run)
 
@@ -557,6 +580,7 @@ class Ledger:
 
         Every column is overwritten and the tags are replaced by ``run.tags``.
         """
+        run = storable_run(run)
         self._write(
             lambda connection: self._store(connection, run),
             f"record run {run.run_id}",
@@ -575,6 +599,7 @@ class Ledger:
         Returns:
             Whether the row was written (``False``: a finished row was kept).
         """
+        run = storable_run(run)
         written: list[bool] = []
 
         def write(connection: Connection) -> None:
@@ -642,9 +667,22 @@ class Ledger:
                 # the row exists now, so a second attempt takes the UPDATE path.
                 if retry_conflict and attempt == 1:
                     continue
-                raise LedgerError(
+                raise UnstorableRunError(
                     f"cannot {what} in the ledger at {self._shown}: "
                     f"{_reason(error, self._password)} ({conflict})"
+                ) from error
+            except sa.exc.DataError as error:
+                raise UnstorableRunError(
+                    f"cannot {what} in the ledger at {self._shown}: the database refuses "
+                    f"a value: {_reason(error, self._password)}"
+                ) from error
+            except (ValueError, OverflowError, TypeError) as error:
+                # Raised by the driver while binding one value (a number too large
+                # for SQLite's INTEGER, text it cannot encode): this record, not the
+                # database, is the problem.
+                raise UnstorableRunError(
+                    f"cannot {what} in the ledger at {self._shown}: a value cannot be "
+                    f"stored: {_reason(error, self._password)}"
                 ) from error
             except sa.exc.DBAPIError as error:
                 # A server connection dropped while idle in the pool: the pool has been
@@ -1420,6 +1458,8 @@ def _replace_status(run: Run, status: str) -> Run:
 
 
 def _run_to_row(run: Run) -> dict[str, Any]:
+    # Every run row is made here, so this is where its text is made storable.
+    run = storable_run(run)
     row = {name: getattr(run, name) for name in RUN_COLUMNS}
     row["inputs"] = json.dumps(
         [
@@ -1461,7 +1501,7 @@ def _session_to_row(session: BenchSession) -> dict[str, Any]:
             f"bench session {session.session_id} has status {session.status!r}; "
             f"a session is one of {', '.join(BENCH_STATUSES)}"
         )
-    row = {name: getattr(session, name) for name in BENCH_SESSION_COLUMNS}
+    row = storable({name: getattr(session, name) for name in BENCH_SESSION_COLUMNS})
     what = f"bench session {session.session_id}"
     for name in ("config", "machine", "method"):
         row[name] = _to_json(dict(row[name]), f"{what}: its {name}")
@@ -1505,7 +1545,7 @@ def _trial_to_row(trial: BenchTrial) -> dict[str, Any]:
             f"bench trial {trial.trial_id} has status {trial.status!r}; "
             f"a trial's status is one of {', '.join(TRIAL_STATUSES)}"
         )
-    return {name: getattr(trial, name) for name in BENCH_TRIAL_COLUMNS}
+    return storable({name: getattr(trial, name) for name in BENCH_TRIAL_COLUMNS})
 
 
 def _row_to_trial(row: Mapping[Any, Any]) -> BenchTrial:
@@ -1517,7 +1557,11 @@ def _row_to_trial(row: Mapping[Any, Any]) -> BenchTrial:
 
 def _tag_rows(run: Run) -> list[dict[str, str]]:
     return [
-        {"run_id": run.run_id, "key": str(key), "value": str(value)}
+        {
+            "run_id": storable_text(run.run_id),
+            "key": storable_text(str(key)),
+            "value": storable_text(str(value)),
+        }
         for key, value in run.tags.items()
     ]
 
