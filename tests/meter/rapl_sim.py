@@ -21,7 +21,7 @@ Dependency-free (stdlib and ``unshare`` from util-linux); needs root. Use it as 
 
     python tests/meter/rapl_sim.py --package-w 40 --dram-w 6 -- zuinig run -- python job.py
 
-or from Python with :func:`wrap` / :func:`unavailable_reason`. With ``--report FILE`` it
+or from Python with :func:`wrap` / :func:`unavailable_reason` (``--check`` asks the latter). With ``--report FILE`` it
 writes the simulated powers and the energy each counter advanced while the command ran.
 """
 
@@ -276,10 +276,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dram-layout", choices=DRAM_LAYOUTS, default="top")
     parser.add_argument("--report", type=Path, default=None)
     parser.add_argument(
+        "--check",
+        action="store_true",
+        help="only say whether the simulation can run here (exit 0 or 2)",
+    )
+    parser.add_argument(
         _INSIDE_FLAG, dest="inside_namespace_of", default=None, help=argparse.SUPPRESS
     )
     parser.add_argument("command", nargs=argparse.REMAINDER)
     arguments = parser.parse_args(argv)
+    if arguments.check:
+        reason = unavailable_reason()
+        print(reason or "the RAPL simulation can run here")
+        return 0 if reason is None else 2
     if arguments.command[:1] == ["--"]:
         arguments.command = arguments.command[1:]
     if not arguments.command:
