@@ -29,6 +29,7 @@ runs with a private home (its own hardware-probe cache), warmed by one discarded
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import platform
@@ -345,7 +346,8 @@ def format_markdown(results: dict[str, Any]) -> str:
         "# Do the figures add up? (issue 11, attribution by resource)",
         "",
         f"Measured {results['measured_at']} on {results['machine']}, zuinig "
-        f"{results['zuinig_commit']}. Command: `{results['command']}`.",
+        f"{results['zuinig_commit']} (from `{results['zuinig_source']}`). "
+        f"Command: `{results['command']}`.",
         "",
     ]
     sides = results.get("side_by_side", {})
@@ -467,6 +469,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, {platform.node()}",
         "python": platform.python_version(),
         "zuinig_commit": _git_commit(),
+        # The zuinig the commands run: this interpreter's, as its path (PYTHONPATH) finds it.
+        "zuinig_source": str(getattr(importlib.util.find_spec("zuinig"), "origin", None)),
         "command": shlex.join(["python", "benchmarks/attribution.py", *(argv or sys.argv[1:])]),
         "parameters": {
             "job_s": args.job_s,
