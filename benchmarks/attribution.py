@@ -10,7 +10,7 @@ a. **Side by side.** One outer ``zuinig run`` starts four CPU-bound jobs at once
    6 W; ``tests/meter/rapl_sim.py``, needs root and ``unshare``), where every run should
    be labelled ``rapl``.
 b. **Memory held.** Two jobs of the same length, one holding 40 MB and one 2,000 MB
-   (numpy arrays, written so the pages are resident): their RAM power
+   (bytes written out, so the pages are resident): their RAM power
    (``ram_energy_kwh / duration_s``) and its ratio.
 c. **Baseline.** An idle job (sleep) and a fixed small CPU job repeated: power, energy
    per run and the RAM share of the total.
@@ -69,17 +69,19 @@ BUSY = textwrap.dedent(
 )
 
 # Holds argv[1] MB until argv[2] seconds after it started, so both sizes last equally long
-# although the larger takes longer to fill: numpy.ones writes every page, so all of it is resident.
+# although the larger takes longer to fill. Bytes repeated are written out in full, so all
+# of them are resident; no numpy, so the interpreter's own share (~10 MB) stays small
+# beside the 40 MB the small job is meant to hold.
 HOLD = textwrap.dedent(
     """
     import sys, time
     end = time.monotonic() + float(sys.argv[2])
-    import numpy
-    block = numpy.ones(int(float(sys.argv[1]) * 2**20) // 8)
+    block = b"\\x01" * (int(float(sys.argv[1]) * 2**20))
     time.sleep(max(0.0, end - time.monotonic()))
-    assert block[-1] == 1.0
+    assert block[-1] == 1
     """
 )
+
 
 # A fixed amount of work: the same loop every time.
 FIXED = "total = 0\nfor i in range(3_000_000):\n    total += i * i\n"
@@ -483,7 +485,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--repeat", type=int, default=1, help="repetitions of the side-by-side experiment"
     )
-    parser.add_argument("--hold-s", type=float, default=6.0, help="seconds each memory job holds")
+    parser.add_argument("--hold-s", type=float, default=10.0, help="seconds each memory job holds")
     parser.add_argument("--small-mb", type=float, default=40.0)
     parser.add_argument("--large-mb", type=float, default=2000.0)
     parser.add_argument("--idle-s", type=float, default=10.0, help="seconds of the idle run")
