@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import datetime
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from zuinig.ledger.model import Run
@@ -35,6 +36,7 @@ __all__ = [
     "attribution_words",
     "energy_range",
     "format_breakdown",
+    "format_co2",
     "format_diagnosis",
     "format_energy",
     "format_energy_range",
@@ -67,7 +69,7 @@ def format_runs_table(runs: Sequence[Run], *, total: int | None = None) -> list[
         "started (UTC)",
         "duration_s",
         "energy",
-        "co2_kg",
+        "CO2e",
         "method",
     )
     right = {4, 5, 6}
@@ -79,7 +81,7 @@ def format_runs_table(runs: Sequence[Run], *, total: int | None = None) -> list[
             _time(run.started_at),
             _number(run.duration_s),
             _energy_compact(run),
-            _number(run.co2_kg),
+            _co2_compact(run),
             _method_word(run),
         )
         for run in runs
@@ -112,9 +114,9 @@ def format_run_summary(run: Run) -> str:
         figures.append(f"exit {run.exit_code}")
     figures.append(f"{_number(run.duration_s)} s")
     if run.energy_kwh is not None:
-        figures.append(f"{_number(run.energy_kwh)} kWh")
+        figures.append(format_energy(run.energy_kwh))
     if run.co2_kg is not None:
-        figures.append(f"{_number(run.co2_kg * 1000)} g CO2e")
+        figures.append(format_co2(run.co2_kg))
     figures.append(_method_word(run))
     if run.measurement_error:
         figures.append(f"not measured: {run.measurement_error}")
@@ -158,21 +160,21 @@ def format_run(run: Run) -> list[str]:
     lines += ["", "figures"]
     lines += _pairs(
         [
-            ("duration_s", _number(run.duration_s), "wall clock"),
+            ("duration_s", _unit(run.duration_s, "s"), "wall clock"),
             (
                 "energy_kwh",
-                _number(run.energy_kwh),
+                _energy(run.energy_kwh),
                 f"{energy_how}{_range_words(run)}; CPU + RAM + GPU, x PUE {_pue(run)}",
             ),
-            ("cpu_energy_kwh", _number(run.cpu_energy_kwh), cpu_how),
-            ("ram_energy_kwh", _number(run.ram_energy_kwh), ram_how),
+            ("cpu_energy_kwh", _energy(run.cpu_energy_kwh), cpu_how),
+            ("ram_energy_kwh", _energy(run.ram_energy_kwh), ram_how),
             (
                 "gpu_energy_kwh",
-                _number(run.gpu_energy_kwh),
+                _energy(run.gpu_energy_kwh),
                 "measured (NVIDIA NVML)" if run.gpu_energy_kwh else "no GPU measured",
             ),
-            ("power_w", _number(run.power_w), "= energy_kwh / duration_s"),
-            ("co2_kg", _number(run.co2_kg), f"= energy_kwh x {intensity}{_co2_range_words(run)}"),
+            ("power_w", _unit(run.power_w, "W"), "= energy_kwh / duration_s"),
+            ("co2_kg", _co2(run.co2_kg), f"= energy_kwh x {intensity}{_co2_range_words(run)}"),
             (
                 "cpu_share",
                 _share(run.cpu_share),
@@ -188,7 +190,7 @@ def format_run(run: Run) -> list[str]:
                 _exact(run.intensity_g_per_kwh),
                 _intensity_of(None, run.intensity_source, run.intensity_year, run.country_iso_code),
             ),
-            ("cpu_s", _number(run.cpu_s), "measured (psutil, whole process tree)"),
+            ("cpu_s", _unit(run.cpu_s, "s"), "measured (psutil, whole process tree)"),
             ("peak_rss_bytes", _bytes(run.peak_rss_bytes), "measured (psutil, whole process tree)"),
             ("read_bytes", _bytes(run.read_bytes), "measured (psutil, whole process tree)"),
             ("written_bytes", _bytes(run.written_bytes), "measured (psutil, whole process tree)"),
@@ -260,7 +262,7 @@ def format_breakdown(children: Sequence[Run]) -> list[str]:
     lines = ["", "processes (child runs; their figures add up to the ones above)"]
     for child in children:
         who = child.tags.get("dask_worker") or "client"
-        figures = f"{_number(child.energy_kwh)} kWh, {_number(child.cpu_s)} s CPU"
+        figures = f"{_energy(child.energy_kwh)}, {_unit(child.cpu_s, 's')} CPU"
         missing = f"; not measured: {child.measurement_error}" if child.measurement_error else ""
         line = f"  {child.run_id[:8]}  {who}  {child.host or '-'} pid {_text(child.pid)}  {figures}"
         lines.append(line + missing.replace("\n", " "))
@@ -337,13 +339,28 @@ def _pairs(items: Sequence[tuple[Any, ...]], indent: str = "") -> list[str]:
 
 
 def _number(value: float | None) -> str:
+    """Three significant digits, never in exponent notation (a person reads it)."""
     if value is None:
         return "-"
     if value == 0:
         return "0"
     if abs(value) >= 1000:
         return f"{value:,.0f}"
-    return f"{value:.3g}"
+    # "4.12e-08" is Python's, not a person's: write the digits out (a figure this small
+    # is better shown in a smaller unit; see format_energy and format_co2).
+    return format(Decimal(f"{value:.3g}"), "f")
+
+
+def _unit(value: float | None, unit: str) -> str:
+    return "-" if value is None else f"{_number(value)} {unit}"
+
+
+def _energy(kwh: float | None) -> str:
+    return "-" if kwh is None else format_energy(kwh)
+
+
+def _co2(kg: float | None) -> str:
+    return "-" if kg is None else format_co2(kg)
 
 
 def _bytes(value: int | None) -> str | None:
@@ -389,6 +406,12 @@ def format_energy(kwh: float) -> str:
     return f"{_number(kwh * factor)} {unit}"
 
 
+def format_co2(kg: float) -> str:
+    """A CO2e mass in the unit that keeps its digits: ``41.2 µg CO₂e``, ``3.2 g CO₂e``."""
+    factor, unit = co2_unit(abs(kg))
+    return f"{_number(kg * factor)} {unit}"
+
+
 def format_energy_range(low_kwh: float, high_kwh: float) -> str:
     """A range in words a manager reads, both ends in one unit: ``between 1.2 and 3.4 Wh``."""
     factor, unit = energy_unit(max(abs(low_kwh), abs(high_kwh)))
@@ -403,6 +426,20 @@ def _energy_compact(run: Run) -> str:
     largest = max((abs(run.energy_kwh), *(abs(end) for end in span or ())))
     factor, unit = energy_unit(largest)
     text = f"{_number(run.energy_kwh * factor)} {unit}"
+    if span is not None:
+        text += f" ({_number(span[0] * factor)}–{_number(span[1] * factor)})"
+    return text
+
+
+def _co2_compact(run: Run) -> str:
+    """``41.2 µg CO₂e (20.1–60.3)``: the runs table's CO2e, with an estimate's range."""
+    if run.co2_kg is None:
+        return "-"
+    span = None
+    if energy_range(run) is not None and run.co2_kg_low is not None and run.co2_kg_high is not None:
+        span = (run.co2_kg_low, run.co2_kg_high)
+    factor, unit = co2_unit(max((abs(run.co2_kg), *(abs(end) for end in span or ()))))
+    text = f"{_number(run.co2_kg * factor)} {unit}"
     if span is not None:
         text += f" ({_number(span[0] * factor)}–{_number(span[1] * factor)})"
     return text
