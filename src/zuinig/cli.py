@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import click
 
 from zuinig import __version__
-from zuinig.config import CONFIG_FILE_ENV, Settings, load_settings
+from zuinig.config import CONFIG_FILE_ENV, Settings, check_ledger_url, load_settings
 from zuinig.errors import UsageError, ZuinigError
 from zuinig.ledger.model import KIND_DASK, STATUSES, Run, RunFilter
 from zuinig.safe_text import printable, printable_json
@@ -275,13 +275,8 @@ def _silence_stdout() -> None:
 @pass_state
 def cli(state: AppState, ledger: str | None, config: Path | None, debug: bool) -> None:
     """Measure the energy and CO2e of data jobs, and keep every run in a ledger."""
-    if ledger is not None and not ledger.strip():
-        # Read as "unset" it would silently use the default ledger instead.
-        raise click.BadParameter(
-            "is empty; give a ledger URL such as sqlite:////path/ledger.sqlite, or leave "
-            "the option out for the default ledger",
-            param_hint="'--ledger'",
-        )
+    # Checked now, not when a command first reads the settings: every command refuses it.
+    check_ledger_url(ledger, origin="argument")
     state.ledger = ledger if ledger is not None else state.ledger
     state.config = config if config is not None else state.config
     state.debug = state.debug or debug
