@@ -19,6 +19,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from zuinig.atomic import STALE_AFTER_S
 from zuinig.ledger.model import Run
 from zuinig.meter.base import (
     ATTRIBUTION_CODECARBON_MACHINE,
@@ -314,10 +315,32 @@ def format_diagnosis(diagnosis: Diagnosis) -> list[str]:
         [(item.name, f"{_text(item.value)}  ({item.origin})") for item in diagnosis.settings],
         indent="  ",
     )
+    lines += _temporary_files_lines(diagnosis)
     if diagnosis.warnings:
         lines.append("")
         lines += [f"WARNING: {warning}" for warning in diagnosis.warnings]
     lines += ["", "how to calibrate", *(f"  {line}" for line in diagnosis.calibration)]
+    return lines
+
+
+def _temporary_files_lines(diagnosis: Diagnosis) -> list[str]:
+    """``zuinig doctor``'s section on temporary files that interrupted writes left."""
+    files = diagnosis.temporary_files
+    lines = ["", "temporary files of interrupted writes"]
+    if not files.found:
+        lines.append(f"  none in {', '.join(files.looked_in) or 'no folder'}")
+        return lines
+    for item in files.found:
+        plural = "" if item.count == 1 else "s"
+        minutes = f"{STALE_AFTER_S / 60:.0f} minutes"
+        old = f", {item.stale_count} older than {minutes}" if item.stale_count else ""
+        lines.append(
+            printable(f"  {item.folder}: {item.count} file{plural}, {_bytes(item.size_bytes)}{old}")
+        )
+        lines.append(printable(f"    {item.what_to_do}"))
+    looked = [folder for folder in files.looked_in if folder not in {i.folder for i in files.found}]
+    if looked:
+        lines.append(f"  none in {', '.join(looked)}")
     return lines
 
 
