@@ -95,3 +95,20 @@ def test_runs_show_and_the_run_summary_write_no_raw_floats() -> None:
 def test_json_keeps_the_exact_numbers() -> None:
     (record,) = json.loads(format_runs_json([TINY]))
     assert record["co2_kg"] == 4.12e-8 and record["energy_kwh"] == 1.5e-7
+
+
+def test_method_figures_and_shares_are_never_in_exponent_notation() -> None:
+    odd = dataclasses.replace(
+        TINY,
+        method_cpu="cpu_load",
+        method_cpu_tdp_w=0.00002,
+        method_ram_power_w=0.00003,
+        intensity_g_per_kwh=0.00001,
+        cpu_share=1e-7,
+        pue=1.0,
+    )
+    # "in words" is Method.describe() (zuinig.meter, not this module): left out here.
+    shown = "\n".join(line for line in format_run(odd) if "in words" not in line)
+    assert not EXPONENT.search(shown), shown
+    assert "0.00002 W" in shown and "0.00003 W" in shown and "0.00001 g/kWh" in shown
+    assert "0.00001%" in shown

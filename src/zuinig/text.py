@@ -153,7 +153,7 @@ def format_run(run: Run) -> list[str]:
     cpu_how = _cpu_how(run)
     ram_how = (
         f"estimated: {run.method_ram}"
-        + (f", {run.method_ram_power_w:g} W" if run.method_ram_power_w else "")
+        + (f", {_plain(run.method_ram_power_w)} W" if run.method_ram_power_w else "")
         if run.method_ram
         else energy_how
     )
@@ -211,7 +211,9 @@ def format_run(run: Run) -> list[str]:
             ("RAM", run.method_ram),
             (
                 "RAM power",
-                f"{run.method_ram_power_w:g} W" if run.method_ram_power_w is not None else None,
+                f"{_plain(run.method_ram_power_w)} W"
+                if run.method_ram_power_w is not None
+                else None,
             ),
             ("tracking mode", _tracking_text(run.tracking_mode)),
             ("attribution", attribution_words(run.method_attribution)),
@@ -280,12 +282,15 @@ def format_diagnosis(diagnosis: Diagnosis) -> list[str]:
             ("RAPL", diagnosis.rapl.detail),
             ("CPU model", method.cpu_model or "unknown"),
             ("CPU threads", _text(method.cpu_count) if method.cpu_count else "unknown"),
-            ("TDP", f"{method.cpu_tdp_w:g} W" if method.cpu_tdp_w is not None else "not used"),
+            (
+                "TDP",
+                f"{_plain(method.cpu_tdp_w)} W" if method.cpu_tdp_w is not None else "not used",
+            ),
             ("TDP from", diagnosis.tdp_source),
             ("RAM", method.ram_model or "not modelled"),
             (
                 "RAM power",
-                f"{method.ram_power_w:g} W" if method.ram_power_w is not None else "unknown",
+                f"{_plain(method.ram_power_w)} W" if method.ram_power_w is not None else "unknown",
             ),
             ("RAM power from", diagnosis.ram_source),
             ("tracking mode", _tracking_text(method.tracking_mode)),
@@ -299,7 +304,7 @@ def format_diagnosis(diagnosis: Diagnosis) -> list[str]:
                 ),
             ),
             ("intensity from", diagnosis.intensity_origin),
-            ("PUE", f"{method.pue:g} ({diagnosis.pue_origin})"),
+            ("PUE", f"{_plain(method.pue)} ({diagnosis.pue_origin})"),
             ("meter", method.meter),
         ]
     )
@@ -372,6 +377,12 @@ def _number(value: float | None) -> str:
     # "4.12e-08" is Python's, not a person's: write the digits out (a figure this small
     # is better shown in a smaller unit; see format_energy and format_co2).
     return format(Decimal(f"{value:.3g}"), "f")
+
+
+def _plain(value: float) -> str:
+    """A setting or method figure as given (six significant digits), never as ``1e-05``."""
+    text = f"{value:g}"
+    return format(Decimal(text), "f") if "e" in text else text
 
 
 def _unit(value: float | None, unit: str) -> str:
@@ -484,7 +495,7 @@ def _co2_range_words(run: Run) -> str:
 
 
 def _share(value: float | None) -> str:
-    return "-" if value is None else f"{value * 100:.3g}%"
+    return "-" if value is None else f"{_number(value * 100)}%"
 
 
 _SHARE_WORDS = "of the machine's CPU time over the window: its share of the CPU energy"
@@ -523,7 +534,7 @@ def _error_text(run: Run) -> str | None:
 
 
 def _pue(run: Run) -> str:
-    return f"{run.pue:g}" if run.pue is not None else "-"
+    return f"{_plain(run.pue)}" if run.pue is not None else "-"
 
 
 _CPU_METHOD_WORDS = {
@@ -548,7 +559,11 @@ def _cpu_how(run: Run) -> str:
         return "method unknown"
     if not run.is_estimated:
         return f"measured ({run.method_cpu})"
-    tdp = f"TDP {run.method_cpu_tdp_w:g} W" if run.method_cpu_tdp_w is not None else "TDP unknown"
+    tdp = (
+        f"TDP {_plain(run.method_cpu_tdp_w)} W"
+        if run.method_cpu_tdp_w is not None
+        else "TDP unknown"
+    )
     generic = ", a generic guess" if run.method_cpu_tdp_is_generic else ""
     return f"estimated ({run.method_cpu}, {tdp}{generic})"
 
@@ -557,10 +572,10 @@ def _tdp_text(run: Run) -> str | None:
     if run.method_cpu_tdp_w is None:
         return None
     if run.method_cpu == "user_power":
-        return f"{run.method_cpu_tdp_w:g} W (your setting cpu_power_w)"
+        return f"{_plain(run.method_cpu_tdp_w)} W (your setting cpu_power_w)"
     if run.method_cpu_tdp_is_generic:
-        return f"{run.method_cpu_tdp_w:g} W (generic guess: CodeCarbon's 4 W per CPU thread)"
-    return f"{run.method_cpu_tdp_w:g} W (CodeCarbon's CPU power table)"
+        return f"{_plain(run.method_cpu_tdp_w)} W (generic guess: CodeCarbon's 4 W per CPU thread)"
+    return f"{_plain(run.method_cpu_tdp_w)} W (CodeCarbon's CPU power table)"
 
 
 def _tracking_text(mode: str | None) -> str | None:
@@ -586,8 +601,8 @@ def _intensity_of(
     where = ", ".join(str(part) for part in (source, year, country) if part)
     if value is None:
         return where or "source unknown"
-    return f"{value:g} g/kWh" + (f" ({where})" if where else "")
+    return f"{_plain(value)} g/kWh" + (f" ({where})" if where else "")
 
 
 def _exact(value: float | None) -> str:
-    return "-" if value is None else f"{value:g}"
+    return "-" if value is None else f"{_plain(value)}"
