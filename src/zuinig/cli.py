@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import click
 
 from zuinig import __version__
-from zuinig.config import CONFIG_FILE_ENV, Settings, load_settings
+from zuinig.config import CONFIG_FILE_ENV, Settings, check_ledger_url, load_settings
 from zuinig.errors import UsageError, ZuinigError
 from zuinig.ledger.model import KIND_DASK, STATUSES, Run, RunFilter
 from zuinig.safe_text import printable, printable_json
@@ -60,11 +60,6 @@ __all__ = [
     "main",
 ]
 
-#: The months ``--month`` accepts. No run is older than the Unix epoch (the clocks
-#: that time runs start there), and a report also reads the 12 months before its month
-#: and the month after it, which must stay within Python's dates (they end in 9999).
-EARLIEST_MONTH = "1970-01"
-LATEST_MONTH = "9998-12"
 #: Rows the table of ``runs list`` shows when no ``--limit`` is given.
 DEFAULT_TABLE_LIMIT = 20
 EXPORT_FORMATS = ("csv", "parquet", "json")
@@ -280,13 +275,8 @@ def _silence_stdout() -> None:
 @pass_state
 def cli(state: AppState, ledger: str | None, config: Path | None, debug: bool) -> None:
     """Measure the energy and CO2e of data jobs, and keep every run in a ledger."""
-    if ledger is not None and not ledger.strip():
-        # Read as "unset" it would silently use the default ledger instead.
-        raise click.BadParameter(
-            "is empty; give a ledger URL such as sqlite:////path/ledger.sqlite, or leave "
-            "the option out for the default ledger",
-            param_hint="'--ledger'",
-        )
+    # Checked now, not when a command first reads the settings: every command refuses it.
+    check_ledger_url(ledger, origin="argument")
     state.ledger = ledger if ledger is not None else state.ledger
     state.config = config if config is not None else state.config
     state.debug = state.debug or debug
@@ -321,11 +311,12 @@ def parse_tags(
 def parse_month(
     ctx: click.Context | None, param: click.Parameter | None, value: str | None
 ) -> str | None:
-    """A ``YYYY-MM`` month from :data:`EARLIEST_MONTH` to :data:`LATEST_MONTH`, checked;
-    click.BadParameter otherwise."""
+    """A ``YYYY-MM`` month in the range a report can be made for
+    (:func:`zuinig.report.aggregate.checked_month_bounds`); click.BadParameter otherwise."""
     if value is None:
         return None
     from zuinig.ledger.store import month_bounds
+    from zuinig.report.aggregate import checked_month_bounds
 
     month = value.strip()
     try:
@@ -334,23 +325,23 @@ def parse_month(
         raise click.BadParameter(
             f"{value!r} is not a month; write it as YYYY-MM, such as 2026-11", ctx, param
         ) from None
-    except ValueError:  # a month Python's dates cannot hold: 0000-01, 9999-12
+    except ValueError:  # a month Python's dates cannot hold: checked below
         pass
-    if not EARLIEST_MONTH <= month <= LATEST_MONTH:  # YYYY-MM text sorts as the months do
-        raise click.BadParameter(
-            f"{month} is out of range; give a month from {EARLIEST_MONTH} to {LATEST_MONTH}",
-            ctx,
-            param,
-        )
+    try:
+        checked_month_bounds(month)
+    except UsageError as error:
+        raise click.BadParameter(str(error), ctx, param) from None
     return month
 
 
 def parse_since(
     ctx: click.Context | None, param: click.Parameter | None, value: datetime | None
 ) -> datetime | None:
-    """A ``--since`` date as UTC, from the start of :data:`EARLIEST_MONTH` up to now."""
+    """A ``--since`` date as UTC, from the first month a report can be made for up to now."""
     if value is None:
         return None
+    from zuinig.report.aggregate import EARLIEST_MONTH
+
     since = value.replace(tzinfo=UTC)
     earliest = datetime.fromisoformat(f"{EARLIEST_MONTH}-01").replace(tzinfo=UTC)
     if not earliest <= since <= datetime.now(UTC):

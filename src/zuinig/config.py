@@ -71,6 +71,11 @@ CONFIG_FILE_ENV = "ZUINIG_CONFIG"
 PARENT_RUN_ENV = "ZUINIG_PARENT_RUN_ID"
 INTERNAL_ENV = frozenset({CONFIG_FILE_ENV, PARENT_RUN_ENV, "ZUINIG_DEBUG"})
 CONFIG_FILE_NAME = "zuinig.toml"
+#: The settings whose empty value is refused rather than read as unset. For the ledger,
+#: "unset" means the default ledger: an empty ``--ledger ''`` or ``ZUINIG_LEDGER=''``
+#: (a variable meant to be filled in) would then silently write the runs where nobody
+#: looks.
+EMPTY_REFUSED = frozenset({"ledger"})
 
 TrackingMode = Literal["process", "machine"]
 
@@ -129,6 +134,7 @@ class Settings:
                     f"setting {name}{where} must be a number {bound} {lowest:g} to "
                     f"{highest:g}, got {value!r}"
                 )
+        check_ledger_url(self.ledger, origin=self.origins.get("ledger"))
         if self.intensity_g_per_kwh is not None and not self.intensity_source:
             raise ConfigError(
                 "intensity_g_per_kwh is set without intensity_source; "
@@ -139,6 +145,31 @@ class Settings:
                 f"country_iso_code must be a three-letter ISO code such as NLD, "
                 f"got {self.country_iso_code!r}"
             )
+
+
+def check_ledger_url(ledger: str | None, *, origin: str | None = None) -> None:
+    """Refuse an empty or blank ledger URL: the one rule for the settings file,
+    ``ZUINIG_LEDGER`` and ``--ledger`` (see :data:`EMPTY_REFUSED`).
+
+    Args:
+        ledger: the setting's value; ``None`` (unset: the default ledger) is fine.
+        origin: where the value came from (a settings file's path, ``env``,
+            ``argument``), named in the message.
+
+    Raises:
+        ConfigError: ``ledger`` is empty or blank.
+    """
+    if ledger is None or ledger.strip():
+        return
+    where = (
+        "--ledger '' or ZUINIG_LEDGER=''"
+        if origin in (None, "env", "argument")
+        else f"ledger = '' in {origin}"
+    )
+    raise ConfigError(
+        f"the ledger URL is empty ({where}); give one such as "
+        "sqlite:////path/ledger.sqlite, or leave it out for the default ledger"
+    )
 
 
 def setting_names() -> list[str]:
@@ -253,7 +284,7 @@ def _coerce(key: str, value: Any, where: str, *, from_text: bool = False) -> Any
     if value is None and type(None) in allowed:
         return None
     if from_text:
-        if value == "" and type(None) in allowed:
+        if value == "" and type(None) in allowed and key not in EMPTY_REFUSED:
             return None
         for kind in allowed:
             if kind is float:

@@ -7,13 +7,19 @@ where every setting came from. It returns a :class:`Diagnosis`; the CLI formats 
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import os
+import stat
 import sys
 import threading
+import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from zuinig.atomic import STALE_AFTER_S, TEMPORARY_PATTERN
 from zuinig.config import Settings, setting_names
 from zuinig.errors import LedgerError
 from zuinig.ledger import spool
@@ -30,10 +36,15 @@ __all__ = [
     "CALIBRATION_KEYS",
     "Diagnosis",
     "LedgerStatus",
+    "LeftoverTemporaries",
     "RaplStatus",
     "SettingValue",
+    "TemporaryFiles",
     "diagnose",
+    "leftover_temporaries",
     "rapl_status",
+    "temporary_files",
+    "written_folders",
 ]
 
 #: The settings that calibrate the figures, with what each one means.
@@ -102,6 +113,39 @@ class SettingValue:
 
 
 @dataclass(frozen=True)
+class LeftoverTemporaries:
+    """Temporary files that interrupted writes left in one folder (see :mod:`zuinig.atomic`).
+
+    Attributes:
+        folder: the folder.
+        count: how many there are.
+        size_bytes: their total size (bytes).
+        stale_count: how many are older than :data:`zuinig.atomic.STALE_AFTER_S`: the next
+            write into the folder removes those; a younger one may be a live write.
+        what_to_do: what the user can do about them, in words.
+    """
+
+    folder: str
+    count: int
+    size_bytes: int
+    stale_count: int
+    what_to_do: str
+
+
+@dataclass(frozen=True)
+class TemporaryFiles:
+    """The temporary files of interrupted writes in the folders zuinig writes to.
+
+    Attributes:
+        looked_in: the folders looked in (:func:`written_folders`), not the whole disk.
+        found: the folders that hold any, each with count, size and what to do.
+    """
+
+    looked_in: tuple[str, ...] = ()
+    found: tuple[LeftoverTemporaries, ...] = ()
+
+
+@dataclass(frozen=True)
 class Diagnosis:
     """Everything ``zuinig doctor`` reports.
 
@@ -117,6 +161,7 @@ class Diagnosis:
         settings: every setting with its value and origin.
         warnings: what the user should know, each saying what to do.
         calibration: how to calibrate: the settings keys and an example file.
+        temporary_files: leftovers of interrupted writes in the folders zuinig writes to.
     """
 
     method: Method
@@ -130,6 +175,7 @@ class Diagnosis:
     settings: tuple[SettingValue, ...]
     warnings: tuple[str, ...]
     calibration: tuple[str, ...]
+    temporary_files: TemporaryFiles = TemporaryFiles()
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready mapping."""
@@ -185,6 +231,7 @@ def diagnose(
         settings=_settings_values(settings),
         warnings=tuple(_warnings(method, rapl, ledger, settings)),
         calibration=_calibration(),
+        temporary_files=temporary_files(written_folders(url)),
     )
 
 
@@ -360,3 +407,113 @@ def _calibration() -> tuple[str, ...]:
         "Then run `zuinig doctor` again to see them in use.",
     ]
     return tuple(lines)
+
+
+# -- temporary files of interrupted writes ---------------------------------------------------
+
+
+def written_folders(ledger_url: str) -> list[Path]:
+    """The folders zuinig itself writes to, where interrupted writes leave temporary files.
+
+    The SQLite ledger's folder, the spool (and each ledger's folder in it), and the
+    current folder (where ``report``, ``export`` and ``convert`` write by default).
+    Folders a user named with ``--out`` elsewhere are not known afterwards; a look
+    over the whole disk would be too slow for a doctor. Folders that do not exist are
+    left out; each folder is listed once.
+    """
+    from zuinig.ledger.spool import spool_root
+
+    candidates: list[Path] = []
+    ledger_file = _sqlite_file(ledger_url)
+    if ledger_file is not None:
+        candidates.append(ledger_file.parent)
+    root = spool_root()
+    candidates.append(root)
+    with contextlib.suppress(OSError):  # no spool yet
+        candidates += sorted(entry for entry in root.iterdir() if entry.is_dir())
+    candidates.append(Path.cwd())
+    folders: list[Path] = []
+    for folder in candidates:
+        resolved = Path(os.path.realpath(folder))
+        if resolved.is_dir() and resolved not in folders:
+            folders.append(resolved)
+    return folders
+
+
+def temporary_files(folders: Iterable[Path]) -> TemporaryFiles:
+    """:class:`TemporaryFiles` for ``folders``."""
+    folders = list(folders)
+    return TemporaryFiles(
+        looked_in=tuple(str(folder) for folder in folders),
+        found=tuple(leftover_temporaries(folders)),
+    )
+
+
+def leftover_temporaries(
+    folders: Iterable[Path], *, now: float | None = None
+) -> list[LeftoverTemporaries]:
+    """The temporary files (:data:`zuinig.atomic.TEMPORARY_PATTERN`) in each of ``folders``.
+
+    Only looks: nothing is removed or locked (that is
+    :func:`zuinig.atomic.sweep_stale_temporaries`, at the next write into a folder).
+    A folder or file that cannot be looked at is left out.
+
+    Args:
+        folders: where to look (not recursively).
+        now: the time to judge ages by (s since the epoch); the current time by default.
+
+    Returns:
+        One entry per folder that holds any, in the order given.
+    """
+    now = time.time() if now is None else now
+    found: list[LeftoverTemporaries] = []
+    for folder in folders:
+        count = size_bytes = stale_count = 0
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            continue
+        for entry in entries:
+            if not TEMPORARY_PATTERN.fullmatch(entry.name):
+                continue
+            try:
+                info = entry.stat(follow_symlinks=False)
+            except OSError:
+                continue
+            if not stat.S_ISREG(info.st_mode):
+                continue
+            count += 1
+            size_bytes += info.st_size
+            stale_count += now - info.st_mtime >= STALE_AFTER_S
+        if count:
+            found.append(
+                LeftoverTemporaries(
+                    str(folder), count, size_bytes, stale_count, _temporaries_advice(folder)
+                )
+            )
+    return found
+
+
+def _temporaries_advice(folder: Path) -> str:
+    return (
+        f"the next convert, export or report into {folder} removes those older than "
+        f"{STALE_AFTER_S / 60:.0f} minutes; or delete them (rm {folder}/.*.zuinig-*.tmp) "
+        "when no zuinig is running"
+    )
+
+
+def _sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite ledger at ``url``; ``None`` for other backends and odd URLs."""
+    import sqlalchemy as sa
+    from sqlalchemy.engine import make_url
+
+    try:
+        parsed = make_url(url)
+    except (sa.exc.ArgumentError, ValueError):
+        return None
+    database = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not database:
+        return None
+    if database == ":memory:" or database.startswith("file:"):
+        return None
+    return Path(database).absolute()

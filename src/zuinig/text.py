@@ -16,8 +16,10 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import datetime
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from zuinig.atomic import STALE_AFTER_S
 from zuinig.ledger.model import Run
 from zuinig.meter.base import (
     ATTRIBUTION_CODECARBON_MACHINE,
@@ -35,6 +37,7 @@ __all__ = [
     "attribution_words",
     "energy_range",
     "format_breakdown",
+    "format_co2",
     "format_diagnosis",
     "format_energy",
     "format_energy_range",
@@ -67,7 +70,7 @@ def format_runs_table(runs: Sequence[Run], *, total: int | None = None) -> list[
         "started (UTC)",
         "duration_s",
         "energy",
-        "co2_kg",
+        "CO2e",
         "method",
     )
     right = {4, 5, 6}
@@ -79,7 +82,7 @@ def format_runs_table(runs: Sequence[Run], *, total: int | None = None) -> list[
             _time(run.started_at),
             _number(run.duration_s),
             _energy_compact(run),
-            _number(run.co2_kg),
+            _co2_compact(run),
             _method_word(run),
         )
         for run in runs
@@ -112,9 +115,9 @@ def format_run_summary(run: Run) -> str:
         figures.append(f"exit {run.exit_code}")
     figures.append(f"{_number(run.duration_s)} s")
     if run.energy_kwh is not None:
-        figures.append(f"{_number(run.energy_kwh)} kWh")
+        figures.append(format_energy(run.energy_kwh))
     if run.co2_kg is not None:
-        figures.append(f"{_number(run.co2_kg * 1000)} g CO2e")
+        figures.append(format_co2(run.co2_kg))
     figures.append(_method_word(run))
     if run.measurement_error:
         figures.append(f"not measured: {run.measurement_error}")
@@ -150,7 +153,7 @@ def format_run(run: Run) -> list[str]:
     cpu_how = _cpu_how(run)
     ram_how = (
         f"estimated: {run.method_ram}"
-        + (f", {run.method_ram_power_w:g} W" if run.method_ram_power_w else "")
+        + (f", {_plain(run.method_ram_power_w)} W" if run.method_ram_power_w else "")
         if run.method_ram
         else energy_how
     )
@@ -158,21 +161,21 @@ def format_run(run: Run) -> list[str]:
     lines += ["", "figures"]
     lines += _pairs(
         [
-            ("duration_s", _number(run.duration_s), "wall clock"),
+            ("duration_s", _unit(run.duration_s, "s"), "wall clock"),
             (
                 "energy_kwh",
-                _number(run.energy_kwh),
+                _energy(run.energy_kwh),
                 f"{energy_how}{_range_words(run)}; CPU + RAM + GPU, x PUE {_pue(run)}",
             ),
-            ("cpu_energy_kwh", _number(run.cpu_energy_kwh), cpu_how),
-            ("ram_energy_kwh", _number(run.ram_energy_kwh), ram_how),
+            ("cpu_energy_kwh", _energy(run.cpu_energy_kwh), cpu_how),
+            ("ram_energy_kwh", _energy(run.ram_energy_kwh), ram_how),
             (
                 "gpu_energy_kwh",
-                _number(run.gpu_energy_kwh),
+                _energy(run.gpu_energy_kwh),
                 "measured (NVIDIA NVML)" if run.gpu_energy_kwh else "no GPU measured",
             ),
-            ("power_w", _number(run.power_w), "= energy_kwh / duration_s"),
-            ("co2_kg", _number(run.co2_kg), f"= energy_kwh x {intensity}{_co2_range_words(run)}"),
+            ("power_w", _unit(run.power_w, "W"), "= energy_kwh / duration_s"),
+            ("co2_kg", _co2(run.co2_kg), f"= energy_kwh x {intensity}{_co2_range_words(run)}"),
             (
                 "cpu_share",
                 _share(run.cpu_share),
@@ -188,7 +191,7 @@ def format_run(run: Run) -> list[str]:
                 _exact(run.intensity_g_per_kwh),
                 _intensity_of(None, run.intensity_source, run.intensity_year, run.country_iso_code),
             ),
-            ("cpu_s", _number(run.cpu_s), "measured (psutil, whole process tree)"),
+            ("cpu_s", _unit(run.cpu_s, "s"), "measured (psutil, whole process tree)"),
             ("peak_rss_bytes", _bytes(run.peak_rss_bytes), "measured (psutil, whole process tree)"),
             ("read_bytes", _bytes(run.read_bytes), "measured (psutil, whole process tree)"),
             ("written_bytes", _bytes(run.written_bytes), "measured (psutil, whole process tree)"),
@@ -208,7 +211,9 @@ def format_run(run: Run) -> list[str]:
             ("RAM", run.method_ram),
             (
                 "RAM power",
-                f"{run.method_ram_power_w:g} W" if run.method_ram_power_w is not None else None,
+                f"{_plain(run.method_ram_power_w)} W"
+                if run.method_ram_power_w is not None
+                else None,
             ),
             ("tracking mode", _tracking_text(run.tracking_mode)),
             ("attribution", attribution_words(run.method_attribution)),
@@ -260,7 +265,7 @@ def format_breakdown(children: Sequence[Run]) -> list[str]:
     lines = ["", "processes (child runs; their figures add up to the ones above)"]
     for child in children:
         who = child.tags.get("dask_worker") or "client"
-        figures = f"{_number(child.energy_kwh)} kWh, {_number(child.cpu_s)} s CPU"
+        figures = f"{_energy(child.energy_kwh)}, {_unit(child.cpu_s, 's')} CPU"
         missing = f"; not measured: {child.measurement_error}" if child.measurement_error else ""
         line = f"  {child.run_id[:8]}  {who}  {child.host or '-'} pid {_text(child.pid)}  {figures}"
         lines.append(line + missing.replace("\n", " "))
@@ -277,12 +282,15 @@ def format_diagnosis(diagnosis: Diagnosis) -> list[str]:
             ("RAPL", diagnosis.rapl.detail),
             ("CPU model", method.cpu_model or "unknown"),
             ("CPU threads", _text(method.cpu_count) if method.cpu_count else "unknown"),
-            ("TDP", f"{method.cpu_tdp_w:g} W" if method.cpu_tdp_w is not None else "not used"),
+            (
+                "TDP",
+                f"{_plain(method.cpu_tdp_w)} W" if method.cpu_tdp_w is not None else "not used",
+            ),
             ("TDP from", diagnosis.tdp_source),
             ("RAM", method.ram_model or "not modelled"),
             (
                 "RAM power",
-                f"{method.ram_power_w:g} W" if method.ram_power_w is not None else "unknown",
+                f"{_plain(method.ram_power_w)} W" if method.ram_power_w is not None else "unknown",
             ),
             ("RAM power from", diagnosis.ram_source),
             ("tracking mode", _tracking_text(method.tracking_mode)),
@@ -296,7 +304,7 @@ def format_diagnosis(diagnosis: Diagnosis) -> list[str]:
                 ),
             ),
             ("intensity from", diagnosis.intensity_origin),
-            ("PUE", f"{method.pue:g} ({diagnosis.pue_origin})"),
+            ("PUE", f"{_plain(method.pue)} ({diagnosis.pue_origin})"),
             ("meter", method.meter),
         ]
     )
@@ -312,10 +320,32 @@ def format_diagnosis(diagnosis: Diagnosis) -> list[str]:
         [(item.name, f"{_text(item.value)}  ({item.origin})") for item in diagnosis.settings],
         indent="  ",
     )
+    lines += _temporary_files_lines(diagnosis)
     if diagnosis.warnings:
         lines.append("")
         lines += [f"WARNING: {warning}" for warning in diagnosis.warnings]
     lines += ["", "how to calibrate", *(f"  {line}" for line in diagnosis.calibration)]
+    return lines
+
+
+def _temporary_files_lines(diagnosis: Diagnosis) -> list[str]:
+    """``zuinig doctor``'s section on temporary files that interrupted writes left."""
+    files = diagnosis.temporary_files
+    lines = ["", "temporary files of interrupted writes"]
+    if not files.found:
+        lines.append(f"  none in {', '.join(files.looked_in) or 'no folder'}")
+        return lines
+    for item in files.found:
+        plural = "" if item.count == 1 else "s"
+        minutes = f"{STALE_AFTER_S / 60:.0f} minutes"
+        old = f", {item.stale_count} older than {minutes}" if item.stale_count else ""
+        lines.append(
+            printable(f"  {item.folder}: {item.count} file{plural}, {_bytes(item.size_bytes)}{old}")
+        )
+        lines.append(printable(f"    {item.what_to_do}"))
+    looked = [folder for folder in files.looked_in if folder not in {i.folder for i in files.found}]
+    if looked:
+        lines.append(f"  none in {', '.join(looked)}")
     return lines
 
 
@@ -337,13 +367,34 @@ def _pairs(items: Sequence[tuple[Any, ...]], indent: str = "") -> list[str]:
 
 
 def _number(value: float | None) -> str:
+    """Three significant digits, never in exponent notation (a person reads it)."""
     if value is None:
         return "-"
     if value == 0:
         return "0"
     if abs(value) >= 1000:
         return f"{value:,.0f}"
-    return f"{value:.3g}"
+    # "4.12e-08" is Python's, not a person's: write the digits out (a figure this small
+    # is better shown in a smaller unit; see format_energy and format_co2).
+    return format(Decimal(f"{value:.3g}"), "f")
+
+
+def _plain(value: float) -> str:
+    """A setting or method figure as given (six significant digits), never as ``1e-05``."""
+    text = f"{value:g}"
+    return format(Decimal(text), "f") if "e" in text else text
+
+
+def _unit(value: float | None, unit: str) -> str:
+    return "-" if value is None else f"{_number(value)} {unit}"
+
+
+def _energy(kwh: float | None) -> str:
+    return "-" if kwh is None else format_energy(kwh)
+
+
+def _co2(kg: float | None) -> str:
+    return "-" if kg is None else format_co2(kg)
 
 
 def _bytes(value: int | None) -> str | None:
@@ -389,6 +440,12 @@ def format_energy(kwh: float) -> str:
     return f"{_number(kwh * factor)} {unit}"
 
 
+def format_co2(kg: float) -> str:
+    """A CO2e mass in the unit that keeps its digits: ``41.2 µg CO₂e``, ``3.2 g CO₂e``."""
+    factor, unit = co2_unit(abs(kg))
+    return f"{_number(kg * factor)} {unit}"
+
+
 def format_energy_range(low_kwh: float, high_kwh: float) -> str:
     """A range in words a manager reads, both ends in one unit: ``between 1.2 and 3.4 Wh``."""
     factor, unit = energy_unit(max(abs(low_kwh), abs(high_kwh)))
@@ -403,6 +460,20 @@ def _energy_compact(run: Run) -> str:
     largest = max((abs(run.energy_kwh), *(abs(end) for end in span or ())))
     factor, unit = energy_unit(largest)
     text = f"{_number(run.energy_kwh * factor)} {unit}"
+    if span is not None:
+        text += f" ({_number(span[0] * factor)}–{_number(span[1] * factor)})"
+    return text
+
+
+def _co2_compact(run: Run) -> str:
+    """``41.2 µg CO₂e (20.1–60.3)``: the runs table's CO2e, with an estimate's range."""
+    if run.co2_kg is None:
+        return "-"
+    span = None
+    if energy_range(run) is not None and run.co2_kg_low is not None and run.co2_kg_high is not None:
+        span = (run.co2_kg_low, run.co2_kg_high)
+    factor, unit = co2_unit(max((abs(run.co2_kg), *(abs(end) for end in span or ()))))
+    text = f"{_number(run.co2_kg * factor)} {unit}"
     if span is not None:
         text += f" ({_number(span[0] * factor)}–{_number(span[1] * factor)})"
     return text
@@ -424,7 +495,7 @@ def _co2_range_words(run: Run) -> str:
 
 
 def _share(value: float | None) -> str:
-    return "-" if value is None else f"{value * 100:.3g}%"
+    return "-" if value is None else f"{_number(value * 100)}%"
 
 
 _SHARE_WORDS = "of the machine's CPU time over the window: its share of the CPU energy"
@@ -463,7 +534,7 @@ def _error_text(run: Run) -> str | None:
 
 
 def _pue(run: Run) -> str:
-    return f"{run.pue:g}" if run.pue is not None else "-"
+    return f"{_plain(run.pue)}" if run.pue is not None else "-"
 
 
 _CPU_METHOD_WORDS = {
@@ -488,7 +559,11 @@ def _cpu_how(run: Run) -> str:
         return "method unknown"
     if not run.is_estimated:
         return f"measured ({run.method_cpu})"
-    tdp = f"TDP {run.method_cpu_tdp_w:g} W" if run.method_cpu_tdp_w is not None else "TDP unknown"
+    tdp = (
+        f"TDP {_plain(run.method_cpu_tdp_w)} W"
+        if run.method_cpu_tdp_w is not None
+        else "TDP unknown"
+    )
     generic = ", a generic guess" if run.method_cpu_tdp_is_generic else ""
     return f"estimated ({run.method_cpu}, {tdp}{generic})"
 
@@ -497,10 +572,10 @@ def _tdp_text(run: Run) -> str | None:
     if run.method_cpu_tdp_w is None:
         return None
     if run.method_cpu == "user_power":
-        return f"{run.method_cpu_tdp_w:g} W (your setting cpu_power_w)"
+        return f"{_plain(run.method_cpu_tdp_w)} W (your setting cpu_power_w)"
     if run.method_cpu_tdp_is_generic:
-        return f"{run.method_cpu_tdp_w:g} W (generic guess: CodeCarbon's 4 W per CPU thread)"
-    return f"{run.method_cpu_tdp_w:g} W (CodeCarbon's CPU power table)"
+        return f"{_plain(run.method_cpu_tdp_w)} W (generic guess: CodeCarbon's 4 W per CPU thread)"
+    return f"{_plain(run.method_cpu_tdp_w)} W (CodeCarbon's CPU power table)"
 
 
 def _tracking_text(mode: str | None) -> str | None:
@@ -526,8 +601,8 @@ def _intensity_of(
     where = ", ".join(str(part) for part in (source, year, country) if part)
     if value is None:
         return where or "source unknown"
-    return f"{value:g} g/kWh" + (f" ({where})" if where else "")
+    return f"{_plain(value)} g/kWh" + (f" ({where})" if where else "")
 
 
 def _exact(value: float | None) -> str:
-    return "-" if value is None else f"{value:g}"
+    return "-" if value is None else f"{_plain(value)}"

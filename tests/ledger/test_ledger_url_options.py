@@ -5,6 +5,7 @@ database (issue 10, item 10)."""
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,8 @@ from click.testing import CliRunner, Result
 
 from zuinig import measure
 from zuinig.cli import AppState, cli
-from zuinig.errors import LedgerURLError
+from zuinig.config import Settings, load_settings
+from zuinig.errors import ConfigError
 from zuinig.ledger.urls import configured_ledger_url, default_ledger_url
 
 
@@ -30,9 +32,11 @@ def one_line(result: Result) -> str:
 
 
 @pytest.mark.parametrize("empty", ["", "  "])
-def test_an_empty_ledger_option_is_refused(empty: str) -> None:
-    line = one_line(invoke("--ledger", empty, "runs", "list"))
-    assert line.startswith("zuinig: Invalid value for '--ledger': is empty; give a ledger URL")
+@pytest.mark.parametrize("command", [["runs", "list"], ["doctor"], ["convert", "--help"]])
+def test_an_empty_ledger_option_is_refused(empty: str, command: list[str]) -> None:
+    line = one_line(invoke("--ledger", empty, *command))
+    assert line.startswith("zuinig: the ledger URL is empty (--ledger '' or ZUINIG_LEDGER='')")
+    assert not Path(default_ledger_url().removeprefix("sqlite:///")).exists()
 
 
 @pytest.mark.parametrize("command", [["runs", "list"], ["doctor"]])
@@ -42,14 +46,44 @@ def test_an_empty_zuinig_ledger_is_refused(command: list[str]) -> None:
     assert not Path(default_ledger_url().removeprefix("sqlite:///")).exists()
 
 
-def test_configured_ledger_url(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_configured_ledger_url() -> None:
     assert configured_ledger_url(None) == default_ledger_url()
     assert configured_ledger_url("sqlite:///x.sqlite") == "sqlite:///x.sqlite"
-    with pytest.raises(LedgerURLError, match="is empty"):
+    with pytest.raises(ConfigError, match="is empty"):
         configured_ledger_url(" ")
-    monkeypatch.setenv("ZUINIG_LEDGER", "")
-    with pytest.raises(LedgerURLError, match="is empty"):
-        configured_ledger_url(None)
+
+
+@pytest.mark.parametrize("empty", ["", " "])
+def test_the_settings_refuse_an_empty_ledger_from_every_source(empty: str, tmp_path: Path) -> None:
+    """One rule where settings are read: environment, arguments, the file, the object."""
+    message = "the ledger URL is empty (--ledger '' or ZUINIG_LEDGER='')"
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        load_settings(cwd=tmp_path, environ={"ZUINIG_LEDGER": empty})
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        load_settings({"ledger": empty}, cwd=tmp_path, environ={})
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        Settings(ledger=empty)
+    settings_file = tmp_path / "zuinig.toml"
+    settings_file.write_text(f'ledger = "{empty}"\n')
+    with pytest.raises(ConfigError) as raised:
+        load_settings(cwd=tmp_path, environ={})
+    assert str(raised.value).startswith(
+        f"the ledger URL is empty (ledger = '' in {settings_file}); give one such as"
+    )
+    # Unset stays the default ledger, and other empty optional settings stay unset.
+    settings_file.unlink()
+    assert load_settings(cwd=tmp_path, environ={}).ledger is None
+    assert load_settings(cwd=tmp_path, environ={"ZUINIG_PRICE_EUR_PER_KWH": ""}) == Settings()
+
+
+def test_an_empty_ledger_in_the_settings_file_is_refused_by_the_cli(tmp_path: Path) -> None:
+    settings_file = tmp_path / "zuinig.toml"
+    settings_file.write_text('ledger = ""\n')
+    line = one_line(invoke("--config", str(settings_file), "runs", "list"))
+    assert line == (
+        f"zuinig: the ledger URL is empty (ledger = '' in {settings_file}); give one such as "
+        "sqlite:////path/ledger.sqlite, or leave it out for the default ledger"
+    )
 
 
 def test_a_measured_job_with_an_empty_zuinig_ledger_says_so_once_and_runs(
@@ -64,11 +98,15 @@ def test_a_measured_job_with_an_empty_zuinig_ledger_says_so_once_and_runs(
     with caplog.at_level(logging.WARNING, logger="zuinig"):
         assert [job(1), job(2)] == [2, 4]
     messages = [record.getMessage() for record in caplog.records]
-    assert messages == [
+    assert messages[0] == (
         "zuinig: runs are not recorded: the ledger URL is empty (--ledger '' or "
         "ZUINIG_LEDGER=''); give one such as sqlite:////path/ledger.sqlite, or leave it "
         "out for the default ledger"
-    ]
+    )
+    # The settings are refused as a whole now (as for any wrong setting), so the meter
+    # says so too, once; two calls, still no repeats.
+    assert len(messages) == len(set(messages)) <= 2
+    assert all("the ledger URL is empty" in message for message in messages)
 
 
 def test_sync_from_a_sqlite_file_that_does_not_exist_is_refused(tmp_path: Path) -> None:

@@ -27,6 +27,7 @@ from typing import Any
 
 from zuinig.advise import Evidence, Range, Realised, Recommendation, gather, realised, recommend
 from zuinig.config import Settings
+from zuinig.errors import UsageError
 from zuinig.ledger.model import (
     STATUS_ERROR,
     STATUS_INTERRUPTED,
@@ -48,8 +49,21 @@ from zuinig.report.model import (
     Totals,
 )
 
-__all__ = ["ADVICE_WINDOW", "TREND_MONTHS", "build_report"]
+__all__ = [
+    "ADVICE_WINDOW",
+    "EARLIEST_MONTH",
+    "LATEST_MONTH",
+    "TREND_MONTHS",
+    "build_report",
+    "checked_month_bounds",
+]
 
+#: The months a report can be made for (and that every ``--month`` accepts). No run is
+#: older than the Unix epoch (the clocks that time runs start there), and a report also
+#: reads the 12 months before its month and the month after it, which must stay within
+#: Python's dates (they end in 9999).
+EARLIEST_MONTH = "1970-01"
+LATEST_MONTH = "9998-12"
 #: Months in the trend, ending with the report's month.
 TREND_MONTHS = 12
 #: How far back advice looks for a job's runs, up to the month's end. Long enough that a
@@ -127,10 +141,11 @@ def build_report(
             and takes about as long on a large ledger (reports/report-scale).
 
     Raises:
-        UsageError: ``month`` is not ``YYYY-MM``.
+        UsageError: ``month`` is not ``YYYY-MM``, or not from :data:`EARLIEST_MONTH`
+            to :data:`LATEST_MONTH`.
         LedgerError: the ledger cannot be read.
     """
-    start, end = month_bounds(month)
+    start, end = checked_month_bounds(month)
     now = now or datetime.now(UTC)
     month = _month_key(start)
     previous_month = _shift_month(start, -1)
@@ -170,6 +185,26 @@ def build_report(
 
 
 # -- months ---------------------------------------------------------------------------------
+
+
+def checked_month_bounds(month: str) -> tuple[datetime, datetime]:
+    """``[start, end)`` of a ``YYYY-MM`` month in UTC, from :data:`EARLIEST_MONTH` to
+    :data:`LATEST_MONTH`: the one month rule of the library and of every ``--month``.
+
+    Raises:
+        UsageError: ``month`` is not ``YYYY-MM``, or out of that range.
+    """
+    try:
+        start, end = month_bounds(month)
+    except ValueError:  # a month Python's dates cannot hold (0000-01, 9999-12)
+        pass
+    else:
+        # YYYY-MM text sorts as the months do.
+        if EARLIEST_MONTH <= _month_key(start) <= LATEST_MONTH:
+            return start, end
+    raise UsageError(
+        f"{month.strip()} is out of range; give a month from {EARLIEST_MONTH} to {LATEST_MONTH}"
+    )
 
 
 def _month_key(moment: datetime) -> str:
