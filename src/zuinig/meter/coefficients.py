@@ -64,7 +64,7 @@ CCF_VCPU_WATTS: dict[str, VcpuWatts] = {
 
 _EPYC = ("AMD EPYC 1st Gen", "AMD EPYC 2nd Gen", "AMD EPYC 3rd Gen")
 # EPYC 7xx1 is Naples (1st gen), 7xx2 Rome (2nd), 7xx3 Milan (3rd): the last digit.
-_EPYC_MODEL = re.compile(r"EPYC\s+7\d\d([123])\b", re.IGNORECASE)
+_EPYC_MODEL = re.compile(r"EPYC\s+7\w\w([123])\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True)

@@ -667,6 +667,7 @@ class CodeCarbonSource(EnergySource):
             cpu_method = CPU_METHOD_RAPL
         elif settings.cpu_power_w is not None:
             cpu_method = CPU_METHOD_USER_POWER
+            tdp_w = float(settings.cpu_power_w)
             coefficients = (
                 f"calibrated CPU power from settings ({settings.cpu_power_w:g} W at full "
                 "load) x the machine's busy fraction"
