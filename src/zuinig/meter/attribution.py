@@ -25,7 +25,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from zuinig.meter.base import ATTRIBUTION_MACHINE
+from zuinig.meter.base import (
+    ATTRIBUTION_CODECARBON_MACHINE,
+    ATTRIBUTION_MACHINE,
+    ATTRIBUTION_RESOURCE_SHARE,
+    CPU_METHOD_CONSTANT,
+    CPU_METHOD_RAPL,
+    Method,
+)
 
 #: Joules in a kWh.
 J_PER_KWH = 3.6e6
@@ -193,3 +200,30 @@ def attribute(machine: MachineEnergy, job: JobUse, *, rule: str, pue: float) -> 
 def power_kwh(power_w: float, duration_s: float) -> float:
     """Energy (kWh) of a constant ``power_w`` over ``duration_s``."""
     return power_w * max(duration_s, 0.0) / J_PER_KWH
+
+
+#: The energy terms of a Measurement, by field name.
+ENERGY_TERMS = ("cpu_energy_kwh", "ram_energy_kwh", "gpu_energy_kwh")
+
+
+def machine_wide_terms(method: Method | None) -> frozenset[str]:
+    """The energy terms of a run measured with ``method`` that are the whole machine's.
+
+    Those terms would be counted once per process if several processes on one host
+    were measured side by side and summed; the other terms are shares and add up.
+    Under the resource-share rule only the GPU is machine-wide; under the machine rule
+    everything is; runs measured before that rule (a CodeCarbon tracker per run) had a
+    per-process RAM constant, so their RAM is machine-wide too, and their CPU where it
+    was read from RAPL counters or CodeCarbon's constant mode.
+    """
+    if method is None:
+        return frozenset({"ram_energy_kwh", "gpu_energy_kwh"})
+    if method.attribution == ATTRIBUTION_RESOURCE_SHARE:
+        return frozenset({"gpu_energy_kwh"})
+    if method.attribution in (ATTRIBUTION_MACHINE, ATTRIBUTION_CODECARBON_MACHINE) or (
+        method.tracking_mode == "machine"
+    ):
+        return frozenset(ENERGY_TERMS)
+    if method.cpu_method in (CPU_METHOD_RAPL, CPU_METHOD_CONSTANT):
+        return frozenset(ENERGY_TERMS)
+    return frozenset({"ram_energy_kwh", "gpu_energy_kwh"})
