@@ -24,7 +24,12 @@ Times = namedtuple("Times", "user nice system idle iowait irq softirq steal gues
 
 def _machine(cpu: Span, ram: Span, gpu: Span | None = None) -> MachineEnergy:
     return MachineEnergy(
-        cpu_kwh=cpu, ram_kwh=ram, gpu_kwh=gpu, busy_cpu_s=8.0, memory_total_gb=24.0
+        cpu_kwh=cpu,
+        ram_kwh=ram,
+        gpu_kwh=gpu,
+        busy_cpu_s=8.0,
+        memory_total_gb=24.0,
+        duration_s=10.0,
     )
 
 

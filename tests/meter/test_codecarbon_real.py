@@ -127,7 +127,7 @@ def test_cpu_energy_counts_a_child_process_that_ends_within_the_window(
     assert measurement.cpu_energy_kwh is not None
     # The child's CPU time is the tree's: the window gets a real share of the machine's CPU
     # energy, where a window that only sleeps gets (next to) none.
-    assert measurement.cpu_share is not None and measurement.cpu_share > 0.2
+    assert measurement.cpu_share is not None and measurement.cpu_share > 0.05
     idle = CodeCarbonMeter(Settings(), cache_dir=probe_cache_dir).begin()
     time.sleep(0.4)
     sleeping = idle.end()

@@ -72,6 +72,9 @@ class MachineEnergy:
         gpu_kwh: GPU energy (kWh); ``None`` when there is no GPU to read.
         busy_cpu_s: CPU seconds the machine spent busy over the window, all CPUs (s).
         memory_total_gb: the machine's memory (GB).
+        duration_s: the time between the source's two readings (s); the RAM share is
+            memory held over this time, so the job's RAM energy is the machine's mean
+            RAM power x GB-seconds held / total GB, whatever the window's own bounds.
     """
 
     cpu_kwh: Span
@@ -79,6 +82,7 @@ class MachineEnergy:
     gpu_kwh: Span | None
     busy_cpu_s: float
     memory_total_gb: float
+    duration_s: float
 
 
 @dataclass(frozen=True)
@@ -182,7 +186,7 @@ def attribute(machine: MachineEnergy, job: JobUse, *, rule: str, pue: float) -> 
         cpu, ram = 1.0, 1.0
     else:
         cpu = cpu_share(job.cpu_s, machine.busy_cpu_s)
-        ram = ram_share(job.ram_gb_s, machine.memory_total_gb, job.duration_s)
+        ram = ram_share(job.ram_gb_s, machine.memory_total_gb, machine.duration_s)
     cpu_kwh = machine.cpu_kwh.scaled(cpu * pue)
     ram_kwh = machine.ram_kwh.scaled(ram * pue)
     gpu_kwh = None if machine.gpu_kwh is None else machine.gpu_kwh.scaled(pue)

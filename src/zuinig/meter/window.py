@@ -133,13 +133,15 @@ class SourceWindow(Window):
         self._opened: object | None = None
         self._process: ProcessWindow | None = None
         try:
-            self._opened = source.open()
-        except Exception as error:  # never break the measured job
-            self._errors.append(f"the energy source could not start: {describe_error(error)}")
-        try:
             self._process = sampler.begin(context)
-        except Exception as error:
+        except Exception as error:  # never break the measured job
             logger.debug("process sampler could not start: %r", error)
+        # The machine's counters last and first, microseconds from the work itself: the
+        # machine's energy covers the same time as the window's duration.
+        try:
+            self._opened = source.open()
+        except Exception as error:
+            self._errors.append(f"the energy source could not start: {describe_error(error)}")
         # The window proper starts now: setup is not the work's duration.
         self._started_at = datetime.now(UTC)
         self._start = time.perf_counter()
@@ -166,8 +168,6 @@ class SourceWindow(Window):
             return self._measurement
 
     def _finish(self, ended_at: datetime, duration_s: float) -> Measurement:
-        if self._process is not None:
-            self._process.stop_sampling()
         reading: SourceReading | None = None
         if self._opened is not None:
             try:
@@ -176,6 +176,8 @@ class SourceWindow(Window):
                 self._errors.append(
                     f"the energy source failed while reading: {describe_error(error)}"
                 )
+        if self._process is not None:
+            self._process.stop_sampling()
         if reading is None:
             reading = SourceReading(machine=None, method=self._failed_method)
         stats = self._process.end() if self._process is not None else None

@@ -650,6 +650,7 @@ class CodeCarbonSource(EnergySource):
             gpu_kwh=gpu,
             busy_cpu_s=busy_s,
             memory_total_gb=memory_gb,
+            duration_s=duration_s,
         )
         return SourceReading(
             machine=machine, method=self._method(hardware, gpu_read=gpu is not None)
