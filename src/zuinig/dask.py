@@ -375,7 +375,7 @@ class _LocalChild:
 
     address: str
     process: Any  # psutil.Process
-    at_start: Any = None  # zuinig.meter.process._TreeSample
+    at_start: Any = None  # zuinig.meter.process.TreeSample
     at_end: Any = None
 
 
@@ -693,10 +693,10 @@ def _local_children(identities: Mapping[str, Any]) -> list[_LocalChild]:
 
 def _tree_sample(process: Any) -> Any:
     """CPU time and I/O of a process tree now, as the process sampler reads them."""
-    from zuinig.meter.process import _sample_tree
+    from zuinig.meter.process import sample_tree
 
     try:
-        return _sample_tree(process, with_io=True)
+        return sample_tree(process, with_io=True)
     except Exception:
         return None
 

@@ -235,8 +235,11 @@ def tree_cpu_seconds(root: psutil.Process) -> float | None:
 
 
 @dataclass
-class _TreeSample:
-    """One look at the tree: CPU time, memory, I/O (None where unreadable)."""
+class TreeSample:
+    """One look at a process tree: CPU time (s), resident memory and I/O (bytes), when.
+
+    ``None`` where unreadable; ``at_s`` is ``time.perf_counter()`` at the look.
+    """
 
     cpu_s: float | None = None
     rss_bytes: int | None = None
@@ -245,9 +248,10 @@ class _TreeSample:
     at_s: float = field(default_factory=time.perf_counter)
 
 
-def _sample_tree(root: psutil.Process, *, with_io: bool) -> _TreeSample:
+def sample_tree(root: psutil.Process, *, with_io: bool) -> TreeSample:
+    """Look at ``root``'s tree now; every figure ``None`` when the root has gone."""
     processes = tree_processes(root)
-    sample = _TreeSample()
+    sample = TreeSample()
     cpu_total = 0.0
     rss_total = 0
     read_total: int | None = 0 if with_io else None
@@ -492,8 +496,8 @@ class ProcessWindow:
         self._given_paths = _paths_from_context(context)
         self._open_seen: set[str] = set()
         self._root: psutil.Process | None = None
-        self._first: _TreeSample = _TreeSample()
-        self._last: _TreeSample = _TreeSample()
+        self._first: TreeSample = TreeSample()
+        self._last: TreeSample = TreeSample()
         self._peak_rss: int | None = None
         # The trapezoid sum of resident memory over time (byte-seconds) and its last point.
         self._rss_byte_s = 0.0
@@ -506,7 +510,7 @@ class ProcessWindow:
             self._root = psutil.Process(sampler.pid)
             if self._own:
                 self._children_usage = _ChildrenUsage.now()
-            self._first = _sample_tree(self._root, with_io=True)
+            self._first = sample_tree(self._root, with_io=True)
             self._last = self._first
             self._peak_rss = self._first.rss_bytes
             self._integrate_rss(self._first)
@@ -521,7 +525,7 @@ class ProcessWindow:
         root = self._root
         if root is None:
             return
-        sample = _sample_tree(root, with_io=False)
+        sample = sample_tree(root, with_io=False)
         with self._lock:
             if self._closed:
                 return
@@ -537,7 +541,7 @@ class ProcessWindow:
         if rss is not None and (self._peak_rss is None or rss > self._peak_rss):
             self._peak_rss = rss
 
-    def _integrate_rss(self, sample: _TreeSample) -> None:
+    def _integrate_rss(self, sample: TreeSample) -> None:
         # Called with the lock held (or before the window is shared).
         if sample.rss_bytes is None:
             return
@@ -584,7 +588,7 @@ class ProcessWindow:
         root = self._root
         if root is None:
             return
-        final = _sample_tree(root, with_io=True)
+        final = sample_tree(root, with_io=True)
         after = _ChildrenUsage.now() if self._own else None
         with self._lock:
             if final.cpu_s is None:

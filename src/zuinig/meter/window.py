@@ -133,6 +133,10 @@ class SourceWindow(Window):
         self._opened: object | None = None
         self._process: ProcessWindow | None = None
         try:
+            source.prepare()  # hardware detection is set-up, not the work's CPU time
+        except Exception as error:  # open() below fails too, and says why
+            logger.debug("energy source could not prepare: %r", error)
+        try:
             self._process = sampler.begin(context)
         except Exception as error:  # never break the measured job
             logger.debug("process sampler could not start: %r", error)

@@ -36,6 +36,13 @@ class SourceReading:
 class EnergySource(abc.ABC):
     """Reads the machine's energy counters at window begin and end."""
 
+    def prepare(self) -> None:  # noqa: B027 (optional hook, nothing to do by default)
+        """Do the slow, once-per-process set-up (hardware detection) now.
+
+        Called before the process sampler starts, so that set-up is not counted as the
+        work's CPU time. May raise; :meth:`open` then raises too and says why.
+        """
+
     @abc.abstractmethod
     def open(self) -> object:
         """Read the counters now; return an opaque token for :meth:`close`.

@@ -475,6 +475,7 @@ class _Hardware:
     version: str
     probe: HardwareProbe
     max_uj: tuple[int, ...]
+    brand: str
     gpus: list[Any] = field(default_factory=list)
     intensities: dict[tuple[str, float | None, str | None], GridIntensity] = field(
         default_factory=dict
@@ -526,7 +527,13 @@ def _load_hardware(cache: ProbeCache) -> _Hardware:
         if probe.gpu_count:
             with quiet_codecarbon():
                 gpus = list(_gpu_devices().devices)
-        found = _Hardware(version=version, probe=probe, max_uj=tuple(max_uj), gpus=gpus)
+        found = _Hardware(
+            version=version,
+            probe=probe,
+            max_uj=tuple(max_uj),
+            brand=str(key["cpu_brand"]),
+            gpus=gpus,
+        )
         _hardware[cache.path] = found
         return found
 
@@ -551,6 +558,9 @@ class CodeCarbonSource(EnergySource):
     def __init__(self, settings: Settings, *, cache_dir: Path | None = None) -> None:
         self.settings = settings
         self._cache = ProbeCache(cache_dir)
+        # The method depends only on the hardware, the settings and whether a GPU was
+        # read: built once per source, not per window.
+        self._methods: dict[tuple[int, bool], Method] = {}
 
     def hardware(self) -> _Hardware:
         """This process's view of the machine, detected on first use.
@@ -559,6 +569,10 @@ class CodeCarbonSource(EnergySource):
             Exception: CodeCarbon is missing or its detection failed.
         """
         return _load_hardware(self._cache)
+
+    def prepare(self) -> None:
+        """Detect the hardware now, if this process has not yet (may raise)."""
+        self.hardware()
 
     def open(self) -> object:
         """Read the machine's counters (after detection, on the first call).
@@ -616,7 +630,7 @@ class CodeCarbonSource(EnergySource):
             linear = tdp * max(u, 0.1) * hours / 1000.0
             cpu = Span(cubic, cubic, linear)
         else:
-            coefficients = coefficients_for(_cpu_brand())
+            coefficients = coefficients_for(hardware.brand)
             vcpus = os.cpu_count() or 1
             cpu = Span(
                 coefficients.central.power_w(vcpus, u) * hours / 1000.0,
@@ -657,6 +671,13 @@ class CodeCarbonSource(EnergySource):
         )
 
     def _method(self, hardware: _Hardware, *, gpu_read: bool) -> Method:
+        key = (id(hardware), gpu_read)
+        method = self._methods.get(key)
+        if method is None:
+            method = self._methods[key] = self._build_method(hardware, gpu_read=gpu_read)
+        return method
+
+    def _build_method(self, hardware: _Hardware, *, gpu_read: bool) -> Method:
         probe = hardware.probe
         settings = self.settings
         intensity = hardware.intensity(settings)
@@ -678,7 +699,7 @@ class CodeCarbonSource(EnergySource):
             tdp_w = None if probe.tdp_w is None else probe.tdp_w * probe.cpu_physical_count
             generic = not probe.tdp_matched
             if generic:
-                coefficients = coefficients_for(_cpu_brand()).describe()
+                coefficients = coefficients_for(hardware.brand).describe()
             else:
                 coefficients = (
                     f"CodeCarbon TDP table ({probe.tdp_model}), CodeCarbon's machine model "
@@ -705,7 +726,7 @@ class CodeCarbonSource(EnergySource):
         return Method(
             meter=f"codecarbon {hardware.version}",
             cpu_method=cpu_method,
-            cpu_model=_cpu_brand() if probe.tdp_model is None else probe.tdp_model,
+            cpu_model=hardware.brand if probe.tdp_model is None else probe.tdp_model,
             cpu_tdp_w=tdp_w,
             cpu_tdp_is_generic=generic,
             cpu_count=os.cpu_count(),
