@@ -218,6 +218,52 @@ def test_calibrated_cpu_and_ram_watts_replace_the_estimates(
     assert method.ram_power_w == 5.0 and method.cpu_tdp_w == 40.0
 
 
+class _FakeGpu:
+    """Stands in for CodeCarbon's NVIDIA device: a total energy counter in mJ."""
+
+    def __init__(self, readings: list[float | None]) -> None:
+        self.readings = readings
+
+    def _get_total_energy_consumption(self) -> float | None:
+        return self.readings.pop(0)
+
+
+class _FakeGpus:
+    def __init__(self, *devices: _FakeGpu) -> None:
+        self.devices = list(devices)
+        self.device_count = len(devices)
+
+
+def test_gpu_energy_is_the_nvml_counters_delta_machine_wide(
+    tmp_path: Path, fixed_probe: list[HardwareProbe], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fixed_probe.append(
+        HardwareProbe(cpu_physical_count=1, ram_power_w=10.0, memory_total_bytes=10**9, gpu_count=2)
+    )
+    gpus = _FakeGpus(_FakeGpu([1_000.0, 37_000.0]), _FakeGpu([5_000.0, 5_000.0 + 3_600.0]))
+    monkeypatch.setattr(source_module, "_gpu_devices", lambda: gpus)
+    window = CodeCarbonMeter(Settings(pue=1.5), cache_dir=tmp_path).begin()
+    measurement = window.end()
+    assert measurement.ok, measurement.measurement_error
+    # (36 J + 3.6 J) x PUE 1.5, whole: no per-process GPU figures exist.
+    assert measurement.gpu_energy_kwh == pytest.approx(39.6 * 1.5 / 3.6e6, rel=1e-12)
+    assert measurement.method is not None and measurement.method.gpu_method == "nvml"
+    assert "NVML" in measurement.method.describe()
+
+
+def test_a_gpu_counter_that_cannot_be_read_leaves_the_gpu_out_not_the_run(
+    tmp_path: Path, fixed_probe: list[HardwareProbe], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fixed_probe.append(
+        HardwareProbe(cpu_physical_count=1, ram_power_w=10.0, memory_total_bytes=10**9, gpu_count=1)
+    )
+    monkeypatch.setattr(source_module, "_gpu_devices", lambda: _FakeGpus(_FakeGpu([None, None])))
+    measurement = CodeCarbonMeter(Settings(), cache_dir=tmp_path).begin().end()
+    assert measurement.ok, measurement.measurement_error
+    assert measurement.gpu_energy_kwh == 0.0
+    assert measurement.method is not None and measurement.method.gpu_method == "none"
+
+
 def test_the_probe_is_detected_once_and_then_read_from_disk(
     tmp_path: Path, fixed_probe: list[HardwareProbe]
 ) -> None:

@@ -125,9 +125,13 @@ class Method:
         elif self.cpu_method == CPU_METHOD_NONE:
             return "not measured"
         elif self.cpu_coefficients and self.cpu_tdp_is_generic:
-            tdp = f" (CodeCarbon's generic TDP guess, {self.cpu_tdp_w:g} W, not used)"
-            cpu = f"CPU energy estimated from the machine's load with {self.cpu_coefficients}" + (
-                tdp if self.cpu_tdp_w is not None else ""
+            guess = (
+                f" (CodeCarbon's generic TDP guess, {self.cpu_tdp_w:g} W, not used)"
+                if self.cpu_tdp_w is not None
+                else ""
+            )
+            cpu = (
+                f"CPU energy estimated from the machine's load with {self.cpu_coefficients}{guess}"
             )
         elif self.cpu_coefficients:
             cpu = f"CPU energy estimated from the machine's load with {self.cpu_coefficients}"

@@ -492,8 +492,15 @@ class _Hardware:
     def read(self) -> _Counters:
         gpu_mj: tuple[float, ...] | None = None
         if self.gpus:
-            values = [device._get_total_energy_consumption() for device in self.gpus]
-            gpu_mj = None if any(v is None for v in values) else tuple(float(v) for v in values)
+            # NVML's total energy counter (mJ since the driver loaded), through CodeCarbon's
+            # device objects. A GPU that cannot say leaves the GPU unread for this window
+            # (the method says so) rather than failing the whole measurement.
+            try:
+                values = [device._get_total_energy_consumption() for device in self.gpus]
+                if all(v is not None for v in values):
+                    gpu_mj = tuple(float(v) for v in values)
+            except Exception as error:
+                logger.debug("GPU energy counters could not be read: %r", error)
         return _Counters(
             at_s=time.perf_counter(),
             cpu_times=psutil.cpu_times(),
