@@ -283,7 +283,7 @@ def _tdp_source(method: Method, settings: Settings) -> str:
     if method.cpu_tdp_is_generic:
         threads = f" x {method.cpu_count} threads" if method.cpu_count else ""
         published = (
-            f"; zuinig uses {method.cpu_coefficients} instead" if method.cpu_coefficients else ""
+            f"; instead zuinig uses {method.cpu_coefficients}" if method.cpu_coefficients else ""
         )
         return (
             f"a generic guess: CodeCarbon's 4 W per CPU thread{threads}, because its table "
