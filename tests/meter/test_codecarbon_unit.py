@@ -451,3 +451,26 @@ def test_quiet_codecarbon_drops_records_keeps_swallowed_errors_and_restores_the_
         assert [r.getMessage() for r in records] == ["kept afterwards"]
     finally:
         codecarbon_logger.removeHandler(mine)
+
+
+def test_detection_refuses_a_ram_model_that_failed(monkeypatch: pytest.MonkeyPatch) -> None:
+    from codecarbon.core import cpu as cc_cpu
+    from codecarbon.core.units import Power
+    from codecarbon.external import ram as cc_ram
+
+    class QuickTdp:  # py-cpuinfo takes a second and more; its answer does not matter here
+        model = "AMD EPYC"
+        tdp = 8
+
+        def _get_cpu_power_from_registry(self, model: str) -> None:
+            return None
+
+    monkeypatch.setattr(cc_cpu, "TDP", QuickTdp)
+    monkeypatch.setattr(cc_cpu, "is_rapl_available", lambda: False)
+    monkeypatch.setattr(cc_ram.RAM, "total_power", lambda self: Power.from_watts(20))
+    probe = source_module.detect_hardware()
+    assert (probe.ram_power_w, probe.tdp_w, probe.tdp_matched) == (20.0, 8.0, False)
+    # CodeCarbon logs a failure of its RAM model and returns 0 W: not a figure to keep.
+    monkeypatch.setattr(cc_ram.RAM, "total_power", lambda self: Power.from_watts(0))
+    with pytest.raises(RuntimeError, match="RAM model gave no power"):
+        source_module.detect_hardware()

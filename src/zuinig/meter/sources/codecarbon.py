@@ -400,7 +400,7 @@ def detect_hardware() -> HardwareProbe:
     Raises:
         ImportError: CodeCarbon is missing; any error of its detectors.
     """
-    with quiet_codecarbon():
+    with quiet_codecarbon() as swallowed:
         from codecarbon.core import cpu as cc_cpu
         from codecarbon.core.util import count_physical_cpus
         from codecarbon.external.ram import RAM
@@ -423,6 +423,10 @@ def detect_hardware() -> HardwareProbe:
             # per thread fallback is not marked generic): ask the table again.
             matched = bool(tdp.model) and bool(tdp._get_cpu_power_from_registry(tdp.model))
         ram_w = float(RAM(tracking_mode="machine").total_power().W)
+        if ram_w <= 0:
+            # CodeCarbon logs its failure and returns 0 W: a failure, not a figure.
+            cause = f": {swallowed.errors[-1]!r}" if swallowed.errors else ""
+            raise RuntimeError(f"CodeCarbon's RAM model gave no power{cause}")
         gpus = 0
         from codecarbon.core.gpu import is_gpu_details_available
 
