@@ -17,6 +17,10 @@ energy: side by side, their CPU seconds and memory held are parts of the machine
 nested, the outer tree's include the inner ones. ``tracking_mode = "machine"``
 (:data:`~zuinig.meter.base.ATTRIBUTION_MACHINE`) charges the whole machine instead.
 
+One limit: a window charges a process tree, so windows open at the same time in
+threads of one process each see that whole process's CPU time and memory; their
+figures overlap (as nested windows do, by design) and are not to be summed.
+
 Every figure is a :class:`Span`: the value with its low and high bounds.
 """
 
