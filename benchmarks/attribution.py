@@ -10,14 +10,14 @@ a. **Side by side.** One outer ``zuinig run`` starts four CPU-bound jobs at once
    6 W; ``tests/meter/rapl_sim.py``, needs root and ``unshare``), where every run should
    be labelled ``rapl``.
 b. **Memory held.** Two jobs of the same length, one holding 40 MB and one 2,000 MB
-   (numpy arrays, written so the pages are resident): their RAM power
+   (bytes written out, so the pages are resident): their RAM power
    (``ram_energy_kwh / duration_s``) and its ratio.
 c. **Baseline.** An idle job (sleep) and a fixed small CPU job repeated: power, energy
    per run and the RAM share of the total.
 
 Writes ``results.json`` and ``README.md`` (a short table) to ``--out``::
 
-    python benchmarks/attribution.py --out reports/attribution/before        # full run
+    python benchmarks/attribution.py --repeat 3 --out reports/attribution/before   # full run
     python benchmarks/attribution.py --job-s 0.5 --hold-s 0.5 --large-mb 60 \\
         --fixed-runs 1 --idle-s 0.5 --rapl off --out DIR                    # smoke size
 
@@ -69,17 +69,19 @@ BUSY = textwrap.dedent(
 )
 
 # Holds argv[1] MB until argv[2] seconds after it started, so both sizes last equally long
-# although the larger takes longer to fill: numpy.ones writes every page, so all of it is resident.
+# although the larger takes longer to fill. Bytes repeated are written out in full, so all
+# of them are resident; no numpy, so the interpreter's own share (~10 MB) stays small
+# beside the 40 MB the small job is meant to hold.
 HOLD = textwrap.dedent(
     """
     import sys, time
     end = time.monotonic() + float(sys.argv[2])
-    import numpy
-    block = numpy.ones(int(float(sys.argv[1]) * 2**20) // 8)
+    block = b"\\x01" * (int(float(sys.argv[1]) * 2**20))
     time.sleep(max(0.0, end - time.monotonic()))
-    assert block[-1] == 1.0
+    assert block[-1] == 1
     """
 )
+
 
 # A fixed amount of work: the same loop every time.
 FIXED = "total = 0\nfor i in range(3_000_000):\n    total += i * i\n"
@@ -210,10 +212,10 @@ def _run_summary(run: dict[str, Any]) -> dict[str, Any]:
 
 
 def side_by_side(
-    harness: Harness, mode: str, job_s: float, rapl_report: Path | None
+    harness: Harness, mode: str, job_s: float, rapl_report: Path | None, repetition: int
 ) -> dict[str, Any]:
-    """Experiment a: four CPU-bound jobs inside one outer run; sums over the outer run."""
-    experiment = f"side-by-side-{mode}"
+    """Experiment a, once: four CPU-bound jobs inside one outer run; sums over the outer run."""
+    experiment = f"side-by-side-{mode}-{repetition}"
     inner = [
         harness.zuinig_run("inner", experiment, [sys.executable, "-c", BUSY, repr(job_s)])
         for _ in range(SIDE_BY_SIDE_JOBS)
@@ -262,6 +264,39 @@ def side_by_side(
     if rapl_report is not None and rapl_report.exists():
         result["simulation"] = json.loads(rapl_report.read_text())
     return result
+
+
+RATIOS = ("sum_over_outer_energy", "sum_over_outer_cpu_energy", "sum_over_outer_ram_energy")
+
+
+def combine(repetitions: list[dict[str, Any]]) -> dict[str, Any]:
+    """Experiment a over its repetitions: each ratio's median, minimum and maximum.
+
+    The outer run also spans the inner processes' start-up, which depends on how busy the
+    machine is, so one repetition alone can mislead.
+    """
+    combined: dict[str, Any] = {
+        "mode": repetitions[0]["mode"],
+        "repetitions": len(repetitions),
+        "jobs": min(rep["jobs"] for rep in repetitions),
+        "inner_runs_nested_in_outer": min(rep["inner_runs_nested_in_outer"] for rep in repetitions),
+        "all_ok": all(rep["all_ok"] for rep in repetitions),
+        "methods_cpu": sorted({method for rep in repetitions for method in rep["methods_cpu"]}),
+        "all_labelled_rapl": all(rep["all_labelled_rapl"] for rep in repetitions),
+        "outer_duration_s_median": statistics.median(
+            float(rep["outer"]["duration_s"]) for rep in repetitions
+        ),
+        "outer_energy_kwh_median": statistics.median(
+            float(rep["outer"]["energy_kwh"]) for rep in repetitions
+        ),
+    }
+    for ratio in RATIOS:
+        values = [rep[ratio] for rep in repetitions if rep[ratio] is not None]
+        combined[ratio] = statistics.median(values) if values else None
+        combined[f"{ratio}_min"] = min(values) if values else None
+        combined[f"{ratio}_max"] = max(values) if values else None
+    combined["each"] = repetitions
+    return combined
 
 
 def memory_held(
@@ -347,7 +382,9 @@ def format_markdown(results: dict[str, Any]) -> str:
         "",
         f"Measured {results['measured_at']} on {results['machine']}, zuinig "
         f"{results['zuinig_commit']} (from `{results['zuinig_source']}`). "
-        f"Command: `{results['command']}`.",
+        f"Command: `{results['command']}`. Load average (1, 5, 15 min) at start "
+        f"{', '.join(f'{x:.1f}' for x in results['load_average_at_start'])}, at end "
+        f"{', '.join(f'{x:.1f}' for x in results['load_average_at_end'])}.",
         "",
     ]
     sides = results.get("side_by_side", {})
@@ -356,26 +393,28 @@ def format_markdown(results: dict[str, Any]) -> str:
             f"## a. {SIDE_BY_SIDE_JOBS} CPU-bound jobs side by side inside one outer `zuinig run`",
             "",
             f"Sum of the {SIDE_BY_SIDE_JOBS} inner runs over the outer run (1.00 = adds up; "
-            f"target <= {SUM_OVER_OUTER_TARGET:.2f}); each job spins for {results['parameters']['job_s']:g} s of wall time.",
+            f"target <= {SUM_OVER_OUTER_TARGET:.2f}); each job spins for {results['parameters']['job_s']:g} s "
+            f"of wall time. Median of {results['parameters']['repeat']} repetitions (lowest to highest).",
             "",
             "The outer run's window also holds the start-up of the four inner `zuinig run` "
             "processes, which no inner run covers: with short jobs the sum falls below 1 for "
             "that reason alone, so read the ratios with the job length in mind.",
             "",
-            "| path | energy | CPU | RAM | CPU method of all runs | outer energy (Wh) | outer duration (s) |",
+            "| path | energy | CPU | RAM | CPU method of all runs | outer energy, median (Wh) | outer duration, median (s) |",
             "|---|---:|---:|---:|---|---:|---:|",
         ]
         for mode, side in sides.items():
             if "skipped" in side:
                 lines.append(f"| {mode} | skipped: {side['skipped']} | | | | | |")
                 continue
+            ratios = " ".join(
+                f"| {_fmt(side[ratio])}x ({_fmt(side[f'{ratio}_min'])} to {_fmt(side[f'{ratio}_max'])})"
+                for ratio in RATIOS
+            )
             lines.append(
-                f"| {mode} | {_fmt(side['sum_over_outer_energy'])}x "
-                f"| {_fmt(side['sum_over_outer_cpu_energy'])}x "
-                f"| {_fmt(side['sum_over_outer_ram_energy'])}x "
-                f"| {', '.join(side['methods_cpu'])} "
-                f"| {_fmt(side['outer']['energy_kwh'] * 1000, '.3f')} "
-                f"| {_fmt(side['outer']['duration_s'], '.1f')} |"
+                f"| {mode} {ratios} | {', '.join(side['methods_cpu'])} "
+                f"| {_fmt(side['outer_energy_kwh_median'] * 1000, '.3f')} "
+                f"| {_fmt(side['outer_duration_s_median'], '.1f')} |"
             )
         lines.append("")
     memory = results.get("memory")
@@ -443,7 +482,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--job-s", type=float, default=8.0, help="wall seconds of each side-by-side job"
     )
-    parser.add_argument("--hold-s", type=float, default=6.0, help="seconds each memory job holds")
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="repetitions of the side-by-side experiment"
+    )
+    parser.add_argument("--hold-s", type=float, default=10.0, help="seconds each memory job holds")
     parser.add_argument("--small-mb", type=float, default=40.0)
     parser.add_argument("--large-mb", type=float, default=2000.0)
     parser.add_argument("--idle-s", type=float, default=10.0, help="seconds of the idle run")
@@ -468,12 +510,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, {platform.node()}",
         "python": platform.python_version(),
+        # Other work on the machine stretches the outer run's start-up span (see README).
+        "load_average_at_start": os.getloadavg(),
         "zuinig_commit": _git_commit(),
         # The zuinig the commands run: this interpreter's, as its path (PYTHONPATH) finds it.
         "zuinig_source": str(getattr(importlib.util.find_spec("zuinig"), "origin", None)),
         "command": shlex.join(["python", "benchmarks/attribution.py", *(argv or sys.argv[1:])]),
         "parameters": {
             "job_s": args.job_s,
+            "repeat": args.repeat,
             "hold_s": args.hold_s,
             "small_mb": args.small_mb,
             "large_mb": args.large_mb,
@@ -496,18 +541,22 @@ def main(argv: Sequence[str] | None = None) -> int:
             harness.zuinig_run("warm-up", "warm-up", [sys.executable, "-c", "pass"]), 300
         )
         if "side-by-side" in experiments:
-            sides: dict[str, Any] = {}
-            print("a. side by side, estimated", file=sys.stderr)
-            sides["estimated"] = side_by_side(harness, "estimated", args.job_s, None)
             reason = None if args.rapl == "on" else _rapl_unavailable_reason()
-            if args.rapl == "off":
-                sides["rapl"] = {"skipped": "--rapl off"}
-            elif reason is not None:
-                sides["rapl"] = {"skipped": reason}
-            else:
-                print("a. side by side, simulated RAPL", file=sys.stderr)
-                sides["rapl"] = side_by_side(harness, "rapl", args.job_s, home / "rapl-sim.json")
-            results["side_by_side"] = sides
+            skipped = "--rapl off" if args.rapl == "off" else reason
+            estimated: list[dict[str, Any]] = []
+            rapl: list[dict[str, Any]] = []
+            # Interleaved, so a change in the machine's load hits both paths alike.
+            for repetition in range(args.repeat):
+                print(f"a. side by side, estimated ({repetition + 1})", file=sys.stderr)
+                estimated.append(side_by_side(harness, "estimated", args.job_s, None, repetition))
+                if skipped is None:
+                    print(f"a. side by side, simulated RAPL ({repetition + 1})", file=sys.stderr)
+                    report = home / f"rapl-sim-{repetition}.json"
+                    rapl.append(side_by_side(harness, "rapl", args.job_s, report, repetition))
+            results["side_by_side"] = {
+                "estimated": combine(estimated),
+                "rapl": combine(rapl) if skipped is None else {"skipped": skipped},
+            }
         if "memory" in experiments:
             print("b. memory held", file=sys.stderr)
             results["memory"] = memory_held(harness, args.small_mb, args.large_mb, args.hold_s)
@@ -515,6 +564,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print("c. baseline", file=sys.stderr)
             results["baseline"] = baseline(harness, args.idle_s, args.fixed_runs)
     results["benchmark_wall_s"] = time.perf_counter() - started
+    results["load_average_at_end"] = os.getloadavg()
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     markdown = format_markdown(results)

@@ -29,9 +29,10 @@ RAM_POWER_RATIO_MIN = 10.0
 
 # The outer run also spans the start-up of the four inner zuinig processes (2 to 8 s on
 # two busy cores), which no inner run covers; jobs of 6 s keep that start-up small beside
-# the work. The 2,000 MB job needs about a second to fill.
+# the work. Writing 2,000 MB takes about 4 s in this VM, so the memory jobs last 6 s to
+# stay of equal length.
 JOB_S = 6.0
-HOLD_S = 3.0
+HOLD_S = 6.0
 
 pytestmark = pytest.mark.slow
 

@@ -201,7 +201,7 @@ def test_list_table_shows_the_columns_and_says_estimated(state: AppState, sqlite
         "status",
         "started",
         "duration_s",
-        "energy_kwh",
+        "energy",
         "co2_kg",
         "method",
     ):

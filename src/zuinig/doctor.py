@@ -16,6 +16,8 @@ from typing import Any
 
 from zuinig.config import Settings, setting_names
 from zuinig.errors import LedgerError
+from zuinig.ledger import spool
+from zuinig.ledger.spool import QuarantinedFile
 from zuinig.meter.base import (
     ATTRIBUTION_MACHINE,
     ATTRIBUTION_RULES,
@@ -81,12 +83,15 @@ class LedgerStatus:
         reachable: the ledger can be opened and read.
         run_count: runs it holds, when reachable.
         problem: why it cannot be used, when it cannot.
+        quarantined: spooled run files (of any ledger) that could not be delivered
+            and were set aside, each with why (:func:`zuinig.ledger.spool.quarantined`).
     """
 
     url: str
     reachable: bool
     run_count: int | None = None
     problem: str | None = None
+    quarantined: tuple[QuarantinedFile, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -139,6 +144,9 @@ class Diagnosis:
             item.name: {"value": item.value, "origin": item.origin} for item in self.settings
         }
         result["calibration_keys"] = dict(CALIBRATION_KEYS)
+        result["ledger"]["quarantined"] = [
+            {"path": str(item.path), "reason": item.reason} for item in self.ledger.quarantined
+        ]
         return result
 
 
@@ -158,7 +166,7 @@ def diagnose(
     Raises:
         LedgerURLError: the ledger URL is malformed (the user's input).
     """
-    from zuinig.ledger import default_ledger_url
+    from zuinig.ledger.urls import configured_ledger_url
 
     if meter is None:
         from zuinig.meter import default_meter
@@ -166,8 +174,8 @@ def diagnose(
         meter = default_meter(settings)
     method = meter.method()
     rapl = rapl_status()
-    url = ledger_url or settings.ledger or default_ledger_url()
-    ledger = ledger_status(url)
+    url = ledger_url or configured_ledger_url(settings.ledger)
+    ledger = dataclasses.replace(ledger_status(url), quarantined=tuple(spool.quarantined()))
     estimated = not method.is_measured
     return Diagnosis(
         method=method,
@@ -220,7 +228,9 @@ def ledger_status(url: str, *, timeout_s: float = LEDGER_TIMEOUT_S) -> LedgerSta
     from zuinig.ledger import display_url
 
     shown = display_url(url)
-    if _missing_sqlite_file(url) is not None:
+    from zuinig.ledger.store import missing_sqlite_file
+
+    if missing_sqlite_file(url) is not None:
         return LedgerStatus(shown, True, 0, None)
     outcome: list[int | BaseException] = []
     worker = threading.Thread(
@@ -248,23 +258,6 @@ def _count_runs(url: str, outcome: list[int | BaseException]) -> None:
             outcome.append(ledger.count_runs())
     except BaseException as error:  # handed to the caller's thread
         outcome.append(error)
-
-
-def _missing_sqlite_file(url: str) -> Path | None:
-    """The path of a SQLite ledger whose file does not exist yet, else ``None``."""
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError
-
-    try:
-        parsed = make_url(url)
-    except (ArgumentError, ValueError):
-        return None  # Ledger.open says what is wrong with it
-    if parsed.get_backend_name() != "sqlite" or not parsed.database:
-        return None
-    if parsed.database == ":memory:" or parsed.database.startswith("file:"):
-        return None
-    path = Path(parsed.database)
-    return None if path.exists() else path
 
 
 def _origin(settings: Settings, name: str) -> str:
@@ -379,6 +372,8 @@ def _warnings(
             f"the ledger cannot be used ({ledger.problem}); runs are kept locally and "
             "delivered when it can"
         )
+    if ledger.quarantined:
+        warnings.append(spool.format_quarantined(ledger.quarantined))
     return warnings
 
 

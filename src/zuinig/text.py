@@ -1,5 +1,9 @@
 """The CLI's text: runs and diagnoses in, lines out (pure; only the CLI prints).
 
+Text from users (job names, tags, commands, error messages) is shown with its control
+characters escaped (:func:`zuinig.safe_text.printable`): here where columns are
+aligned, and again by the CLI for every line it prints.
+
 The renderers behind ``zuinig run`` (the summary line), ``zuinig runs list`` and
 ``zuinig runs show`` (with the per-process breakdown of a dask run), and
 ``zuinig doctor``. The other commands' renderers live with their library:
@@ -15,13 +19,25 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from zuinig.ledger.model import Run
+from zuinig.meter.base import (
+    ATTRIBUTION_CODECARBON_MACHINE,
+    ATTRIBUTION_CODECARBON_PROCESS,
+    ATTRIBUTION_MACHINE,
+    ATTRIBUTION_RESOURCE_SHARE,
+)
+from zuinig.safe_text import printable
+from zuinig.units import co2_unit, energy_unit
 
 if TYPE_CHECKING:
     from zuinig.doctor import Diagnosis
 
 __all__ = [
+    "attribution_words",
+    "energy_range",
     "format_breakdown",
     "format_diagnosis",
+    "format_energy",
+    "format_energy_range",
     "format_run",
     "format_run_summary",
     "format_runs_json",
@@ -50,7 +66,7 @@ def format_runs_table(runs: Sequence[Run], *, total: int | None = None) -> list[
         "status",
         "started (UTC)",
         "duration_s",
-        "energy_kwh",
+        "energy",
         "co2_kg",
         "method",
     )
@@ -58,11 +74,11 @@ def format_runs_table(runs: Sequence[Run], *, total: int | None = None) -> list[
     rows = [
         (
             run.run_id[:8],
-            run.job,
+            printable(run.job),  # escaped before measuring, so the columns line up
             run.status,
             _time(run.started_at),
             _number(run.duration_s),
-            _number(run.energy_kwh),
+            _energy_compact(run),
             _number(run.co2_kg),
             _method_word(run),
         )
@@ -84,6 +100,8 @@ def format_runs_table(runs: Sequence[Run], *, total: int | None = None) -> list[
         lines.append(
             "estimated: figures modelled from CPU load and TDP, not read from RAPL; see `zuinig doctor`"
         )
+    if any(energy_range(run) for run in runs):
+        lines.append("(low–high): the range of an estimate, from the model's published bounds")
     return lines
 
 
@@ -115,7 +133,7 @@ def format_run(run: Run) -> list[str]:
                 ("status", run.status),
                 ("parent run", run.parent_run_id),
                 ("tags", ", ".join(f"{k}={v}" for k, v in sorted(run.tags.items())) or None),
-                ("command", run.command.replace("\n", "\\n") if run.command else None),
+                ("command", run.command),
                 ("exit code", _text(run.exit_code) if run.exit_code is not None else None),
                 ("error", _error_text(run)),
                 ("started", _time(run.started_at) + " UTC"),
@@ -144,7 +162,7 @@ def format_run(run: Run) -> list[str]:
             (
                 "energy_kwh",
                 _number(run.energy_kwh),
-                f"{energy_how}; CPU + RAM + GPU, x PUE {_pue(run)}",
+                f"{energy_how}{_range_words(run)}; CPU + RAM + GPU, x PUE {_pue(run)}",
             ),
             ("cpu_energy_kwh", _number(run.cpu_energy_kwh), cpu_how),
             ("ram_energy_kwh", _number(run.ram_energy_kwh), ram_how),
@@ -154,7 +172,17 @@ def format_run(run: Run) -> list[str]:
                 "measured (NVIDIA NVML)" if run.gpu_energy_kwh else "no GPU measured",
             ),
             ("power_w", _number(run.power_w), "= energy_kwh / duration_s"),
-            ("co2_kg", _number(run.co2_kg), f"= energy_kwh x {intensity}"),
+            ("co2_kg", _number(run.co2_kg), f"= energy_kwh x {intensity}{_co2_range_words(run)}"),
+            (
+                "cpu_share",
+                _share(run.cpu_share),
+                _SHARE_WORDS if run.cpu_share is not None else None,
+            ),
+            (
+                "ram_gb_s",
+                _number(run.ram_gb_s),
+                _RAM_GB_S_WORDS if run.ram_gb_s is not None else None,
+            ),
             (
                 "intensity_g_per_kwh",
                 _exact(run.intensity_g_per_kwh),
@@ -183,6 +211,9 @@ def format_run(run: Run) -> list[str]:
                 f"{run.method_ram_power_w:g} W" if run.method_ram_power_w is not None else None,
             ),
             ("tracking mode", _tracking_text(run.tracking_mode)),
+            ("attribution", attribution_words(run.method_attribution)),
+            ("CPU watts from", run.method_cpu_coefficients),
+            ("GPU method", run.method_gpu),
             ("PUE", _pue(run)),
             ("intensity", intensity),
             ("in words", method.describe() if method else None),
@@ -293,6 +324,7 @@ def _pairs(items: Sequence[tuple[Any, ...]], indent: str = "") -> list[str]:
     shown = [item for item in items if item[1] is not None]
     if not shown:
         return []
+    shown = [(item[0], printable(str(item[1])), *item[2:]) for item in shown]
     width = max(len(item[0]) for item in shown)
     value_width = max(len(str(item[1])) for item in shown)
     lines = []
@@ -337,7 +369,91 @@ def _method_word(run: Run) -> str:
     if run.energy_kwh is None:
         return "not measured"
     estimated = run.is_estimated
-    return "unknown" if estimated is None else "estimated" if estimated else "measured"
+    word = "unknown" if estimated is None else "estimated" if estimated else "measured"
+    if run.method_attribution in _EARLIER_RULES:
+        word += f" ({run.method_attribution})"  # an earlier rule: not comparable with today's
+    return word
+
+
+def energy_range(run: Run) -> tuple[float, float] | None:
+    """``(low, high)`` of an estimated run's energy (kWh); ``None`` for a measured run
+    (its range is its reading) and for a run without a recorded range."""
+    if not run.is_estimated or run.energy_kwh_low is None or run.energy_kwh_high is None:
+        return None
+    return run.energy_kwh_low, run.energy_kwh_high
+
+
+def format_energy(kwh: float) -> str:
+    """An energy in the unit that keeps its digits: ``2.3 Wh``, ``450 mWh``."""
+    factor, unit = energy_unit(abs(kwh))
+    return f"{_number(kwh * factor)} {unit}"
+
+
+def format_energy_range(low_kwh: float, high_kwh: float) -> str:
+    """A range in words a manager reads, both ends in one unit: ``between 1.2 and 3.4 Wh``."""
+    factor, unit = energy_unit(max(abs(low_kwh), abs(high_kwh)))
+    return f"between {_number(low_kwh * factor)} and {_number(high_kwh * factor)} {unit}"
+
+
+def _energy_compact(run: Run) -> str:
+    """``2.3 Wh (1.2–3.4)``: the runs table's energy, with an estimate's range in its unit."""
+    if run.energy_kwh is None:
+        return "-"
+    span = energy_range(run)
+    largest = max((abs(run.energy_kwh), *(abs(end) for end in span or ())))
+    factor, unit = energy_unit(largest)
+    text = f"{_number(run.energy_kwh * factor)} {unit}"
+    if span is not None:
+        text += f" ({_number(span[0] * factor)}–{_number(span[1] * factor)})"
+    return text
+
+
+def _range_words(run: Run) -> str:
+    span = energy_range(run)
+    if span is None:
+        return " (no range recorded)" if run.is_estimated and run.energy_kwh is not None else ""
+    return f", {format_energy_range(*span)}"
+
+
+def _co2_range_words(run: Run) -> str:
+    if energy_range(run) is None or run.co2_kg_low is None or run.co2_kg_high is None:
+        return ""
+    factor, unit = co2_unit(max(abs(run.co2_kg_low), abs(run.co2_kg_high)))
+    low, high = _number(run.co2_kg_low * factor), _number(run.co2_kg_high * factor)
+    return f"; between {low} and {high} {unit}"
+
+
+def _share(value: float | None) -> str:
+    return "-" if value is None else f"{value * 100:.3g}%"
+
+
+_SHARE_WORDS = "of the machine's CPU time over the window: its share of the CPU energy"
+_RAM_GB_S_WORDS = "GB of memory held x seconds: its share of the RAM energy"
+
+#: The attribution rules in words (``runs show``); keys are the ATTRIBUTION_* values.
+_ATTRIBUTION_WORDS = {
+    ATTRIBUTION_RESOURCE_SHARE: (
+        "resource share: CPU by the job's share of the machine's CPU time, RAM by its "
+        "share of memory held, GPU as measured"
+    ),
+    ATTRIBUTION_MACHINE: "machine: the whole machine's power charged to the run",
+    ATTRIBUTION_CODECARBON_PROCESS: (
+        "codecarbon-process (earlier rule): a CodeCarbon tracker per run, CPU from the "
+        "process's load, RAM a fixed minimum per process; not comparable with today's figures"
+    ),
+    ATTRIBUTION_CODECARBON_MACHINE: (
+        "codecarbon-machine (earlier rule): a CodeCarbon tracker per run charging the whole "
+        "machine; not comparable with today's figures"
+    ),
+}
+_EARLIER_RULES = frozenset({ATTRIBUTION_CODECARBON_PROCESS, ATTRIBUTION_CODECARBON_MACHINE})
+
+
+def attribution_words(rule: str | None) -> str | None:
+    """An attribution rule (``Method.attribution``) in words; ``None`` when not recorded."""
+    if rule is None:
+        return None
+    return _ATTRIBUTION_WORDS.get(rule, rule)
 
 
 def _error_text(run: Run) -> str | None:
@@ -368,10 +484,10 @@ def _cpu_method_text(cpu_method: str | None) -> str | None:
 
 
 def _cpu_how(run: Run) -> str:
-    if run.method_cpu == "rapl":
-        return "measured (RAPL)"
     if run.method_cpu is None:
         return "method unknown"
+    if not run.is_estimated:
+        return f"measured ({run.method_cpu})"
     tdp = f"TDP {run.method_cpu_tdp_w:g} W" if run.method_cpu_tdp_w is not None else "TDP unknown"
     generic = ", a generic guess" if run.method_cpu_tdp_is_generic else ""
     return f"estimated ({run.method_cpu}, {tdp}{generic})"

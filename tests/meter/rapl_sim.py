@@ -102,6 +102,7 @@ def wrap(
     dram_w: float = DRAM_W_DEFAULT,
     dram_layout: str = "top",
     report: Path | None = None,
+    wraps_after_s: float | None = None,
 ) -> list[str]:
     """The command line that runs ``argv`` under the simulated counters.
 
@@ -111,6 +112,8 @@ def wrap(
         dram_w: simulated DRAM power (W).
         dram_layout: ``top`` (domain ``intel-rapl:1``), ``sub`` (``intel-rapl:0:0``) or ``none``.
         report: file to write the simulated energies to (JSON), outside the namespace.
+        wraps_after_s: start each counter so close to ``max_energy_range_uj`` that it
+            wraps this many seconds in (for testing wrap-around handling).
     """
     line = [
         sys.executable,
@@ -124,6 +127,8 @@ def wrap(
     ]
     if report is not None:
         line += ["--report", str(report)]
+    if wraps_after_s is not None:
+        line += ["--wraps-after-s", repr(wraps_after_s)]
     return [*line, "--", *argv]
 
 
@@ -147,6 +152,7 @@ class SimulatedRapl:
         dram_layout: str = "top",
         timeout_s: float = 120,
         env: dict[str, str] | None = None,
+        wraps_after_s: float | None = None,
     ) -> subprocess.CompletedProcess[str]:
         """Run ``argv`` under the simulation, capturing its output; raises when it fails."""
         line = wrap(
@@ -155,6 +161,7 @@ class SimulatedRapl:
             dram_w=self.dram_w,
             dram_layout=dram_layout,
             report=report,
+            wraps_after_s=wraps_after_s,
         )
         return subprocess.run(
             line, capture_output=True, text=True, timeout=timeout_s, check=True, env=env
@@ -166,11 +173,10 @@ class _Domain:
     directory: Path
     name: str
     power_w: float
+    start_uj: int
 
     def energy_uj(self, elapsed_s: float) -> int:
-        return (
-            int(START_ENERGY_UJ[self.name] + elapsed_s * self.power_w * 1e6) % MAX_ENERGY_RANGE_UJ
-        )
+        return int(self.start_uj + elapsed_s * self.power_w * 1e6) % MAX_ENERGY_RANGE_UJ
 
 
 def _write_atomic(path: Path, text: str) -> None:
@@ -193,8 +199,18 @@ def _mirror_sys_class() -> dict[str, dict[str, str]]:
 
 
 def _build_tree(
-    mirror: dict[str, dict[str, str]], package_w: float, dram_w: float, dram_layout: str
+    mirror: dict[str, dict[str, str]],
+    package_w: float,
+    dram_w: float,
+    dram_layout: str,
+    wraps_after_s: float | None,
 ) -> list[_Domain]:
+    def domain(directory: Path, name: str, power_w: float) -> _Domain:
+        if wraps_after_s is None:
+            return _Domain(directory, name, power_w, START_ENERGY_UJ[name])
+        start_uj = MAX_ENERGY_RANGE_UJ - int(wraps_after_s * power_w * 1e6)
+        return _Domain(directory, name, power_w, start_uj)
+
     for class_name, entries in mirror.items():
         (SYS_CLASS / class_name).mkdir()
         for entry_name, real in entries.items():
@@ -206,11 +222,11 @@ def _build_tree(
     (control / "subsystem").symlink_to(powercap)
     (control / "enabled").write_text("1\n")
     package_dir = control / "intel-rapl:0"
-    domains = [_Domain(package_dir, "package-0", package_w)]
+    domains = [domain(package_dir, "package-0", package_w)]
     if dram_layout == "top":
-        domains.append(_Domain(control / "intel-rapl:1", "dram", dram_w))
+        domains.append(domain(control / "intel-rapl:1", "dram", dram_w))
     elif dram_layout == "sub":
-        domains.append(_Domain(package_dir / "intel-rapl:0:0", "dram", dram_w))
+        domains.append(domain(package_dir / "intel-rapl:0:0", "dram", dram_w))
     for domain in domains:
         domain.directory.mkdir()
         (domain.directory / "name").write_text(f"{domain.name}\n")
@@ -239,7 +255,13 @@ def _inside(arguments: argparse.Namespace) -> int:
     subprocess.run(
         ["mount", "-t", "tmpfs", "-o", "mode=0755", "rapl-sim", str(SYS_CLASS)], check=True
     )
-    domains = _build_tree(mirror, arguments.package_w, arguments.dram_w, arguments.dram_layout)
+    domains = _build_tree(
+        mirror,
+        arguments.package_w,
+        arguments.dram_w,
+        arguments.dram_layout,
+        arguments.wraps_after_s,
+    )
     start = time.monotonic()
     stop = threading.Event()
     writer = threading.Thread(target=_advance, args=(domains, start, stop), daemon=True)
@@ -275,6 +297,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dram-w", type=float, default=DRAM_W_DEFAULT)
     parser.add_argument("--dram-layout", choices=DRAM_LAYOUTS, default="top")
     parser.add_argument("--report", type=Path, default=None)
+    parser.add_argument("--wraps-after-s", type=float, default=None)
     parser.add_argument(
         "--check",
         action="store_true",
@@ -312,6 +335,11 @@ def main(argv: list[str] | None = None) -> int:
         repr(arguments.dram_w),
         "--dram-layout",
         arguments.dram_layout,
+        *(
+            []
+            if arguments.wraps_after_s is None
+            else ["--wraps-after-s", repr(arguments.wraps_after_s)]
+        ),
         _INSIDE_FLAG,
         mount_namespace(),
     ]

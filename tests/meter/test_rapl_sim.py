@@ -28,6 +28,10 @@ TRACKER_SCRIPT = textwrap.dedent(
     """
     import json, sys, time
     from codecarbon import OfflineEmissionsTracker
+    package = "/sys/class/powercap/intel-rapl:0/"
+    def counter(name):
+        with open(package + name) as file:
+            return int(file.read())
     tracker = OfflineEmissionsTracker(
         country_iso_code="NLD", save_to_file=False, log_level="error",
         tracking_mode="machine", allow_multiple_runs=True,
@@ -35,22 +39,40 @@ TRACKER_SCRIPT = textwrap.dedent(
     )
     tracker.start()
     began = time.perf_counter()
-    time.sleep(2.0)
+    first_uj = counter("energy_uj")
+    sleep_s = 2.0
+    if sys.argv[2] == "across-wrap":
+        # Until one second past the wrap, so the window surely spans it.
+        sleep_s = (counter("max_energy_range_uj") - first_uj) / (float(sys.argv[3]) * 1e6) + 1.0
+    time.sleep(min(sleep_s, 30.0))
+    last_uj = counter("energy_uj")
     window_s = time.perf_counter() - began
     tracker.stop()
     data = tracker.final_emissions_data
     modes = [getattr(item, "_mode", None) for item in tracker._hardware]
     rapl = [item._intel_interface for item in tracker._hardware if hasattr(item, "_intel_interface")]
     print(json.dumps({
-        "modes": modes, "details": rapl[0].get_static_cpu_details() if rapl else {}, "cpu_energy_kwh": data.cpu_energy, "window_s": window_s,
+        "modes": modes, "details": rapl[0].get_static_cpu_details() if rapl else {},
+        "cpu_energy_kwh": data.cpu_energy, "window_s": window_s,
+        "wrapped": last_uj < first_uj,
     }))
     """
 )
 
 
-def _tracker_report(rapl_sim: SimulatedRapl, tmp_path: Path, variant: str, layout: str) -> dict:
+def _tracker_report(
+    rapl_sim: SimulatedRapl,
+    tmp_path: Path,
+    variant: str,
+    layout: str,
+    wraps_after_s: float | None = None,
+) -> dict:
+    timing = "plain" if wraps_after_s is None else "across-wrap"
     completed = rapl_sim.run(
-        [sys.executable, "-c", TRACKER_SCRIPT, variant], dram_layout=layout, env=_env(tmp_path)
+        [sys.executable, "-c", TRACKER_SCRIPT, variant, timing, repr(rapl_sim.package_w)],
+        dram_layout=layout,
+        env=_env(tmp_path),
+        wraps_after_s=wraps_after_s,
     )
     return json.loads(completed.stdout.strip().splitlines()[-1])
 
@@ -103,6 +125,18 @@ def test_codecarbon_skips_a_dram_subdomain_of_the_package(
     _assert_energy(report, rapl_sim.package_w)
 
 
+@pytest.mark.slow
+def test_codecarbon_reads_across_the_counter_wrapping_round(
+    rapl_sim: SimulatedRapl, tmp_path: Path
+) -> None:
+    # The counters wrap at max_energy_range_uj 8 s in, after the tracker's start-up (1 to 3 s);
+    # the window lasts until a second past the wrap. The energy must not go negative or vanish.
+    report = _tracker_report(rapl_sim, tmp_path, "package", "top", wraps_after_s=8.0)
+    assert report["wrapped"], "the window did not span the wrap: the tracker took over 8 s to start"
+    assert "intel_rapl" in report["modes"]
+    _assert_energy(report, rapl_sim.package_w)
+
+
 def test_the_counters_advance_and_only_inside_the_namespace(
     rapl_sim: SimulatedRapl, tmp_path: Path
 ) -> None:
@@ -145,6 +179,7 @@ def test_the_exit_code_passes_through(rapl_sim: SimulatedRapl) -> None:
     assert failure.value.returncode == 7
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="mount namespaces are Linux's")
 def test_it_refuses_to_mount_outside_a_private_namespace() -> None:
     # Asked to act as if already inside, from the host's own namespace: it must refuse
     # before touching /sys/class.

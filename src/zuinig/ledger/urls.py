@@ -13,15 +13,20 @@ to open, but which may reach the spool before anything parses it).
 
 from __future__ import annotations
 
+import os
 import re
 from urllib.parse import unquote_plus
 
-__all__ = ["SECRET_QUERY_KEYS", "default_ledger_url", "mask_password"]
+from zuinig.errors import LedgerURLError
+
+__all__ = ["SECRET_QUERY_KEYS", "configured_ledger_url", "default_ledger_url", "mask_password"]
 
 #: Query-string keys that carry a password in some drivers' URLs (psycopg, pymysql).
 SECRET_QUERY_KEYS = frozenset({"password", "passwd", "pwd", "sslpassword"})
 
 MASK = "***"
+#: The environment variable that names the ledger (a setting; see zuinig.config).
+LEDGER_ENV = "ZUINIG_LEDGER"
 
 # SQLAlchemy's URL pattern (sqlalchemy.engine.url._parse_url), up to the end of the
 # user information: a username without ':' or '/', then an optional ':password' that
@@ -88,3 +93,31 @@ def default_ledger_url() -> str:
     from zuinig.ledger.paths import user_data_dir
 
     return f"sqlite:///{(user_data_dir() / 'ledger.sqlite').as_posix()}"
+
+
+def configured_ledger_url(ledger: str | None) -> str:
+    """The ledger URL to use for the setting ``ledger``: itself, or the default when unset.
+
+    An empty setting (``--ledger ''``, ``ZUINIG_LEDGER=''``) is refused rather than
+    read as "unset": silently writing to the default ledger instead of the one
+    meant is how runs end up where nobody looks.
+
+    Args:
+        ledger: the setting's value (``--ledger``, ``ZUINIG_LEDGER`` or the settings file).
+
+    Raises:
+        LedgerURLError: the setting is empty or blank.
+    """
+    if ledger is None:
+        # The settings read an empty ZUINIG_LEDGER as unset (as for every optional
+        # setting); for the ledger that would be the silent fallback refused here.
+        if LEDGER_ENV in os.environ and not os.environ[LEDGER_ENV].strip():
+            ledger = ""
+        else:
+            return default_ledger_url()
+    if not ledger.strip():
+        raise LedgerURLError(
+            "the ledger URL is empty (--ledger '' or ZUINIG_LEDGER=''); give one such as "
+            "sqlite:////path/ledger.sqlite, or leave it out for the default ledger"
+        )
+    return ledger

@@ -35,7 +35,7 @@ from zuinig.ledger.model import (
     RunFilter,
 )
 from zuinig.ledger.store import GROUP_BY_MONTH, GROUP_BY_TAG, Ledger, RunGroup, month_bounds
-from zuinig.meter.base import CPU_METHOD_IMPORTED
+from zuinig.meter.base import CPU_METHOD_IMPORTED, Method
 from zuinig.report.equivalents import equivalents
 from zuinig.report.model import (
     GroupFigures,
@@ -57,10 +57,9 @@ TREND_MONTHS = 12
 #: from; short enough that a job changed a quarter ago is advised on what it does now.
 ADVICE_WINDOW = timedelta(days=90)
 
-METHOD_MEASURED = "measured"  # CPU energy read from RAPL counters
+METHOD_MEASURED = "measured"  # Method.is_measured: CPU energy read from hardware counters
 METHOD_ESTIMATED = "estimated"  # CPU load x TDP, or constants
 METHOD_IMPORTED = "imported"  # imported from CodeCarbon files (see ledger.importers)
-_RAPL = "rapl"
 _IMPORTED_METER_SUFFIX = "(imported)"
 #: Stored or shown status -> the Totals field that counts it.
 _STATUS_FIELDS = {
@@ -80,6 +79,7 @@ _METHOD_KEYS = (
     "method_cpu_tdp_is_generic",
     "method_ram_power_w",
     "tracking_mode",
+    "method_attribution",
     "codecarbon_version",
 )
 
@@ -263,7 +263,10 @@ def _sum_sizes(inputs: str | None) -> int:
 def _method_class(method_cpu: str | None, method_meter: str | None) -> str:
     if method_cpu == CPU_METHOD_IMPORTED or (method_meter or "").endswith(_IMPORTED_METER_SUFFIX):
         return METHOD_IMPORTED
-    if method_cpu == _RAPL:
+    if (
+        method_cpu is not None
+        and Method(meter=method_meter or "", cpu_method=method_cpu).is_measured
+    ):
         return METHOD_MEASURED
     return METHOD_ESTIMATED
 
@@ -282,6 +285,11 @@ def _totals(slices: Iterable[_Slice]) -> Totals:
         sums[f"{item.method}_runs"] += group.energy_runs
         sums[f"{item.method}_energy_kwh"] += group.energy_kwh
         sums["unmeasured_runs"] += group.runs - group.energy_runs
+        sums["range_runs"] += group.range_runs
+        sums["ranged_energy_kwh_low"] += group.energy_kwh_low
+        sums["ranged_energy_kwh_high"] += group.energy_kwh_high
+        sums["ranged_co2_kg_low"] += group.co2_kg_low
+        sums["ranged_co2_kg_high"] += group.co2_kg_high
     return Totals(**{name: kind(sums[name]) for name, kind in _TOTALS_TYPES.items()})
 
 
@@ -361,6 +369,7 @@ def _method_summary(settings: Settings, this: Sequence[_Slice]) -> MethodSummary
         tdp_values_w=_distinct(rows, "method_cpu_tdp_w"),
         ram_power_values_w=_distinct(rows, "method_ram_power_w"),
         tracking_modes=_counts(rows, "tracking_mode"),
+        attributions=_counts(rows, "method_attribution"),
         storage_wh_per_tb_hour=settings.storage_wh_per_tb_hour,
         storage_replication=settings.storage_replication,
         codecarbon_versions=_distinct(rows, "codecarbon_version"),
