@@ -8,9 +8,8 @@ outer ``zuinig run``, estimated and under the simulated RAPL counter; two jobs h
 - every run under the simulated counter is labelled ``rapl``;
 - the RAM power of the 2,000 MB job is at least 10x that of the 40 MB job.
 
-Today's meter charges every job the machine's RAM minimum and, under RAPL, the whole
-package, so the targets fail: those tests are marked ``xfail(strict=True)`` until the
-attribution by resource lands, and then fail loudly, so whoever lands it removes the mark.
+The meter used to charge every job the machine's RAM minimum and, under RAPL, the whole
+package (sums of 1.6x to 2.1x); with attribution by resource the targets hold.
 """
 
 from __future__ import annotations
@@ -29,16 +28,11 @@ SUM_OVER_OUTER_MAX = 1.10
 RAM_POWER_RATIO_MIN = 10.0
 
 # The outer run also spans the start-up of the four inner zuinig processes (2 to 8 s on
-# two busy cores), which no inner run covers. Jobs of 6 s keep today's sums well above
-# the target even on a loaded machine (4 s jobs gave 1.37x under RAPL at load 5.6), so
-# the expected failures are not luck. Writing 2,000 MB takes about 4 s in this VM, so the
-# memory jobs last 6 s to stay of equal length.
+# two busy cores), which no inner run covers; jobs of 6 s keep that start-up small beside
+# the work. Writing 2,000 MB takes about 4 s in this VM, so the memory jobs last 6 s to
+# stay of equal length.
 JOB_S = 6.0
 HOLD_S = 6.0
-
-NOT_LANDED = pytest.mark.xfail(
-    strict=True, raises=AssertionError, reason="issue 11: attribution by resource not landed yet"
-)
 
 pytestmark = pytest.mark.slow
 
@@ -88,7 +82,6 @@ def _side(results: dict[str, Any], mode: str) -> dict[str, Any]:
     return side
 
 
-@NOT_LANDED
 def test_four_jobs_side_by_side_add_up_to_the_outer_run_estimated(
     results: dict[str, Any],
 ) -> None:
@@ -96,7 +89,6 @@ def test_four_jobs_side_by_side_add_up_to_the_outer_run_estimated(
     assert side["sum_over_outer_energy"] <= SUM_OVER_OUTER_MAX
 
 
-@NOT_LANDED
 def test_four_jobs_side_by_side_add_up_to_the_outer_run_under_rapl(
     results: dict[str, Any],
 ) -> None:
@@ -110,7 +102,6 @@ def test_every_run_under_the_simulated_counter_is_labelled_rapl(results: dict[st
     assert side["all_labelled_rapl"]
 
 
-@NOT_LANDED
 def test_ram_power_follows_the_memory_held(results: dict[str, Any]) -> None:
     memory = results["memory"]
     # The larger job really held its memory, or the ratio would prove nothing.

@@ -48,7 +48,7 @@ from zuinig.ledger.model import (
     Run,
 )
 from zuinig.meter import Measurement, Meter, Method, ReplayMeter
-from zuinig.meter.base import InputFile
+from zuinig.meter.base import ATTRIBUTION_RESOURCE_SHARE, InputFile
 
 # Every replayed window: CPU 1 Wh, RAM 2 Wh (a machine constant, like CodeCarbon's), no GPU.
 CPU_KWH = 0.001
@@ -149,7 +149,6 @@ def test_parent_holds_client_plus_workers_and_ram_once_per_host(
     assert parent.ram_energy_kwh == pytest.approx(RAM_KWH)
     assert all(run.ram_energy_kwh == pytest.approx(RAM_KWH / 3) for run in parts)
     assert "once per host" in (parent.method_ram or "")
-    assert parent.measurement_error is None
     # The handle tells the same story as the ledger.
     assert m.client is not None and m.client.run is not None
     assert [w.address for w in m.workers] == workers
@@ -344,12 +343,18 @@ def _part(
     ram: float,
     mode: str = "process",
     cpu_method: str = "cpu_load",
+    attribution: str | None = None,
+    gpu: float = 0.0,
 ) -> ProcessMeasurement:
-    method = Method(meter="test", cpu_method=cpu_method, tracking_mode=mode, ram_model="10 W")
+    method = Method(
+        meter="test", cpu_method=cpu_method, tracking_mode=mode, ram_model="10 W",
+        attribution=attribution,
+    )  # fmt: skip
     measurement = Measurement(
-        started_at=_T0, ended_at=_T0, duration_s=10.0, energy_kwh=cpu + ram,
-        cpu_energy_kwh=cpu, ram_energy_kwh=ram, gpu_energy_kwh=0.0,
-        co2_kg=(cpu + ram) * INTENSITY / 1000, intensity_g_per_kwh=INTENSITY,
+        started_at=_T0, ended_at=_T0, duration_s=10.0, energy_kwh=cpu + ram + gpu,
+        energy_kwh_low=(cpu + ram + gpu) / 2, energy_kwh_high=(cpu + ram + gpu) * 2,
+        cpu_energy_kwh=cpu, ram_energy_kwh=ram, gpu_energy_kwh=gpu,
+        co2_kg=(cpu + ram + gpu) * INTENSITY / 1000, intensity_g_per_kwh=INTENSITY,
         cpu_s=1.0, method=method,
     )  # fmt: skip
     return ProcessMeasurement(address=address, host=host, pid=1, measurement=measurement)
@@ -382,6 +387,26 @@ def test_ram_is_shared_per_host_and_cpu_by_time_adds_up() -> None:
     assert whole.energy_kwh == pytest.approx(0.038)
     assert whole.co2_kg == pytest.approx(0.038 * INTENSITY / 1000)
     assert whole.intensity_g_per_kwh == pytest.approx(INTENSITY)
+
+
+def test_resource_shares_add_up_and_only_the_gpu_is_counted_once_per_host() -> None:
+    rule = ATTRIBUTION_RESOURCE_SHARE
+    parts = [
+        _part("tcp://a:1", "node-a", cpu=0.010, ram=0.002, attribution=rule, gpu=0.004),
+        _part("tcp://a:2", "node-a", cpu=0.030, ram=0.001, attribution=rule, gpu=0.004),
+    ]
+    shared = share_machine_terms(parts)
+    whole = total(shared, started_at=_T0, duration_s=10.0)
+    assert whole.cpu_energy_kwh == pytest.approx(0.040)  # shares of the machine: they add up
+    assert whole.ram_energy_kwh == pytest.approx(0.003)
+    assert whole.gpu_energy_kwh == pytest.approx(0.004)  # machine-wide: once for the host
+    assert whole.energy_kwh == pytest.approx(0.047)
+    # Each part's range moved with its figure; the total's range is the parts' sum.
+    first = shared[0].measurement
+    assert first is not None and first.energy_kwh is not None
+    assert first.energy_kwh_low == pytest.approx(first.energy_kwh / 2)
+    assert whole.energy_kwh_low == pytest.approx(0.047 / 2)
+    assert whole.energy_kwh_high == pytest.approx(0.047 * 2)
 
 
 @pytest.mark.parametrize(("mode", "cpu_method"), [("machine", "cpu_load"), ("process", "rapl")])
@@ -489,4 +514,9 @@ def test_must_show_a_local_cluster_job_records_energy_from_both_workers(
     # The workers are the client's children; their CPU time is in their runs, not the client's.
     client_cpu_s = clients[0].cpu_s or 0.0
     assert client_cpu_s < sum(run.cpu_s or 0 for run in workers)
-    assert "once per host" in (parent.method_ram or "")
+    # Resource shares (no GPU here): nothing machine-wide to count once per host, and the
+    # parts' RAM adds up to no more than the machine's RAM power over the job (conservation).
+    assert "once per host" not in (parent.method_ram or "")
+    assert parent.method_ram_power_w and parent.duration_s and parent.ram_energy_kwh is not None
+    machine_ram_kwh = parent.method_ram_power_w * parent.duration_s * (parent.pue or 1) / 3.6e6
+    assert parent.ram_energy_kwh <= machine_ram_kwh * 1.1

@@ -64,7 +64,7 @@ def test_real_codecarbon_measures_a_cpu_busy_function(sqlite_url: str, tmp_path:
 def test_codecarbon_failure_leaves_the_result_and_records_the_error(
     sqlite_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import codecarbon
+    from zuinig.meter.sources.codecarbon import CodeCarbonSource
 
     recorder = Recorder(Settings(), ledger_url=sqlite_url)
 
@@ -72,23 +72,23 @@ def test_codecarbon_failure_leaves_the_result_and_records_the_error(
     def job() -> str:
         return "result"
 
-    monkeypatch.setattr(codecarbon.OfflineEmissionsTracker, "stop", lambda self: None)
-    assert job() == "result"
-    returned_none = job.last_run  # type: ignore[attr-defined]
-
-    def explode(self: object) -> None:
+    def explode(self: object, *args: object) -> None:
         raise RuntimeError("RAPL went away")
 
-    monkeypatch.setattr(codecarbon.OfflineEmissionsTracker, "start", explode)
+    monkeypatch.setattr(CodeCarbonSource, "close", explode)
     assert job() == "result"
-    raised = job.last_run  # type: ignore[attr-defined]
+    failed_at_end = job.last_run  # type: ignore[attr-defined]
+
+    monkeypatch.setattr(CodeCarbonSource, "open", explode)
+    assert job() == "result"
+    failed_at_start = job.last_run  # type: ignore[attr-defined]
 
     ledger = Ledger.open(sqlite_url)
-    for run in (returned_none, raised):
+    for run in (failed_at_end, failed_at_start):
         stored = ledger.get_run(run.run_id)
         assert stored.status == "ok"
         assert stored.energy_kwh is None
-        assert stored.measurement_error
+        assert stored.measurement_error and "RAPL went away" in stored.measurement_error
     ledger.close()
 
 

@@ -23,21 +23,23 @@ Nothing is counted twice:
   starts its workers as child processes of the client, and the client's meter
   measures its process tree. Their CPU time over the client's window is read from
   the client side and taken out of the client's figures (CPU seconds, I/O bytes, and
-  the CPU energy where it is attributed by CPU time, which is linear in it), so the
+  the CPU energy where it is attributed by CPU time, which is linear in it, and the
+  RAM energy the workers' own meters report where it is a share), so the
   client's share is its own process plus starting and stopping the worker meters.
   The client's peak memory is then unknown (its tree's peak held the workers'
   memory) and is left empty.
-* **Machine terms count once per host.** CodeCarbon's RAM term is a constant per
-  meter, not a share: in process mode it is at least 10 W (two 5 W modules) for any
-  process below 16 GB, and a calibrated ``ram_power_w`` is a machine figure, so N
-  meters on one machine would count memory N times. The same holds for GPU energy,
-  and for CPU energy read from RAPL counters, CodeCarbon's ``constant`` mode or
-  ``machine`` tracking (all machine-wide). For each such term zuinig keeps, per
-  host, the largest figure of that host's meters and shares it among them in
+* **Shares add up; machine terms count once per host.** Under the resource-share rule
+  (:mod:`zuinig.meter.attribution`) each meter's CPU and RAM energy is its process
+  tree's share of the machine's (CPU time, memory held), so the meters on one host
+  simply add up, and the client's local workers' memory is taken out of the client's
+  RAM figure like their CPU time. What is machine-wide
+  (:func:`~zuinig.meter.attribution.machine_wide_terms`: GPU energy; everything under
+  ``machine`` tracking; the per-process RAM constant and RAPL CPU of runs measured
+  before that rule) would be counted once per meter: for each such term zuinig keeps,
+  per host, the largest figure of that host's meters and shares it among them in
   proportion to their own figures; the method's RAM text says so. Hosts are told
   apart by host name (containers on one machine with their own names count as
-  separate hosts). For memory beyond 16 GB per process, CodeCarbon's per-module
-  model grows with size and the largest figure is then a lower bound of the host's.
+  separate hosts).
 * **Workers in the client's process** (``processes=False``) and several workers in
   one process share that process's meter: the client's, or the first worker's.
 
@@ -97,9 +99,8 @@ from zuinig.measure import (
     _warn_once,
 )
 from zuinig.meter import default_meter
+from zuinig.meter.attribution import machine_wide_terms
 from zuinig.meter.base import (
-    CPU_METHOD_CONSTANT,
-    CPU_METHOD_RAPL,
     InputFile,
     Measurement,
     Meter,
@@ -127,8 +128,6 @@ METER_SETTINGS = (
     "intensity_g_per_kwh",
     "intensity_source",
 )
-#: CPU methods whose figure is the whole machine's, not the measured process's.
-_MACHINE_CPU_METHODS = frozenset({CPU_METHOD_RAPL, CPU_METHOD_CONSTANT})
 #: What the client is called in the breakdown.
 CLIENT = "client"
 
@@ -376,7 +375,7 @@ class _LocalChild:
 
     address: str
     process: Any  # psutil.Process
-    at_start: Any = None  # zuinig.meter.process._TreeSample
+    at_start: Any = None  # zuinig.meter.process.TreeSample
     at_end: Any = None
 
 
@@ -476,7 +475,14 @@ class _Session:
             provenance=_identity(),
         )
         measured = {w.address for w in workers if _energy(w) is not None}
-        client = _without_local_workers(client, [c for c in self.local if c.address in measured])
+        local = [c for c in self.local if c.address in measured]
+        addresses = {c.address for c in local}
+        workers_ram_kwh = sum(
+            w.measurement.ram_energy_kwh or 0.0
+            for w in workers
+            if w.address in addresses and w.measurement is not None
+        )
+        client = _without_local_workers(client, local, workers_ram_kwh=workers_ram_kwh)
         self.parts = share_machine_terms([client, *workers])
         return total(
             self.parts,
@@ -687,10 +693,10 @@ def _local_children(identities: Mapping[str, Any]) -> list[_LocalChild]:
 
 def _tree_sample(process: Any) -> Any:
     """CPU time and I/O of a process tree now, as the process sampler reads them."""
-    from zuinig.meter.process import _sample_tree
+    from zuinig.meter.process import sample_tree
 
     try:
-        return _sample_tree(process, with_io=True)
+        return sample_tree(process, with_io=True)
     except Exception:
         return None
 
@@ -708,9 +714,16 @@ def _delta(children: Sequence[_LocalChild], name: str) -> float | None:
 
 
 def _without_local_workers(
-    client: ProcessMeasurement, children: Sequence[_LocalChild]
+    client: ProcessMeasurement, children: Sequence[_LocalChild], *, workers_ram_kwh: float = 0.0
 ) -> ProcessMeasurement:
-    """The client's own share: its tree's figures less those of its measured worker children."""
+    """The client's own share: its tree's figures less those of its measured worker children.
+
+    Args:
+        client: the client's measurement (its whole process tree).
+        children: the local workers, measured by their own meters.
+        workers_ram_kwh: the RAM energy those workers' meters report; taken out of the
+            client's where RAM is a share of memory held (the client's tree held theirs).
+    """
     measurement = client.measurement
     if measurement is None or not children:
         return client
@@ -728,22 +741,21 @@ def _without_local_workers(
     for name in ("read_bytes", "written_bytes"):
         value, added = getattr(measurement, name), _delta(children, name)
         changes[name] = None if value is None or added is None else max(int(value - added), 0)
+    wide = machine_wide_terms(measurement.method)
+    own: dict[str, float] = {}
     if (
         measurement.cpu_energy_kwh is not None
-        and not _cpu_is_machine_term(measurement.method)
+        and "cpu_energy_kwh" not in wide
         and measurement.cpu_s > 0
     ):
         # Attributed by CPU time, the CPU energy is proportional to CPU seconds.
-        own_cpu_kwh = measurement.cpu_energy_kwh * own_cpu_s / measurement.cpu_s
-        changes.update(_energy_changes(measurement, cpu_energy_kwh=own_cpu_kwh))
+        own["cpu_energy_kwh"] = measurement.cpu_energy_kwh * own_cpu_s / measurement.cpu_s
+    if measurement.ram_energy_kwh is not None and "ram_energy_kwh" not in wide:
+        own["ram_energy_kwh"] = max(measurement.ram_energy_kwh - workers_ram_kwh, 0.0)
+        changes["ram_gb_s"] = None  # the tree's memory held included the workers'
+    if own:
+        changes.update(_energy_changes(measurement, **own))
     return dataclasses.replace(client, measurement=dataclasses.replace(measurement, **changes))
-
-
-def _cpu_is_machine_term(method: Method | None) -> bool:
-    """Whether the CPU figure is the whole machine's (RAPL, constant, machine tracking)."""
-    if method is None:
-        return False
-    return method.tracking_mode == "machine" or method.cpu_method in _MACHINE_CPU_METHODS
 
 
 _SHARED_NOTE = "counted once per host by zuinig.dask"
@@ -752,7 +764,7 @@ _SHARED_NOTE = "counted once per host by zuinig.dask"
 def share_machine_terms(parts: Sequence[ProcessMeasurement]) -> list[ProcessMeasurement]:
     """Count each machine-wide energy term once per host (see the module description).
 
-    Per host and term (RAM and GPU always; CPU where it is a machine figure), the
+    Per host and machine-wide term (:func:`~zuinig.meter.attribution.machine_wide_terms`), the
     largest figure among that host's meters is kept and shared among them in
     proportion to their own figures. Parts without a CPU/RAM/GPU breakdown are
     left as they are.
@@ -775,8 +787,8 @@ def share_machine_terms(parts: Sequence[ProcessMeasurement]) -> list[ProcessMeas
         }
         if any(value is None for value in terms.values()):
             continue
-        if not _cpu_is_machine_term(measurement.method):
-            del terms["cpu_energy_kwh"]
+        wide = machine_wide_terms(measurement.method)
+        terms = {term: value for term, value in terms.items() if term in wide}
         host = part.host or f"unknown host of {part.address}"
         for term, value in terms.items():
             groups.setdefault((host, term), []).append((index, float(value or 0.0)))
@@ -822,6 +834,12 @@ def _energy_changes(measurement: Measurement, **terms: float) -> dict[str, Any]:
     energy_kwh = sum(parts)
     changes["energy_kwh"] = energy_kwh
     old_energy, co2_kg = measurement.energy_kwh, measurement.co2_kg
+    if old_energy:
+        # The range moves with the figure, in proportion.
+        for name in ("energy_kwh_low", "energy_kwh_high", "co2_kg_low", "co2_kg_high"):
+            value = getattr(measurement, name)
+            if value is not None:
+                changes[name] = value * energy_kwh / old_energy
     if co2_kg is not None and old_energy:
         changes["co2_kg"] = co2_kg * energy_kwh / old_energy
     elif measurement.intensity_g_per_kwh is not None:
@@ -874,9 +892,14 @@ def total(
         cpu_energy_kwh=_sum(m.cpu_energy_kwh for m in with_energy),
         ram_energy_kwh=_sum(m.ram_energy_kwh for m in with_energy),
         gpu_energy_kwh=_sum(m.gpu_energy_kwh for m in with_energy),
+        energy_kwh_low=_sum_all(m.energy_kwh_low for m in with_energy),
+        energy_kwh_high=_sum_all(m.energy_kwh_high for m in with_energy),
         co2_kg=co2_kg,
+        co2_kg_low=_sum_all(m.co2_kg_low for m in with_energy),
+        co2_kg_high=_sum_all(m.co2_kg_high for m in with_energy),
         intensity_g_per_kwh=intensity,
         cpu_s=_sum(m.cpu_s for m in measured),
+        ram_gb_s=_sum(m.ram_gb_s for m in measured),
         peak_rss_bytes=_int_sum(m.peak_rss_bytes for m in measured),
         read_bytes=_int_sum(m.read_bytes for m in measured),
         written_bytes=_int_sum(m.written_bytes for m in measured),
@@ -947,6 +970,14 @@ def _child_run(parent: Run, part: ProcessMeasurement, client_id: str) -> Run:
 
 def _energy(part: ProcessMeasurement) -> float | None:
     return None if part.measurement is None else part.measurement.energy_kwh
+
+
+def _sum_all(values: Iterable[float | None]) -> float | None:
+    """The sum, or None unless every value is known (a range is whole or absent)."""
+    listed = list(values)
+    if not listed or any(value is None for value in listed):
+        return None
+    return sum(value for value in listed if value is not None)
 
 
 def _sum(values: Iterable[float | None]) -> float | None:

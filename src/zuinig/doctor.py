@@ -25,6 +25,8 @@ from zuinig.errors import LedgerError
 from zuinig.ledger import spool
 from zuinig.ledger.spool import QuarantinedFile
 from zuinig.meter.base import (
+    ATTRIBUTION_MACHINE,
+    ATTRIBUTION_RULES,
     CPU_METHOD_NONE,
     CPU_METHOD_RAPL,
     CPU_METHOD_USER_POWER,
@@ -153,6 +155,7 @@ class Diagnosis:
         method: the method the meter would use now.
         rapl: whether RAPL counters can be read.
         tdp_source: where the CPU power figure comes from, in words.
+        attribution: how the machine's energy is shared out among the jobs on it, in words.
         ram_source: where the RAM power figure comes from, in words.
         intensity_origin: where the carbon intensity comes from, in words.
         pue_origin: where the PUE comes from.
@@ -167,6 +170,7 @@ class Diagnosis:
     method: Method
     rapl: RaplStatus
     tdp_source: str
+    attribution: str
     ram_source: str
     intensity_origin: str
     pue_origin: str
@@ -223,6 +227,7 @@ def diagnose(
         method=method,
         rapl=rapl,
         tdp_source=_tdp_source(method, settings),
+        attribution=_attribution(method),
         ram_source=_ram_source(method, settings),
         intensity_origin=_intensity_origin(method, settings),
         pue_origin=_origin(settings, "pue"),
@@ -317,11 +322,21 @@ def _tdp_source(method: Method, settings: Settings) -> str:
         return "unknown"
     if method.cpu_tdp_is_generic:
         threads = f" x {method.cpu_count} threads" if method.cpu_count else ""
+        published = (
+            f"; instead zuinig uses {method.cpu_coefficients}" if method.cpu_coefficients else ""
+        )
         return (
             f"a generic guess: CodeCarbon's 4 W per CPU thread{threads}, because its table "
-            "of CPU models does not list this CPU"
+            f"of CPU models does not list this CPU{published}"
         )
     return "CodeCarbon's table of CPU models (its cpu_power.csv)"
+
+
+def _attribution(method: Method) -> str:
+    rule = ATTRIBUTION_RULES.get(method.attribution or "")
+    if method.cpu_method == CPU_METHOD_NONE or rule is None:
+        return "nothing is measured" if method.cpu_method == CPU_METHOD_NONE else "not stated"
+    return f"{method.attribution}: {rule}"
 
 
 def _ram_source(method: Method, settings: Settings) -> str:
@@ -329,9 +344,15 @@ def _ram_source(method: Method, settings: Settings) -> str:
         return f"your setting ram_power_w ({_origin(settings, 'ram_power_w')})"
     if method.cpu_method == CPU_METHOD_NONE:
         return "nothing is measured"
+    if method.attribution == ATTRIBUTION_MACHINE:
+        return (
+            "CodeCarbon's estimate for the machine's memory (a watt figure per guessed "
+            "memory module), charged whole to every run (tracking_mode = machine)"
+        )
     return (
-        "CodeCarbon's estimate (a watt figure per guessed memory module): nearly "
-        "constant, so RAM energy follows the run's duration more than its memory use"
+        "CodeCarbon's estimate for the machine's memory (a watt figure per guessed memory "
+        "module), shared out by the memory each run held (GB-seconds); CCF's 0.392 W per "
+        "GB is the other end of its range"
     )
 
 
@@ -366,15 +387,22 @@ def _warnings(
     elif not method.is_measured:
         tdp = f"{method.cpu_tdp_w:g} W" if method.cpu_tdp_w is not None else "an unknown power"
         ram = f"{method.ram_power_w:g} W" if method.ram_power_w is not None else "a constant"
+        cpu = (
+            "published per-vCPU watts (Cloud Carbon Footprint)"
+            if method.cpu_tdp_is_generic and method.cpu_coefficients
+            else tdp
+        )
         warnings.append(
             f"figures on this machine are ESTIMATES, not readings: CPU energy is modelled "
-            f"from CPU load and {tdp}, RAM as {ram}, so energy largely follows duration. "
-            "Compare runs on this machine with each other; calibrate (below) before "
-            "publishing absolute figures"
+            f"from the machine's CPU load and {cpu}, RAM from {ram} for the machine; every "
+            "figure carries a low-high range. Compare runs on this machine with each other; "
+            "calibrate (below) before publishing absolute figures"
         )
     if method.cpu_tdp_is_generic and settings.cpu_power_w is None and not method.is_measured:
         warnings.append(
-            "the CPU power is a generic guess for an unknown CPU model; set cpu_power_w"
+            "CodeCarbon does not know this CPU model (its TDP is a generic guess); zuinig "
+            "uses published per-vCPU watts with a wide range instead; set cpu_power_w to "
+            "calibrate"
         )
     if rapl.readable and not method.is_measured and method.cpu_method != CPU_METHOD_NONE:
         warnings.append(

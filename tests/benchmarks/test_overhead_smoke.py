@@ -24,6 +24,7 @@ def test_overhead_benchmark_runs_at_smoke_size(tmp_path: Path) -> None:
     results = json.loads((out / "results.json").read_text())
     assert set(results["summary"]) == {
         "zuinig @measure",
+        "zuinig meter window",
         "codecarbon track_emissions",
         "zuinig @measure, cold machine",
     }

@@ -21,10 +21,13 @@ PROBE_SCRIPT = textwrap.dedent(
     from zuinig.meter.codecarbon import CodeCarbonMeter
     measurement = CodeCarbonMeter(Settings()).begin().end()
     elapsed_s = time.perf_counter() - start
+    import sys
+    codecarbon_imported = "codecarbon" in sys.modules
     from codecarbon.core.util import detect_cpu_model
     method = measurement.method
     print(json.dumps({
         "elapsed_s": elapsed_s,
+        "codecarbon_imported": codecarbon_imported,
         "cpuinfo_ran": detect_cpu_model.cache_info().currsize > 0,
         "error": measurement.measurement_error,
         "energy_kwh": measurement.energy_kwh,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import os
-import statistics
 import subprocess
 import sys
 import threading
@@ -18,12 +17,16 @@ from meter_helpers import ProbeRun, run_probe_process
 from zuinig.config import Settings
 from zuinig.meter import codecarbon as zc
 from zuinig.meter.base import (
+    ATTRIBUTION_MACHINE,
+    ATTRIBUTION_RESOURCE_SHARE,
     CPU_METHOD_CPU_LOAD,
     CPU_METHOD_RAPL,
     CPU_METHOD_USER_POWER,
     Measurement,
 )
 from zuinig.meter.codecarbon import CodeCarbonMeter, ProbeCache, probe_key
+from zuinig.meter.coefficients import coefficients_for
+from zuinig.meter.process import BYTES_PER_GB
 
 NLD_OFFLINE_G_PER_KWH = 267.622  # CodeCarbon 3.3.2 global_energy_mix.json, NLD, year 2023
 
@@ -78,14 +81,32 @@ def test_a_cpu_busy_window(probe_cache_dir: Path, tmp_path: Path) -> None:
     assert method.intensity_source is not None and "Our World in Data" in method.intensity_source
     assert method.intensity_year == 2023
     assert method.country_iso_code == "NLD"
+    assert method.attribution == ATTRIBUTION_RESOURCE_SHARE
+    # The range holds the figure; CO2e follows it.
+    assert measurement.energy_kwh_low is not None and measurement.energy_kwh_high is not None
+    assert measurement.energy_kwh_low <= measurement.energy_kwh <= measurement.energy_kwh_high
+    assert measurement.co2_kg_low == pytest.approx(
+        measurement.energy_kwh_low * NLD_OFFLINE_G_PER_KWH / 1000, rel=1e-12
+    )
+    # Shares: this process's CPU time is part of the machine's; memory held is its RSS.
+    assert measurement.cpu_share is not None and 0 < measurement.cpu_share <= 1
+    assert measurement.ram_gb_s is not None
+    rss_gb = measurement.peak_rss_bytes / BYTES_PER_GB
+    assert 0.5 * rss_gb * measurement.duration_s <= measurement.ram_gb_s
+    assert measurement.ram_gb_s <= 1.05 * rss_gb * measurement.duration_s
+    # RAM: the machine's RAM power x the share of memory held.
+    total_gb = psutil.virtual_memory().total / BYTES_PER_GB
     if method.cpu_method == CPU_METHOD_CPU_LOAD:
-        assert method.cpu_tdp_w is not None and method.cpu_tdp_w > 0
+        expected_ram_kwh = method.ram_power_w * measurement.ram_gb_s / total_gb / 3.6e6
+        assert measurement.ram_energy_kwh == pytest.approx(expected_ram_kwh, rel=0.01)
         probe = ProbeCache(probe_cache_dir).load(probe_key(method.meter.split()[1]))
         assert probe is not None
         assert method.cpu_tdp_is_generic is (not probe.tdp_matched)
-        # Process mode: CPU power = TDP x (CPU time / wall time) / logical CPUs.
-        expected_kwh = method.cpu_tdp_w * measurement.cpu_s / psutil.cpu_count() / 3.6e6
-        assert measurement.cpu_energy_kwh == pytest.approx(expected_kwh, rel=0.35)
+        if method.cpu_tdp_is_generic:
+            # CCF's curve: at most every vCPU at its highest published full-load watts.
+            highest_w = psutil.cpu_count() * coefficients_for(method.cpu_model).high.max_w
+            assert measurement.cpu_energy_kwh * 3.6e6 <= highest_w * measurement.duration_s * 1.05
+            assert measurement.energy_kwh_low < measurement.energy_kwh_high
 
     assert _listing(tmp_path) == before  # CodeCarbon wrote nothing in the working directory
 
@@ -103,23 +124,28 @@ def test_cpu_energy_counts_a_child_process_that_ends_within_the_window(
     assert method is not None
     if method.cpu_method != CPU_METHOD_CPU_LOAD:
         pytest.skip("CPU energy is read from counters here, not modelled from CPU time")
-    assert method.cpu_tdp_w is not None and measurement.cpu_energy_kwh is not None
-    # CodeCarbon alone sums per-pid deltas a second apart and misses such a child.
-    expected_kwh = method.cpu_tdp_w * measurement.cpu_s / psutil.cpu_count() / 3.6e6
-    assert measurement.cpu_energy_kwh == pytest.approx(expected_kwh, rel=0.25)
+    assert measurement.cpu_energy_kwh is not None
+    # The child's CPU time is the tree's: the window gets a real share of the machine's CPU
+    # energy, where a window that only sleeps gets (next to) none.
+    assert measurement.cpu_share is not None and measurement.cpu_share > 0.05
+    idle = CodeCarbonMeter(Settings(), cache_dir=probe_cache_dir).begin()
+    time.sleep(0.4)
+    sleeping = idle.end()
+    assert sleeping.cpu_energy_kwh is not None
+    assert sleeping.cpu_energy_kwh < measurement.cpu_energy_kwh / 4
 
 
 def test_a_window_shorter_than_codecarbons_50_ms_still_has_its_energy(
     probe_cache_dir: Path,
 ) -> None:
-    meter = CodeCarbonMeter(Settings(ram_power_w=10.0), cache_dir=probe_cache_dir)
-    window = meter.begin()
+    settings = Settings(ram_power_w=10.0, tracking_mode="machine")
+    window = CodeCarbonMeter(settings, cache_dir=probe_cache_dir).begin()
     time.sleep(0.01)
     measurement = window.end()
     assert measurement.ram_energy_kwh is not None
-    # 10 W over at least the 10 ms slept (plus CodeCarbon's own start and stop).
+    # The whole machine's 10 W over the 10 ms slept, read at the window's two ends.
     assert measurement.ram_energy_kwh * 3.6e6 >= 10.0 * 0.01
-    assert measurement.ram_energy_kwh * 3.6e6 <= 10.0 * (measurement.duration_s + 0.05)
+    assert measurement.ram_energy_kwh * 3.6e6 <= 10.0 * (measurement.duration_s + 0.002)
 
 
 def test_calibration_and_pue_are_applied(probe_cache_dir: Path) -> None:
@@ -136,10 +162,12 @@ def test_calibration_and_pue_are_applied(probe_cache_dir: Path) -> None:
     assert method.ram_power_w == 10.0
     assert method.pue == 2.0
     assert method.tracking_mode == "machine"
+    assert method.attribution == ATTRIBUTION_MACHINE
     assert measurement.ram_energy_kwh is not None
-    # CodeCarbon multiplies every reading by the PUE: 10 W x 2 over the window.
+    # The PUE multiplies every figure: 10 W x 2 over the window.
     ram_w = measurement.ram_energy_kwh * 3.6e6 / measurement.duration_s
-    assert ram_w == pytest.approx(20.0, rel=0.1)
+    assert ram_w == pytest.approx(20.0, rel=0.02)
+    assert measurement.energy_kwh_low == measurement.energy_kwh_high  # calibrated: no spread
 
 
 def test_intensity_from_settings(probe_cache_dir: Path) -> None:
@@ -153,13 +181,18 @@ def test_intensity_from_settings(probe_cache_dir: Path) -> None:
     assert measurement.method.intensity_year is None
 
 
-def test_machine_mode_describes_installed_memory(probe_cache_dir: Path) -> None:
-    measurement = (
-        CodeCarbonMeter(Settings(tracking_mode="machine"), cache_dir=probe_cache_dir).begin().end()
-    )
+def test_machine_mode_charges_the_machines_memory(probe_cache_dir: Path) -> None:
+    window = CodeCarbonMeter(Settings(tracking_mode="machine"), cache_dir=probe_cache_dir).begin()
+    time.sleep(0.05)
+    measurement = window.end()
     assert measurement.ok
-    assert measurement.method is not None and measurement.method.ram_model is not None
-    assert "installed memory" in measurement.method.ram_model
+    method = measurement.method
+    assert method is not None and method.ram_model is not None and method.ram_power_w
+    assert "the machine's" in method.ram_model
+    assert method.attribution == ATTRIBUTION_MACHINE
+    assert measurement.cpu_share == 1.0
+    ram_w = measurement.ram_energy_kwh * 3.6e6 / measurement.duration_s
+    assert ram_w == pytest.approx(method.ram_power_w, rel=0.02)
 
 
 def test_codecarbon_configuration_is_ignored(
@@ -210,7 +243,7 @@ def test_a_malformed_codecarbon_config_file_does_not_break_measuring(
     assert measurement.ok, measurement.measurement_error
 
 
-def test_codecarbon_log_stays_off_the_terminal_and_its_setup_is_kept(
+def test_windows_leave_the_codecarbon_logger_alone(
     probe_cache_dir: Path, capfd: pytest.CaptureFixture[str]
 ) -> None:
     codecarbon_logger = logging.getLogger("codecarbon")
@@ -226,31 +259,19 @@ def test_codecarbon_log_stays_off_the_terminal_and_its_setup_is_kept(
     level = codecarbon_logger.level
     try:
         window = CodeCarbonMeter(Settings(), cache_dir=probe_cache_dir).begin()
-        codecarbon_logger.warning("logged while a zuinig window is open")
+        codecarbon_logger.warning("the user's own record, while a window is open")
         window.end()
-        assert records == []
+        # No CodeCarbon code runs in a window, so nothing is filtered: the user's record
+        # arrives, and the logger is as it was.
+        assert [r.getMessage() for r in records] == [
+            "the user's own record, while a window is open"
+        ]
         assert codecarbon_logger.handlers == handlers
         assert codecarbon_logger.level == level
-        codecarbon_logger.warning("logged after the window")
-        assert [r.getMessage() for r in records] == ["logged after the window"]
     finally:
         codecarbon_logger.removeHandler(mine)
     captured = capfd.readouterr()
-    assert "while a zuinig window is open" not in captured.err
-    assert "[codecarbon" not in captured.err.replace("logged after the window", "")
-
-
-def test_later_windows_are_cheap(probe_cache_dir: Path) -> None:
-    meter = CodeCarbonMeter(Settings(), cache_dir=probe_cache_dir)
-    meter.begin().end()
-    durations = []
-    for _ in range(20):
-        start = time.perf_counter()
-        meter.begin().end()
-        durations.append(time.perf_counter() - start)
-    # About 3-4 ms on a 2-vCPU VM; generous here so a loaded CI machine does not fail,
-    # tight enough to catch a per-window subprocess (lscpu) or a full process scan.
-    assert statistics.median(durations) < 0.025
+    assert "[codecarbon" not in captured.err
 
 
 def test_the_hardware_probe_is_reused_by_the_next_process(
@@ -270,28 +291,9 @@ def test_the_hardware_probe_is_reused_by_the_next_process(
     if cold["cpu_method"] == CPU_METHOD_CPU_LOAD:
         assert cold["cpuinfo_ran"] is True
         assert warm["cpuinfo_ran"] is False  # py-cpuinfo and the TDP match were skipped
-        assert warm["elapsed_s"] < cold["elapsed_s"]
+    assert cold["codecarbon_imported"] is True
+    assert warm["codecarbon_imported"] is False  # the cached probe is all a window needs
     assert warm["stderr"] == ""  # nothing from CodeCarbon on the terminal
-
-
-def test_an_untested_codecarbon_version_uses_the_plain_path(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(zc, "SEAM_TESTED_VERSIONS", frozenset())
-    meter = CodeCarbonMeter(Settings(), cache_dir=tmp_path / "cache")
-    window = meter.begin()
-    _spin(0.1)
-    measurement = window.end()
-    runtime = zc._runtimes[tmp_path / "cache" / zc.PROBE_CACHE_FILE]
-    assert runtime.fast is False
-    assert measurement.ok, measurement.measurement_error
-    assert measurement.energy_kwh is not None and measurement.energy_kwh > 0
-    assert measurement.co2_kg == pytest.approx(measurement.energy_kwh * 267.622 / 1000)
-    assert measurement.method is not None
-    # Without the probe zuinig cannot tell a table match from a guess, and says "guess".
-    if measurement.method.cpu_method == CPU_METHOD_CPU_LOAD:
-        assert measurement.method.cpu_tdp_is_generic is True
-    assert not (tmp_path / "cache" / zc.PROBE_CACHE_FILE).exists()
 
 
 def test_nested_and_concurrent_windows(probe_cache_dir: Path) -> None:
@@ -321,7 +323,8 @@ def test_nested_and_concurrent_windows(probe_cache_dir: Path) -> None:
         assert measurement.ok, measurement.measurement_error
         assert measurement.energy_kwh is not None and measurement.energy_kwh > 0
     assert outer_measurement.duration_s >= inner_measurement.duration_s
-    assert zc._quiet_log._open_windows == 0
+    # Nested windows of one process tree: the inner one is part of the outer one.
+    assert inner_measurement.energy_kwh <= outer_measurement.energy_kwh * 1.1
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork()")
@@ -332,7 +335,7 @@ def test_a_forked_child_can_measure(probe_cache_dir: Path) -> None:
     if pid == 0:  # the child: report through the exit code only
         try:
             measurement = meter.begin().end()
-            os._exit(0 if measurement.ok and zc._quiet_log._open_windows == 0 else 1)
+            os._exit(0 if measurement.ok else 1)
         except BaseException:
             os._exit(2)
     _, status = os.waitpid(pid, 0)

@@ -2,7 +2,15 @@
 
 :func:`default_meter` gives the CodeCarbon meter; :class:`NullMeter` measures no
 energy; :class:`ReplayMeter` plays back figures for tests. Importing this package
-does not import CodeCarbon: the CodeCarbon meter loads it on its first window.
+does not import CodeCarbon: the CodeCarbon source detects the hardware with it once
+per machine (cached on disk) and then only reads the machine's counters.
+
+Layout: :mod:`~zuinig.meter.base` (the contract: Measurement, Method, the attribution
+rules), :mod:`~zuinig.meter.attribution` (how a machine's energy is shared out to a
+job), :mod:`~zuinig.meter.coefficients` (published figures where CodeCarbon guesses),
+:mod:`~zuinig.meter.sources` (where the machine's energy comes from),
+:mod:`~zuinig.meter.window` (builds the Measurement once), :mod:`~zuinig.meter.process`
+(the process tree's CPU time, memory held, I/O and inputs).
 """
 
 from zuinig.config import Settings

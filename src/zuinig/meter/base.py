@@ -43,6 +43,30 @@ ATTRIBUTION_CODECARBON_PROCESS = "codecarbon-process"
 #: Runs measured before the resource-share rule with CodeCarbon's machine mode.
 ATTRIBUTION_CODECARBON_MACHINE = "codecarbon-machine"
 
+#: Each attribution rule in words, for the method text, ``zuinig doctor`` and reports.
+ATTRIBUTION_RULES: Mapping[str, str] = {
+    ATTRIBUTION_RESOURCE_SHARE: (
+        "the job is charged the machine's CPU energy times its share of the CPU time the "
+        "machine spent over the run (alone on an otherwise idle machine it carries the "
+        "idle draw too), the machine's RAM energy times its share of the memory held "
+        "(GB-seconds), and GPU energy machine-wide; runs that overlap on one machine add "
+        "up to no more than the machine used"
+    ),
+    ATTRIBUTION_MACHINE: (
+        "the job is charged the whole machine's energy over the run, other programs "
+        "included (tracking_mode = machine)"
+    ),
+    ATTRIBUTION_CODECARBON_PROCESS: (
+        "measured with a CodeCarbon tracker per run: CPU estimated from the process's "
+        "load, RAM a per-process constant of at least 10 W (figures of overlapping runs "
+        "can add up to more than the machine used)"
+    ),
+    ATTRIBUTION_CODECARBON_MACHINE: (
+        "measured with a CodeCarbon tracker per run in machine mode: the whole machine's "
+        "power charged to the run"
+    ),
+}
+
 
 @dataclass(frozen=True)
 class Method:
@@ -95,22 +119,40 @@ class Method:
         return self.cpu_method in MEASURED_CPU_METHODS
 
     def describe(self) -> str:
-        """One plain sentence saying how the figures were obtained."""
+        """One plain sentence saying how the figures were obtained and shared out."""
         if self.cpu_method == CPU_METHOD_RAPL:
             cpu = "CPU energy measured with RAPL counters"
         elif self.cpu_method == CPU_METHOD_NONE:
             return "not measured"
+        elif self.cpu_coefficients and self.cpu_tdp_is_generic:
+            guess = (
+                f" (CodeCarbon's generic TDP guess, {self.cpu_tdp_w:g} W, not used)"
+                if self.cpu_tdp_w is not None
+                else ""
+            )
+            cpu = (
+                f"CPU energy estimated from the machine's load with {self.cpu_coefficients}{guess}"
+            )
+        elif self.cpu_coefficients:
+            cpu = f"CPU energy estimated from the machine's load with {self.cpu_coefficients}"
         else:
             tdp = f"{self.cpu_tdp_w:g} W" if self.cpu_tdp_w is not None else "unknown W"
             guess = ", a generic guess" if self.cpu_tdp_is_generic else ""
             cpu = f"CPU energy estimated ({self.cpu_method}, TDP {tdp}{guess})"
         ram = f"RAM {self.ram_model}" if self.ram_model else "RAM not modelled"
+        gpu = (
+            "; GPU energy read with NVML (machine-wide)"
+            if self.gpu_method == GPU_METHOD_NVML
+            else ""
+        )
         intensity = (
             f"{self.intensity_g_per_kwh:g} g/kWh ({self.intensity_source})"
             if self.intensity_g_per_kwh is not None
             else "unknown intensity"
         )
-        return f"{cpu}; {ram}; PUE {self.pue:g}; {intensity}"
+        rule = ATTRIBUTION_RULES.get(self.attribution or "")
+        shared = f"; {rule}" if rule else ""
+        return f"{cpu}; {ram}{gpu}; PUE {self.pue:g}; {intensity}{shared}"
 
 
 @dataclass(frozen=True)

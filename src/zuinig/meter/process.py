@@ -15,6 +15,9 @@ How each figure is obtained:
   start and at the end, so a short window still gets a value. Children that live
   shorter than the interval are folded in through ``getrusage`` where possible; it
   stays a lower bound.
+* ``ram_gb_s``: the tree's resident memory integrated over the window (GB-seconds), by
+  the trapezoid rule over the same samples (start, every interval, end); a window
+  shorter than one interval has just its start and end readings.
 * ``read_bytes``/``written_bytes``: bytes the tree fetched from or sent to storage
   (page-cache hits are not storage reads), from ``/proc/<pid>/io`` deltas plus the
   block counts of waited-for children. ``None`` where the system hides them.
@@ -49,6 +52,9 @@ import psutil
 
 from zuinig.formats_by_suffix import FORMAT_BY_SUFFIX
 from zuinig.meter.base import InputFile, Measurement
+
+#: Bytes in a GB (10^9), the unit of ``ram_gb_s``.
+BYTES_PER_GB = 1e9
 
 logger = logging.getLogger(__name__)
 
@@ -229,18 +235,23 @@ def tree_cpu_seconds(root: psutil.Process) -> float | None:
 
 
 @dataclass
-class _TreeSample:
-    """One look at the tree: CPU time, memory, I/O (None where unreadable)."""
+class TreeSample:
+    """One look at a process tree: CPU time (s), resident memory and I/O (bytes), when.
+
+    ``None`` where unreadable; ``at_s`` is ``time.perf_counter()`` at the look.
+    """
 
     cpu_s: float | None = None
     rss_bytes: int | None = None
     read_bytes: int | None = None
     written_bytes: int | None = None
+    at_s: float = field(default_factory=time.perf_counter)
 
 
-def _sample_tree(root: psutil.Process, *, with_io: bool) -> _TreeSample:
+def sample_tree(root: psutil.Process, *, with_io: bool) -> TreeSample:
+    """Look at ``root``'s tree now; every figure ``None`` when the root has gone."""
     processes = tree_processes(root)
-    sample = _TreeSample()
+    sample = TreeSample()
     cpu_total = 0.0
     rss_total = 0
     read_total: int | None = 0 if with_io else None
@@ -434,6 +445,7 @@ class ProcessStats:
     Attributes:
         cpu_s: user + system CPU time of the tree (s).
         peak_rss_bytes: highest sampled sum of resident memory of the tree (bytes).
+        ram_gb_s: resident memory of the tree integrated over the window (GB-seconds).
         read_bytes: bytes read from storage by the tree.
         written_bytes: bytes written to storage by the tree.
         inputs: data files read, sorted by path.
@@ -446,6 +458,7 @@ class ProcessStats:
     written_bytes: int | None = None
     inputs: tuple[InputFile, ...] = ()
     engines: Mapping[str, str] = field(default_factory=dict)
+    ram_gb_s: float | None = None
 
 
 class ProcessSampler:
@@ -483,9 +496,12 @@ class ProcessWindow:
         self._given_paths = _paths_from_context(context)
         self._open_seen: set[str] = set()
         self._root: psutil.Process | None = None
-        self._first: _TreeSample = _TreeSample()
-        self._last: _TreeSample = _TreeSample()
+        self._first: TreeSample = TreeSample()
+        self._last: TreeSample = TreeSample()
         self._peak_rss: int | None = None
+        # The trapezoid sum of resident memory over time (byte-seconds) and its last point.
+        self._rss_byte_s = 0.0
+        self._rss_point: tuple[float, int] | None = None
         self._children_usage: _ChildrenUsage | None = None
         self._children_usage_end: _ChildrenUsage | None = None
         self._watch: _OpenWatch | None = None
@@ -494,9 +510,10 @@ class ProcessWindow:
             self._root = psutil.Process(sampler.pid)
             if self._own:
                 self._children_usage = _ChildrenUsage.now()
-            self._first = _sample_tree(self._root, with_io=True)
+            self._first = sample_tree(self._root, with_io=True)
             self._last = self._first
             self._peak_rss = self._first.rss_bytes
+            self._integrate_rss(self._first)
             if self._own:  # the audit hook sees this interpreter's opens only
                 self._watch = _start_watching()
             _background.add(self)
@@ -508,7 +525,7 @@ class ProcessWindow:
         root = self._root
         if root is None:
             return
-        sample = _sample_tree(root, with_io=False)
+        sample = sample_tree(root, with_io=False)
         with self._lock:
             if self._closed:
                 return
@@ -517,11 +534,23 @@ class ProcessWindow:
                     sample, read_bytes=self._last.read_bytes, written_bytes=self._last.written_bytes
                 )
             self._fold_rss(sample.rss_bytes)
+            self._integrate_rss(sample)
         self._look_at_open_files(root)
 
     def _fold_rss(self, rss: int | None) -> None:
         if rss is not None and (self._peak_rss is None or rss > self._peak_rss):
             self._peak_rss = rss
+
+    def _integrate_rss(self, sample: TreeSample) -> None:
+        # Called with the lock held (or before the window is shared).
+        if sample.rss_bytes is None:
+            return
+        point = (sample.at_s, sample.rss_bytes)
+        if self._rss_point is not None:
+            (t0, rss0), (t1, rss1) = self._rss_point, point
+            if t1 > t0:
+                self._rss_byte_s += (t1 - t0) * (rss0 + rss1) / 2.0
+        self._rss_point = point
 
     def _look_at_open_files(self, root: psutil.Process) -> None:
         # Engines written in C++ or Rust open files without Python's open(); the
@@ -559,7 +588,7 @@ class ProcessWindow:
         root = self._root
         if root is None:
             return
-        final = _sample_tree(root, with_io=True)
+        final = sample_tree(root, with_io=True)
         after = _ChildrenUsage.now() if self._own else None
         with self._lock:
             if final.cpu_s is None:
@@ -568,6 +597,8 @@ class ProcessWindow:
                 final = replace(self._last, read_bytes=None, written_bytes=None)
             self._last = final
             self._fold_rss(final.rss_bytes)
+            # A root that ended repeats its last look (same time): nothing is added.
+            self._integrate_rss(final)
             self._children_usage_end = after
 
     def end(self) -> ProcessStats:
@@ -593,6 +624,7 @@ class ProcessWindow:
         with self._lock:
             final = self._last
             peak = self._peak_rss
+            ram_gb_s = self._rss_byte_s / BYTES_PER_GB if self._rss_point is not None else None
             seen = set(self._open_seen)
             before, after = self._children_usage, self._children_usage_end
         if self._watch is not None:
@@ -612,6 +644,7 @@ class ProcessWindow:
         return ProcessStats(
             cpu_s=cpu_s,
             peak_rss_bytes=peak,
+            ram_gb_s=ram_gb_s,
             read_bytes=read_bytes,
             written_bytes=written_bytes,
             inputs=_collect_inputs(self._given_paths, seen),
