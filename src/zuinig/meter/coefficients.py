@@ -20,10 +20,17 @@ from dataclasses import dataclass
 CCF_SOURCE = "Cloud Carbon Footprint, per-vCPU min/max watts by microarchitecture (from SPECpower)"
 #: The year of the coefficients (CCF's methodology and coefficient set, 2021-2022 releases).
 CCF_YEAR = 2022
-#: The file that holds them.
+#: The files that hold them: ``MIN_WATTS_BY_COMPUTE_PROCESSOR`` and
+#: ``MAX_WATTS_BY_COMPUTE_PROCESSOR`` of CCF's AWS constants (every row but EPYC 3rd gen),
+#: and of its GCP constants (the only ones with an EPYC 3rd gen row). The processor
+#: names are defined in ``packages/core/src/compute/ComputeProcessorTypes.ts``.
 CCF_URL = (
     "https://github.com/cloud-carbon-footprint/cloud-carbon-footprint/blob/trunk/"
-    "packages/core/src/compute/ComputeProcessorTypes.ts"
+    "packages/aws/src/domain/AwsFootprintEstimationConstants.ts"
+)
+CCF_GCP_URL = (
+    "https://github.com/cloud-carbon-footprint/cloud-carbon-footprint/blob/trunk/"
+    "packages/gcp/src/domain/GcpFootprintEstimationConstants.ts"
 )
 
 #: CCF's memory coefficient: 0.000392 kWh per GB-hour (``MEMORY_COEFFICIENT``), i.e. W per GB.
