@@ -37,6 +37,22 @@ def _invoke(args: list[str], sqlite_url: str) -> Any:
         (["--data", "x.csv"], "--job"),
         (["--tag", "team"], "is not key=value"),
         (["--tag", "phase=x"], "the bench sets the tag phase itself"),
+        (["--timeout", "nan"], "--timeout must be above 0"),
+        (["--timeout", "inf"], "--timeout must be above 0"),
+        (["--timeout", "1e400"], "--timeout must be above 0"),
+        (["--threads", "100000"], "--threads 100000 is out of range"),
+        (["--formats", ""], "--formats is empty"),
+        (["--formats", " , "], "--formats is empty"),
+        (["--engines", ""], "--engines is empty"),
+        (["--queries", ""], "--queries is empty"),
+        (["--repeat", "1000000"], "--repeat must be from 1 to 1000"),
+        (["--repeat", "0"], "--repeat"),
+        (["--scale", "1e9"], "--scale must be above 0 and at most 100000"),
+        (["--scale", "nan"], "--scale must be above 0"),
+        (["--workload", "groupby", "--rows", "-1"], "--rows"),
+        (["--workload", "groupby", "--rows", str(2**70)], "--rows must be from 1 to"),
+        (["--memory-limit", "1000000TB"], "more than this machine's memory"),
+        (["--memory-limit", "0"], "not a size above zero"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_code_2(
@@ -47,6 +63,37 @@ def test_bad_input_is_one_line_and_exit_code_2(
     assert result.exit_code == 2, result.output
     lines = result.output.strip().splitlines()
     assert len(lines) == 1 and says in lines[0]
+
+
+def test_huge_group_by_data_is_refused_in_one_line_before_anything_is_allocated(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    # A wrapper process reports the peak memory of its only child, the real CLI.
+    wrapper = (
+        "import resource, subprocess, sys; "
+        "done = subprocess.run(sys.argv[1:], capture_output=True, text=True); "
+        "sys.stdout.write(done.stderr); "
+        "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss); "
+        "sys.exit(done.returncode)"
+    )
+    command = [sys.executable, "-m", "zuinig", "--ledger", sqlite_url, "bench"]
+    command += ["--workload", "groupby", "--rows", "1000000000000"]
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    done = subprocess.run(
+        [sys.executable, "-c", wrapper, *command],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        check=False,
+    )
+    *lines, peak_kib = done.stdout.strip().splitlines()
+    assert done.returncode == 2, done.stdout
+    assert len(lines) == 1 and "1,000,000,000,000 rows needs about" in lines[0], lines
+    assert "give a smaller --rows" in lines[0]
+    # Importing zuinig, pyarrow and numpy takes about 150 MB; the ids alone would take 850 GB.
+    assert int(peak_kib) * 1024 < 500 * 10**6
+    assert not list((tmp_path / "cache").rglob("*.parquet"))
 
 
 def _bench(sqlite_url: str, *args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:

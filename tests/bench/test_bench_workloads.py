@@ -17,9 +17,10 @@ import pyarrow.parquet as pq
 import pytest
 
 from conftest import TEST_GROUPBY_ROWS, TEST_TPCH_SCALE
-from zuinig.bench import workloads
+from zuinig.bench import sizing, workloads
 from zuinig.bench._cache import MANIFEST_NAME
 from zuinig.bench.queries import catalog
+from zuinig.bench.sizing import DataTooLargeError
 from zuinig.bench.workloads import (
     TPCH_LABEL,
     Workload,
@@ -171,10 +172,63 @@ def test_a_missing_generator_says_how_to_install_it(
         workloads.find_tpchgen()
 
 
-@pytest.mark.parametrize("scale", [0, -1.0, float("nan")])
-def test_the_scale_must_be_positive(scale: float, tmp_path: Path) -> None:
-    with pytest.raises(BenchError, match="must be positive"):
+@pytest.mark.parametrize("scale", [0, -1.0, float("nan"), float("inf"), 1e9])
+def test_the_scale_must_be_positive_and_within_tpch(scale: float, tmp_path: Path) -> None:
+    with pytest.raises(DataTooLargeError, match="above 0 and at most 100000") as caught:
         tpch(scale, cache_dir=tmp_path)
+    assert caught.value.bad_input
+    assert not any(tmp_path.iterdir())
+
+
+def test_groupby_need_bounds_what_generation_writes(groupby_small: Workload) -> None:
+    need = workloads.groupby_need(TEST_GROUPBY_ROWS)
+    # An upper bound for the compressed canonical file, yet not absurdly above it.
+    written = groupby_small.tables["x"].stat().st_size
+    assert written <= need.disk_bytes <= 20 * written
+    # id3 is 12 characters: 6 integer and one float column at 8 bytes, three text columns
+    # with their 4-byte offsets.
+    assert need.disk_bytes == TEST_GROUPBY_ROWS * (6 * 8 + (4 + 5) * 2 + (4 + 12))
+
+
+def test_too_much_group_by_data_is_refused_before_anything_is_written(tmp_path: Path) -> None:
+    with pytest.raises(DataTooLargeError, match=r"1,000,000,000,000 rows needs about .* memory"):
+        groupby(10**12, cache_dir=tmp_path)
+    assert not any(tmp_path.iterdir())
+
+
+def test_the_memory_limit_covers_generation(tmp_path: Path) -> None:
+    need = workloads.groupby_need(10_000_000)
+    with pytest.raises(DataTooLargeError, match="over the memory limit of") as caught:
+        groupby(10_000_000, cache_dir=tmp_path, memory_limit_bytes=need.memory_bytes - 1)
+    assert "--memory-limit" in str(caught.value)
+    assert not any(tmp_path.iterdir())
+    with pytest.raises(DataTooLargeError, match="over the memory limit"):
+        get_workload("tpch", scale=1, cache_dir=tmp_path, memory_limit_bytes=1_000_000)
+
+
+def test_data_larger_than_the_free_disk_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    need = sizing.Need("some data", memory_bytes=1, disk_bytes=10**6, option="--rows")
+    usage = shutil.disk_usage(tmp_path)
+    monkeypatch.setattr(sizing.shutil, "disk_usage", lambda path: usage._replace(free=10**5))
+    with pytest.raises(DataTooLargeError, match=r"up to 1\.0 MB of disk, but .* has 100\.0 KB"):
+        sizing.check_fits(need, tmp_path / "not" / "yet")
+    sizing.check_fits(sizing.Need("some data", 1, 10**4, "--rows"), tmp_path / "not" / "yet")
+
+
+def test_bytes_per_row_come_from_the_schema() -> None:
+    schema = pa.schema(
+        [
+            pa.field("a", pa.int32(), nullable=False),
+            pa.field("b", pa.string(), nullable=False),
+            pa.field("c", pa.float64()),
+            pa.field("d", pa.bool_(), nullable=False),
+        ]
+    )
+    assert sizing.arrow_bytes_per_row(schema, {"b": 10}) == 4 + (4 + 10) + (8 + 1) + 1
+    with pytest.raises(ValueError, match="no size known for column b"):
+        sizing.arrow_bytes_per_row(schema, {})
 
 
 def test_groupby_data_has_h2oai_columns_and_ranges(groupby_small: Workload) -> None:

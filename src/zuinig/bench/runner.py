@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import math
 import os
 import platform
 import random
@@ -49,6 +50,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import psutil
 
 from zuinig.bench.results import Configuration, Observation, Summary, summarise
+from zuinig.bench.sizing import size_text
 from zuinig.bench.trial import (
     EXIT_OOM,
     KIND_IDLE,
@@ -94,6 +96,17 @@ MEMORY_POLL_S = 0.025
 KILL_WAIT_S = 10.0
 #: Stderr lines of a failed trial kept to explain it.
 _STDERR_TAIL_LINES = 5
+#: Most repetitions per configuration: bootstrap intervals settle long before, and each
+#: repetition is a fresh process (about a second at least), so 1000 already take a
+#: quarter of an hour per configuration.
+MAX_REPEAT = 1000
+#: Most threads per logical CPU: more measures the operating system's scheduling, not
+#: the engine, and engines start a thread (with its stack) for each.
+MAX_THREADS_PER_CPU = 4
+#: Longest trial timeout (s): a week; a longer one is a typing error.
+MAX_TIMEOUT_S = 7 * 24 * 3600.0
+#: Most rows: Arrow and the ledger count rows in signed 64-bit integers.
+MAX_ROWS = 2**63 - 1
 
 _SIZE_UNITS = {
     "": 1,
@@ -153,7 +166,8 @@ class BenchOptions:
             (:data:`BENCH_TAG_KEYS`) cannot be given.
 
     Raises:
-        UsageError: a tag key is empty or one of the bench's own.
+        UsageError: a tag key is empty or one of the bench's own; a number is not finite
+            or out of its range (see :meth:`check_numbers`); a list is empty.
     """
 
     workload: str = "tpch"
@@ -177,6 +191,17 @@ class BenchOptions:
     tags: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        self.check_numbers()
+        for option, value in (
+            ("--formats", self.formats),
+            ("--engines", self.engines),
+            ("--queries", self.queries),
+        ):
+            if value is not None and not value.replace(",", "").strip():
+                raise UsageError(
+                    f"{option} is empty; give a comma-separated list, or leave the option out "
+                    "for the default"
+                )
         for key in self.tags:
             if not isinstance(key, str) or not key:
                 raise UsageError(f"tag keys must be non-empty text, got {key!r}")
@@ -189,6 +214,47 @@ class BenchOptions:
         # A read-only copy: the caller's dict may change after the session starts.
         frozen = MappingProxyType({key: str(value) for key, value in self.tags.items()})
         object.__setattr__(self, "tags", frozen)
+
+    def check_numbers(self) -> None:
+        """Refuse numbers no benchmark can use, before anything runs.
+
+        Not a number (nan), infinite, negative or absurd: ``repeat`` in 1 to
+        :data:`MAX_REPEAT`; ``threads`` in 1 to :data:`MAX_THREADS_PER_CPU` per logical
+        CPU; ``timeout_s`` above 0 and at most :data:`MAX_TIMEOUT_S`; ``scale`` above 0
+        and at most TPC-H's largest; ``rows`` in 1 to :data:`MAX_ROWS`;
+        ``memory_limit_bytes`` above 0 and at most this machine's memory and swap.
+        Whether the data fits is checked later, before it is generated
+        (:mod:`zuinig.bench.sizing`).
+
+        Raises:
+            UsageError: the first number that is out of range, in one line.
+        """
+        from zuinig.bench.workloads import MAX_TPCH_SCALE
+
+        if not 1 <= self.repeat <= MAX_REPEAT:
+            raise UsageError(f"--repeat must be from 1 to {MAX_REPEAT}, got {self.repeat}")
+        cpus = os.cpu_count() or 1
+        most_threads = MAX_THREADS_PER_CPU * cpus
+        for count in self.threads or ():
+            if not 1 <= count <= most_threads:
+                raise UsageError(
+                    f"--threads {count} is out of range; this machine has {cpus} logical CPUs, "
+                    f"give 1 to {most_threads}"
+                )
+        _check_float("--timeout", self.timeout_s, MAX_TIMEOUT_S, "seconds")
+        _check_float("--scale", self.scale, MAX_TPCH_SCALE, "the TPC-H scale factor")
+        if not math.isfinite(self.idle_s) or self.idle_s < 0:
+            raise UsageError(f"the idle baseline must be 0 s or more, got {self.idle_s}")
+        if self.rows is not None and not 1 <= self.rows <= MAX_ROWS:
+            raise UsageError(f"--rows must be from 1 to {MAX_ROWS:,}, got {self.rows:,}")
+        if self.memory_limit_bytes is not None:
+            machine = psutil.virtual_memory().total + psutil.swap_memory().total
+            if not 0 < self.memory_limit_bytes <= machine:
+                raise UsageError(
+                    f"--memory-limit {size_text(self.memory_limit_bytes)} is more than this "
+                    f"machine's memory and swap ({size_text(machine)}); give less, or leave "
+                    "it out for no limit"
+                )
 
     def to_config(self) -> dict[str, Any]:
         """The options as JSON values, for the session record."""
@@ -210,6 +276,13 @@ class BenchOptions:
             "meter": self.meter,
             "tags": dict(self.tags),
         }
+
+
+def _check_float(option: str, value: float | None, most: float, what: str) -> None:
+    if value is None:
+        return
+    if not math.isfinite(value) or not 0 < value <= most:  # nan fails every comparison
+        raise UsageError(f"{option} must be above 0 and at most {most:g} ({what}), got {value}")
 
 
 def parse_size(text: str) -> int:
@@ -308,8 +381,6 @@ def resolve_matrix(options: BenchOptions) -> Matrix:
     from zuinig.bench.queries import parse_queries
     from zuinig.bench.workloads import get_workload
 
-    if options.repeat < 1:
-        raise UsageError(f"--repeat must be 1 or more, got {options.repeat}")
     with _as_usage_error():
         formats = (
             tuple(FORMATS)
@@ -339,6 +410,7 @@ def resolve_matrix(options: BenchOptions) -> Matrix:
         rows=options.rows,
         data=options.data,
         cache_dir=options.cache_dir,
+        memory_limit_bytes=options.memory_limit_bytes,
     )
     matrix = Matrix(
         workload=workload,
@@ -503,9 +575,7 @@ def _watch(
             why, reason = STATUS_INTERRUPTED, "stopped by Ctrl-C"
         elif memory_limit_bytes is not None and rss > memory_limit_bytes:
             why = STATUS_OOM
-            reason = (
-                f"used {_size(rss)}, over the memory limit of {_size(memory_limit_bytes)}; killed"
-            )
+            reason = f"used {size_text(rss)}, over the memory limit of {size_text(memory_limit_bytes)}; killed"
         elif timeout_s is not None and time.monotonic() - started > timeout_s:
             why, reason = STATUS_TIMEOUT, f"still running after {timeout_s:g} s (--timeout); killed"
         if why is not None:
@@ -558,14 +628,6 @@ def _classify(
         return STATUS_ERROR, failed.reason
     last = stderr_tail[-1] if stderr_tail else "no message"
     return STATUS_ERROR, f"exited with code {returncode}: {last}"
-
-
-def _size(value: float) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if value < 1000:
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1000
-    return f"{value:.1f} TB"
 
 
 # -- the store ----------------------------------------------------------------------------
@@ -1248,11 +1310,11 @@ def page_cache_statement(data_bytes: int) -> str:
     """The page-cache state of the measured reads, said plainly."""
     available = psutil.virtual_memory().available
     fits = (
-        f"the prepared data ({_size(data_bytes)} over all formats) fits in free memory "
-        f"({_size(available)} available)"
+        f"the prepared data ({size_text(data_bytes)} over all formats) fits in free memory "
+        f"({size_text(available)} available)"
         if data_bytes < available
-        else f"the prepared data ({_size(data_bytes)}) does NOT fit in free memory "
-        f"({_size(available)} available), so measured reads may partly come from disk"
+        else f"the prepared data ({size_text(data_bytes)}) does NOT fit in free memory "
+        f"({size_text(available)} available), so measured reads may partly come from disk"
     )
     return (
         "page caches were not dropped (that needs root); each query's warm-up read runs "

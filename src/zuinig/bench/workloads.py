@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 import shutil
 import subprocess
@@ -42,6 +43,7 @@ import pyarrow.parquet as pq
 
 from zuinig.bench._cache import building, read_manifest, write_manifest
 from zuinig.bench.queries import catalog
+from zuinig.bench.sizing import DataTooLargeError, Need, arrow_bytes_per_row, check_fits
 from zuinig.errors import BenchError
 from zuinig.formats_by_suffix import FORMAT_BY_SUFFIX
 
@@ -82,6 +84,23 @@ USER_CSV_BLOCK_BYTES = 64 << 20
 _EXACT_DECIMAL_DIGITS = 15
 #: Largest power of ten a double holds exactly.
 _EXACT_POWER_OF_TEN = 22
+#: The largest TPC-H scale factor the specification defines (TPC-H 3.0.1, clause 4.1.3:
+#: 1 to 100000); anything above is no TPC-H-derived data any more.
+MAX_TPCH_SCALE = 100_000
+#: Bytes of TPC-H data per scale factor: the specification sizes its database at about
+#: 1 GB per unit of scale (clause 4.1.3). The generator's raw output and the canonical
+#: copy are both on disk until the raw one is deleted, hence twice that at most.
+TPCH_BYTES_PER_SCALE = 10**9
+#: Rows of the largest TPC-H table (lineitem) per unit of scale (TPC-H clause 4.2.5).
+_TPCH_LINEITEM_ROWS_PER_SCALE = 6_000_000
+#: Bytes of a lineitem row in memory, rounded up: its text form averages about 125
+#: bytes (760 MB for 6 million rows at scale 1); Arrow adds offsets for its text columns.
+_TPCH_WIDEST_ROW_BYTES = 256
+#: Memory of a generator beyond its arrays of ids, in batches of rows: one batch, the
+#: codes and decoded columns it is made from, and the Parquet writer's row group.
+#: Measured for group-by data: 300 MB of peak growth with 82 MB batches (20 million
+#: rows), so 4 batches is an upper bound.
+_BATCHES_HELD = 4
 
 _USER_TABLE = "data"
 # How a user's file is read, per format its suffix names: tab-separated and plain text
@@ -167,6 +186,7 @@ def get_workload(
     rows: int | None = None,
     data: Path | None = None,
     cache_dir: Path | None = None,
+    memory_limit_bytes: int | None = None,
 ) -> Workload:
     """The workload ``name`` with its size, generating its data when not cached.
 
@@ -176,17 +196,27 @@ def get_workload(
         rows: rows of group-by data (``groupby``); :data:`DEFAULT_GROUPBY_ROWS` when ``None``.
         data: the user's file (``user``; required).
         cache_dir: where generated data is kept; :func:`default_cache_dir` when ``None``.
+        memory_limit_bytes: generating data must stay under this much memory (bytes).
 
     Raises:
         BenchError: the name is unknown, a size does not fit the workload, or the data
             cannot be generated.
+        DataTooLargeError: the data would not fit this machine or the memory limit.
     """
     if name == catalog.TPCH:
         _refuse(name, rows=rows, data=data)
-        return tpch(DEFAULT_TPCH_SCALE if scale is None else scale, cache_dir=cache_dir)
+        return tpch(
+            DEFAULT_TPCH_SCALE if scale is None else scale,
+            cache_dir=cache_dir,
+            memory_limit_bytes=memory_limit_bytes,
+        )
     if name == catalog.GROUPBY:
         _refuse(name, scale=scale, data=data)
-        return groupby(DEFAULT_GROUPBY_ROWS if rows is None else rows, cache_dir=cache_dir)
+        return groupby(
+            DEFAULT_GROUPBY_ROWS if rows is None else rows,
+            cache_dir=cache_dir,
+            memory_limit_bytes=memory_limit_bytes,
+        )
     if name == catalog.USER:
         _refuse(name, scale=scale, rows=rows)
         if data is None:
@@ -215,7 +245,12 @@ def tpch_tables() -> tuple[str, ...]:
     return tuple(table for table in order if table in needed)
 
 
-def tpch(scale: float = DEFAULT_TPCH_SCALE, *, cache_dir: Path | None = None) -> Workload:
+def tpch(
+    scale: float = DEFAULT_TPCH_SCALE,
+    *,
+    cache_dir: Path | None = None,
+    memory_limit_bytes: int | None = None,
+) -> Workload:
     """TPC-H-derived tables at ``scale``, generated once by ``tpchgen-cli`` and cached.
 
     Only the tables the queries read are generated. They are written to a temporary
@@ -223,14 +258,20 @@ def tpch(scale: float = DEFAULT_TPCH_SCALE, *, cache_dir: Path | None = None) ->
     ``<cache>/tpch/sf<scale>`` only when complete; later calls reuse that directory.
 
     Args:
-        scale: TPC-H scale factor (1 is about 1 GB of text; fractions are allowed).
+        scale: TPC-H scale factor (1 is about 1 GB of text; fractions are allowed, up to
+            :data:`MAX_TPCH_SCALE`).
         cache_dir: the cache root; :func:`default_cache_dir` when ``None``.
+        memory_limit_bytes: generation must stay under this much memory (bytes).
 
     Raises:
-        BenchError: the scale is not positive, ``tpchgen-cli`` is missing, or it failed.
+        BenchError: ``tpchgen-cli`` is missing, or it failed.
+        DataTooLargeError: the scale is not a number in (0, :data:`MAX_TPCH_SCALE`], or
+            its data would not fit in free disk; checked before anything is generated.
     """
-    if not scale > 0:
-        raise BenchError(f"the TPC-H scale factor must be positive, got {scale}")
+    if not 0 < scale <= MAX_TPCH_SCALE:  # also refuses nan
+        raise DataTooLargeError(
+            f"the TPC-H scale factor must be above 0 and at most {MAX_TPCH_SCALE}, got {scale}"
+        )
     scale_text = _number_text(scale)
     tables = tpch_tables()
     final = (cache_dir or default_cache_dir()) / "tpch" / f"sf{scale_text}"
@@ -240,6 +281,7 @@ def tpch(scale: float = DEFAULT_TPCH_SCALE, *, cache_dir: Path | None = None) ->
 
     manifest = read_manifest(final)
     if manifest is None or not complete(manifest):
+        check_fits(tpch_need(scale), final, memory_limit_bytes)
         executable = find_tpchgen()
         with building(final, accept=complete) as temp:
             raw = temp / "raw"
@@ -267,6 +309,22 @@ def tpch(scale: float = DEFAULT_TPCH_SCALE, *, cache_dir: Path | None = None) ->
             f"generated by {manifest['generator']} at scale factor {scale_text}",
             NORMALISATION_NOTE,
         ),
+    )
+
+
+def tpch_need(scale: float) -> Need:
+    """What generating TPC-H data at ``scale`` takes (see :data:`TPCH_BYTES_PER_SCALE`).
+
+    ``tpchgen-cli`` and the normalisation stream their tables in batches, so memory
+    does not grow with the scale; disk does: the raw and the canonical copy.
+    """
+    batch_rows = min(BATCH_ROWS, math.ceil(scale * _TPCH_LINEITEM_ROWS_PER_SCALE))
+    batch_bytes = batch_rows * _TPCH_WIDEST_ROW_BYTES
+    return Need(
+        what=f"TPC-H data at scale factor {_number_text(scale)}",
+        memory_bytes=_BATCHES_HELD * batch_bytes,
+        disk_bytes=int(2 * scale * TPCH_BYTES_PER_SCALE),
+        option="--scale",
     )
 
 
@@ -334,6 +392,7 @@ def groupby(
     groups: int = DEFAULT_GROUPBY_GROUPS,
     seed: int = DEFAULT_GROUPBY_SEED,
     cache_dir: Path | None = None,
+    memory_limit_bytes: int | None = None,
 ) -> Workload:
     """h2oai db-benchmark-style group-by data: one table ``x``, generated once and cached.
 
@@ -349,9 +408,12 @@ def groupby(
         groups: K, the number of groups of the large-group keys.
         seed: seed of numpy's PCG64 generator.
         cache_dir: the cache root; :func:`default_cache_dir` when ``None``.
+        memory_limit_bytes: generation must stay under this much memory (bytes).
 
     Raises:
         BenchError: ``rows`` or ``groups`` is not positive.
+        DataTooLargeError: the data would not fit in free memory or disk, or the limit;
+            checked before anything is generated (see :func:`groupby_need`).
     """
     if rows < 1 or groups < 1:
         raise BenchError(f"group-by data needs rows >= 1 and groups >= 1, got {rows} and {groups}")
@@ -360,6 +422,7 @@ def groupby(
     table = catalog.GROUPBY_TABLE
     manifest = read_manifest(final)
     if manifest is None:
+        check_fits(groupby_need(rows, groups), final, memory_limit_bytes)
         with building(final, accept=lambda existing: True) as temp:
             batches = _groupby_batches(rows, groups, seed)
             count = _write_parquet(batches, temp / f"{table}.parquet", _GROUPBY_SCHEMA)
@@ -407,6 +470,29 @@ _V1_MAX = 5
 _V2_MAX = 15
 _V3_MAX = 100.0
 _V3_DECIMALS = 6
+
+
+def groupby_need(rows: int, groups: int = DEFAULT_GROUPBY_GROUPS) -> Need:
+    """What generating ``rows`` rows of group-by data takes (see :mod:`~zuinig.bench.sizing`).
+
+    Memory: the ids of the small groups, held whole as Python strings and as an Arrow
+    array, plus a few batches of :data:`BATCH_ROWS` rows. Disk: every row at its Arrow
+    size, an upper bound for the compressed canonical Parquet file.
+    """
+    small_groups = max(rows // groups, 1)
+    # The last id of each kind is the longest (as _groupby_batches spells them).
+    large_id, small_id = f"id{groups:03d}", f"id{small_groups:010d}"
+    text = {"id1": len(large_id), "id2": len(large_id), "id3": len(small_id)}
+    row_bytes = arrow_bytes_per_row(_GROUPBY_SCHEMA, text)
+    # A list slot (a pointer) and the str object, then the Arrow value and its offset.
+    small_id_bytes = 8 + sys.getsizeof(small_id) + len(small_id) + 4
+    batch_bytes = min(rows, BATCH_ROWS) * row_bytes
+    return Need(
+        what=f"group-by data of {rows:,} rows",
+        memory_bytes=small_groups * small_id_bytes + _BATCHES_HELD * batch_bytes,
+        disk_bytes=rows * row_bytes,
+        option="--rows",
+    )
 
 
 def _groupby_batches(rows: int, groups: int, seed: int) -> Iterator[pa.RecordBatch]:
