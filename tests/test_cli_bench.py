@@ -257,3 +257,60 @@ def test_your_own_file_and_job_run_in_every_format(sqlite_url: str, tmp_path: Pa
     assert {row["format"] for row in rows} == {"csv", "parquet-zstd", "arrow-lz4"}
     assert all(row["query"] == "count_rows" and row["status"] == "ok" for row in rows)
     assert all(row["correct"] is True for row in rows)  # the returned tables were compared
+
+
+def _zuinig_command() -> list[str]:
+    """The installed ``zuinig`` script, as users run it; else ``python -P -m zuinig``
+    (``-P`` because ``python -m`` itself puts the working folder on the import path)."""
+    script = Path(sys.executable).with_name("zuinig")
+    return [str(script)] if script.is_file() else [sys.executable, "-P", "-m", "zuinig"]
+
+
+@pytest.mark.slow
+def test_modules_in_the_working_folder_never_stand_in_for_an_engine(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    work = tmp_path / "work"
+    work.mkdir()
+    for name in ("pandas", "duckdb", "polars", "pyarrow", "numpy", "zuinig"):
+        (work / f"{name}.py").write_text(f"open({f'MARKER-{name}'!r}, 'w').write('ran')\n")
+    (work / "data.csv").write_text("k,v\na,1\nb,2\na,3\n")
+    # The job's own module and the helper beside it are found: deliberately, by path.
+    (work / "myjob.py").write_text(
+        "from helper import count\n\n\ndef job(engine, path):\n    return count(path)\n"
+    )
+    (work / "helper.py").write_text("def count(path):\n    return 3\n")
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(p for p in sys.path if p and Path(p) != work),
+        "XDG_CACHE_HOME": str(tmp_path / "cache"),
+    }
+    common = ["--engines", "duckdb", "--repeat", "1", "--json"]
+    for args in (
+        ["--data", "data.csv", "--job", "myjob:job", "--formats", "csv", *common],
+        ["--workload", "groupby", "--rows", "1000", "--queries", "q1", *common],
+        ["--data", "data.csv", "--job", "./myjob.py:job", "--formats", "csv", *common],
+    ):
+        done = subprocess.run(
+            [*_zuinig_command(), "--ledger", sqlite_url, "bench", *args],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            cwd=work,
+            env=env,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        rows = json.loads(done.stdout)["results"]
+        assert rows and all(row["status"] == "ok" for row in rows), rows
+        assert not list(work.glob("MARKER-*")), args
+
+
+def test_a_job_module_that_is_nowhere_is_one_line(sqlite_url: str, tmp_path: Path) -> None:
+    (tmp_path / "x.csv").write_text("a\n1\n")
+    result = _invoke(["--data", str(tmp_path / "x.csv"), "--job", "no_such_module:f"], sqlite_url)
+    assert result.exit_code == 2, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and "cannot find the job's module 'no_such_module'" in lines[0]
+    result = _invoke(["--data", str(tmp_path / "x.csv"), "--job", "nowhere/j.py:f"], sqlite_url)
+    assert result.exit_code == 2 and "does not exist" in result.output

@@ -68,7 +68,10 @@ from zuinig.bench.trial import (
     STATUS_WRONG,
     TrialEvent,
     TrialSpec,
+    find_job_file,
+    job_function_name,
     read_events,
+    safe_import_path,
 )
 from zuinig.config import CONFIG_FILE_ENV
 from zuinig.errors import BenchError, UsageError
@@ -159,7 +162,8 @@ class BenchOptions:
         cache_dir: where generated data is kept; the user cache when ``None``.
         prepared_dir: where prepared formats are kept; ``<cache>/prepared`` when ``None``.
         meter: ``default`` or ``null`` (no energy; for tests of the machinery).
-        cwd: directory from which the user's module is imported.
+        cwd: the working folder, where the job's module name or relative file path is
+            looked up (see :func:`~zuinig.bench.trial.find_job_file`).
         tags: tags of every run the session stores (preparation, import, warm-up,
             measured and idle), e.g. ``{"team": "ruimte"}`` so that the benchmark's
             energy counts for that team in reports. The bench's own keys
@@ -333,6 +337,8 @@ class Matrix:
         engine_paths: per custom engine name, its ``module:Class`` for the child.
         threads: the thread counts.
         queries: the queries (for ``user``: the job's function name).
+        job_file: the file of the user's job module, when found by path (see
+            :func:`~zuinig.bench.trial.find_job_file`).
     """
 
     workload: Workload
@@ -341,6 +347,7 @@ class Matrix:
     engine_paths: Mapping[str, str]
     threads: tuple[int, ...]
     queries: tuple[str, ...]
+    job_file: Path | None = None
 
     def configurations(self) -> list[Configuration]:
         """Every format x engine x threads, except formats the engine cannot read."""
@@ -399,11 +406,13 @@ def resolve_matrix(options: BenchOptions) -> Matrix:
                 raise UsageError("your own data needs both --data FILE and --job module:function")
             if not options.data.is_file():
                 raise UsageError(f"{options.data} is not a file; give --data an existing file")
-            queries: tuple[str, ...] = (_job_query_name(options.job),)
+            queries: tuple[str, ...] = (job_function_name(options.job),)
+            job_file = find_job_file(options.job, options.cwd or Path.cwd())
         else:
             if options.data is not None or options.job:
                 raise UsageError("--data and --job go together, without --workload")
             queries = parse_queries(options.workload, options.queries)
+            job_file = None
     workload = get_workload(
         options.workload,
         scale=options.scale,
@@ -419,6 +428,7 @@ def resolve_matrix(options: BenchOptions) -> Matrix:
         engine_paths=engine_paths,
         threads=options.threads or (os.cpu_count() or 1,),
         queries=queries,
+        job_file=job_file,
     )
     if not matrix.configurations():
         raise UsageError(
@@ -448,13 +458,6 @@ def _load_custom_engines(spec: str | None) -> dict[str, str]:
         if module and attribute[:1].isupper():
             paths[load_engine(item, replace=True).name] = item
     return paths
-
-
-def _job_query_name(job: str) -> str:
-    module, _, function = job.partition(":")
-    if not module or not function:
-        raise UsageError(f"--job looks like module:function, got {job!r}")
-    return function
 
 
 def plan_rounds(
@@ -533,7 +536,8 @@ def run_trial_process(
     started = time.monotonic()
     with tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace") as stderr:
         child = subprocess.Popen(
-            [sys.executable, "-m", "zuinig.bench.trial"],
+            # -P: the working folder is not put on the import path (see zuinig.bench.trial).
+            [sys.executable, "-P", "-m", "zuinig.bench.trial"],
             stdin=subprocess.PIPE,
             stdout=subprocess.DEVNULL,
             stderr=stderr,
@@ -1050,7 +1054,7 @@ class BenchRunner:
             queries=matrix.queries,
             answers_dir=str(answers_dir) if wants_answers else None,
             user_job=self.options.job,
-            cwd=str(self.options.cwd or Path.cwd()),
+            job_file=str(matrix.job_file) if matrix.job_file else None,
             ledger_url=self.ledger_url,
             meter=self.options.meter,
         )
@@ -1064,7 +1068,9 @@ class BenchRunner:
         return outcome
 
     def _base_env(self) -> dict[str, str]:
-        env = {"PYTHONPATH": os.pathsep.join(_import_path())}
+        # This process's import path, so a trial imports what the runner imports (a custom
+        # engine's module), except the working folder (see zuinig.bench.trial).
+        env = {"PYTHONPATH": os.pathsep.join(safe_import_path(Path.cwd())), "PYTHONSAFEPATH": "1"}
         if self.config_file is not None:
             env[CONFIG_FILE_ENV] = str(self.config_file.resolve())
         return env
@@ -1257,12 +1263,6 @@ def _thread_env(config: Configuration) -> dict[str, str]:
     from zuinig.bench.engines import get_engine
 
     return get_engine(config.engine, config.mode).env_for_threads(config.threads)
-
-
-def _import_path() -> list[str]:
-    """This process's import path, so a trial imports what the runner imports (a custom
-    engine's module, the user's job)."""
-    return [entry or str(Path.cwd()) for entry in sys.path]
 
 
 @contextlib.contextmanager
