@@ -38,7 +38,6 @@ import numpy as np
 import platformdirs
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
 from zuinig.bench._cache import building, read_manifest, write_manifest
@@ -76,9 +75,10 @@ BATCH_ROWS = 1 << 20
 READ_BATCH_ROWS = 1 << 16
 #: Compression of canonical files: they are only read to prepare formats, so small wins.
 CANONICAL_COMPRESSION = "zstd"
-#: Bytes per block when reading a user's CSV; types are inferred from the first block,
-#: so a large block sees more rows before deciding (pyarrow's default is 1 MiB).
-USER_CSV_BLOCK_BYTES = 64 << 20
+#: How a user's file is read: part of its cache key, so that a copy read another way is
+#: read again (1: pyarrow's defaults, an empty CSV text field as ''; 2: as zuinig convert
+#: reads it, an empty field as null).
+_USER_READER_VERSION = 2
 #: Decimal precision up to which every unscaled value is an integer a double holds
 #: exactly (10**15 < 2**53), so the fast conversion is correctly rounded.
 _EXACT_DECIMAL_DIGITS = 15
@@ -118,6 +118,12 @@ _USER_SUFFIXES = {
     if fmt in _READER_BY_FORMAT
 }
 _COMPRESSED_SUFFIXES = frozenset({".gz", ".bz2", ".zst", ".lz4"})
+
+
+class UserDataError(BenchError):
+    """The user's file cannot be read: bad input (exit code 2)."""
+
+    bad_input = True
 
 
 @dataclass(frozen=True)
@@ -532,9 +538,11 @@ def _groupby_batches(rows: int, groups: int, seed: int) -> Iterator[pa.RecordBat
 def user_workload(path: Path | str, *, cache_dir: Path | None = None) -> Workload:
     """The user's CSV, Parquet or Arrow file as one canonical table named ``data``.
 
-    The file is read once (streamed in batches), normalised like the generated
-    workloads and cached under a key made of its path, size and modification time,
-    so an edited file is read again. The file itself is never changed.
+    The file is read once (streamed in batches) exactly as ``zuinig convert`` reads it
+    (:func:`zuinig.convert.read_source`: an empty CSV field is a null, in text columns
+    too), normalised like the generated workloads and cached under a key made of its
+    path, size and modification time, so an edited file is read again. The file itself
+    is never changed.
 
     Args:
         path: a ``.csv`` (also ``.csv.gz`` and other compressed text), ``.parquet`` or
@@ -542,28 +550,39 @@ def user_workload(path: Path | str, *, cache_dir: Path | None = None) -> Workloa
         cache_dir: the cache root; :func:`default_cache_dir` when ``None``.
 
     Raises:
-        BenchError: the file is missing, its kind is unknown, or it cannot be read.
+        BenchError: the file is missing or its kind is unknown.
+        UserDataError: the file cannot be read (in the words of ``zuinig convert``).
     """
     source = Path(path).expanduser().resolve()
     if not source.is_file():
         raise BenchError(f"{source} is not a file; give the path of a CSV, Parquet or Arrow file")
     kind = _user_file_kind(source)
     stat = source.stat()
-    digest = hashlib.sha256(f"{source}\0{stat.st_size}\0{stat.st_mtime_ns}".encode()).hexdigest()
+    identity = f"{source}\0{stat.st_size}\0{stat.st_mtime_ns}\0{_USER_READER_VERSION}"
+    digest = hashlib.sha256(identity.encode()).hexdigest()
     stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", source.name.split(".")[0])[:40] or "data"
     key = f"user-{stem}-{digest[:12]}"
     final = (cache_dir or default_cache_dir()) / "user" / key
     manifest = read_manifest(final)
     if manifest is None:
-        with building(final, accept=lambda existing: True) as temp:
-            schema, batches = _read_user_file(source, kind)
+        from zuinig.convert import read_source
+        from zuinig.errors import ConversionError
+
+        def write_canonical(schema: pa.Schema, batches: Iterator[pa.RecordBatch]) -> int:
+            # Called afresh (overwriting the file) when a later CSV block changes the types.
             target_schema = canonical_schema(schema)
-            count = _write_parquet(
+            return _write_parquet(
                 (to_canonical(batch, target_schema) for batch in batches),
                 temp / f"{_USER_TABLE}.parquet",
                 target_schema,
                 source=source,
             )
+
+        with building(final, accept=lambda existing: True) as temp:
+            try:
+                count = read_source(source, write_canonical)
+            except ConversionError as error:
+                raise UserDataError(str(error)) from error
             write_manifest(
                 temp,
                 {"source": str(source), "kind": kind, "table_rows": {_USER_TABLE: count}},
@@ -595,36 +614,6 @@ def _user_file_kind(path: Path) -> str:
         return _USER_SUFFIXES[suffixes[-1]]
     known = ", ".join(sorted(_USER_SUFFIXES))
     raise BenchError(f"cannot tell the format of {path.name} from its name; known endings: {known}")
-
-
-def _read_user_file(path: Path, kind: str) -> tuple[pa.Schema, Iterator[pa.RecordBatch]]:
-    try:
-        if kind == "csv":
-            delimiter = "\t" if ".tsv" in [s.lower() for s in path.suffixes] else ","
-            reader = pa_csv.open_csv(
-                path,
-                read_options=pa_csv.ReadOptions(block_size=USER_CSV_BLOCK_BYTES),
-                parse_options=pa_csv.ParseOptions(delimiter=delimiter),
-            )
-            return reader.schema, iter(reader)
-        if kind == "parquet":
-            parquet = pq.ParquetFile(path)
-            return parquet.schema_arrow, parquet.iter_batches(batch_size=READ_BATCH_ROWS)
-        return _read_arrow_file(path)
-    except (pa.ArrowException, OSError) as error:
-        raise BenchError(f"cannot read {path} as {kind}: {error}") from error
-
-
-def _read_arrow_file(path: Path) -> tuple[pa.Schema, Iterator[pa.RecordBatch]]:
-    source = pa.memory_map(str(path))
-    try:
-        file_reader = pa.ipc.open_file(source)
-    except pa.ArrowInvalid:
-        source.seek(0)
-        stream_reader = pa.ipc.open_stream(source)  # the IPC stream format (.arrows)
-        return stream_reader.schema, iter(stream_reader)
-    batches = (file_reader.get_batch(i) for i in range(file_reader.num_record_batches))
-    return file_reader.schema, batches
 
 
 # --- normalisation --------------------------------------------------------------------
