@@ -18,7 +18,7 @@ Gzip level 6 is the default of zlib and of the ``gzip`` tool; pyarrow's default,
 takes about twice the time for files under 2 % smaller. Zstandard and LZ4 use
 pyarrow's default levels; the levels used are recorded in each manifest.
 
-Parquet row groups hold up to :data:`~zuinig.bench.workloads.BATCH_ROWS` rows, as a
+Parquet row groups hold up to :data:`~zuinig.bench.batching.BATCH_ROWS` rows, as a
 default pyarrow writer makes them. Each workload and format is prepared once:
 ``<dir>/<workload key>/<format>/`` is written through a temporary directory and
 reused while its manifest says it is complete and made from the same canonical data.
@@ -38,7 +38,8 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal
 
-from zuinig.bench._cache import building, read_manifest, write_manifest
+from zuinig.bench._cache import building, default_cache_dir, read_manifest, write_manifest
+from zuinig.bench.batching import BATCH_ROWS, READ_BATCH_ROWS, rechunk
 from zuinig.errors import BenchError
 
 if TYPE_CHECKING:
@@ -285,8 +286,6 @@ def prepare(
         BenchError: a format is unknown, or a table cannot be written in it.
     """
     if directory is None:
-        from zuinig.bench.workloads import default_cache_dir
-
         directory = default_cache_dir() / "prepared"
     if formats is None or isinstance(formats, str):
         chosen = parse_formats(formats)
@@ -298,8 +297,6 @@ def prepare(
 def _write_table(source: Path, target: Path, fmt: Format) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
-
-    from zuinig.bench.workloads import BATCH_ROWS, READ_BATCH_ROWS, rechunk
 
     parquet = pq.ParquetFile(source)
     schema = parquet.schema_arrow

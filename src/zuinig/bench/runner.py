@@ -70,6 +70,7 @@ from zuinig.bench.trial import (
     TrialSpec,
     find_job_file,
     job_function_name,
+    one_line,
     read_events,
     safe_import_path,
 )
@@ -789,6 +790,18 @@ class BenchRunner:
         started = time.monotonic()
         matrix = matrix or resolve_matrix(self.options)
         session = self._start_session(matrix)
+        try:
+            return self._run_session(session, matrix, started)
+        except BaseException as error:
+            # Its trials are stored as they finish; the session must not stay "running".
+            status = STATUS_INTERRUPTED if isinstance(error, KeyboardInterrupt) else STATUS_ERROR
+            with contextlib.suppress(Exception):  # the original error is the one to report
+                self.store.finish_bench_session(
+                    replace(session, status=status, ended_at=datetime.now(UTC))
+                )
+            raise
+
+    def _run_session(self, session: BenchSession, matrix: Matrix, started: float) -> BenchReport:
         # Open the recorder's ledger before the preparation runs: left to zuinig.measure's
         # background opener (spool first), its CPU time would land in their windows.
         with contextlib.suppress(Exception):  # unreachable: runs are spooled instead
@@ -1199,14 +1212,25 @@ class BenchRunner:
         wrong: dict[Configuration, str] = {}
         checked: dict[tuple[Configuration, str], bool] = {}
         for query in queries:
-            answers = {
-                config: pa.ipc.open_file(pa.memory_map(str(path))).read_all()
-                for (config, name), path in self._answers.items()
-                if name == query and path.is_file()
-            }
-            if len(answers) < 2:
+            try:
+                answers = {
+                    config: pa.ipc.open_file(pa.memory_map(str(path))).read_all()
+                    for (config, name), path in self._answers.items()
+                    if name == query and path.is_file()
+                }
+                if len(answers) < 2:
+                    continue
+                consensus = find_consensus(
+                    answers, prefer=_preferred_references(answers), label=query
+                )
+            except Exception as error:  # a failed check must not lose the trials
+                # The trials are stored and their figures stand; only this query's
+                # answers go unchecked, and the table says so.
+                self._notes.append(
+                    f"{query}: the answers could not be compared ({one_line(error)}); "
+                    "they are not checked"
+                )
                 continue
-            consensus = find_consensus(answers, prefer=_preferred_references(answers), label=query)
             if not consensus.majority:
                 self._notes.append(
                     f"{query}: no majority of engines agree; the reference is a guess"

@@ -418,18 +418,27 @@ def _resolved(entry: str) -> str:
 def user_answer_to_arrow(result: object) -> Any:
     """A user job's return value as a pyarrow table, or ``None`` when it is no table.
 
-    pandas and Polars DataFrames and pyarrow tables are converted; anything else
-    (a number, ``None``, a path) cannot be compared and is skipped.
+    pandas and Polars DataFrames, pyarrow tables and record-batch readers, and anything
+    that offers an Arrow stream (a DuckDB relation, via the Arrow PyCapsule protocol)
+    are converted; anything else (a number, ``None``, a path, a lazy frame never
+    collected) cannot be compared and is skipped: its answer is ``not checked``.
     """
     import pyarrow as pa
 
     if isinstance(result, pa.Table):
         return result
+    if isinstance(result, pa.RecordBatchReader):
+        return result.read_all()
     module = type(result).__module__.split(".")[0]
     if module == "pandas" and type(result).__name__ == "DataFrame":
         return pa.Table.from_pandas(result, preserve_index=False)
     if module == "polars" and type(result).__name__ == "DataFrame":
         return result.to_arrow()  # type: ignore[attr-defined]
+    if hasattr(result, "__arrow_c_stream__"):
+        try:
+            return pa.table(result)
+        except (pa.ArrowException, TypeError, ValueError):
+            return None  # a stream of something other than rows (e.g. a Series)
     return None
 
 

@@ -35,12 +35,13 @@ from types import MappingProxyType
 from typing import Any
 
 import numpy as np
-import platformdirs
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from zuinig.bench._cache import building, read_manifest, write_manifest
+from zuinig.bench._cache import default_cache_dir as default_cache_dir  # public here
+from zuinig.bench.batching import BATCH_ROWS, READ_BATCH_ROWS, rechunk
 from zuinig.bench.queries import catalog
 from zuinig.bench.sizing import DataTooLargeError, Need, arrow_bytes_per_row, check_fits
 from zuinig.errors import BenchError
@@ -67,12 +68,6 @@ NORMALISATION_NOTE = (
 #: The executable of the ``tpchgen-cli`` package.
 TPCHGEN_EXECUTABLE = "tpchgen-cli"
 
-#: Rows per batch when streaming tables; pyarrow's default maximum Parquet row-group
-#: size, so canonical files have the row groups a default writer would give them.
-BATCH_ROWS = 1 << 20
-#: Rows per batch when reading Parquet: pyarrow's default. Batches that span row groups
-#: are stitched together, which made reading SF1 lineitem twice as slow with BATCH_ROWS.
-READ_BATCH_ROWS = 1 << 16
 #: Compression of canonical files: they are only read to prepare formats, so small wins.
 CANONICAL_COMPRESSION = "zstd"
 #: How a user's file is read: part of its cache key, so that a copy read another way is
@@ -173,11 +168,6 @@ class Workload:
             "scale": self.scale,
             "notes": list(self.notes),
         }
-
-
-def default_cache_dir() -> Path:
-    """The user cache directory of zuinig (``~/.cache/zuinig`` on Linux)."""
-    return platformdirs.user_cache_path("zuinig")
 
 
 def workload_names() -> tuple[str, ...]:
@@ -709,30 +699,6 @@ def _write_parquet(
         what = f"{source}" if source is not None else f"data for {target.name}"
         raise BenchError(f"cannot convert {what}: {error}") from error
     return count
-
-
-def rechunk(batches: Iterable[pa.RecordBatch], schema: pa.Schema, rows: int) -> Iterator[pa.Table]:
-    """Regroup a stream of batches into tables of ``rows`` rows (the last one may be smaller).
-
-    Writers make one Parquet row group per write, so this keeps row groups at the
-    intended size whatever batch sizes the reader yields, while holding only about
-    ``rows`` rows in memory.
-    """
-    pending: list[pa.RecordBatch] = []
-    pending_rows = 0
-    for batch in batches:
-        if batch.num_rows == 0:
-            continue
-        pending.append(batch)
-        pending_rows += batch.num_rows
-        while pending_rows >= rows:
-            table = pa.Table.from_batches(pending, schema=schema)
-            yield table.slice(0, rows)
-            rest = table.slice(rows)
-            pending = rest.to_batches()
-            pending_rows = rest.num_rows
-    if pending_rows:
-        yield pa.Table.from_batches(pending, schema=schema)
 
 
 # --- helpers -----------------------------------------------------------------------------
