@@ -314,3 +314,66 @@ def test_a_job_module_that_is_nowhere_is_one_line(sqlite_url: str, tmp_path: Pat
     assert len(lines) == 1 and "cannot find the job's module 'no_such_module'" in lines[0]
     result = _invoke(["--data", str(tmp_path / "x.csv"), "--job", "nowhere/j.py:f"], sqlite_url)
     assert result.exit_code == 2 and "does not exist" in result.output
+
+
+#: The user's job of the issue: group by k and sum v, in each engine's own words; and one
+#: that returns the file as the engine reads it (for a file without rows).
+USER_JOBS = """
+def _frame(engine, path):
+    if engine == "pandas":
+        import pandas as pd
+        if path.endswith(".parquet"):
+            return pd.read_parquet(path)
+        return pd.read_feather(path) if path.endswith(".arrow") else pd.read_csv(path)
+    if engine == "polars":
+        import polars as pl
+        if path.endswith(".parquet"):
+            return pl.read_parquet(path)
+        return pl.read_ipc(path) if path.endswith(".arrow") else pl.read_csv(path)
+    import duckdb
+    import pyarrow.feather
+    if path.endswith(".arrow"):
+        return duckdb.arrow(pyarrow.feather.read_table(path))
+    reader = "read_parquet" if path.endswith(".parquet") else "read_csv"
+    return duckdb.sql(f"select * from {reader}('{path}')")
+
+
+def sum_by_k(engine, path):
+    frame = _frame(engine, path)
+    if engine == "pandas":
+        return frame.groupby("k", dropna=False, as_index=False)["v"].sum()
+    if engine == "polars":
+        import polars as pl
+        return frame.group_by("k").agg(pl.col("v").sum())
+    return frame.aggregate("k, sum(v) as v").arrow()
+
+
+def as_read(engine, path):
+    frame = _frame(engine, path)
+    return frame if engine != "duckdb" else frame.arrow()
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("lines", "job"),
+    [(["k,v", "a,1", ",2", "a,", "b,4"], "sum_by_k"), (["k,v"], "as_read")],
+)
+def test_correct_engines_are_never_disqualified_on_your_own_file(
+    sqlite_url: str, tmp_path: Path, lines: list[str], job: str
+) -> None:
+    data = tmp_path / "kv.csv"
+    data.write_text("\n".join(lines) + "\n")
+    (tmp_path / "jobs.py").write_text(USER_JOBS)
+    done = _bench(
+        sqlite_url,
+        *("--data", str(data), "--job", f"{tmp_path / 'jobs.py'}:{job}"),
+        *("--engines", "pandas,polars,duckdb", "--repeat", "1", "--json"),
+        *("--formats", "csv,parquet-zstd,arrow-lz4"),
+    )
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert "DISQUALIFIED" not in done.stderr and not report["disqualified"]
+    rows = report["results"]
+    assert len(rows) == 3 * 6  # formats x engine modes
+    assert all(row["status"] == "ok" and row["correct"] == "yes" for row in rows), rows
