@@ -12,7 +12,9 @@ One *configuration* is (format, engine, mode, threads). The runner:
 4. compares every configuration's answer to each query (the first answer it gave) with
    the consensus and disqualifies those that disagree;
 5. summarises (:mod:`zuinig.bench.results`) and stores the session and every trial,
-   each linked to its run, in the ledger.
+   each linked to its run, in the ledger. Trials are stored as they finish; a failure
+   after the session started ends it as ``error``, never leaving it ``running``, and a
+   failure while comparing answers leaves them ``not checked`` and the results intact.
 
 Each trial is one ``python -m zuinig.bench.trial`` process (see that module) that runs
 all selected queries for one configuration. The parent watches it: the process tree's
@@ -254,7 +256,9 @@ class BenchOptions:
             raise UsageError(f"--rows must be from 1 to {MAX_ROWS:,}, got {self.rows:,}")
         if self.memory_limit_bytes is not None:
             machine = psutil.virtual_memory().total + psutil.swap_memory().total
-            if not 0 < self.memory_limit_bytes <= machine:
+            if self.memory_limit_bytes <= 0:
+                raise UsageError(f"--memory-limit must be above 0, got {self.memory_limit_bytes}")
+            if self.memory_limit_bytes > machine:
                 raise UsageError(
                     f"--memory-limit {size_text(self.memory_limit_bytes)} is more than this "
                     f"machine's memory and swap ({size_text(machine)}); give less, or leave "
@@ -580,7 +584,8 @@ def _watch(
             why, reason = STATUS_INTERRUPTED, "stopped by Ctrl-C"
         elif memory_limit_bytes is not None and rss > memory_limit_bytes:
             why = STATUS_OOM
-            reason = f"used {size_text(rss)}, over the memory limit of {size_text(memory_limit_bytes)}; killed"
+            limit = size_text(memory_limit_bytes)
+            reason = f"used {size_text(rss)}, over the memory limit of {limit}; killed"
         elif timeout_s is not None and time.monotonic() - started > timeout_s:
             why, reason = STATUS_TIMEOUT, f"still running after {timeout_s:g} s (--timeout); killed"
         if why is not None:
@@ -1082,8 +1087,10 @@ class BenchRunner:
 
     def _base_env(self) -> dict[str, str]:
         # This process's import path, so a trial imports what the runner imports (a custom
-        # engine's module), except the working folder (see zuinig.bench.trial).
-        env = {"PYTHONPATH": os.pathsep.join(safe_import_path(Path.cwd())), "PYTHONSAFEPATH": "1"}
+        # engine's module), except the working folder (see zuinig.bench.trial). Not
+        # PYTHONSAFEPATH: it would reach scripts the user's job starts, and take their own
+        # folder off their import path.
+        env = {"PYTHONPATH": os.pathsep.join(safe_import_path(Path.cwd()))}
         if self.config_file is not None:
             env[CONFIG_FILE_ENV] = str(self.config_file.resolve())
         return env

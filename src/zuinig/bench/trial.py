@@ -22,7 +22,7 @@ knows which steps completed. A ``MemoryError`` is reported as ``oom`` and exits 
 calls the user's ``function(engine_name, path)`` instead of a catalogue query.
 
 The working folder is never on this process's import path (the parent starts it with
-``python -P`` and ``PYTHONSAFEPATH``), so a ``pandas.py`` or ``duckdb.py`` lying there
+``python -P`` and hands on its own import path without that folder), so a ``pandas.py`` or ``duckdb.py`` lying there
 cannot stand in for the engine. The user's job module is the one exception, and it is
 deliberate: :func:`find_job_file` finds it in the working folder by name (or takes the
 file path given), and the trial loads that very file; its folder goes at the *end* of
