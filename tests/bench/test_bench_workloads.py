@@ -191,7 +191,7 @@ def test_groupby_need_bounds_what_generation_writes(groupby_small: Workload) -> 
 
 
 def test_too_much_group_by_data_is_refused_before_anything_is_written(tmp_path: Path) -> None:
-    with pytest.raises(DataTooLargeError, match=r"1,000,000,000,000 rows needs about .* memory"):
+    with pytest.raises(DataTooLargeError, match="1,000,000,000,000 rows needs"):
         groupby(10**12, cache_dir=tmp_path)
     assert not any(tmp_path.iterdir())
 
