@@ -61,3 +61,28 @@ def test_a_job_file_is_loaded_with_its_folder_last_on_the_path(
     function = load_user_job(job, str(find_job_file(job, tmp_path)))
     assert function("ab", "") == "abab"
     assert sys.path[-1] == str(tmp_path)
+
+
+def test_answers_become_tables_when_they_are_tables_and_none_otherwise() -> None:
+    import duckdb
+    import pandas as pd
+    import polars as pl
+    import pyarrow as pa
+
+    from zuinig.bench.trial import user_answer_to_arrow
+
+    expected = pa.table({"k": ["a", "b"], "v": [1, 2]})
+    relation = duckdb.sql("select * from (values ('a', 1), ('b', 2)) t(k, v)")
+    for answer in (
+        expected,
+        pa.RecordBatchReader.from_batches(expected.schema, expected.to_batches()),
+        pd.DataFrame({"k": ["a", "b"], "v": [1, 2]}),
+        pl.DataFrame({"k": ["a", "b"], "v": [1, 2]}),
+        relation,
+    ):
+        table = user_answer_to_arrow(answer)
+        assert table.column("k").to_pylist() == ["a", "b"], type(answer)
+        assert table.column("v").to_pylist() == [1, 2], type(answer)
+    # Nothing to compare: these answers are "not checked".
+    for answer in (3, None, "path.csv", pl.Series([1, 2]), pl.LazyFrame({"k": [1]})):
+        assert user_answer_to_arrow(answer) is None, type(answer)
