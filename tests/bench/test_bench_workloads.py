@@ -209,12 +209,12 @@ def test_the_memory_limit_covers_generation(tmp_path: Path) -> None:
 def test_data_larger_than_the_free_disk_is_refused(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    need = sizing.Need("some data", memory_bytes=1, disk_bytes=10**6, option="--rows")
+    need = sizing.Need("some data", memory_bytes=1, disk_bytes=10**6, advice="give less")
     usage = shutil.disk_usage(tmp_path)
     monkeypatch.setattr(sizing.shutil, "disk_usage", lambda path: usage._replace(free=10**5))
     with pytest.raises(DataTooLargeError, match=r"up to 1\.0 MB of disk, but .* has 100\.0 KB"):
         sizing.check_fits(need, tmp_path / "not" / "yet")
-    sizing.check_fits(sizing.Need("some data", 1, 10**4, "--rows"), tmp_path / "not" / "yet")
+    sizing.check_fits(sizing.Need("some data", 1, 10**4, "give less"), tmp_path / "not" / "yet")
 
 
 def test_bytes_per_row_come_from_the_schema() -> None:

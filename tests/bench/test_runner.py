@@ -479,3 +479,22 @@ def test_numbers_out_of_range_are_refused_before_anything_runs() -> None:
     ):
         with pytest.raises(UsageError):
             BenchOptions(**options)  # type: ignore[arg-type]
+
+
+def test_formats_that_would_not_fit_the_disk_are_refused_before_the_session(
+    tmp_path: Path, matrix: Matrix, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shutil
+
+    from zuinig.bench import sizing
+
+    usage = shutil.disk_usage(tmp_path)
+    monkeypatch.setattr(sizing.shutil, "disk_usage", lambda path: usage._replace(free=1000))
+    store, executor = MemoryStore(), FakeExecutor()
+    with pytest.raises(
+        sizing.DataTooLargeError, match=r"as csv, parquet-zstd needs about"
+    ) as caught:
+        _runner(tmp_path, executor, store).run(matrix)
+    assert caught.value.bad_input and "give fewer --formats" in str(caught.value)
+    assert not store.sessions and not executor.specs
+    assert not (tmp_path / "prepared").exists()

@@ -294,6 +294,40 @@ def prepare(
     return {fmt.name: prepare_one(workload, fmt, directory) for fmt in chosen}
 
 
+#: Rows written in each format to estimate its size (see :func:`estimate_prepared_bytes`).
+SIZE_SAMPLE_ROWS = 1 << 16
+
+
+def estimate_prepared_bytes(workload: Workload, fmt: Format | str) -> int:
+    """The bytes ``workload`` will take in ``fmt``, estimated before it is written.
+
+    The first :data:`SIZE_SAMPLE_ROWS` rows of each table are written in the format,
+    by the writer :func:`prepare_one` uses, into a temporary directory; their size per
+    row times the table's rows is the estimate. An estimate, not a bound: data that
+    changes along the file (longer text later on) compresses and prints differently.
+    """
+    import tempfile
+
+    import pyarrow.parquet as pq
+
+    fmt = get_format(fmt) if isinstance(fmt, str) else fmt
+    total = 0
+    with tempfile.TemporaryDirectory(prefix="zuinig-size-") as work:
+        for table, source in workload.tables.items():
+            parquet = pq.ParquetFile(source)
+            rows = parquet.metadata.num_rows
+            sample = next(parquet.iter_batches(batch_size=SIZE_SAMPLE_ROWS), None)
+            if sample is None or rows == 0:
+                continue
+            sample_source = Path(work) / f"sample-{table}.parquet"  # not the target's name
+            with pq.ParquetWriter(sample_source, parquet.schema_arrow) as writer:
+                writer.write_batch(sample)
+            target = Path(work) / f"{table}{fmt.suffix}"
+            _write_table(sample_source, target, fmt)
+            total += target.stat().st_size * rows // sample.num_rows
+    return total
+
+
 def _write_table(source: Path, target: Path, fmt: Format) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq

@@ -52,7 +52,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import psutil
 
 from zuinig.bench.results import Configuration, Observation, Summary, summarise
-from zuinig.bench.sizing import size_text
+from zuinig.bench.sizing import Need, check_fits, size_text
 from zuinig.bench.trial import (
     EXIT_OOM,
     KIND_IDLE,
@@ -794,6 +794,7 @@ class BenchRunner:
         """
         started = time.monotonic()
         matrix = matrix or resolve_matrix(self.options)
+        self._check_prepared_fit(matrix)
         session = self._start_session(matrix)
         try:
             return self._run_session(session, matrix, started)
@@ -886,15 +887,42 @@ class BenchRunner:
         )
         return self.store.start_bench_session(session)
 
+    def _prepared_dir(self) -> Path:
+        from zuinig.bench.workloads import default_cache_dir
+
+        return self.options.prepared_dir or (
+            (self.options.cache_dir or default_cache_dir()) / "prepared"
+        )
+
+    def _check_prepared_fit(self, matrix: Matrix) -> None:
+        """Refuse, before the session starts, formats whose files would not fit the disk."""
+        from zuinig.bench.formats import estimate_prepared_bytes, find_prepared, get_format
+
+        directory = self._prepared_dir()
+        missing = [
+            fmt
+            for fmt in map(get_format, matrix.formats)
+            if find_prepared(matrix.workload, fmt, directory) is None
+        ]
+        if not missing:
+            return
+        need = sum(estimate_prepared_bytes(matrix.workload, fmt) for fmt in missing)
+        names = ", ".join(fmt.name for fmt in missing)
+        check_fits(
+            Need(
+                what=f"{matrix.workload.key} as {names}",
+                memory_bytes=0,  # written in batches
+                disk_bytes=need,
+                advice="give fewer --formats or free disk space",
+                disk_is_bound=False,
+            ),
+            directory,
+        )
+
     def _prepare_all(
         self, session: BenchSession, matrix: Matrix
     ) -> tuple[dict[str, PreparedData], list[dict[str, Any]]]:
-        from zuinig.bench.workloads import default_cache_dir
-
-        directory = (
-            self.options.prepared_dir
-            or (self.options.cache_dir or default_cache_dir()) / "prepared"
-        )
+        directory = self._prepared_dir()
         prepared: dict[str, PreparedData] = {}
         rows: list[dict[str, Any]] = []
         for fmt in matrix.formats:

@@ -45,14 +45,17 @@ class Need:
     Attributes:
         what: the data in words, e.g. ``group-by data of 1,000 rows``.
         memory_bytes: the most memory the generator holds at once (bytes).
-        disk_bytes: what it writes to disk, at most (bytes).
-        option: the option that sets the size, named in the advice (e.g. ``--rows``).
+        disk_bytes: what it writes to disk (bytes).
+        advice: what to do when it does not fit, e.g. ``give a smaller --rows``.
+        disk_is_bound: ``True`` when ``disk_bytes`` is an upper bound, ``False`` when it
+            is an estimate (said so in the message).
     """
 
     what: str
     memory_bytes: int
     disk_bytes: int
-    option: str
+    advice: str
+    disk_is_bound: bool = True
 
 
 def arrow_bytes_per_row(schema: pa.Schema, text_bytes: Mapping[str, int]) -> int:
@@ -95,7 +98,7 @@ def check_fits(need: Need, directory: Path, memory_limit_bytes: int | None = Non
     Raises:
         DataTooLargeError: it does not fit; the message says how much is needed and free.
     """
-    advice = f"give a smaller {need.option}"
+    advice = need.advice
     if memory_limit_bytes is not None and need.memory_bytes > memory_limit_bytes:
         raise DataTooLargeError(
             f"generating {need.what} needs about {size_text(need.memory_bytes)} of memory, "
@@ -112,7 +115,8 @@ def check_fits(need: Need, directory: Path, memory_limit_bytes: int | None = Non
     free = shutil.disk_usage(existing).free
     if need.disk_bytes > free:
         raise DataTooLargeError(
-            f"generating {need.what} needs up to {size_text(need.disk_bytes)} of disk, "
+            f"generating {need.what} needs {'up to' if need.disk_is_bound else 'about'} "
+            f"{size_text(need.disk_bytes)} of disk, "
             f"but {existing} has {size_text(free)} free; {advice}"
         )
 

@@ -320,7 +320,7 @@ def tpch_need(scale: float) -> Need:
         what=f"TPC-H data at scale factor {_number_text(scale)}",
         memory_bytes=_BATCHES_HELD * batch_bytes,
         disk_bytes=int(2 * scale * TPCH_BYTES_PER_SCALE),
-        option="--scale",
+        advice="give a smaller --scale",
     )
 
 
@@ -487,7 +487,7 @@ def groupby_need(rows: int, groups: int = DEFAULT_GROUPBY_GROUPS) -> Need:
         what=f"group-by data of {rows:,} rows",
         memory_bytes=small_groups * small_id_bytes + _BATCHES_HELD * batch_bytes,
         disk_bytes=rows * row_bytes,
-        option="--rows",
+        advice="give a smaller --rows",
     )
 
 
