@@ -201,8 +201,8 @@ def test_list_table_shows_the_columns_and_says_estimated(state: AppState, sqlite
         "status",
         "started",
         "duration_s",
-        "energy_kwh",
-        "co2_kg",
+        "energy",
+        "CO2e",
         "method",
     ):
         assert column in header
@@ -719,6 +719,6 @@ def test_e2e_nested_measured_function_records_the_command_as_parent(
 def test_format_run_summary_is_one_line() -> None:
     line = format_run_summary(make_run(1, status="error", exit_code=2))
     assert line == (
-        "zuinig: run 00000001 (woningbouwmonitor): error, exit 2, 12 s, 0.0001 kWh, "
-        "0.0268 g CO2e, estimated"
+        "zuinig: run 00000001 (woningbouwmonitor): error, exit 2, 12 s, 100 mWh, "
+        "26.8 mg CO₂e, estimated"
     )

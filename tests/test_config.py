@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from zuinig.config import Settings, load_settings
+from zuinig.config import NUMBER_RANGES, Settings, load_settings
 from zuinig.errors import ConfigError
 
 
@@ -50,7 +50,7 @@ def test_pyproject_without_zuinig_table_is_not_a_settings_file(tmp_path: Path) -
         ('pue = "high"\n', "must be float"),
         ("tracking_mode = 3\n", "must be str"),
         ('tracking_mode = "cluster"\n', "must be one of process, machine"),
-        ("pue = 0.5\n", "pue must be 1.0 or more"),
+        ("pue = 0.5\n", "pue .* must be a number from 1 to 3, got 0.5"),
         ("intensity_g_per_kwh = 300\n", "intensity_source"),
         ("pue = \n", "not valid TOML"),
     ],
@@ -94,3 +94,42 @@ def test_arguments_are_checked_too(tmp_path: Path) -> None:
         load_settings({"pu": 1.0}, cwd=tmp_path, environ={})
     with pytest.raises(ConfigError, match="must be float"):
         load_settings({"pue": "1.2"}, cwd=tmp_path, environ={})
+
+
+BAD_NUMBERS = ["nan", "inf", "-inf", "1e308", "-1"]
+
+
+@pytest.mark.parametrize("name", sorted(NUMBER_RANGES))
+@pytest.mark.parametrize("text", BAD_NUMBERS)
+def test_non_finite_and_absurd_numbers_are_refused_from_env(
+    tmp_path: Path, name: str, text: str
+) -> None:
+    environ = {f"ZUINIG_{name.upper()}": text, "ZUINIG_INTENSITY_SOURCE": "test"}
+    with pytest.raises(ConfigError, match=rf"setting {name} \(from env\) must be a number"):
+        load_settings(cwd=tmp_path, environ=environ)
+
+
+@pytest.mark.parametrize("text", ["nan", "inf", "1e308"])
+def test_non_finite_and_absurd_numbers_are_refused_from_a_file(tmp_path: Path, text: str) -> None:
+    (tmp_path / "zuinig.toml").write_text(f"pue = {text}\n")  # TOML has nan and inf literals
+    with pytest.raises(ConfigError, match=r"setting pue \(from .*zuinig.toml\) must be a number"):
+        load_settings(cwd=tmp_path, environ={})
+
+
+@pytest.mark.parametrize("name", sorted(NUMBER_RANGES))
+def test_the_bounds_themselves(tmp_path: Path, name: str) -> None:
+    lowest, highest, lowest_allowed = NUMBER_RANGES[name]
+    extra = {"intensity_source": "test"} if name == "intensity_g_per_kwh" else {}
+    assert (
+        getattr(load_settings({name: highest, **extra}, cwd=tmp_path, environ={}), name) == highest
+    )
+    if lowest_allowed:
+        assert (
+            getattr(load_settings({name: lowest, **extra}, cwd=tmp_path, environ={}), name)
+            == lowest
+        )
+    else:
+        with pytest.raises(ConfigError, match="must be a number above"):
+            load_settings({name: lowest, **extra}, cwd=tmp_path, environ={})
+    with pytest.raises(ConfigError, match=f"setting {name}"):
+        load_settings({name: highest * 1.01, **extra}, cwd=tmp_path, environ={})

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from pathlib import Path
 
 import pytest
 
+from zuinig.atomic import STALE_AFTER_S
 from zuinig.config import Settings, load_settings
 from zuinig.doctor import diagnose, ledger_status, rapl_status
 from zuinig.errors import LedgerError, LedgerURLError
 from zuinig.ledger import Ledger
 from zuinig.meter import ReplayMeter
 from zuinig.meter.base import CPU_METHOD_RAPL, Method
+from zuinig.text import format_diagnosis
 
 
 class FixedMethodMeter(ReplayMeter):
@@ -140,3 +143,65 @@ def test_the_real_meter_is_asked_quickly(sqlite_url: str) -> None:
     assert diagnosis.method.meter.startswith("codecarbon")
     assert diagnosis.method.intensity_g_per_kwh is not None
     assert diagnosis.method.intensity_source
+
+
+# -- temporary files of interrupted writes ------------------------------------------------
+
+
+def _leave_temporary(folder: Path, target: str, size_bytes: int, age_s: float) -> Path:
+    """A temporary file as a killed atomic writer leaves it (zuinig.atomic's naming)."""
+    path = folder / f".{target}.zuinig-{len(target):012x}.tmp"
+    path.write_bytes(b"x" * size_bytes)
+    moment = time.time() - age_s
+    os.utime(path, (moment, moment))
+    return path
+
+
+def test_doctor_lists_leftover_temporaries_in_the_folders_zuinig_writes_to(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ledger_folder, work, elsewhere = tmp_path / "ledger", tmp_path / "work", tmp_path / "other"
+    for folder in (ledger_folder, work, elsewhere):
+        folder.mkdir()
+    monkeypatch.chdir(work)
+    _leave_temporary(ledger_folder, "report.pdf", 1_500_000, age_s=2 * STALE_AFTER_S)
+    _leave_temporary(work, "big.parquet", 2_000, age_s=2 * STALE_AFTER_S)
+    _leave_temporary(work, "runs.csv", 500, age_s=10.0)  # maybe a live write: not stale
+    _leave_temporary(elsewhere, "x.csv", 100, age_s=2 * STALE_AFTER_S)  # not looked at
+    (work / ".keep.zuinig-0123456789ab.tmp").mkdir()  # the name, but not a file
+    (work / "notes.tmp").write_text("not zuinig's")
+
+    url = f"sqlite:///{ledger_folder / 'ledger.sqlite'}"
+    diagnosis = diagnose(Settings(), ledger_url=url, meter=FixedMethodMeter(RAPL))
+
+    files = diagnosis.temporary_files
+    assert str(ledger_folder) in files.looked_in and str(work) in files.looked_in
+    assert str(elsewhere) not in files.looked_in
+    found = {item.folder: item for item in files.found}
+    assert set(found) == {str(ledger_folder), str(work)}
+    assert (found[str(work)].count, found[str(work)].size_bytes) == (2, 2_500)
+    assert found[str(work)].stale_count == 1
+    assert (found[str(ledger_folder)].count, found[str(ledger_folder)].stale_count) == (1, 1)
+    assert "when no zuinig is running" in found[str(work)].what_to_do
+
+    text = "\n".join(format_diagnosis(diagnosis))
+    assert "temporary files of interrupted writes" in text
+    assert f"{work}: 2 files, 2.5 KB (2500 B), 1 older than 60 minutes" in text
+    assert f"{ledger_folder}: 1 file, 1.5 MB (1500000 B), 1 older than 60 minutes" in text
+    assert f"rm {work}/.*.zuinig-*.tmp" in text
+    assert diagnosis.to_dict()["temporary_files"]["found"][0]["count"] in (1, 2)
+    # Looking removes nothing: the sweep is the next write's job.
+    assert len(list(work.glob(".*.zuinig-*.tmp"))) == 3
+
+
+def test_doctor_says_where_it_looked_when_there_are_none(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    diagnosis = diagnose(
+        Settings(), ledger_url=f"sqlite:///{tmp_path / 'l.sqlite'}", meter=FixedMethodMeter(RAPL)
+    )
+    assert diagnosis.temporary_files.found == ()
+    lines = format_diagnosis(diagnosis)
+    at = lines.index("temporary files of interrupted writes")
+    assert lines[at + 1].startswith("  none in ") and str(tmp_path) in lines[at + 1]

@@ -150,9 +150,12 @@ def test_after_a_failed_open_runs_are_spooled_with_a_warning(
     with pytest.raises(ZuinigError):
         recorder.ledger()  # as `zuinig run` does before starting the command
     finished = recorder.begin("j").finish()
-    assert f"run {finished.run_id} is kept in" in caplog.text
+    assert f"run {finished.run_id} and later runs are kept in" in caplog.text
     assert spool.pending(url) == [finished]
     assert not recorder.flush(timeout_s=30)
+    warnings = len(caplog.records)
+    recorder.begin("j").finish()
+    assert len(caplog.records) == warnings  # one warning per outage, not one per run
 
 
 def test_flush_with_nothing_waiting_returns_at_once(sqlite_url: str) -> None:

@@ -31,9 +31,10 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import click
 
 from zuinig import __version__
-from zuinig.config import CONFIG_FILE_ENV, Settings, load_settings
+from zuinig.config import CONFIG_FILE_ENV, Settings, check_ledger_url, load_settings
 from zuinig.errors import UsageError, ZuinigError
 from zuinig.ledger.model import KIND_DASK, STATUSES, Run, RunFilter
+from zuinig.safe_text import printable, printable_json
 from zuinig.text import (
     format_breakdown,
     format_diagnosis,
@@ -111,9 +112,9 @@ class AppState:
         return self._settings
 
     def ledger_url(self) -> str:
-        from zuinig.ledger import default_ledger_url
+        from zuinig.ledger.urls import configured_ledger_url
 
-        return self.settings().ledger or default_ledger_url()
+        return configured_ledger_url(self.settings().ledger)
 
     def open_ledger(self) -> Ledger:
         from zuinig.ledger import Ledger
@@ -192,6 +193,21 @@ class ZuinigGroup(click.Group):
             return _fail(f"zuinig: unexpected error: {reason}{hint}", error, state, 1)
 
 
+def _echo(text: str, *, err: bool = False) -> None:
+    """Print text for people, every line with its control characters made visible.
+
+    The one place where text from users (job names, tags, commands, error messages)
+    reaches a terminal: an escape sequence in a job name is shown as ``\\x1b[2J``,
+    never run (:func:`zuinig.safe_text.printable`).
+    """
+    click.echo("\n".join(printable(line) for line in text.split("\n")), err=err)
+
+
+def _echo_json(document: str) -> None:
+    """Print JSON text; characters a terminal acts on are written as ``\\u`` escapes."""
+    click.echo(printable_json(document))
+
+
 def _debug_requested(args: Sequence[str] | None) -> bool:
     if os.environ.get(DEBUG_ENV, "").lower() in ("1", "true", "yes"):
         return True
@@ -227,7 +243,7 @@ def _usage_line(error: click.UsageError) -> str:
 def _fail(line: str, error: BaseException | None, state: AppState, exit_code: int) -> int:
     if state.debug and error is not None:
         traceback.print_exception(error, file=sys.stderr)
-    click.echo(one_line(line), err=True)
+    _echo(one_line(line), err=True)
     return exit_code
 
 
@@ -259,6 +275,8 @@ def _silence_stdout() -> None:
 @pass_state
 def cli(state: AppState, ledger: str | None, config: Path | None, debug: bool) -> None:
     """Measure the energy and CO2e of data jobs, and keep every run in a ledger."""
+    # Checked now, not when a command first reads the settings: every command refuses it.
+    check_ledger_url(ledger, origin="argument")
     state.ledger = ledger if ledger is not None else state.ledger
     state.config = config if config is not None else state.config
     state.debug = state.debug or debug
@@ -293,18 +311,47 @@ def parse_tags(
 def parse_month(
     ctx: click.Context | None, param: click.Parameter | None, value: str | None
 ) -> str | None:
-    """A ``YYYY-MM`` month, checked; click.BadParameter otherwise."""
+    """A ``YYYY-MM`` month in the range a report can be made for
+    (:func:`zuinig.report.aggregate.checked_month_bounds`); click.BadParameter otherwise."""
     if value is None:
         return None
     from zuinig.ledger.store import month_bounds
+    from zuinig.report.aggregate import checked_month_bounds
 
+    month = value.strip()
     try:
-        month_bounds(value)
+        month_bounds(month)
     except UsageError:
         raise click.BadParameter(
             f"{value!r} is not a month; write it as YYYY-MM, such as 2026-11", ctx, param
         ) from None
-    return value.strip()
+    except ValueError:  # a month Python's dates cannot hold: checked below
+        pass
+    try:
+        checked_month_bounds(month)
+    except UsageError as error:
+        raise click.BadParameter(str(error), ctx, param) from None
+    return month
+
+
+def parse_since(
+    ctx: click.Context | None, param: click.Parameter | None, value: datetime | None
+) -> datetime | None:
+    """A ``--since`` date as UTC, from the first month a report can be made for up to now."""
+    if value is None:
+        return None
+    from zuinig.report.aggregate import EARLIEST_MONTH
+
+    since = value.replace(tzinfo=UTC)
+    earliest = datetime.fromisoformat(f"{EARLIEST_MONTH}-01").replace(tzinfo=UTC)
+    if not earliest <= since <= datetime.now(UTC):
+        raise click.BadParameter(
+            f"{since.date().isoformat()} is out of range; give a date from {EARLIEST_MONTH}-01 "
+            "up to today (UTC)",
+            ctx,
+            param,
+        )
+    return since
 
 
 def tag_option(help_text: str) -> Callable[[Any], Any]:
@@ -358,10 +405,21 @@ def _run_filter(
 @click.option("--job", help="Job name of the run. Default: the command's base name.")
 @tag_option("Label the run (repeatable), e.g. --tag team=ruimte.")
 @click.option("-q", "--quiet", is_flag=True, help="No summary line after the command.")
+@click.option(
+    "--no-command",
+    is_flag=True,
+    help="Store no command line with the run (passwords, tokens and keys in it are "
+    "masked by default; use this when a secret is a plain word).",
+)
 @click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
 @pass_state
 def run_cmd(
-    state: AppState, job: str | None, tags: dict[str, str], quiet: bool, command: tuple[str, ...]
+    state: AppState,
+    job: str | None,
+    tags: dict[str, str],
+    quiet: bool,
+    no_command: bool,
+    command: tuple[str, ...],
 ) -> None:
     """Run COMMAND and record its energy and CO2e as one run.
 
@@ -377,11 +435,18 @@ def run_cmd(
     from zuinig.command import run_command
 
     extra_env = {CONFIG_FILE_ENV: str(state.config.resolve())} if state.config else None
-    result = run_command(command, job=job, tags=tags, recorder=state.recorder(), env=extra_env)
+    result = run_command(
+        command,
+        job=job,
+        tags=tags,
+        recorder=state.recorder(),
+        env=extra_env,
+        record_command=not no_command,
+    )
     if result.problem:
-        click.echo(f"zuinig: {result.problem}", err=True)
+        _echo(f"zuinig: {result.problem}", err=True)
     elif not quiet and _is_terminal(sys.stderr):
-        click.echo(format_run_summary(result.run), err=True)
+        _echo(format_run_summary(result.run), err=True)
     click.get_current_context().exit(result.exit_code)
 
 
@@ -417,13 +482,13 @@ def runs_list(
     run_filter = _run_filter(job, tags, month, status, limit)
     with state.open_ledger() as ledger:
         if as_json:
-            click.echo(format_runs_json(ledger.list_runs(run_filter)))
+            _echo_json(format_runs_json(ledger.list_runs(run_filter)))
             return
         table_filter = dataclasses.replace(run_filter, limit=limit or DEFAULT_TABLE_LIMIT)
         runs = ledger.list_runs(table_filter)
         full = len(runs) >= (table_filter.limit or 0)
         total = ledger.count_runs(run_filter) if full else len(runs)
-    click.echo("\n".join(format_runs_table(runs, total=total)))
+    _echo("\n".join(format_runs_table(runs, total=total)))
 
 
 @runs_group.command("show")
@@ -436,9 +501,9 @@ def runs_show(state: AppState, run_id: str, as_json: bool) -> None:
         run = ledger.get_run(run_id)
         children = _dask_breakdown(ledger, run)
     if as_json:
-        click.echo(json.dumps(run.to_dict(), indent=2, ensure_ascii=False))
+        _echo_json(json.dumps(run.to_dict(), indent=2, ensure_ascii=False))
     else:
-        click.echo("\n".join([*format_run(run), *format_breakdown(children)]))
+        _echo("\n".join([*format_run(run), *format_breakdown(children)]))
 
 
 def _dask_breakdown(ledger: Any, run: Run) -> list[Run]:
@@ -475,10 +540,21 @@ def runs_export(
     export_format: str | None,
     out: Path,
 ) -> None:
-    """Write the matching runs to a CSV, Parquet or JSON file (columns: the DESIGN names)."""
+    """Write the matching runs to a CSV, Parquet or JSON file (columns: the DESIGN names).
+
+    \b
+    Example:  zuinig runs export --month 2026-11 --out runs-2026-11.csv
+              zuinig runs export --format csv --out /dev/stdout | less
+
+    A file is replaced only once the new one is complete (its permissions kept); a
+    stream (/dev/stdout, a named pipe) is written into, and the count goes to stderr.
+    """
+    from zuinig.atomic import target_kind
     from zuinig.ledger.export import export_runs
 
     file_format = export_format or _format_from_suffix(out)
+    # The count must not land in the data: stdout may be the stream, or the very file.
+    count_to_stderr = target_kind(out) == "stream" or _is_stdout(out)
     with state.open_ledger() as ledger:
         runs = ledger.list_runs(_run_filter(job, tags, month, status, limit))
     try:
@@ -488,7 +564,16 @@ def runs_export(
         raise click.ClickException(
             f"cannot write {out}: {reason}; check that its directory exists and is writable"
         ) from error
-    click.echo(f"wrote {len(runs)} run{'s' if len(runs) != 1 else ''} to {out} ({file_format})")
+    count = f"{len(runs)} run{'s' if len(runs) != 1 else ''}"
+    _echo(f"wrote {count} to {out} ({file_format})", err=count_to_stderr)
+
+
+def _is_stdout(path: Path) -> bool:
+    """Whether ``path`` is the file this process's standard output goes to."""
+    try:
+        return os.path.samestat(os.fstat(sys.stdout.fileno()), path.stat())
+    except (OSError, ValueError, AttributeError):  # no real stdout (tests), or no file yet
+        return False
 
 
 def _format_from_suffix(path: Path) -> str:
@@ -679,16 +764,16 @@ def bench_cmd(
         result = runner.run()
     report = result.to_dict()
     for line in bench_report.disqualified_warnings(report):
-        click.echo(line, err=True)
+        _echo(line, err=True)
     if out is not None:
         written = bench_report.write_outputs(report, out)
-        click.echo(f"zuinig: wrote {', '.join(str(path) for path in written)}", err=True)
+        _echo(f"zuinig: wrote {', '.join(str(path) for path in written)}", err=True)
     if as_json:
-        click.echo(bench_report.format_json(report))
+        _echo_json(bench_report.format_json(report))
     else:
-        click.echo("\n".join(bench_report.format_table(report, per_query=per_query)))
+        _echo("\n".join(bench_report.format_table(report, per_query=per_query)))
     if result.interrupted:
-        click.echo(
+        _echo(
             f"zuinig: interrupted; {result.completed_trials} of {result.planned_trials} trials "
             f"completed and stored (session {result.session.session_id[:8]})",
             err=True,
@@ -780,7 +865,7 @@ def convert_cmd(
             recorder=state.recorder(),
             progress=progress,
         )
-    click.echo("\n".join(format_conversion(result)))
+    _echo("\n".join(format_conversion(result)))
 
 
 @contextlib.contextmanager
@@ -829,6 +914,7 @@ def _convert_progress() -> Iterator[Callable[[Any], None]]:
 @click.option(
     "--since",
     type=click.DateTime(formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"]),
+    callback=parse_since,
     metavar="DATE",
     help="Only runs from this date (YYYY-MM-DD, UTC); runs per month are counted from it.",
 )
@@ -847,13 +933,12 @@ def advise_cmd(state: AppState, job: str | None, since: datetime | None, as_json
     from zuinig.advise import advise
     from zuinig.advise.text import format_advice
 
-    start = since.replace(tzinfo=UTC) if since is not None else None
     with state.open_ledger() as ledger:
-        advice = advise(ledger, state.settings(), job=job, since=start)
+        advice = advise(ledger, state.settings(), job=job, since=since)
     if as_json:
-        click.echo(json.dumps(advice.to_dict(), indent=2, ensure_ascii=False))
+        _echo_json(json.dumps(advice.to_dict(), indent=2, ensure_ascii=False))
     else:
-        click.echo("\n".join(format_advice(advice)))
+        _echo("\n".join(format_advice(advice)))
 
 
 # -- zuinig report, zuinig demo --------------------------------------------------------------
@@ -892,7 +977,7 @@ def _stderr_progress() -> Callable[[str], None] | None:
     """Progress lines on stderr when a person watches it; nothing in pipes and logs."""
     if not _is_terminal(sys.stderr):
         return None
-    return lambda message: click.echo(f"  {message}", err=True)
+    return lambda message: _echo(f"  {message}", err=True)
 
 
 @cli.command("report")
@@ -959,7 +1044,7 @@ def report_cmd(
     for path in write_report(
         report, out_dir, lang=lang, formats=formats, progress=_stderr_progress()
     ):
-        click.echo(str(path))
+        _echo(str(path))
 
 
 @cli.command("demo")
@@ -980,9 +1065,9 @@ def demo_cmd(state: AppState, folder: Path | None) -> None:
     result = run_demo(
         folder,
         settings=state.settings(),
-        progress=lambda message: click.echo(message, err=True),
+        progress=lambda message: _echo(message, err=True),
     )
-    click.echo("\n".join(format_demo_result(result)))
+    _echo("\n".join(format_demo_result(result)))
 
 
 # -- zuinig doctor --------------------------------------------------------------------------
@@ -997,9 +1082,9 @@ def doctor_cmd(state: AppState, as_json: bool) -> None:
 
     diagnosis = diagnose(state.settings(), ledger_url=state.ledger_url(), meter=state.meter)
     if as_json:
-        click.echo(json.dumps(diagnosis.to_dict(), indent=2, ensure_ascii=False))
+        _echo_json(json.dumps(diagnosis.to_dict(), indent=2, ensure_ascii=False))
     else:
-        click.echo("\n".join(format_diagnosis(diagnosis)))
+        _echo("\n".join(format_diagnosis(diagnosis)))
 
 
 # -- zuinig ledger sync, zuinig import codecarbon -------------------------------------------
@@ -1050,17 +1135,33 @@ def ledger_sync(
     too. Passwords are never shown; prefer ~/.pgpass or PGPASSWORD to a password
     in the URL.
     """
+    from zuinig.ledger.store import missing_sqlite_file
     from zuinig.ledger.sync import format_sync, sync_to, terminal_progress
 
+    for option, url in (("--to", to_url), ("--from", from_url)):
+        if url is not None and not url.strip():
+            raise click.BadParameter(
+                "is empty; give a ledger URL such as sqlite:////path/ledger.sqlite",
+                param_hint=f"'{option}'",
+            )
+    if from_url is not None:
+        missing = missing_sqlite_file(from_url)
+        if missing is not None:
+            # Opening it would create an empty ledger and copy nothing: a typo, surely.
+            raise click.BadParameter(
+                f"there is no SQLite ledger at {missing}; check the path "
+                "(sqlite:////absolute/path or sqlite:///relative/path)",
+                param_hint="'--from'",
+            )
     with terminal_progress() as progress:
         report = sync_to(
             to_url,
-            from_url=from_url or state.ledger_url(),
+            from_url=from_url if from_url is not None else state.ledger_url(),
             run_filter=RunFilter(job=job, month=month),
             dry_run=dry_run,
             progress=progress,
         )
-    click.echo("\n".join(format_sync(report)))
+    _echo("\n".join(format_sync(report)))
 
 
 @cli.group("import")
@@ -1088,8 +1189,8 @@ def import_codecarbon(state: AppState, files: tuple[Path, ...], job: str | None)
     with state.open_ledger() as ledger:
         result = import_codecarbon_csv(files, ledger, job=job)
     summary, *bad_rows = format_import(result)
-    click.echo(summary)
+    _echo(summary)
     for line in bad_rows:
-        click.echo(line, err=True)
+        _echo(line, err=True)
     if result.bad_rows and not result.good_rows:
         click.get_current_context().exit(1)

@@ -39,10 +39,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 
+from zuinig.command_line import mask_command
 from zuinig.config import PARENT_RUN_ENV
 from zuinig.errors import UsageError, ZuinigError
 from zuinig.ledger.model import KIND_COMMAND, Run
-from zuinig.ledger.urls import mask_password
 from zuinig.measure import ActiveRun, Recorder
 
 __all__ = [
@@ -110,6 +110,7 @@ def run_command(
     tags: Mapping[str, str] | None = None,
     recorder: Recorder | None = None,
     env: Mapping[str, str] | None = None,
+    record_command: bool = True,
 ) -> CommandResult:
     """Run ``argv`` as a measured run and wait for it to end.
 
@@ -119,6 +120,8 @@ def run_command(
         tags: labels for the run.
         recorder: meter and ledger to use; one that reads the settings by default.
         env: extra environment variables for the command.
+        record_command: store the command line with the run, its secrets masked
+            (:func:`zuinig.command_line.mask_command`); ``False`` stores none.
 
     Returns:
         The exit code and the stored run.
@@ -136,7 +139,14 @@ def run_command(
     recorder = recorder or Recorder()
     _check_inputs(recorder)
     command_env = {**os.environ, **(env or {}), LEDGER_ENV: recorder.ledger_url()}
-    launch = _Launch(argv, job or default_job_name(argv), dict(tags or {}), recorder, command_env)
+    launch = _Launch(
+        argv,
+        job or default_job_name(mask_command(argv)),
+        dict(tags or {}),
+        recorder,
+        command_env,
+        record_command,
+    )
 
     _flush_std_streams()  # what zuinig wrote must come before what the command writes
     # A signal ignored when zuinig started stays ignored by the command: nothing to forward.
@@ -155,15 +165,16 @@ class _Launch:
     tags: dict[str, str]
     recorder: Recorder
     env: dict[str, str]
+    record_command: bool = True
 
     def begin(self) -> ActiveRun:
         active = self.recorder.begin(
             self.job,
             tags=self.tags,
             kind=KIND_COMMAND,
-            # A URL typed into the command (a psql connection string, say) keeps its
-            # password out of the ledger, as ledger URLs do.
-            command=shlex.join(mask_password(argument) for argument in self.argv),
+            # Passwords, tokens and keys typed into the command stay out of the
+            # ledger (and out of every database it is synced to).
+            command=shlex.join(mask_command(self.argv)) if self.record_command else None,
             # "command" tells a meter the work is a child process: the engines
             # imported in zuinig's own process are not the command's.
             context={"paths": _existing_files(self.argv[1:]), "command": list(self.argv)},
@@ -356,12 +367,17 @@ def _forwarding_handlers(
 
 def _not_started(active: ActiveRun, argv: list[str], error: OSError) -> CommandResult:
     """Record a command that could not be started, with the shell's exit code."""
+    # The program name may itself hold a secret (``zuinig run -- PGPASSWORD=x psql``
+    # is not a shell: it looks for a program of that name).
+    program = mask_command(argv)[0]
     if isinstance(error, FileNotFoundError):
         code = EXIT_NOT_FOUND
-        problem = f"command not found: {argv[0]}; check the name or give its full path"
+        problem = f"command not found: {program}; check the name or give its full path"
     else:
         code = EXIT_CANNOT_EXECUTE
-        problem = f"cannot execute {argv[0]}: {error.strerror or error}"
+        problem = f"cannot execute {program}: {error.strerror or error}"
+    if program != argv[0]:
+        error = type(error)(error.errno, error.strerror, program)
     run = active.finish(error, exit_code=code)
     return CommandResult(code, run, problem)
 

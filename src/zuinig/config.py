@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
 import os
 import tomllib
 import types
@@ -41,12 +42,40 @@ DEFAULT_STORAGE_WH_PER_TB_HOUR = 1.2
 #: factor (for example 3 for object storage), which zuinig cannot observe from a file path.
 DEFAULT_STORAGE_REPLICATION = 1.0
 
+#: The numbers each setting accepts: ``(lowest, highest, lowest allowed itself)``. NaN,
+#: infinity and anything outside are refused: one absurd factor (``pue = 1e308``) would
+#: turn every published figure into infinity or nothing. The bounds are generous, so
+#: that only typos and nonsense are refused:
+#: - ``pue`` 1.0 to 3.0: 1.0 is no overhead at all; the Uptime Institute's 2023 survey
+#:   average is 1.58 and old small server rooms reach about 2.5.
+#: - ``cpu_power_w`` and ``ram_power_w`` above 0 to 10,000 W: the largest CPUs draw
+#:   about 500 W a socket, an 8-socket server about 4 kW; 0 W would make every run free.
+#: - ``intensity_g_per_kwh`` 0 to 2,000: coal plants emit about 1,000 g CO2e/kWh, oil
+#:   shale about 1,200; 0 is a fully renewable contract.
+#: - ``price_eur_per_kwh`` 0 to 10: the 2022 Dutch peak was about 1 EUR/kWh.
+#: - ``storage_wh_per_tb_hour`` 0 to 100 (SSD 1.2, HDD 0.65 in Cloud Carbon Footprint).
+#: - ``storage_replication`` 1 to 100 copies.
+NUMBER_RANGES: Mapping[str, tuple[float, float, bool]] = {
+    "pue": (1.0, 3.0, True),
+    "cpu_power_w": (0.0, 10_000.0, False),
+    "ram_power_w": (0.0, 10_000.0, False),
+    "intensity_g_per_kwh": (0.0, 2_000.0, True),
+    "price_eur_per_kwh": (0.0, 10.0, True),
+    "storage_wh_per_tb_hour": (0.0, 100.0, True),
+    "storage_replication": (1.0, 100.0, True),
+}
+
 ENV_PREFIX = "ZUINIG_"
 CONFIG_FILE_ENV = "ZUINIG_CONFIG"
 #: Variables zuinig sets for its own child processes; they are not settings.
 PARENT_RUN_ENV = "ZUINIG_PARENT_RUN_ID"
 INTERNAL_ENV = frozenset({CONFIG_FILE_ENV, PARENT_RUN_ENV, "ZUINIG_DEBUG"})
 CONFIG_FILE_NAME = "zuinig.toml"
+#: The settings whose empty value is refused rather than read as unset. For the ledger,
+#: "unset" means the default ledger: an empty ``--ledger ''`` or ``ZUINIG_LEDGER=''``
+#: (a variable meant to be filled in) would then silently write the runs where nobody
+#: looks.
+EMPTY_REFUSED = frozenset({"ledger"})
 
 TrackingMode = Literal["process", "machine"]
 
@@ -91,21 +120,21 @@ class Settings:
     origins: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
-        if self.pue < 1.0:
-            raise ConfigError(f"pue must be 1.0 or more, got {self.pue}; set it in zuinig.toml")
-        for name in ("cpu_power_w", "ram_power_w", "intensity_g_per_kwh", "price_eur_per_kwh"):
+        for name, (lowest, highest, lowest_allowed) in NUMBER_RANGES.items():
             value = getattr(self, name)
-            if value is not None and value < 0:
-                raise ConfigError(f"{name} must not be negative, got {value}")
-        if self.storage_wh_per_tb_hour < 0:
-            raise ConfigError(
-                f"storage_wh_per_tb_hour must not be negative, got {self.storage_wh_per_tb_hour}"
-            )
-        if self.storage_replication < 1.0:
-            raise ConfigError(
-                f"storage_replication must be 1 or more (copies of each byte), "
-                f"got {self.storage_replication}"
-            )
+            if value is None:
+                continue
+            too_low = value < lowest or (value == lowest and not lowest_allowed)
+            # NaN compares false with everything: isfinite catches it and the infinities.
+            if not math.isfinite(value) or too_low or value > highest:
+                bound = "from" if lowest_allowed else "above"
+                origin = self.origins.get(name)
+                where = f" (from {origin})" if origin else ""
+                raise ConfigError(
+                    f"setting {name}{where} must be a number {bound} {lowest:g} to "
+                    f"{highest:g}, got {value!r}"
+                )
+        check_ledger_url(self.ledger, origin=self.origins.get("ledger"))
         if self.intensity_g_per_kwh is not None and not self.intensity_source:
             raise ConfigError(
                 "intensity_g_per_kwh is set without intensity_source; "
@@ -116,6 +145,31 @@ class Settings:
                 f"country_iso_code must be a three-letter ISO code such as NLD, "
                 f"got {self.country_iso_code!r}"
             )
+
+
+def check_ledger_url(ledger: str | None, *, origin: str | None = None) -> None:
+    """Refuse an empty or blank ledger URL: the one rule for the settings file,
+    ``ZUINIG_LEDGER`` and ``--ledger`` (see :data:`EMPTY_REFUSED`).
+
+    Args:
+        ledger: the setting's value; ``None`` (unset: the default ledger) is fine.
+        origin: where the value came from (a settings file's path, ``env``,
+            ``argument``), named in the message.
+
+    Raises:
+        ConfigError: ``ledger`` is empty or blank.
+    """
+    if ledger is None or ledger.strip():
+        return
+    where = (
+        "--ledger '' or ZUINIG_LEDGER=''"
+        if origin in (None, "env", "argument")
+        else f"ledger = '' in {origin}"
+    )
+    raise ConfigError(
+        f"the ledger URL is empty ({where}); give one such as "
+        "sqlite:////path/ledger.sqlite, or leave it out for the default ledger"
+    )
 
 
 def setting_names() -> list[str]:
@@ -230,7 +284,7 @@ def _coerce(key: str, value: Any, where: str, *, from_text: bool = False) -> Any
     if value is None and type(None) in allowed:
         return None
     if from_text:
-        if value == "" and type(None) in allowed:
+        if value == "" and type(None) in allowed and key not in EMPTY_REFUSED:
             return None
         for kind in allowed:
             if kind is float:

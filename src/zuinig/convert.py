@@ -9,12 +9,19 @@ can be applied without risk to the data:
   (``ParquetWriter``, ``ipc.new_file``, ``csv.CSVWriter``), so memory stays bounded by a
   few batches whatever the file's size (``benchmarks/convert_large.py`` measures it).
 * **It never touches the source.** The source is only ever opened for reading.
-* **It writes atomically.** Everything goes to a hidden temporary file beside the target
-  (``.<target name>.zuinig-<random>.tmp``, same directory, so the final rename cannot cross
-  file systems). Only after verification is it fsynced and renamed into place; without
-  ``force`` the rename is a hard link that fails if the target appeared meanwhile, so a
-  file is never replaced unasked. On any failure the temporary file is removed and no
-  partial target is left.
+* **It writes atomically**, with :mod:`zuinig.atomic`, the one writer. Everything goes to
+  a hidden, locked temporary file beside the target (``.<target name>.zuinig-<random>.tmp``,
+  same directory, so the final rename cannot cross file systems). Only after
+  verification is it fsynced and renamed into place; without ``force`` the rename is a
+  hard link that fails if the target appeared meanwhile, so a file is never replaced
+  unasked. On any failure the temporary file is removed and no partial target is left;
+  the files of a conversion that was killed (nothing can remove those at the time) are
+  removed by the next conversion or export into that folder, once an hour old and
+  unlocked. The target must be a regular file (or none): a device or named pipe is
+  refused, as the written file is read back to verify it.
+* **It keeps the data as private as the source.** The target gets the source's
+  permission bits, limited to those a new file gets (the umask): a 600 source gives a
+  600 target, a 644 source a 644 target under the usual umask 022.
 * **It verifies before the rename**, by reading the written file back in full:
 
   1. the row count equals the number of rows read from the source;
@@ -92,7 +99,7 @@ import gzip
 import hashlib
 import os
 import re
-import secrets
+import stat
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -101,6 +108,12 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
+from zuinig.atomic import (
+    TargetNotWritableError,
+    Temporary,
+    sweep_stale_temporaries,
+    target_kind,
+)
 from zuinig.bench.formats import FORMATS, GZIP_LEVEL, Format
 from zuinig.errors import ConversionError
 from zuinig.ledger.model import KIND_CONVERT
@@ -178,8 +191,6 @@ _SUFFIX_KIND = {
     ".feather": "arrow",
     ".ipc": "arrow",
 }
-_TEMP_SUFFIX = ".tmp"
-_TEMP_MARK = ".zuinig-"
 #: Longest piece of a pyarrow message quoted in an error (a ragged row is quoted whole).
 _QUOTE_CHARS = 160
 
@@ -313,6 +324,7 @@ class _Source:
     compression: str | None  # pyarrow stream codec of a compressed CSV
     delimiter: str
     size_bytes: int
+    mode: int = 0o644  # permission bits (rwx for user, group, others)
 
 
 @dataclass(frozen=True)
@@ -514,6 +526,18 @@ def _plan(
     replaces = target.exists() or target.is_symlink()
     if replaces and target.is_dir():
         raise _bad(f"{target} is a directory; give --out a file name")
+    try:
+        kind_there = target_kind(target)
+    except TargetNotWritableError as error:
+        raise _bad(str(error).replace(" (or a stream such as /dev/stdout)", "")) from None
+    except OSError as error:
+        raise _bad(f"cannot write {target}: {_os_reason(error)}") from None
+    if kind_there == "stream":
+        raise _bad(
+            f"{target} is a device or named pipe, not a regular file; convert reads the "
+            "file it wrote back in full to verify it before putting it in place, so give "
+            "--out a file name"
+        )
     if replaces and not force:
         raise _bad(f"{target} already exists; use --force to replace it")
     return _Plan(source=src, target=target, format=fmt, force=force, replaces=replaces)
@@ -589,11 +613,13 @@ def _inspect_source(path: Path) -> _Source:
             compression=_TEXT_COMPRESSION.get(compressed),
             delimiter="\t" if base == "tsv" else ",",
             size_bytes=info.st_size,
+            mode=stat.S_IMODE(info.st_mode) & 0o777,
         )
+    mode = stat.S_IMODE(info.st_mode) & 0o777
     if detected == "parquet":
-        return _Source(path, detected, "parquet", None, ",", info.st_size)
+        return _Source(path, detected, "parquet", None, ",", info.st_size, mode)
     if detected == "arrow":
-        return _Source(path, detected, "arrow", None, ",", info.st_size)
+        return _Source(path, detected, "arrow", None, ",", info.st_size, mode)
     if detected == "feather-v1":
         reason = "it is a Feather version 1 file; rewrite it as Feather v2 (Arrow IPC) first"
     elif base in ("csv", "tsv"):
@@ -657,21 +683,21 @@ def _convert(plan: _Plan, progress: ProgressCallback) -> _Written:
     attempts = 0
     while column_types is None or attempts <= len(column_types) + 1:
         attempts += 1
-        temp = _create_temp(plan.target)
+        temporary = _create_temp(plan.target)
+        temp = temporary.path
         try:
             written = _write(plan, temp, column_types, progress)
             written.type_scan = scanned
-            _fsync_file(temp)
+            temporary.fsync()
             _verify(plan, temp, written, progress)
-            _publish(temp, plan.target, force=plan.force)
+            _publish(temporary, plan)
             return written
         except _TypeMismatch as mismatch:
-            temp.unlink(missing_ok=True)
+            temporary.discard()  # before the next attempt makes another
             scanned = True
             column_types = _retry_types(plan.source, column_types, mismatch, progress)
-        except BaseException:
-            temp.unlink(missing_ok=True)
-            raise
+        finally:
+            temporary.discard()  # published or not, the temporary name is gone
     raise ConversionError(f"cannot find column types that read {plan.source.path}")
 
 
@@ -1244,75 +1270,35 @@ def _writer(
             yield csv_writer.write_batch
 
 
-def _create_temp(target: Path) -> Path:
-    """A new, empty, hidden file beside ``target``, with the permissions a new file gets."""
-    for _ in range(100):
-        temp = target.with_name(f".{target.name}{_TEMP_MARK}{secrets.token_hex(6)}{_TEMP_SUFFIX}")
-        try:
-            # 0o666 less the umask, as for any new file: not mkstemp's 0o600, which the
-            # target would keep after the rename.
-            descriptor = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-        except FileExistsError:
-            continue
-        except OSError as error:
-            raise _bad(
-                f"cannot create a file in {target.parent}: {_os_reason(error)}; "
-                "give --out a place you can write"
-            ) from error
-        os.close(descriptor)
-        return temp
-    raise ConversionError(f"cannot find a free temporary name in {target.parent}")
-
-
-def _fsync_file(path: Path) -> None:
-    descriptor = os.open(path, os.O_RDONLY)
+def _create_temp(target: Path) -> Temporary:
+    """A new, hidden, locked file beside ``target`` (:class:`zuinig.atomic.Temporary`),
+    after removing the ones killed conversions left there."""
+    sweep_stale_temporaries(target.parent)
     try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
+        return Temporary.beside(target)
+    except OSError as error:
+        raise _bad(
+            f"cannot create a file in {target.parent}: {_os_reason(error)}; "
+            "give --out a place you can write"
+        ) from error
 
 
-def _publish(temp: Path, target: Path, *, force: bool) -> None:
-    """Move the verified ``temp`` to ``target``; without ``force``, never over a file."""
+def _publish(temporary: Temporary, plan: _Plan) -> None:
+    """Move the verified file to the target; without ``force``, never over a file.
+
+    The target gets the source's permission bits, limited to those a new file gets
+    (the umask): a 600 source gives a 600 target, so converting never opens data up.
+    """
+    target = plan.target
+    mode = plan.source.mode & stat.S_IMODE(temporary.path.stat().st_mode)
     try:
-        if force:
-            temp.replace(target)
-        else:
-            try:
-                # A hard link fails if the target exists, even one made a moment ago by
-                # someone else: a check then a rename would have a gap.
-                os.link(temp, target)
-            except FileExistsError:
-                raise _bad(
-                    f"{target} appeared while converting; use --force to replace it"
-                ) from None
-            except OSError:
-                # No hard links here (some network and FAT file systems): check, then rename.
-                if target.exists():
-                    raise _bad(
-                        f"{target} appeared while converting; use --force to replace it"
-                    ) from None
-                temp.replace(target)
-            else:
-                temp.unlink()
-    except ConversionError:
-        raise
+        temporary.publish(target, replace=plan.force, mode=mode)
+    except FileExistsError:
+        raise _bad(f"{target} appeared while converting; use --force to replace it") from None
     except OSError as error:
         raise ConversionError(
             f"cannot move the converted file to {target}: {_os_reason(error)}"
         ) from error
-    _fsync_directory(target.parent)
-
-
-def _fsync_directory(directory: Path) -> None:
-    # The rename is durable only once the directory entry is on disk; not every
-    # platform can open a directory, and the file itself is already synced.
-    with contextlib.suppress(OSError):
-        descriptor = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(descriptor)
-        finally:
-            os.close(descriptor)
 
 
 # -- verification -----------------------------------------------------------------------------

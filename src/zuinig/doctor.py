@@ -7,15 +7,23 @@ where every setting came from. It returns a :class:`Diagnosis`; the CLI formats 
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import os
+import stat
 import sys
 import threading
+import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from zuinig.atomic import STALE_AFTER_S, TEMPORARY_PATTERN
 from zuinig.config import Settings, setting_names
 from zuinig.errors import LedgerError
+from zuinig.ledger import spool
+from zuinig.ledger.spool import QuarantinedFile
 from zuinig.meter.base import (
     CPU_METHOD_NONE,
     CPU_METHOD_RAPL,
@@ -28,10 +36,15 @@ __all__ = [
     "CALIBRATION_KEYS",
     "Diagnosis",
     "LedgerStatus",
+    "LeftoverTemporaries",
     "RaplStatus",
     "SettingValue",
+    "TemporaryFiles",
     "diagnose",
+    "leftover_temporaries",
     "rapl_status",
+    "temporary_files",
+    "written_folders",
 ]
 
 #: The settings that calibrate the figures, with what each one means.
@@ -79,12 +92,15 @@ class LedgerStatus:
         reachable: the ledger can be opened and read.
         run_count: runs it holds, when reachable.
         problem: why it cannot be used, when it cannot.
+        quarantined: spooled run files (of any ledger) that could not be delivered
+            and were set aside, each with why (:func:`zuinig.ledger.spool.quarantined`).
     """
 
     url: str
     reachable: bool
     run_count: int | None = None
     problem: str | None = None
+    quarantined: tuple[QuarantinedFile, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -94,6 +110,39 @@ class SettingValue:
     name: str
     value: Any
     origin: str
+
+
+@dataclass(frozen=True)
+class LeftoverTemporaries:
+    """Temporary files that interrupted writes left in one folder (see :mod:`zuinig.atomic`).
+
+    Attributes:
+        folder: the folder.
+        count: how many there are.
+        size_bytes: their total size (bytes).
+        stale_count: how many are older than :data:`zuinig.atomic.STALE_AFTER_S`: the next
+            write into the folder removes those; a younger one may be a live write.
+        what_to_do: what the user can do about them, in words.
+    """
+
+    folder: str
+    count: int
+    size_bytes: int
+    stale_count: int
+    what_to_do: str
+
+
+@dataclass(frozen=True)
+class TemporaryFiles:
+    """The temporary files of interrupted writes in the folders zuinig writes to.
+
+    Attributes:
+        looked_in: the folders looked in (:func:`written_folders`), not the whole disk.
+        found: the folders that hold any, each with count, size and what to do.
+    """
+
+    looked_in: tuple[str, ...] = ()
+    found: tuple[LeftoverTemporaries, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -112,6 +161,7 @@ class Diagnosis:
         settings: every setting with its value and origin.
         warnings: what the user should know, each saying what to do.
         calibration: how to calibrate: the settings keys and an example file.
+        temporary_files: leftovers of interrupted writes in the folders zuinig writes to.
     """
 
     method: Method
@@ -125,6 +175,7 @@ class Diagnosis:
     settings: tuple[SettingValue, ...]
     warnings: tuple[str, ...]
     calibration: tuple[str, ...]
+    temporary_files: TemporaryFiles = TemporaryFiles()
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready mapping."""
@@ -135,6 +186,9 @@ class Diagnosis:
             item.name: {"value": item.value, "origin": item.origin} for item in self.settings
         }
         result["calibration_keys"] = dict(CALIBRATION_KEYS)
+        result["ledger"]["quarantined"] = [
+            {"path": str(item.path), "reason": item.reason} for item in self.ledger.quarantined
+        ]
         return result
 
 
@@ -154,7 +208,7 @@ def diagnose(
     Raises:
         LedgerURLError: the ledger URL is malformed (the user's input).
     """
-    from zuinig.ledger import default_ledger_url
+    from zuinig.ledger.urls import configured_ledger_url
 
     if meter is None:
         from zuinig.meter import default_meter
@@ -162,8 +216,8 @@ def diagnose(
         meter = default_meter(settings)
     method = meter.method()
     rapl = rapl_status()
-    url = ledger_url or settings.ledger or default_ledger_url()
-    ledger = ledger_status(url)
+    url = ledger_url or configured_ledger_url(settings.ledger)
+    ledger = dataclasses.replace(ledger_status(url), quarantined=tuple(spool.quarantined()))
     estimated = not method.is_measured
     return Diagnosis(
         method=method,
@@ -177,6 +231,7 @@ def diagnose(
         settings=_settings_values(settings),
         warnings=tuple(_warnings(method, rapl, ledger, settings)),
         calibration=_calibration(),
+        temporary_files=temporary_files(written_folders(url)),
     )
 
 
@@ -215,7 +270,9 @@ def ledger_status(url: str, *, timeout_s: float = LEDGER_TIMEOUT_S) -> LedgerSta
     from zuinig.ledger import display_url
 
     shown = display_url(url)
-    if _missing_sqlite_file(url) is not None:
+    from zuinig.ledger.store import missing_sqlite_file
+
+    if missing_sqlite_file(url) is not None:
         return LedgerStatus(shown, True, 0, None)
     outcome: list[int | BaseException] = []
     worker = threading.Thread(
@@ -243,23 +300,6 @@ def _count_runs(url: str, outcome: list[int | BaseException]) -> None:
             outcome.append(ledger.count_runs())
     except BaseException as error:  # handed to the caller's thread
         outcome.append(error)
-
-
-def _missing_sqlite_file(url: str) -> Path | None:
-    """The path of a SQLite ledger whose file does not exist yet, else ``None``."""
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError
-
-    try:
-        parsed = make_url(url)
-    except (ArgumentError, ValueError):
-        return None  # Ledger.open says what is wrong with it
-    if parsed.get_backend_name() != "sqlite" or not parsed.database:
-        return None
-    if parsed.database == ":memory:" or parsed.database.startswith("file:"):
-        return None
-    path = Path(parsed.database)
-    return None if path.exists() else path
 
 
 def _origin(settings: Settings, name: str) -> str:
@@ -351,6 +391,8 @@ def _warnings(
             f"the ledger cannot be used ({ledger.problem}); runs are kept locally and "
             "delivered when it can"
         )
+    if ledger.quarantined:
+        warnings.append(spool.format_quarantined(ledger.quarantined))
     return warnings
 
 
@@ -365,3 +407,113 @@ def _calibration() -> tuple[str, ...]:
         "Then run `zuinig doctor` again to see them in use.",
     ]
     return tuple(lines)
+
+
+# -- temporary files of interrupted writes ---------------------------------------------------
+
+
+def written_folders(ledger_url: str) -> list[Path]:
+    """The folders zuinig itself writes to, where interrupted writes leave temporary files.
+
+    The SQLite ledger's folder, the spool (and each ledger's folder in it), and the
+    current folder (where ``report``, ``export`` and ``convert`` write by default).
+    Folders a user named with ``--out`` elsewhere are not known afterwards; a look
+    over the whole disk would be too slow for a doctor. Folders that do not exist are
+    left out; each folder is listed once.
+    """
+    from zuinig.ledger.spool import spool_root
+
+    candidates: list[Path] = []
+    ledger_file = _sqlite_file(ledger_url)
+    if ledger_file is not None:
+        candidates.append(ledger_file.parent)
+    root = spool_root()
+    candidates.append(root)
+    with contextlib.suppress(OSError):  # no spool yet
+        candidates += sorted(entry for entry in root.iterdir() if entry.is_dir())
+    candidates.append(Path.cwd())
+    folders: list[Path] = []
+    for folder in candidates:
+        resolved = Path(os.path.realpath(folder))
+        if resolved.is_dir() and resolved not in folders:
+            folders.append(resolved)
+    return folders
+
+
+def temporary_files(folders: Iterable[Path]) -> TemporaryFiles:
+    """:class:`TemporaryFiles` for ``folders``."""
+    folders = list(folders)
+    return TemporaryFiles(
+        looked_in=tuple(str(folder) for folder in folders),
+        found=tuple(leftover_temporaries(folders)),
+    )
+
+
+def leftover_temporaries(
+    folders: Iterable[Path], *, now: float | None = None
+) -> list[LeftoverTemporaries]:
+    """The temporary files (:data:`zuinig.atomic.TEMPORARY_PATTERN`) in each of ``folders``.
+
+    Only looks: nothing is removed or locked (that is
+    :func:`zuinig.atomic.sweep_stale_temporaries`, at the next write into a folder).
+    A folder or file that cannot be looked at is left out.
+
+    Args:
+        folders: where to look (not recursively).
+        now: the time to judge ages by (s since the epoch); the current time by default.
+
+    Returns:
+        One entry per folder that holds any, in the order given.
+    """
+    now = time.time() if now is None else now
+    found: list[LeftoverTemporaries] = []
+    for folder in folders:
+        count = size_bytes = stale_count = 0
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            continue
+        for entry in entries:
+            if not TEMPORARY_PATTERN.fullmatch(entry.name):
+                continue
+            try:
+                info = entry.stat(follow_symlinks=False)
+            except OSError:
+                continue
+            if not stat.S_ISREG(info.st_mode):
+                continue
+            count += 1
+            size_bytes += info.st_size
+            stale_count += now - info.st_mtime >= STALE_AFTER_S
+        if count:
+            found.append(
+                LeftoverTemporaries(
+                    str(folder), count, size_bytes, stale_count, _temporaries_advice(folder)
+                )
+            )
+    return found
+
+
+def _temporaries_advice(folder: Path) -> str:
+    return (
+        f"the next convert, export or report into {folder} removes those older than "
+        f"{STALE_AFTER_S / 60:.0f} minutes; or delete them (rm {folder}/.*.zuinig-*.tmp) "
+        "when no zuinig is running"
+    )
+
+
+def _sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite ledger at ``url``; ``None`` for other backends and odd URLs."""
+    import sqlalchemy as sa
+    from sqlalchemy.engine import make_url
+
+    try:
+        parsed = make_url(url)
+    except (sa.exc.ArgumentError, ValueError):
+        return None
+    database = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not database:
+        return None
+    if database == ":memory:" or database.startswith("file:"):
+        return None
+    return Path(database).absolute()

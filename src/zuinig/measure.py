@@ -26,12 +26,17 @@ its first call:
   state goes to the spool. The first call starts a background thread which, once
   the first run has ended (or :data:`OPEN_AT_THE_LATEST_S` after it began),
   opens the ledger (opening delivers the spool) and then delivers states spooled
-  meanwhile. After that, states are written to the ledger directly; a direct write
-  that fails is spooled, with a warning.
+  meanwhile. After that, states are written to the ledger directly (its commit is
+  the state on disk); a direct write that fails is spooled, fsynced, before the job
+  goes on, start state included. An outage gives one warning, and one line when the
+  runs kept meanwhile are delivered; :meth:`Recorder.flush` is ``False`` until then.
+- When neither the ledger nor the spool can be written (a full disk), runs are kept
+  in memory and saved by the next write that works, by ``flush()`` or at exit; one
+  line says so, no traceback.
 - The thread is started once per process: again in a forked child (whose runs
   also record its own pid), and after a failed open at most every
-  :data:`REOPEN_AFTER_S` seconds (meanwhile runs stay in the spool, and a warning
-  per finished run says where).
+  :data:`REOPEN_AFTER_S` seconds (meanwhile runs stay in the spool, and one
+  warning says where).
 - At exit the process waits up to :data:`EXIT_FLUSH_TIMEOUT_S` for that thread,
   so a script's runs are in the ledger when it ends (a ``multiprocessing`` child's
   too, when its target returns). What is left, say of a process killed or ended
@@ -66,7 +71,7 @@ import time
 import traceback
 import uuid
 import weakref
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncGenerator, Awaitable, Callable, Generator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -101,6 +106,8 @@ REOPEN_AFTER_S = 30.0
 OPEN_AT_THE_LATEST_S = 30.0
 # A bound on the opener's drain loop, in case files of ours cannot be removed.
 _MAX_DELIVERY_ROUNDS = 100
+# A bound on the runs kept in memory when neither ledger nor spool can be written.
+_MAX_UNSAVED = 10_000
 
 #: The run currently open in this thread or asyncio task, for ``parent_run_id``.
 _current_run_id: contextvars.ContextVar[str | None] = contextvars.ContextVar(
@@ -111,11 +118,15 @@ _current_run_id: contextvars.ContextVar[str | None] = contextvars.ContextVar(
 class ActiveRun:
     """A run that has started and not yet finished. Made by :meth:`Recorder.begin`."""
 
-    def __init__(self, recorder: Recorder, run: Run, window: Window | None) -> None:
+    def __init__(
+        self, recorder: Recorder, run: Run, window: Window | None, *, current: bool = True
+    ) -> None:
         self.recorder = recorder
         self.run = run
         self._window = window
-        self._token: contextvars.Token[str | None] | None = _current_run_id.set(run.run_id)
+        self._token: contextvars.Token[str | None] | None = (
+            _current_run_id.set(run.run_id) if current else None
+        )
         self.measurement: Measurement | None = None
 
     def finish(
@@ -141,8 +152,8 @@ class ActiveRun:
             if finished.ended_at is None:
                 changes["ended_at"] = datetime.now(UTC)
             finished = dataclasses.replace(finished, **changes)
-        except Exception:  # a bug of ours must not reach the job
-            logger.warning("zuinig: could not complete run %s", self.run.run_id, exc_info=True)
+        except Exception as error:  # a bug of ours must not reach the job
+            _log_bug(f"could not complete run {self.run.run_id}", error)
             finished = dataclasses.replace(self.run, status=STATUS_ERROR)
         self.run = finished
         self.recorder.store_finished(finished)
@@ -219,6 +230,12 @@ class Recorder:
         #: When the last attempt to open the ledger (or deliver to it) failed, and why.
         self._failed_at: float | None = None
         self._failure: str | None = None
+        #: An outage was announced (one warning) and its end not yet (one line).
+        self._outage = False
+        #: Runs neither the ledger nor the spool took (disk full): kept here, saved to
+        #: the spool by the next successful write, by flush() or at exit.
+        self._unsaved: dict[str, Run] = {}
+        self._unsaved_warned = False
 
     @property
     def settings(self) -> Settings:
@@ -238,9 +255,9 @@ class Recorder:
         """The URL runs are written to."""
         if self._url is None:
             # zuinig.ledger.urls, not the store: no SQLAlchemy on the spool-first path.
-            from zuinig.ledger.urls import default_ledger_url
+            from zuinig.ledger.urls import configured_ledger_url
 
-            self._url = self._ledger_url or self.settings.ledger or default_ledger_url()
+            self._url = self._ledger_url or configured_ledger_url(self.settings.ledger)
         return self._url
 
     def ledger(self) -> Any:
@@ -276,6 +293,7 @@ class Recorder:
         kind: str = KIND_FUNCTION,
         command: str | None = None,
         context: Mapping[str, Any] | None = None,
+        current: bool = True,
     ) -> ActiveRun:
         """Open a run: record its ``running`` state, then open the meter's window.
 
@@ -284,6 +302,9 @@ class Recorder:
         Never raises for a measurement or ledger failure; those are logged and
         the run goes on (its start may then be missing; :meth:`store_finished`
         inserts it).
+
+        ``current=False`` does not make the run the parent of runs begun later in
+        this thread or task (a generator's run is current only while its body runs).
         """
         run = Run(
             run_id=str(uuid.uuid4()),
@@ -296,13 +317,7 @@ class Recorder:
             command=command,
             **dataclasses.asdict(_provenance()),
         )
-        try:
-            if not self._spool_if_not_open(run):
-                self._ledger.start_run(run)
-        except Exception as error:  # kept in memory; written (or spooled) at the end
-            _warn_once(
-                f"zuinig: cannot write to the ledger ({_reason(error)}); runs are kept locally"
-            )
+        self._store(run)
         window: Window | None = None
         try:
             window = self.meter.begin(context)
@@ -315,38 +330,194 @@ class Recorder:
                 self._start_opener()
             except Exception as error:  # e.g. no more threads: the spool keeps the runs
                 _warn_once(f"zuinig: cannot open the ledger in the background ({_reason(error)})")
-        return ActiveRun(self, run, window)
+        return ActiveRun(self, run, window, current=current)
 
     def store_finished(self, run: Run) -> None:
         """Record the finished run: in the ledger when it is open, else in the spool.
 
         When writing the ledger fails, the run is spooled too, so it is not lost.
+        Never raises.
+        """
+        if self._store(run) == "spool-first":
+            self._go.set()  # the first run has ended: the opener may start now
+
+    def _store(self, run: Run) -> str:
+        """Put this state of ``run`` on disk before the job goes on; say how. Never raises.
+
+        - Spool first (the ledger is not open yet): the spool, fsynced.
+        - The ledger is open: the ledger only (its commit is the state on disk: no
+          second write on the happy path); when that write fails, the spool, fsynced,
+          before returning. Writing the spool first would cost an fsync per state on
+          every call, and loses nothing more: the gap was a failed ledger write whose
+          state stayed in memory.
+        - Neither takes it (the disk is full): kept in memory, saved by the next
+          write that works, by :meth:`flush` or at exit; one line says so.
+
+        Returns:
+            ``"spool-first"``, ``"ledger"``, ``"spool"`` (after a failed ledger
+            write) or ``"memory"``.
         """
         try:
             if self._spool_if_not_open(run):
-                self._go.set()  # the first run has ended: the opener may start now
-                return
-        except Exception:
-            logger.error("zuinig: run %s could not be stored anywhere", run.run_id, exc_info=True)
-            return
+                return "spool-first"
+        except Exception as error:
+            self._keep_unsaved(run, error)
+            return "memory"
         try:
-            self._ledger.finish_run(run)
-            return
+            if run.status == STATUS_RUNNING:
+                self._ledger.start_run(run)
+            else:
+                self._ledger.finish_run(run)
         except Exception as error:
             failure = error
+        else:
+            if self._outage or self._unsaved or self._own:
+                self._after_outage()
+            return "ledger"
         try:
-            from zuinig.ledger import spool
+            path = self._save_to_spool(run)
+        except Exception as error:
+            self._keep_unsaved(run, error, ledger_error=failure)
+            return "memory"
+        self._note_outage(_reason(failure), run, path.parent)
+        return "spool"
 
+    def _save_to_spool(self, run: Run) -> Path:
+        """Save ``run`` to the spool and remember it as this process's, to be delivered.
+
+        Raises:
+            ZuinigError: the spool could not be written (or the settings are wrong).
+        """
+        from zuinig.ledger import spool
+
+        with self._state_lock:
             path = spool.save(run, self.ledger_url())
+            earlier = self._own.get(run.run_id)
+            self._own[run.run_id] = path
+        if earlier is not None:
+            # The end state supersedes the start state: one delivery instead of two.
+            # The end is on disk already; a drainer that read the start meanwhile
+            # cannot overwrite the end with it (put_run keeps finished rows).
+            with contextlib.suppress(OSError):
+                earlier.unlink(missing_ok=True)
+        return path
+
+    def _note_outage(self, reason: str, run: Run | None, where: Path | str) -> None:
+        """Say once that runs are kept in the spool, not once per run (an outage may last
+        hundreds of runs); :meth:`_after_outage` says when they are delivered again."""
+        with self._state_lock:
+            first = not self._outage
+            self._outage = True
+        if not first:
+            logger.debug("zuinig: ledger still not writable (%s)", reason)
+            return
+        which = f"run {run.run_id} and later runs are" if run is not None else "runs are"
+        logger.warning(
+            "zuinig: cannot write to the ledger (%s); %s kept in %s and delivered "
+            "when it is reachable again (no more warnings until then)",
+            reason,
+            which,
+            where,
+        )
+
+    def _after_outage(self) -> None:
+        """A direct write worked again: save what memory holds, deliver the spool in the
+        background, and say so once it is delivered."""
+        if self._opener is not None and self._opener.is_alive():
+            return  # delivering already
+        self._save_unsaved()
+        with self._state_lock:
+            self._forget_delivered()
+            waiting = bool(self._own)
+        if waiting:
+            self._start_redelivery()
+        else:
+            self._note_recovered()
+
+    def _note_recovered(self) -> None:
+        with self._state_lock:
+            was = self._outage
+            self._outage = False
+        if was:
             logger.warning(
-                "zuinig: the ledger could not be written (%s); run %s is kept in %s and is "
-                "delivered when the ledger is reachable again",
-                _reason(failure),
-                run.run_id,
-                path,
+                "zuinig: the ledger at %s is written again; the runs kept meanwhile are delivered",
+                self._shown_url(),
             )
+
+    def _start_redelivery(self) -> None:
+        """Deliver this process's spooled runs in a background thread (direct mode)."""
+        with self._state_lock:
+            if self._opener is not None and self._opener.is_alive():
+                return
+            thread = threading.Thread(
+                target=self._redeliver, name="zuinig-ledger-redeliver", daemon=True
+            )
+            self._opener = thread  # so flush() and the exit hook wait for it too
+        try:
+            thread.start()
+        except RuntimeError as error:  # no more threads: the next open delivers them
+            logger.debug("zuinig: cannot start the delivery thread: %r", error)
+
+    def _redeliver(self) -> None:
+        try:
+            self._ledger.drain_spool()
+        except Exception as error:
+            logger.debug("zuinig: delivery failed again: %s", _reason(error))
+            return
+        with self._state_lock:
+            self._forget_delivered()
+            waiting = bool(self._own)
+        if not waiting:
+            self._note_recovered()
+
+    def _keep_unsaved(
+        self, run: Run, spool_error: BaseException, *, ledger_error: BaseException | None = None
+    ) -> None:
+        """Neither the ledger nor the spool took ``run``: keep it in memory; one line, once."""
+        if getattr(spool_error, "bad_input", False):  # a wrong setting: no place to keep it
+            _warn_once(f"zuinig: runs are not recorded: {_reason(spool_error)}")
+            return
+        with self._state_lock:
+            if len(self._unsaved) < _MAX_UNSAVED or run.run_id in self._unsaved:
+                self._unsaved[run.run_id] = run
+            first = not self._unsaved_warned
+            self._unsaved_warned = True
+        logger.debug("zuinig: run %s not saved", run.run_id, exc_info=spool_error)
+        if not first:
+            return
+        ledger_part = f"the ledger ({_reason(ledger_error)}) nor " if ledger_error else ""
+        logger.error(
+            "zuinig: neither %sthe spool (%s) can be written; run %s and later runs are "
+            "kept in memory and saved when the spool can be written again, at the latest "
+            "at exit (free some disk space)",
+            ledger_part,
+            _reason(spool_error),
+            run.run_id,
+        )
+
+    def _save_unsaved(self) -> None:
+        """Save runs kept in memory to the spool, oldest first; stop at the first failure."""
+        with self._state_lock:
+            waiting = list(self._unsaved.values())
+        for run in waiting:
+            try:
+                self._save_to_spool(run)
+            except Exception as error:
+                logger.debug("zuinig: run %s still not saved: %s", run.run_id, _reason(error))
+                return
+            with self._state_lock:
+                if self._unsaved.get(run.run_id) is run:
+                    del self._unsaved[run.run_id]
+                if not self._unsaved:
+                    self._unsaved_warned = False
+
+    def _shown_url(self) -> str:
+        try:
+            from zuinig.ledger.urls import mask_password
+
+            return mask_password(self.ledger_url())
         except Exception:
-            logger.error("zuinig: run %s could not be stored anywhere", run.run_id, exc_info=True)
+            return "its URL"
 
     def flush(self, timeout_s: float = EXIT_FLUSH_TIMEOUT_S) -> bool:
         """Wait until every run this process recorded so far is in the ledger.
@@ -365,10 +536,15 @@ class Recorder:
             and the next open of the ledger delivers them.
         """
         deadline = time.monotonic() + timeout_s
+        if self._unsaved:
+            self._save_unsaved()
         if self._delivered():
             return True
         self._go.set()
-        self._start_opener(force=True)
+        if self._direct:  # runs spooled after failed direct writes: deliver them now
+            self._start_redelivery()
+        else:
+            self._start_opener(force=True)
         opener = self._opener
         if opener is not None and opener is not threading.current_thread():
             opener.join(max(0.0, deadline - time.monotonic()))
@@ -384,28 +560,20 @@ class Recorder:
         """
         if self._direct:
             return False
+        from zuinig.ledger import spool
+
         with self._state_lock:
             if self._direct_now():  # the opener finished while this thread waited for the lock
                 return False
-            from zuinig.ledger import spool
-
             path = spool.save(run, self.ledger_url())
             earlier = self._own.get(run.run_id)
             self._own[run.run_id] = path
             failure = self._failure
-        if failure is not None and run.status != STATUS_RUNNING:
+        if failure is not None:
             # Not merely waiting for the opener: the ledger could not be opened.
-            logger.warning(
-                "zuinig: the ledger could not be written (%s); run %s is kept in %s and is "
-                "delivered when the ledger is reachable again",
-                failure,
-                run.run_id,
-                path,
-            )
+            self._note_outage(failure, run, path.parent)
         if earlier is not None:
-            # The end state supersedes the start state: one delivery instead of two.
-            # The end is on disk already; a drainer that read the start meanwhile
-            # cannot overwrite the end with it (put_run keeps finished rows).
+            # The end state supersedes the start state (see _save_to_spool).
             with contextlib.suppress(OSError):
                 earlier.unlink(missing_ok=True)
         return True
@@ -416,9 +584,10 @@ class Recorder:
         return self._direct
 
     def _delivered(self) -> bool:
+        """Whether nothing this process recorded waits in the spool or in memory."""
         with self._state_lock:
             self._forget_delivered()
-            return self._direct or not self._own
+            return not self._own and not self._unsaved
 
     def _forget_delivered(self) -> None:
         """Drop spool files that are gone: delivered, by this process or any other.
@@ -469,19 +638,22 @@ class Recorder:
             for _ in range(_MAX_DELIVERY_ROUNDS):
                 with self._state_lock:
                     self._forget_delivered()
-                    if not self._own:
+                    delivered = not self._own
+                    if delivered:
                         self._direct = True
                         self._failed_at = self._failure = None
-                        return
+                if delivered:
+                    self._note_recovered()
+                    return
                 # Saved while the ledger was opening or draining: deliver those too.
                 ledger.drain_spool()
             raise LedgerError(f"runs stayed in the spool after {_MAX_DELIVERY_ROUNDS} deliveries")
         except Exception as error:
             self._note_failure(error)
-            _warn_once(
-                f"zuinig: cannot write to the ledger ({_reason(error)}); runs are kept in "
-                f"{self._spool_dir()} and delivered when the ledger is reachable again"
-            )
+            if getattr(error, "bad_input", False):  # a wrong setting, not an outage
+                _warn_once(f"zuinig: runs are not recorded: {_reason(error)}")
+            else:
+                self._note_outage(_reason(error), None, self._spool_dir())
 
     def _note_failure(self, error: BaseException) -> None:
         with self._state_lock:
@@ -532,6 +704,14 @@ def _deliver_at_exit(timeout_s: float = EXIT_FLUSH_TIMEOUT_S) -> None:
     """
     deadline = time.monotonic() + timeout_s
     for recorder in list(_recorders):
+        if recorder._unsaved:  # the disk was full: a last try to keep those runs
+            recorder._save_unsaved()
+            if recorder._unsaved:
+                logger.error(
+                    "zuinig: %d run(s) could be saved neither in the ledger nor in the spool "
+                    "before this process ended; they are lost",
+                    len(recorder._unsaved),
+                )
         recorder._go.set()  # a run still open at exit: open the ledger now, not later
         recorder._wait_for_opener(max(0.0, deadline - time.monotonic()))
         with recorder._state_lock:
@@ -612,7 +792,12 @@ class Measuring:
 
 
 class MeasureSpec:
-    """The object ``measure(job=..., tags=...)`` returns: a decorator and a context manager."""
+    """The object ``measure(job=..., tags=...)`` returns: a decorator and a context manager.
+
+    One object may be used by many threads and asyncio tasks at once: each entry of
+    ``with`` / ``async with`` gets its own run, whose parent is the run open in that
+    thread or task, and its exit finishes that run with that block's exception.
+    """
 
     def __init__(
         self,
@@ -623,7 +808,12 @@ class MeasureSpec:
         self.job = job
         self.tags = _check_tags(tags)
         self._recorder = recorder
-        self._open: list[Measuring] = []
+        # The blocks entered and not yet left, per thread and asyncio task (a context
+        # variable, not a list on the object): one object may be entered in several
+        # threads or tasks at once, and each exit must finish its own entry's run.
+        self._entered: contextvars.ContextVar[tuple[Measuring, ...]] = contextvars.ContextVar(
+            f"zuinig_measure_entered_{id(self):x}", default=()
+        )
 
     @property
     def recorder(self) -> Recorder:
@@ -641,6 +831,10 @@ class MeasureSpec:
         job = self.job or _default_job_name(func)
         spec = self
 
+        if inspect.isgeneratorfunction(func):
+            return self._wrap_generator(func, job)
+        if inspect.isasyncgenfunction(func):
+            return self._wrap_async_generator(func, job)
         if inspect.iscoroutinefunction(func):
 
             @functools.wraps(func)
@@ -671,12 +865,86 @@ class MeasureSpec:
         wrapper.last_run = None  # type: ignore[attr-defined]
         return wrapper
 
+    # A generator function's call only makes the generator; the work happens while it
+    # is iterated. So its run spans the iteration: it begins at the first next() and
+    # ends when the generator is exhausted (ok), raises (error) or is closed early
+    # (ok: the consumer stopped, nothing failed). The window includes what the
+    # consumer does between items: it is the process's work while the run is open.
+    # Values sent, thrown and yielded, the return value and exceptions pass through
+    # unchanged. The run is the parent of runs begun inside the generator's body,
+    # but not of the consumer's (it is current only while the body runs).
+
+    def _wrap_generator(
+        self, func: Callable[..., Generator[Any, Any, Any]], job: str
+    ) -> Callable[..., Generator[Any, Any, Any]]:
+        spec = self
+
+        @functools.wraps(func)
+        def generator_wrapper(*args: Any, **kwargs: Any) -> Generator[Any, Any, Any]:
+            active = spec._begin(job, args, kwargs, current=False)
+            try:
+                result = yield from _steps_as_current(func(*args, **kwargs), active)
+            except GeneratorExit:
+                spec._end(active, generator_wrapper, None)
+                raise
+            except BaseException as error:
+                spec._end(active, generator_wrapper, error)
+                raise
+            spec._end(active, generator_wrapper, None)
+            return result
+
+        generator_wrapper.last_run = None  # type: ignore[attr-defined]
+        return generator_wrapper
+
+    def _wrap_async_generator(
+        self, func: Callable[..., AsyncGenerator[Any, Any]], job: str
+    ) -> Callable[..., AsyncGenerator[Any, Any]]:
+        spec = self
+
+        @functools.wraps(func)
+        async def async_generator_wrapper(*args: Any, **kwargs: Any) -> AsyncGenerator[Any, Any]:
+            active = spec._begin(job, args, kwargs, current=False)
+            generator = func(*args, **kwargs)
+            to_send: Any = None
+            to_throw: BaseException | None = None
+            try:
+                while True:
+                    token = _current_run_id.set(active.run.run_id) if active else None
+                    try:
+                        if to_throw is not None:
+                            item = await generator.athrow(to_throw)
+                        else:
+                            item = await generator.asend(to_send)
+                    except StopAsyncIteration:
+                        break
+                    finally:
+                        if token is not None:
+                            _reset_quietly(token)
+                    to_throw = None
+                    try:
+                        to_send = yield item
+                    except GeneratorExit:
+                        await generator.aclose()
+                        raise
+                    except BaseException as error:  # thrown in by the consumer: pass it on
+                        to_throw = error
+            except GeneratorExit:
+                spec._end(active, async_generator_wrapper, None)
+                raise
+            except BaseException as error:
+                spec._end(active, async_generator_wrapper, error)
+                raise
+            spec._end(active, async_generator_wrapper, None)
+
+        async_generator_wrapper.last_run = None  # type: ignore[attr-defined]
+        return async_generator_wrapper
+
     def _begin(
-        self, job: str, args: tuple[Any, ...], kwargs: Mapping[str, Any]
+        self, job: str, args: tuple[Any, ...], kwargs: Mapping[str, Any], *, current: bool = True
     ) -> ActiveRun | None:
         try:
             context = {"paths": _existing_file_arguments(args, kwargs)}
-            return self.recorder.begin(job, tags=self.tags, context=context)
+            return self.recorder.begin(job, tags=self.tags, context=context, current=current)
         except Exception as error:
             _warn_once(f"zuinig: not measuring {job} ({_reason(error)})")
             return None
@@ -687,8 +955,8 @@ class MeasureSpec:
             return
         try:
             wrapper.last_run = active.finish(error)
-        except Exception:
-            logger.warning("zuinig: could not finish run %s", active.run.run_id, exc_info=True)
+        except Exception as failure:
+            _log_bug(f"could not finish run {active.run.run_id}", failure)
 
     # -- context manager ---------------------------------------------------------------------
 
@@ -701,7 +969,7 @@ class MeasureSpec:
             _warn_once(f"zuinig: not measuring {job} ({_reason(error)})")
             active = None
         handle = Measuring(active)
-        self._open.append(handle)
+        self._entered.set((*self._entered.get(), handle))
         return handle
 
     def __exit__(
@@ -710,11 +978,16 @@ class MeasureSpec:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        handle = self._open.pop()
+        entered = self._entered.get()
+        if not entered:  # left in another thread or task than it was entered: not ours
+            _warn_once("zuinig: a measured block ended in another thread or task than it began")
+            return
+        handle = entered[-1]
+        self._entered.set(entered[:-1])
         try:
             handle._finish(exc)
-        except Exception:
-            logger.warning("zuinig: could not finish a measured block", exc_info=True)
+        except Exception as error:
+            _log_bug("could not finish a measured block", error)
 
     async def __aenter__(self) -> Measuring:
         return self.__enter__()
@@ -753,7 +1026,11 @@ def measure(
 
     Use as ``@measure``, ``@measure(job="woningbouwmonitor", tags={"team": "ruimte"})``
     or ``with measure(job="laden") as m: ...`` (then ``m.measurement``). Works on
-    plain and async functions. A decorated function's latest run is ``f.last_run``.
+    plain and async functions, and on generator functions (plain and async), whose
+    run spans the iteration: from the first ``next()`` to exhaustion, an exception
+    or ``close()`` (an early close is ``ok``). A decorated function's latest run is
+    ``f.last_run``. One :class:`MeasureSpec` may be entered by many threads and
+    asyncio tasks at once; each entry is its own run.
 
     Args:
         func: the function, when used as a bare decorator.
@@ -771,6 +1048,38 @@ def measure(
 
 
 # -- helpers ---------------------------------------------------------------------------------
+
+
+def _steps_as_current(
+    generator: Generator[Any, Any, Any], active: ActiveRun | None
+) -> Generator[Any, Any, Any]:
+    """Drive ``generator`` as ``yield from`` would, with ``active``'s run current (the
+    parent of runs begun) only while the generator's body runs."""
+    to_send: Any = None
+    to_throw: BaseException | None = None
+    while True:
+        token = _current_run_id.set(active.run.run_id) if active else None
+        try:
+            item = generator.throw(to_throw) if to_throw is not None else generator.send(to_send)
+        except StopIteration as stop:
+            return stop.value
+        finally:
+            if token is not None:
+                _reset_quietly(token)
+        to_throw = None
+        try:
+            to_send = yield item
+        except GeneratorExit:
+            generator.close()
+            raise
+        except BaseException as error:  # thrown in by the consumer: pass it on
+            to_throw = error
+
+
+def _reset_quietly(token: contextvars.Token[str | None]) -> None:
+    # ValueError: reset in another context than it was set in; nothing to undo there.
+    with contextlib.suppress(ValueError):
+        _current_run_id.reset(token)
 
 
 def _end_window(window: Window | None) -> Measurement | None:
@@ -821,6 +1130,13 @@ def _qualified_type_name(error: BaseException) -> str:
 
 def _first_lines(text: str, limit: int = 2000) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _log_bug(what: str, error: BaseException) -> None:
+    """One warning line for a failure of zuinig's own; the traceback only at debug level
+    (``--debug``), so a job's output is not filled with zuinig's tracebacks."""
+    logger.warning("zuinig: %s (%s)", what, _reason(error))
+    logger.debug("zuinig: %s", what, exc_info=error)
 
 
 def _reason(error: BaseException) -> str:

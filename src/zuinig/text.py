@@ -1,5 +1,9 @@
 """The CLI's text: runs and diagnoses in, lines out (pure; only the CLI prints).
 
+Text from users (job names, tags, commands, error messages) is shown with its control
+characters escaped (:func:`zuinig.safe_text.printable`): here where columns are
+aligned, and again by the CLI for every line it prints.
+
 The renderers behind ``zuinig run`` (the summary line), ``zuinig runs list`` and
 ``zuinig runs show`` (with the per-process breakdown of a dask run), and
 ``zuinig doctor``. The other commands' renderers live with their library:
@@ -12,16 +16,31 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import datetime
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from zuinig.atomic import STALE_AFTER_S
 from zuinig.ledger.model import Run
+from zuinig.meter.base import (
+    ATTRIBUTION_CODECARBON_MACHINE,
+    ATTRIBUTION_CODECARBON_PROCESS,
+    ATTRIBUTION_MACHINE,
+    ATTRIBUTION_RESOURCE_SHARE,
+)
+from zuinig.safe_text import printable
+from zuinig.units import co2_unit, energy_unit
 
 if TYPE_CHECKING:
     from zuinig.doctor import Diagnosis
 
 __all__ = [
+    "attribution_words",
+    "energy_range",
     "format_breakdown",
+    "format_co2",
     "format_diagnosis",
+    "format_energy",
+    "format_energy_range",
     "format_run",
     "format_run_summary",
     "format_runs_json",
@@ -50,20 +69,20 @@ def format_runs_table(runs: Sequence[Run], *, total: int | None = None) -> list[
         "status",
         "started (UTC)",
         "duration_s",
-        "energy_kwh",
-        "co2_kg",
+        "energy",
+        "CO2e",
         "method",
     )
     right = {4, 5, 6}
     rows = [
         (
             run.run_id[:8],
-            run.job,
+            printable(run.job),  # escaped before measuring, so the columns line up
             run.status,
             _time(run.started_at),
             _number(run.duration_s),
-            _number(run.energy_kwh),
-            _number(run.co2_kg),
+            _energy_compact(run),
+            _co2_compact(run),
             _method_word(run),
         )
         for run in runs
@@ -84,6 +103,8 @@ def format_runs_table(runs: Sequence[Run], *, total: int | None = None) -> list[
         lines.append(
             "estimated: figures modelled from CPU load and TDP, not read from RAPL; see `zuinig doctor`"
         )
+    if any(energy_range(run) for run in runs):
+        lines.append("(low–high): the range of an estimate, from the model's published bounds")
     return lines
 
 
@@ -94,9 +115,9 @@ def format_run_summary(run: Run) -> str:
         figures.append(f"exit {run.exit_code}")
     figures.append(f"{_number(run.duration_s)} s")
     if run.energy_kwh is not None:
-        figures.append(f"{_number(run.energy_kwh)} kWh")
+        figures.append(format_energy(run.energy_kwh))
     if run.co2_kg is not None:
-        figures.append(f"{_number(run.co2_kg * 1000)} g CO2e")
+        figures.append(format_co2(run.co2_kg))
     figures.append(_method_word(run))
     if run.measurement_error:
         figures.append(f"not measured: {run.measurement_error}")
@@ -115,7 +136,7 @@ def format_run(run: Run) -> list[str]:
                 ("status", run.status),
                 ("parent run", run.parent_run_id),
                 ("tags", ", ".join(f"{k}={v}" for k, v in sorted(run.tags.items())) or None),
-                ("command", run.command.replace("\n", "\\n") if run.command else None),
+                ("command", run.command),
                 ("exit code", _text(run.exit_code) if run.exit_code is not None else None),
                 ("error", _error_text(run)),
                 ("started", _time(run.started_at) + " UTC"),
@@ -132,7 +153,7 @@ def format_run(run: Run) -> list[str]:
     cpu_how = _cpu_how(run)
     ram_how = (
         f"estimated: {run.method_ram}"
-        + (f", {run.method_ram_power_w:g} W" if run.method_ram_power_w else "")
+        + (f", {_plain(run.method_ram_power_w)} W" if run.method_ram_power_w else "")
         if run.method_ram
         else energy_how
     )
@@ -140,27 +161,37 @@ def format_run(run: Run) -> list[str]:
     lines += ["", "figures"]
     lines += _pairs(
         [
-            ("duration_s", _number(run.duration_s), "wall clock"),
+            ("duration_s", _unit(run.duration_s, "s"), "wall clock"),
             (
                 "energy_kwh",
-                _number(run.energy_kwh),
-                f"{energy_how}; CPU + RAM + GPU, x PUE {_pue(run)}",
+                _energy(run.energy_kwh),
+                f"{energy_how}{_range_words(run)}; CPU + RAM + GPU, x PUE {_pue(run)}",
             ),
-            ("cpu_energy_kwh", _number(run.cpu_energy_kwh), cpu_how),
-            ("ram_energy_kwh", _number(run.ram_energy_kwh), ram_how),
+            ("cpu_energy_kwh", _energy(run.cpu_energy_kwh), cpu_how),
+            ("ram_energy_kwh", _energy(run.ram_energy_kwh), ram_how),
             (
                 "gpu_energy_kwh",
-                _number(run.gpu_energy_kwh),
+                _energy(run.gpu_energy_kwh),
                 "measured (NVIDIA NVML)" if run.gpu_energy_kwh else "no GPU measured",
             ),
-            ("power_w", _number(run.power_w), "= energy_kwh / duration_s"),
-            ("co2_kg", _number(run.co2_kg), f"= energy_kwh x {intensity}"),
+            ("power_w", _unit(run.power_w, "W"), "= energy_kwh / duration_s"),
+            ("co2_kg", _co2(run.co2_kg), f"= energy_kwh x {intensity}{_co2_range_words(run)}"),
+            (
+                "cpu_share",
+                _share(run.cpu_share),
+                _SHARE_WORDS if run.cpu_share is not None else None,
+            ),
+            (
+                "ram_gb_s",
+                _number(run.ram_gb_s),
+                _RAM_GB_S_WORDS if run.ram_gb_s is not None else None,
+            ),
             (
                 "intensity_g_per_kwh",
                 _exact(run.intensity_g_per_kwh),
                 _intensity_of(None, run.intensity_source, run.intensity_year, run.country_iso_code),
             ),
-            ("cpu_s", _number(run.cpu_s), "measured (psutil, whole process tree)"),
+            ("cpu_s", _unit(run.cpu_s, "s"), "measured (psutil, whole process tree)"),
             ("peak_rss_bytes", _bytes(run.peak_rss_bytes), "measured (psutil, whole process tree)"),
             ("read_bytes", _bytes(run.read_bytes), "measured (psutil, whole process tree)"),
             ("written_bytes", _bytes(run.written_bytes), "measured (psutil, whole process tree)"),
@@ -180,9 +211,14 @@ def format_run(run: Run) -> list[str]:
             ("RAM", run.method_ram),
             (
                 "RAM power",
-                f"{run.method_ram_power_w:g} W" if run.method_ram_power_w is not None else None,
+                f"{_plain(run.method_ram_power_w)} W"
+                if run.method_ram_power_w is not None
+                else None,
             ),
             ("tracking mode", _tracking_text(run.tracking_mode)),
+            ("attribution", attribution_words(run.method_attribution)),
+            ("CPU watts from", run.method_cpu_coefficients),
+            ("GPU method", run.method_gpu),
             ("PUE", _pue(run)),
             ("intensity", intensity),
             ("in words", method.describe() if method else None),
@@ -229,7 +265,7 @@ def format_breakdown(children: Sequence[Run]) -> list[str]:
     lines = ["", "processes (child runs; their figures add up to the ones above)"]
     for child in children:
         who = child.tags.get("dask_worker") or "client"
-        figures = f"{_number(child.energy_kwh)} kWh, {_number(child.cpu_s)} s CPU"
+        figures = f"{_energy(child.energy_kwh)}, {_unit(child.cpu_s, 's')} CPU"
         missing = f"; not measured: {child.measurement_error}" if child.measurement_error else ""
         line = f"  {child.run_id[:8]}  {who}  {child.host or '-'} pid {_text(child.pid)}  {figures}"
         lines.append(line + missing.replace("\n", " "))
@@ -246,12 +282,15 @@ def format_diagnosis(diagnosis: Diagnosis) -> list[str]:
             ("RAPL", diagnosis.rapl.detail),
             ("CPU model", method.cpu_model or "unknown"),
             ("CPU threads", _text(method.cpu_count) if method.cpu_count else "unknown"),
-            ("TDP", f"{method.cpu_tdp_w:g} W" if method.cpu_tdp_w is not None else "not used"),
+            (
+                "TDP",
+                f"{_plain(method.cpu_tdp_w)} W" if method.cpu_tdp_w is not None else "not used",
+            ),
             ("TDP from", diagnosis.tdp_source),
             ("RAM", method.ram_model or "not modelled"),
             (
                 "RAM power",
-                f"{method.ram_power_w:g} W" if method.ram_power_w is not None else "unknown",
+                f"{_plain(method.ram_power_w)} W" if method.ram_power_w is not None else "unknown",
             ),
             ("RAM power from", diagnosis.ram_source),
             ("tracking mode", _tracking_text(method.tracking_mode)),
@@ -265,7 +304,7 @@ def format_diagnosis(diagnosis: Diagnosis) -> list[str]:
                 ),
             ),
             ("intensity from", diagnosis.intensity_origin),
-            ("PUE", f"{method.pue:g} ({diagnosis.pue_origin})"),
+            ("PUE", f"{_plain(method.pue)} ({diagnosis.pue_origin})"),
             ("meter", method.meter),
         ]
     )
@@ -281,10 +320,32 @@ def format_diagnosis(diagnosis: Diagnosis) -> list[str]:
         [(item.name, f"{_text(item.value)}  ({item.origin})") for item in diagnosis.settings],
         indent="  ",
     )
+    lines += _temporary_files_lines(diagnosis)
     if diagnosis.warnings:
         lines.append("")
         lines += [f"WARNING: {warning}" for warning in diagnosis.warnings]
     lines += ["", "how to calibrate", *(f"  {line}" for line in diagnosis.calibration)]
+    return lines
+
+
+def _temporary_files_lines(diagnosis: Diagnosis) -> list[str]:
+    """``zuinig doctor``'s section on temporary files that interrupted writes left."""
+    files = diagnosis.temporary_files
+    lines = ["", "temporary files of interrupted writes"]
+    if not files.found:
+        lines.append(f"  none in {', '.join(files.looked_in) or 'no folder'}")
+        return lines
+    for item in files.found:
+        plural = "" if item.count == 1 else "s"
+        minutes = f"{STALE_AFTER_S / 60:.0f} minutes"
+        old = f", {item.stale_count} older than {minutes}" if item.stale_count else ""
+        lines.append(
+            printable(f"  {item.folder}: {item.count} file{plural}, {_bytes(item.size_bytes)}{old}")
+        )
+        lines.append(printable(f"    {item.what_to_do}"))
+    looked = [folder for folder in files.looked_in if folder not in {i.folder for i in files.found}]
+    if looked:
+        lines.append(f"  none in {', '.join(looked)}")
     return lines
 
 
@@ -293,6 +354,7 @@ def _pairs(items: Sequence[tuple[Any, ...]], indent: str = "") -> list[str]:
     shown = [item for item in items if item[1] is not None]
     if not shown:
         return []
+    shown = [(item[0], printable(str(item[1])), *item[2:]) for item in shown]
     width = max(len(item[0]) for item in shown)
     value_width = max(len(str(item[1])) for item in shown)
     lines = []
@@ -305,13 +367,34 @@ def _pairs(items: Sequence[tuple[Any, ...]], indent: str = "") -> list[str]:
 
 
 def _number(value: float | None) -> str:
+    """Three significant digits, never in exponent notation (a person reads it)."""
     if value is None:
         return "-"
     if value == 0:
         return "0"
     if abs(value) >= 1000:
         return f"{value:,.0f}"
-    return f"{value:.3g}"
+    # "4.12e-08" is Python's, not a person's: write the digits out (a figure this small
+    # is better shown in a smaller unit; see format_energy and format_co2).
+    return format(Decimal(f"{value:.3g}"), "f")
+
+
+def _plain(value: float) -> str:
+    """A setting or method figure as given (six significant digits), never as ``1e-05``."""
+    text = f"{value:g}"
+    return format(Decimal(text), "f") if "e" in text else text
+
+
+def _unit(value: float | None, unit: str) -> str:
+    return "-" if value is None else f"{_number(value)} {unit}"
+
+
+def _energy(kwh: float | None) -> str:
+    return "-" if kwh is None else format_energy(kwh)
+
+
+def _co2(kg: float | None) -> str:
+    return "-" if kg is None else format_co2(kg)
 
 
 def _bytes(value: int | None) -> str | None:
@@ -337,7 +420,111 @@ def _method_word(run: Run) -> str:
     if run.energy_kwh is None:
         return "not measured"
     estimated = run.is_estimated
-    return "unknown" if estimated is None else "estimated" if estimated else "measured"
+    word = "unknown" if estimated is None else "estimated" if estimated else "measured"
+    if run.method_attribution in _EARLIER_RULES:
+        word += f" ({run.method_attribution})"  # an earlier rule: not comparable with today's
+    return word
+
+
+def energy_range(run: Run) -> tuple[float, float] | None:
+    """``(low, high)`` of an estimated run's energy (kWh); ``None`` for a measured run
+    (its range is its reading) and for a run without a recorded range."""
+    if not run.is_estimated or run.energy_kwh_low is None or run.energy_kwh_high is None:
+        return None
+    return run.energy_kwh_low, run.energy_kwh_high
+
+
+def format_energy(kwh: float) -> str:
+    """An energy in the unit that keeps its digits: ``2.3 Wh``, ``450 mWh``."""
+    factor, unit = energy_unit(abs(kwh))
+    return f"{_number(kwh * factor)} {unit}"
+
+
+def format_co2(kg: float) -> str:
+    """A CO2e mass in the unit that keeps its digits: ``41.2 µg CO₂e``, ``3.2 g CO₂e``."""
+    factor, unit = co2_unit(abs(kg))
+    return f"{_number(kg * factor)} {unit}"
+
+
+def format_energy_range(low_kwh: float, high_kwh: float) -> str:
+    """A range in words a manager reads, both ends in one unit: ``between 1.2 and 3.4 Wh``."""
+    factor, unit = energy_unit(max(abs(low_kwh), abs(high_kwh)))
+    return f"between {_number(low_kwh * factor)} and {_number(high_kwh * factor)} {unit}"
+
+
+def _energy_compact(run: Run) -> str:
+    """``2.3 Wh (1.2–3.4)``: the runs table's energy, with an estimate's range in its unit."""
+    if run.energy_kwh is None:
+        return "-"
+    span = energy_range(run)
+    largest = max((abs(run.energy_kwh), *(abs(end) for end in span or ())))
+    factor, unit = energy_unit(largest)
+    text = f"{_number(run.energy_kwh * factor)} {unit}"
+    if span is not None:
+        text += f" ({_number(span[0] * factor)}–{_number(span[1] * factor)})"
+    return text
+
+
+def _co2_compact(run: Run) -> str:
+    """``41.2 µg CO₂e (20.1–60.3)``: the runs table's CO2e, with an estimate's range."""
+    if run.co2_kg is None:
+        return "-"
+    span = None
+    if energy_range(run) is not None and run.co2_kg_low is not None and run.co2_kg_high is not None:
+        span = (run.co2_kg_low, run.co2_kg_high)
+    factor, unit = co2_unit(max((abs(run.co2_kg), *(abs(end) for end in span or ()))))
+    text = f"{_number(run.co2_kg * factor)} {unit}"
+    if span is not None:
+        text += f" ({_number(span[0] * factor)}–{_number(span[1] * factor)})"
+    return text
+
+
+def _range_words(run: Run) -> str:
+    span = energy_range(run)
+    if span is None:
+        return " (no range recorded)" if run.is_estimated and run.energy_kwh is not None else ""
+    return f", {format_energy_range(*span)}"
+
+
+def _co2_range_words(run: Run) -> str:
+    if energy_range(run) is None or run.co2_kg_low is None or run.co2_kg_high is None:
+        return ""
+    factor, unit = co2_unit(max(abs(run.co2_kg_low), abs(run.co2_kg_high)))
+    low, high = _number(run.co2_kg_low * factor), _number(run.co2_kg_high * factor)
+    return f"; between {low} and {high} {unit}"
+
+
+def _share(value: float | None) -> str:
+    return "-" if value is None else f"{_number(value * 100)}%"
+
+
+_SHARE_WORDS = "of the machine's CPU time over the window: its share of the CPU energy"
+_RAM_GB_S_WORDS = "GB of memory held x seconds: its share of the RAM energy"
+
+#: The attribution rules in words (``runs show``); keys are the ATTRIBUTION_* values.
+_ATTRIBUTION_WORDS = {
+    ATTRIBUTION_RESOURCE_SHARE: (
+        "resource share: CPU by the job's share of the machine's CPU time, RAM by its "
+        "share of memory held, GPU as measured"
+    ),
+    ATTRIBUTION_MACHINE: "machine: the whole machine's power charged to the run",
+    ATTRIBUTION_CODECARBON_PROCESS: (
+        "codecarbon-process (earlier rule): a CodeCarbon tracker per run, CPU from the "
+        "process's load, RAM a fixed minimum per process; not comparable with today's figures"
+    ),
+    ATTRIBUTION_CODECARBON_MACHINE: (
+        "codecarbon-machine (earlier rule): a CodeCarbon tracker per run charging the whole "
+        "machine; not comparable with today's figures"
+    ),
+}
+_EARLIER_RULES = frozenset({ATTRIBUTION_CODECARBON_PROCESS, ATTRIBUTION_CODECARBON_MACHINE})
+
+
+def attribution_words(rule: str | None) -> str | None:
+    """An attribution rule (``Method.attribution``) in words; ``None`` when not recorded."""
+    if rule is None:
+        return None
+    return _ATTRIBUTION_WORDS.get(rule, rule)
 
 
 def _error_text(run: Run) -> str | None:
@@ -347,7 +534,7 @@ def _error_text(run: Run) -> str | None:
 
 
 def _pue(run: Run) -> str:
-    return f"{run.pue:g}" if run.pue is not None else "-"
+    return f"{_plain(run.pue)}" if run.pue is not None else "-"
 
 
 _CPU_METHOD_WORDS = {
@@ -368,11 +555,15 @@ def _cpu_method_text(cpu_method: str | None) -> str | None:
 
 
 def _cpu_how(run: Run) -> str:
-    if run.method_cpu == "rapl":
-        return "measured (RAPL)"
     if run.method_cpu is None:
         return "method unknown"
-    tdp = f"TDP {run.method_cpu_tdp_w:g} W" if run.method_cpu_tdp_w is not None else "TDP unknown"
+    if not run.is_estimated:
+        return f"measured ({run.method_cpu})"
+    tdp = (
+        f"TDP {_plain(run.method_cpu_tdp_w)} W"
+        if run.method_cpu_tdp_w is not None
+        else "TDP unknown"
+    )
     generic = ", a generic guess" if run.method_cpu_tdp_is_generic else ""
     return f"estimated ({run.method_cpu}, {tdp}{generic})"
 
@@ -381,10 +572,10 @@ def _tdp_text(run: Run) -> str | None:
     if run.method_cpu_tdp_w is None:
         return None
     if run.method_cpu == "user_power":
-        return f"{run.method_cpu_tdp_w:g} W (your setting cpu_power_w)"
+        return f"{_plain(run.method_cpu_tdp_w)} W (your setting cpu_power_w)"
     if run.method_cpu_tdp_is_generic:
-        return f"{run.method_cpu_tdp_w:g} W (generic guess: CodeCarbon's 4 W per CPU thread)"
-    return f"{run.method_cpu_tdp_w:g} W (CodeCarbon's CPU power table)"
+        return f"{_plain(run.method_cpu_tdp_w)} W (generic guess: CodeCarbon's 4 W per CPU thread)"
+    return f"{_plain(run.method_cpu_tdp_w)} W (CodeCarbon's CPU power table)"
 
 
 def _tracking_text(mode: str | None) -> str | None:
@@ -410,8 +601,8 @@ def _intensity_of(
     where = ", ".join(str(part) for part in (source, year, country) if part)
     if value is None:
         return where or "source unknown"
-    return f"{value:g} g/kWh" + (f" ({where})" if where else "")
+    return f"{_plain(value)} g/kWh" + (f" ({where})" if where else "")
 
 
 def _exact(value: float | None) -> str:
-    return "-" if value is None else f"{value:g}"
+    return "-" if value is None else f"{_plain(value)}"

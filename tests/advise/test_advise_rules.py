@@ -736,3 +736,88 @@ def test_a_job_run_once_per_process_is_compared_on_first_calls(ledger: Ledger) -
     warm = advise(ledger, Settings(), job="etl.verkopen.lus", now=NOW).recommendations[0]
     assert warm.recommended == "parquet-zstd + duckdb/default x2"
     assert warm.evidence is not None and warm.evidence.calls.startswith("repeated")
+
+
+# -- attribution rules and the model's range (issue 11) ----------------------------------------
+
+
+def test_realised_refuses_a_change_of_attribution_rule(ledger: Ledger) -> None:
+    """Runs of the earlier per-process rule are never compared with runs charged their
+    share: the same CPU method and TDP, but another rule, is another method."""
+    switch(ledger, method_attribution="resource-share")  # before: NULL, as migrated old runs
+    [found] = realised_savings(ledger)
+    assert not found.method_match
+    assert found.saving_kwh_per_run is None
+    assert "rule resource-share" in found.notes[0]
+
+
+def test_a_bench_under_another_rule_makes_the_advice_indicative(ledger: Ledger) -> None:
+    runs_over_days(
+        ledger,
+        "etl.verkopen.summarise",
+        [1.0e-3] * 10,
+        start=NOW - timedelta(days=10),
+        method_attribution="codecarbon-process",
+    )
+    standard_bench(ledger, method={**BENCH_METHOD, "attribution": "resource-share"})
+    item = advise(ledger, Settings(), now=NOW).recommendations[0]
+    assert item.confidence == "indicative"
+    assert item.confidence_text is not None and "another way" in item.confidence_text
+
+
+def test_the_old_rules_runs_are_set_aside_from_the_jobs_energy(ledger: Ledger) -> None:
+    old = {"method_attribution": "codecarbon-process"}
+    runs_over_days(
+        ledger, "etl.verkopen.summarise", [5.0e-3] * 5, start=NOW - timedelta(days=20), **old
+    )
+    runs_over_days(
+        ledger,
+        "etl.verkopen.summarise",
+        [1.0e-3] * 5,
+        start=NOW - timedelta(days=10),
+        method_attribution="resource-share",
+    )
+    standard_bench(ledger, method={**BENCH_METHOD, "attribution": "resource-share"})
+    item = advise(ledger, Settings(), now=NOW).recommendations[0]
+    assert item.energy_kwh_per_run is not None
+    assert item.energy_kwh_per_run.value == pytest.approx(1.0e-3)  # the 5e-3 runs not mixed in
+    assert any("measured another way" in note for note in item.notes)
+
+
+def test_the_model_range_widens_the_energy_and_the_saving(ledger: Ledger) -> None:
+    """Energy per run 1 mWh, each run's model range 0.5 to 2 mWh: the job's interval
+    becomes [0.5, 2] mWh and the saving (ratio 0.2) [0.4, 1.6] mWh per run."""
+    runs_over_days(
+        ledger,
+        "etl.verkopen.summarise",
+        [1.0e-3] * 10,
+        start=NOW - timedelta(days=10),
+        energy_kwh_low=0.5e-3,
+        energy_kwh_high=2.0e-3,
+    )
+    standard_bench(ledger)
+    item = advise(ledger, Settings(), now=NOW).recommendations[0]
+    energy, saving = item.energy_kwh_per_run, item.saving_kwh_per_run
+    assert energy is not None and saving is not None
+    assert (energy.value, energy.low, energy.high) == pytest.approx((1.0e-3, 0.5e-3, 2.0e-3))
+    ratio = item.evidence.ratio if item.evidence else None
+    assert ratio is not None
+    assert saving.low == pytest.approx(0.5e-3 * (1 - ratio.high))
+    assert saving.high == pytest.approx(2.0e-3 * (1 - ratio.low))
+    assert any("model's range" in note for note in item.notes)
+
+
+def test_without_ranges_the_interval_is_the_statistical_one(ledger: Ledger) -> None:
+    runs_over_days(ledger, "etl.verkopen.summarise", [1.0e-3] * 10, start=NOW - timedelta(days=10))
+    standard_bench(ledger)
+    item = advise(ledger, Settings(), now=NOW).recommendations[0]
+    assert item.energy_kwh_per_run is not None
+    assert (item.energy_kwh_per_run.low, item.energy_kwh_per_run.high) == (1.0e-3, 1.0e-3)
+
+
+def test_with_model_range_keeps_the_wider_of_both() -> None:
+    energy = stats.Estimate(1.0, 0.8, 1.3, 20)
+    widened = savings.with_model_range(energy, [0.9] * 20, [1.2] * 20)
+    assert (widened.value, widened.low, widened.high, widened.n) == (1.0, 0.8, 1.3, 20)
+    widened = savings.with_model_range(energy, [0.5] * 20, [2.0] * 20)
+    assert (widened.low, widened.high) == (0.5, 2.0)

@@ -110,6 +110,9 @@ def test_a_file_written_by_the_real_codecarbon(ledger: Ledger, tmp_path: Path) -
     assert run.country_iso_code == "NLD"
     assert run.method_meter == f"codecarbon {codecarbon_version} (imported)"
     assert run.method_cpu == "imported" and run.is_estimated
+    # The rule CodeCarbon's tracker applied, from the mode it wrote (its default: machine).
+    assert (run.tracking_mode, run.method_attribution) == ("machine", "codecarbon-machine")
+    assert (run.energy_kwh_low, run.energy_kwh_high) == (None, None)  # CodeCarbon gives none
     assert run.codecarbon_version == codecarbon_version
     assert run.intensity_g_per_kwh == pytest.approx(run.co2_kg / run.energy_kwh * 1000)
     assert run.tags["source"] == SOURCE_TAG
@@ -137,12 +140,14 @@ def test_older_column_sets(ledger: Ledger, tmp_path: Path) -> None:
     assert new.cpu_energy_kwh == 1.0285e-05 and new.gpu_energy_kwh == 0
     assert new.method_cpu_model == "Intel(R) Core(TM) i7-8665U"
     assert new.method_cpu_count == 8 and new.tracking_mode == "machine"
+    assert new.method_attribution == "codecarbon-machine"
     assert new.python_version == "3.8.10"
     assert new.ended_at == datetime(2022, 11, 26, 10, 32, 27, tzinfo=UTC)
 
     old = ledger.get_run(run_id_for("0e1d2c3b-0000-4000-8000-000000000001"))
     assert old.energy_kwh == 0.0078 and old.co2_kg == 0.0021
     assert (old.cpu_energy_kwh, old.ram_energy_kwh, old.gpu_energy_kwh) == (None, None, None)
+    assert (old.tracking_mode, old.method_attribution) == (None, None)  # 1.x: rule unknown
     assert old.started_at == datetime(2021, 6, 1, 7, 57, 59, 500000, tzinfo=UTC)
 
 

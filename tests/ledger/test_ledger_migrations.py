@@ -1,4 +1,5 @@
-"""Upgrades in place: a ledger written at schema 0001 opens as 0002 with nothing lost.
+"""Upgrades in place: a ledger written at schema 0001 opens at the newest schema with
+nothing lost, and its runs labelled with the attribution rule they were measured under.
 
 The SQLite tests start from ``fixtures/ledger-v1.sqlite``, a ledger file written by
 zuinig's own code at schema 0001 (see ``fixtures/make_ledger_v1.py``). PostgreSQL
@@ -28,12 +29,24 @@ from ledger_helpers import child_env, full_run
 from zuinig.ledger import BenchSession, BenchTrial, Ledger, Run, RunFilter
 from zuinig.ledger import migrate as migrate_module
 from zuinig.ledger.model import KIND_BENCH
-from zuinig.ledger.schema import HEAD_REVISION, VERSION_TABLE, metadata, run_tags, runs
+from zuinig.ledger.schema import HEAD_REVISION, VERSION_TABLE, metadata, run_tags
 from zuinig.ledger.store import _run_to_row, _tag_rows
 
 FIXTURES = Path(__file__).with_name("fixtures")
 FIXTURE = FIXTURES / "ledger-v1.sqlite"
 OLD_REVISION = "0001"
+#: The columns revision 0003 added to ``runs``: old runs have no value for them.
+COLUMNS_0003 = (
+    "energy_kwh_low",
+    "energy_kwh_high",
+    "co2_kg_low",
+    "co2_kg_high",
+    "cpu_share",
+    "ram_gb_s",
+    "method_gpu",
+    "method_attribution",
+    "method_cpu_coefficients",
+)
 
 
 def _fixture_module() -> Any:
@@ -90,28 +103,72 @@ def _raw_dump(path: Path) -> dict[str, list[tuple[Any, ...]]]:
         connection.close()
 
 
+def _old_run(run_id: str, **changes: Any) -> Run:
+    """A run with every field 0001 knew set, and none of the fields added since."""
+    return full_run(run_id, **dict.fromkeys(COLUMNS_0003), **changes)
+
+
 def _old_runs() -> list[Run]:
-    """Runs for a 0001 ledger built by migration: every field set, nesting, no tags."""
+    """Runs for a 0001 ledger built by migration: every field set, nesting, no tags,
+    and each way a run was measured before the attribution rule."""
     return [
-        full_run("old-parent", parent_run_id=None),
-        full_run("old-child", parent_run_id="old-parent", tags={"team": "ruimte"}),
-        full_run("old-bare", tags={}, inputs=(), engines={}, status="error"),
-        full_run("old-other-host", status="running", host="elsewhere", ended_at=None),
+        _old_run("old-parent", parent_run_id=None),
+        _old_run("old-child", parent_run_id="old-parent", tags={"team": "ruimte"}),
+        _old_run("old-bare", tags={}, inputs=(), engines={}, status="error"),
+        _old_run("old-other-host", status="running", host="elsewhere", ended_at=None),
+        _old_run("old-machine", tracking_mode="machine"),
+        _old_run(
+            "old-imported",
+            method_meter="codecarbon 2.8.0 (imported)",
+            method_cpu="imported",
+            tracking_mode="process",
+        ),
+        _old_run("old-imported-no-mode", method_meter="codecarbon (imported)", tracking_mode=None),
+        _old_run("old-failed", method_cpu="none", energy_kwh=None),
+        _old_run("old-no-method", method_meter=None, method_cpu=None, tracking_mode=None),
+        _old_run("old-replay", method_meter="replay", method_cpu="replay"),
     ]
+
+
+#: The label migration 0003 gives each of :func:`_old_runs`: CodeCarbon-measured runs
+#: (imported ones too) by their tracking mode; unmeasured, unknown or other meters none.
+OLD_RULES = {
+    "old-parent": "codecarbon-process",
+    "old-child": "codecarbon-process",
+    "old-bare": "codecarbon-process",
+    "old-other-host": "codecarbon-process",
+    "old-machine": "codecarbon-machine",
+    "old-imported": "codecarbon-process",
+    "old-imported-no-mode": None,
+    "old-failed": None,
+    "old-no-method": None,
+    "old-replay": None,
+}
+
+
+def _as_upgraded(run: Run) -> Run:
+    """``run`` as the newest schema reads it back after migration 0003."""
+    return dataclasses.replace(run, method_attribution=OLD_RULES[run.run_id])
 
 
 def build_old_ledger(url: str) -> list[Run]:
     """Make a ledger at schema 0001 at ``url`` holding :func:`_old_runs`.
 
     Uses the 0001 migration alone (as zuinig at 0001 created a ledger) and the
-    store's row mapping for ``runs``, whose columns have not changed since 0001.
+    store's row mapping for ``runs``, less the columns added since 0001.
     """
     old = _old_runs()
     engine = _engine(url)
     try:
         with engine.begin() as connection:
             migrate_module.upgrade(connection, OLD_REVISION)
-            connection.execute(runs.insert(), [_run_to_row(run) for run in old])
+            old_table = sa.Table("runs", sa.MetaData(), autoload_with=connection)
+            rows = [
+                {name: value for name, value in _run_to_row(run).items() if name in old_table.c}
+                for run in old
+            ]
+            assert all(name not in old_table.c for name in COLUMNS_0003)
+            connection.execute(old_table.insert(), rows)
             tags = [row for run in old for row in _tag_rows(run)]
             connection.execute(run_tags.insert(), tags)
     finally:
@@ -218,7 +275,12 @@ def test_an_old_ledger_file_upgrades_in_place_with_nothing_lost(tmp_path: Path) 
 
     after = _raw_dump(tmp_path / "old-ledger.sqlite")
     assert after["run_tags"] == before["run_tags"]  # byte for byte
-    assert [row for row in after["runs"] if row[0] in EXPECTED_RUNS] == before["runs"]
+    width = len(before["runs"][0])  # 0003's columns come after the old ones
+    old_rows = [row for row in after["runs"] if row[0] in EXPECTED_RUNS]
+    assert [row[:width] for row in old_rows] == before["runs"]
+    # The fixture's runs have no meter or tracking mode: no rule is known, and no
+    # range or share is invented for them.
+    assert [row[width:] for row in old_rows] == [(None,) * len(COLUMNS_0003)] * len(old_rows)
     _assert_schema_is_schema_py(url)
 
 
@@ -242,11 +304,16 @@ def test_a_0001_ledger_upgrades_on_every_backend(ledger_url: str) -> None:
     old = build_old_ledger(ledger_url)
     with Ledger.open(ledger_url) as ledger:
         assert _revision(ledger_url) == HEAD_REVISION
+        upgraded = [_as_upgraded(run) for run in old]
         assert ledger.list_runs() == sorted(
-            old, key=lambda run: (run.started_at, run.run_id), reverse=True
+            upgraded, key=lambda run: (run.started_at, run.run_id), reverse=True
         )
-        for run in old:
+        for run in upgraded:
             assert ledger.get_run(run.run_id) == run
+            # Ranges stay unknown: an old estimate is shown without one, never a made-up one.
+            assert (run.energy_kwh_low, run.energy_kwh_high, run.co2_kg_low) == (None,) * 3
+        briefs = {brief.run_id: brief for brief in ledger.list_run_briefs()}
+        assert {key: brief.method_attribution for key, brief in briefs.items()} == OLD_RULES
         _use_bench_tables(ledger, "old-child")
     _assert_schema_is_schema_py(ledger_url)
     with Ledger.open(ledger_url) as again:  # and it opens again, as it is
@@ -315,7 +382,7 @@ def test_processes_opening_an_old_ledger_at_once_upgrade_it_once(
         line
         for text in logs
         for line in text.splitlines()
-        if re.search(rf"Running upgrade {OLD_REVISION} -> {HEAD_REVISION}", line)
+        if re.search(rf"Running upgrade \S+ -> {HEAD_REVISION}", line)  # the last step
     ]
     assert len(upgrades) == 1, logs
     assert _revision(url) == HEAD_REVISION

@@ -40,6 +40,30 @@ def test_from_dict_refuses_unknown_fields_and_accepts_naive_times() -> None:
     assert naive.started_at == datetime(2026, 11, 3, 9, 30, 15, tzinfo=UTC)
 
 
+def test_a_spool_file_from_before_the_attribution_fields_still_loads(tmp_path: Path) -> None:
+    """A run spooled by zuinig before schema 0003 has none of its fields; it loads
+    with them unknown (``None``), not refused and not filled in."""
+    added = (
+        "energy_kwh_low",
+        "energy_kwh_high",
+        "co2_kg_low",
+        "co2_kg_high",
+        "cpu_share",
+        "ram_gb_s",
+        "method_gpu",
+        "method_attribution",
+        "method_cpu_coefficients",
+    )
+    url = "sqlite:///old.sqlite"
+    path = spool.save(full_run("before-0003"), url, root=tmp_path)
+    document = json.loads(path.read_text(encoding="utf-8"))
+    for name in added:
+        del document["run"][name]
+    path.write_text(json.dumps(document), encoding="utf-8")
+    loaded = spool.load(path)
+    assert loaded == dataclasses.replace(full_run("before-0003"), **dict.fromkeys(added))
+
+
 def test_save_writes_one_json_file_without_the_password(tmp_path: Path) -> None:
     url = "postgresql+psycopg://analist:geheim@db.example/zuinig"
     path = spool.save(full_run("s1"), url, root=tmp_path)
@@ -105,9 +129,15 @@ def test_unreadable_files_are_set_aside(ledger: Ledger, tmp_path: Path) -> None:
     bad.write_text("{ not json", encoding="utf-8")
     result = ledger.drain_spool(root=tmp_path)
     assert result.delivered == 1
-    assert [path for path, _ in result.bad] == [bad]
-    assert bad.with_name(bad.name + ".bad").exists()
+    moved = bad.parent / "quarantine" / bad.name
+    assert [path for path, _ in result.bad] == [moved]
+    assert moved.read_text(encoding="utf-8") == "{ not json"  # kept as it was, for a person
+    reason = moved.with_name(moved.name + ".reason").read_text(encoding="utf-8")
+    assert reason.startswith("it cannot be read as a run: JSONDecodeError")
     assert not spool.has_pending(ledger.url, root=tmp_path)
+    assert spool.quarantined(ledger.url, root=tmp_path) == [
+        spool.QuarantinedFile(moved, reason.strip())
+    ]
 
 
 def test_open_delivers_spooled_runs(ledger_url: str) -> None:

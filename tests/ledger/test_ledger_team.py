@@ -415,3 +415,57 @@ def test_the_password_is_in_no_output_log_or_file(
     assert spool.has_pending(url + "?connect_timeout=2")
     with Ledger.open(url + "?connect_timeout=2") as ledger:  # delivers it
         assert ledger.count_runs(RunFilter(job="offline")) == 1
+
+
+KILLED_CHILD = """
+import sys, time
+from zuinig import measure
+from zuinig.config import Settings
+from zuinig.measure import Recorder
+from zuinig.meter import ReplayMeter
+
+recorder = Recorder(Settings(ledger=sys.argv[1]), meter=ReplayMeter(energy_kwh=1e-6))
+recorder.ledger()  # opened: from now on runs are written to it directly
+print("open", flush=True)
+sys.stdin.readline()  # the test stops the server meanwhile
+with measure(job="killed-mid-outage", recorder=recorder):
+    print("started", flush=True)
+    time.sleep(600)
+"""
+
+
+def test_a_job_killed_while_the_open_ledger_is_down_is_synced_as_interrupted(
+    server: PostgresServer, database: str, tmp_path: Path
+) -> None:
+    """Issue 10, item 2: the start state was only in memory when the open ledger failed."""
+    url = server.url(database=database) + "?connect_timeout=3"
+    script = tmp_path / "child.py"
+    script.write_text(KILLED_CHILD, encoding="utf-8")
+    with subprocess.Popen(
+        [sys.executable, str(script), url],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=child_env(),
+    ) as child:
+        try:
+            assert child.stdout is not None and child.stdin is not None
+            assert child.stdout.readline().strip() == "open"
+            server.stop()
+            child.stdin.write("go\n")
+            child.stdin.flush()
+            # "started" is printed inside the block: the start state is on disk by then.
+            assert child.stdout.readline().strip() == "started"
+        finally:
+            child.kill()  # SIGKILL: no exit hook, no end state
+            child.wait(30)
+            server.restart()
+    assert len(spool.pending_files(url)) == 1
+    synced = CliRunner().invoke(cli, ["ledger", "sync", "--to", url], obj=AppState(ledger=url))
+    assert synced.exit_code == 0, synced.output
+    assert "1 run kept in the local spool delivered" in synced.stdout
+    with Ledger.open(url) as ledger:
+        [run] = ledger.list_runs(RunFilter(job="killed-mid-outage"))
+    assert run.status == "interrupted"
+    assert run.pid == child.pid

@@ -175,6 +175,23 @@ def test_bad_month_is_one_clear_usage_error(ledger: Ledger, month: str) -> None:
         _report(ledger, month=month)
 
 
+@pytest.mark.parametrize("month", ["0000-01", "0001-01", "1969-12", "9999-12"])
+def test_a_month_out_of_range_is_the_clear_usage_error_the_cli_gives(
+    ledger: Ledger, month: str
+) -> None:
+    # Built from the library (not the CLI): 0000-01 and 9999-12 used to raise a bare
+    # ValueError from datetime ("year 0 is out of range").
+    with pytest.raises(UsageError) as raised:
+        _report(ledger, month=month)
+    assert str(raised.value) == f"{month} is out of range; give a month from 1970-01 to 9998-12"
+    assert raised.value.bad_input
+
+
+@pytest.mark.parametrize("month", ["1970-01", "9998-12"])
+def test_the_first_and_last_months_can_be_reported(ledger: Ledger, month: str) -> None:
+    assert _report(ledger, month=month).month == month
+
+
 def test_summarise_runs_groups_by_tag_and_refuses_unknown_keys(
     ledger: Ledger,
     expected: FixtureExpectations,

@@ -111,3 +111,23 @@ def test_two_charts_share_no_id_and_every_reference_resolves() -> None:
     assert ids and len(ids) == len(set(ids))
     references = re.findall(r'(?:url\(#|href="#)([^")]+)', page)
     assert references and set(references) <= set(ids)
+
+
+def test_labels_in_any_script_draw_without_glyph_warnings() -> None:
+    # filterwarnings = error: a "Glyph ... missing from font(s)" UserWarning fails the test
+    labels = [
+        "हिन्दी",
+        "東京データ",
+        "woning🌱bouw",
+        "𝔘𝔫𝔦𝔠𝔬𝔡𝔢",
+        "العربية",
+        "CO₂ ≤ 5 µs",
+        "\x1b[2Jjob",
+    ]
+    svg = bar_chart("jobs", labels, [7.0, 6.0, 5.0, 4.0, 3.0, 2.0, 1.0], "t", Texts("en"))
+    assert svg is not None
+    ET.fromstring(svg)  # well-formed: no control character reached the XML
+    shown = _texts(svg)
+    for label in labels[:-1]:
+        assert label in shown  # the text itself is kept: the renderer draws it
+    assert "\\x1b[2Jjob" in shown  # a control character is shown, not sent

@@ -756,6 +756,16 @@ def _profile(
             f"({savings.describe_method_key(key)}) were set aside"
         )
     energy = savings.median_interval([r.energy_kwh for r in comparable if r.energy_kwh])
+    lows = [r.energy_kwh_low for r in comparable if r.energy_kwh_low is not None]
+    highs = [r.energy_kwh_high for r in comparable if r.energy_kwh_high is not None]
+    if lows and len(lows) == len(highs) == len(comparable):
+        energy = savings.with_model_range(energy, lows, highs)
+        notes.append("energy per run includes the model's range, not only run-to-run spread")
+    elif lows:
+        notes.append(
+            f"{len(comparable) - len(lows)} run(s) without a range: the interval shows "
+            "run-to-run spread only"
+        )
     start = since or runs[0].started_at
     per_month, days = savings.runs_per_month(len(runs), start, now)
     if days <= savings.MIN_WINDOW_DAYS:
@@ -857,7 +867,12 @@ class _BenchView:
 
     def method_key(self) -> tuple[Any, ...]:
         method = self.session.method
-        return (method.get("cpu_method"), method.get("cpu_tdp_w"), method.get("tracking_mode"))
+        return (
+            method.get("cpu_method"),
+            method.get("cpu_tdp_w"),
+            method.get("tracking_mode"),
+            method.get("attribution"),
+        )
 
 
 def _view(evidence: BenchEvidence, match: str, phase: str = PHASE_MEASURED) -> _BenchView:

@@ -7,6 +7,18 @@ of two estimates, its interval spans every combination of the ends of their inte
 That is conservative (the true coverage is at least 95% when the two estimates are
 independent) and, unlike a joint bootstrap, needs nothing but the stored intervals, so
 a report rebuilt from the ledger shows the same figures.
+
+**The model's range.** An estimated run carries ``energy_kwh_low``/``energy_kwh_high``,
+the bounds its model's published coefficients give. If each run's true energy lies
+within its bounds, the true median lies between the median of the lows and the median
+of the highs (the median is monotone). :func:`with_model_range` therefore widens a
+job's energy per run to ``[interval low of the lows' median, interval high of the
+highs' median]``: run-to-run spread and the model's range together. The saving per run
+(energy x (1 - ratio)) carries that through its corners. The bench's ratio is left
+as it is: both its configurations ran on one machine under one model, so a model that
+is off by a factor is off by the same factor in both and the ratio keeps only its
+statistical interval. Measured runs have low = high = the reading, so for them the
+widening changes nothing.
 """
 
 from __future__ import annotations
@@ -38,6 +50,7 @@ __all__ = [
     "payback",
     "runs_per_month",
     "saving_per_run",
+    "with_model_range",
 ]
 
 #: Mean Gregorian month (365.25 / 12 days): turns a window's runs into runs per month.
@@ -136,6 +149,35 @@ def median_interval(values: Sequence[float]) -> stats.Estimate:
     )
 
 
+def with_model_range(
+    energy: stats.Estimate, lows: Sequence[float], highs: Sequence[float]
+) -> stats.Estimate:
+    """A job's median energy per run with its interval widened by the model's range
+    (see the module docstring).
+
+    Args:
+        energy: the median energy per run (kWh) with its statistical interval.
+        lows, highs: the same runs' ``energy_kwh_low`` and ``energy_kwh_high`` (kWh).
+
+    Returns:
+        ``energy`` with ``low`` no higher than the lows' median interval's low end and
+        ``high`` no lower than the highs' median interval's high end; the point value
+        and the number of runs unchanged.
+
+    Raises:
+        ValueError: ``lows`` or ``highs`` is empty or not finite.
+    """
+    low = median_interval(lows).low
+    high = median_interval(highs).high
+    return stats.Estimate(
+        energy.value,
+        min(energy.low, low),
+        max(energy.high, high),
+        energy.n,
+        energy.confidence,
+    )
+
+
 def saving_per_run(energy_kwh: stats.Estimate, ratio: stats.Estimate) -> Range:
     """Expected saving per run (kWh) = energy per run x (1 - recommended/current).
 
@@ -226,17 +268,22 @@ def confidence_of(saving: Range, caveats: Sequence[str]) -> tuple[str, str]:
 
 
 #: The run fields :func:`method_key` is made of, in its order.
-METHOD_KEY_FIELDS = ("method_cpu", "method_cpu_tdp_w", "tracking_mode")
+METHOD_KEY_FIELDS = ("method_cpu", "method_cpu_tdp_w", "tracking_mode", "method_attribution")
 
 
 def method_key(run: Run | RunBrief) -> tuple[Any, ...]:
     """What must be equal for two runs' energies to be compared (SCI's baseline rule):
-    the CPU method, the TDP it assumed and the tracking mode."""
+    the CPU method, the TDP it assumed, the tracking mode and the attribution rule (a
+    run charged the whole machine, or measured under an earlier rule, is not compared
+    with one charged its share)."""
     return tuple(getattr(run, name) for name in METHOD_KEY_FIELDS)
 
 
 def describe_method_key(key: tuple[Any, ...]) -> str:
-    """A method key in words, e.g. ``cpu_load, TDP 65 W, process``."""
-    cpu, tdp, mode = key
+    """A method key in words, e.g. ``cpu_load, TDP 65 W, process, rule resource-share``."""
+    cpu, tdp, mode, rule = key
     tdp_text = f"TDP {tdp:g} W" if isinstance(tdp, int | float) else "no TDP"
-    return f"{cpu or 'unknown CPU method'}, {tdp_text}, {mode or 'unknown tracking'}"
+    return (
+        f"{cpu or 'unknown CPU method'}, {tdp_text}, {mode or 'unknown tracking'}, "
+        f"rule {rule or 'not recorded'}"
+    )

@@ -6,6 +6,7 @@ from pathlib import PurePath
 
 from zuinig.advise.rules import Advice, Realised, Recommendation
 from zuinig.advise.savings import Range
+from zuinig.text import format_energy, format_energy_range
 
 __all__ = ["format_advice"]
 
@@ -28,7 +29,8 @@ def format_advice(advice: Advice) -> list[str]:
     if advice.recommendations:
         lines.append(
             "Intervals are 95%, combined by interval arithmetic; energy of runs as the "
-            "ledger measured it (see `zuinig runs show` for each run's method)."
+            "ledger measured it (see `zuinig runs show` for each run's method); where a "
+            "job's runs are estimates with a range, its energy interval spans that range too."
         )
     return lines
 
@@ -44,14 +46,14 @@ def _recommendation(number: int, item: Recommendation) -> list[str]:
         lines.append(f"   data: {files}")
     if item.energy_kwh_per_run and item.runs_per_month is not None:
         lines.append(
-            f"   now: {_range(item.energy_kwh_per_run, 'kWh')} per run, "
+            f"   now: {_energy(item.energy_kwh_per_run)} per run, "
             f"{item.runs_per_month:.3g} runs per month (over {item.window_days or 0:.3g} days)"
         )
     if item.saving_kwh_per_run and item.saving_kwh_per_month and item.saving_kwh_per_year:
         lines.append(
-            f"   saving: {_range(item.saving_kwh_per_run, 'kWh')} per run, "
-            f"{_range(item.saving_kwh_per_month, 'kWh')} per month, "
-            f"{_range(item.saving_kwh_per_year, 'kWh')} per year"
+            f"   saving: {_energy(item.saving_kwh_per_run)} per run, "
+            f"{_energy(item.saving_kwh_per_month)} per month, "
+            f"{_energy(item.saving_kwh_per_year)} per year"
         )
         extra = []
         if item.saving_co2_kg_per_year:
@@ -96,16 +98,12 @@ def _realised(found: Realised) -> list[str]:
         return lines
     assert found.before_kwh_per_run and found.after_kwh_per_run
     lines.append(
-        f"  {_range(found.before_kwh_per_run, 'kWh')} per run before ({found.runs_before} runs), "
-        f"{_range(found.after_kwh_per_run, 'kWh')} after ({found.runs_after} runs); "
+        f"  {_energy(found.before_kwh_per_run)} per run before ({found.runs_before} runs), "
+        f"{_energy(found.after_kwh_per_run)} after ({found.runs_after} runs); "
         f"measured the same way ({found.method})"
     )
-    year = (
-        f", {_range(found.saving_kwh_per_year, 'kWh')} per year"
-        if found.saving_kwh_per_year
-        else ""
-    )
-    lines.append(f"  saved: {_range(found.saving_kwh_per_run, 'kWh')} per run{year}")
+    year = f", {_energy(found.saving_kwh_per_year)} per year" if found.saving_kwh_per_year else ""
+    lines.append(f"  saved: {_energy(found.saving_kwh_per_run)} per run{year}")
     if found.followed_recommendation is not None:
         lines.append(
             "  this is the configuration the benchmark recommends"
@@ -116,6 +114,13 @@ def _realised(found: Realised) -> list[str]:
         lines.append(f"  how sure: {found.confidence_text}")
     lines.extend(f"  note: {note}" for note in found.notes)
     return lines
+
+
+def _energy(item: Range) -> str:
+    """An energy (kWh) with its interval, in words: ``2.3 Wh (between 1.2 and 3.4 Wh)``."""
+    if not item.has_interval or item.low == item.high:
+        return format_energy(item.value)
+    return f"{format_energy(item.value)} ({format_energy_range(item.low, item.high)})"
 
 
 def _range(item: Range, unit: str) -> str:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from zuinig.bench.results import CORRECT_NO, correct_text
+from zuinig.meter.base import Method
 
 #: Above this ratio of largest to smallest bar, the energy axis is logarithmic.
 LOG_SCALE_RATIO = 20.0
@@ -25,6 +26,9 @@ LOG_SCALE_RATIO = 20.0
 ENERGY_CHART = "energy.svg"
 SCATTER_CHART = "energy_vs_time.svg"
 RESULTS_FILE = "results.json"
+#: Row keys of an estimate's model range per call (kWh): the medians of the trials'
+#: ``energy_kwh_low`` and ``energy_kwh_high``. Shown when the results carry them.
+RANGE_KEYS = ("energy_kwh_low_median", "energy_kwh_high_median")
 
 
 def format_json(report: Mapping[str, Any]) -> str:
@@ -41,7 +45,7 @@ def format_table(report: Mapping[str, Any], *, per_query: bool = False) -> list[
     """
     rows = report["results"] if per_query else report["totals"]
     lines = [*_header(report), ""]
-    lines += _grid(rows, per_query)
+    lines += _grid(rows, per_query, ranges=is_estimated(report.get("method", {})))
     lines.append("")
     lines += [
         "* on the Pareto front (no configuration is better on energy, time and storage at once)"
@@ -78,10 +82,23 @@ def _header(report: Mapping[str, Any]) -> list[str]:
     ]
 
 
+def is_estimated(method: Mapping[str, Any]) -> bool:
+    """Whether a session's method (``Method`` as a mapping) is an estimate.
+
+    :attr:`zuinig.meter.base.Method.is_measured` decides from the stored CPU method;
+    a session stored without one falls back on its stored ``estimated`` flag (which
+    the bench wrote from the same rule), and one with neither counts as estimated.
+    """
+    cpu_method = method.get("cpu_method")
+    if isinstance(cpu_method, str):
+        return not Method(meter=str(method.get("meter") or ""), cpu_method=cpu_method).is_measured
+    return bool(method.get("estimated", True))
+
+
 def method_label(method: Mapping[str, Any]) -> str:
     """The method in words, led by whether energy was measured or estimated."""
     words = method.get("in_words") or "unknown"
-    if method.get("estimated", True):
+    if is_estimated(method):
         return f"estimated from CPU load, not RAPL ({words})"
     return f"measured with RAPL ({words})"
 
@@ -99,9 +116,15 @@ _COLUMNS = (
 )
 
 
-def _grid(rows: Sequence[Mapping[str, Any]], per_query: bool) -> list[str]:
+def _grid(rows: Sequence[Mapping[str, Any]], per_query: bool, *, ranges: bool) -> list[str]:
     columns = _COLUMNS if per_query else tuple(c for c in _COLUMNS if c != "query")
-    cells = [tuple(_cells(row, per_query)) for row in rows]
+    # An estimate's model range, beside the statistical interval, where trials had one;
+    # a measured figure's range is its reading, so it gets none.
+    with_range = ranges and any(row.get(RANGE_KEYS[0]) is not None for row in rows)
+    if with_range:
+        at = columns.index("energy_kwh [95% CI]") + 1
+        columns = (*columns[:at], "model range (kWh)", *columns[at:])
+    cells = [tuple(_cells(row, per_query, with_range)) for row in rows]
     widths = [
         max(len(text) for text in (name, *(c[i] for c in cells))) for i, name in enumerate(columns)
     ]
@@ -112,13 +135,15 @@ def _grid(rows: Sequence[Mapping[str, Any]], per_query: bool) -> list[str]:
     return out
 
 
-def _cells(row: Mapping[str, Any], per_query: bool) -> list[str]:
+def _cells(row: Mapping[str, Any], per_query: bool, with_range: bool = False) -> list[str]:
     mark = "*" if row.get("pareto") else " "
     cells = [f"{mark} {row['label']}"]
     if per_query:
         cells.append(str(row["query"]))
+    cells.append(_with_ci(row.get("energy_kwh_median"), row.get("energy_kwh_ci"), "{:.3g}"))
+    if with_range:
+        cells.append(_model_range(row))
     cells += [
-        _with_ci(row.get("energy_kwh_median"), row.get("energy_kwh_ci"), "{:.3g}"),
         _with_ci(row.get("ratio_vs_baseline"), row.get("ratio_vs_baseline_ci"), "{:.2f}x"),
         _number(row.get("duration_s_median"), "{:.3f}"),
         _number(row.get("cpu_s_median"), "{:.2f}"),
@@ -172,6 +197,15 @@ def _with_ci(value: float | None, interval: Sequence[float] | None, pattern: str
     return text
 
 
+def _model_range(row: Mapping[str, Any]) -> str:
+    """``between 0.0012 and 0.0034``: a configuration's energy per call by the model's
+    bounds (kWh, the table's unit); a dash where its trials had no range."""
+    low, high = (row.get(key) for key in RANGE_KEYS)
+    if low is None or high is None:
+        return "-"
+    return f"between {low:.2g} and {high:.2g}"
+
+
 def _number(value: float | None, pattern: str) -> str:
     return "-" if value is None else pattern.format(value)
 
@@ -197,7 +231,7 @@ def write_charts(report: Mapping[str, Any], directory: Path) -> list[Path]:
     matplotlib.use("svg")  # no display: write files only
     rows = [r for r in report["totals"] if r.get("energy_kwh_median") and r["status"] == "ok"]
     # The full method sentence is too long for a chart title; the table and JSON carry it.
-    estimated = report.get("method", {}).get("estimated", True)
+    estimated = is_estimated(report.get("method", {}))
     how = "energy estimated from CPU load, not RAPL" if estimated else "energy measured with RAPL"
     subtitle = f"{report.get('label')}\n{how}"
     directory.mkdir(parents=True, exist_ok=True)

@@ -7,9 +7,17 @@ and ``is_estimated``, exactly the keys of :meth:`Run.to_dict` and ``runs list
 ``engines`` are JSON text in CSV and Parquet and native values in JSON. Times are
 ISO 8601 UTC text in CSV and JSON, and UTC timestamps in Parquet.
 
+**Formula injection.** In CSV, a text cell that a spreadsheet would run as a formula
+(one starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return: a job named
+``=HYPERLINK(...)``) gets a leading apostrophe, as in the report's CSV appendix
+(:func:`zuinig.safe_text.defuse_formula`); strip one leading apostrophe from such a
+cell to get the original back. Numbers are never prefixed. Parquet and JSON keep
+text as it is: they are typed, and no spreadsheet runs their cells.
+
 Every file is written to a temporary name beside the target and renamed into
 place, so a reader never sees half a file and a failed export leaves any earlier
-file untouched.
+file untouched; a stream (``/dev/stdout``, a named pipe, ``/dev/null``) is written
+into, never replaced (:mod:`zuinig.atomic` has the rules).
 """
 
 from __future__ import annotations
@@ -25,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 from zuinig.atomic import atomic_path
 from zuinig.ledger.model import DERIVED_FIELDS, RUN_FIELDS, Run
+from zuinig.safe_text import defuse_formula
 
 if TYPE_CHECKING:
     import pyarrow  # type: ignore[import-untyped, unused-ignore]
@@ -40,7 +49,8 @@ def export_runs(runs: Iterable[Run], path: str | os.PathLike[str], format: str) 
 
     Args:
         runs: the runs, in the order they should appear.
-        path: the file to write; its directory must exist. An existing file is replaced.
+        path: the file to write; its directory must exist. An existing file is replaced
+            (keeping its permissions); a character device or FIFO is written into.
         format: ``csv``, ``parquet`` or ``json``.
 
     Returns:
@@ -48,6 +58,7 @@ def export_runs(runs: Iterable[Run], path: str | os.PathLike[str], format: str) 
 
     Raises:
         ValueError: ``format`` is not one of :data:`FORMATS`.
+        TargetNotWritableError: ``path`` is a directory, block device or socket.
         OSError: the file cannot be written (the target is left as it was).
     """
     writers: dict[str, Callable[[list[dict[str, Any]], Path], None]] = {
@@ -78,7 +89,11 @@ def _write_csv(records: list[dict[str, Any]], path: Path) -> None:
         writer.writeheader()
         for record in records:
             # csv writes None as an empty cell; booleans as True/False (pandas reads both).
-            writer.writerow(_flat(record))
+            cells = {
+                name: defuse_formula(value) if isinstance(value, str) else value
+                for name, value in _flat(record).items()
+            }
+            writer.writerow(cells)
 
 
 def _write_json(records: list[dict[str, Any]], path: Path) -> None:

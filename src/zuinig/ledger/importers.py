@@ -20,6 +20,11 @@ into the ledger, so that it is counted and compared with what zuinig measures.
 - **Labelled as imported.** ``method_meter`` is ``codecarbon <version> (imported)``
   and ``method_cpu`` is :data:`~zuinig.meter.base.CPU_METHOD_IMPORTED`: how
   CodeCarbon estimated the energy (RAPL or a TDP model) is not in its CSV.
+  ``method_attribution`` is the rule CodeCarbon's own tracker follows in the
+  row's ``tracking_mode`` (``codecarbon-process`` or ``codecarbon-machine``), the
+  same label migration 0003 gives zuinig's runs of before the resource-share rule;
+  a row without a known ``tracking_mode`` has none. No range is made up: CodeCarbon
+  writes none.
 
 CodeCarbon writes ``timestamp`` (when the tracker stopped) in the *local* time of
 the machine that measured, without an offset. It is read as this machine's local
@@ -41,7 +46,11 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from zuinig.errors import UsageError
 from zuinig.ledger.model import KIND_FUNCTION, STATUS_OK, Run
-from zuinig.meter.base import CPU_METHOD_IMPORTED
+from zuinig.meter.base import (
+    ATTRIBUTION_CODECARBON_MACHINE,
+    ATTRIBUTION_CODECARBON_PROCESS,
+    CPU_METHOD_IMPORTED,
+)
 
 if TYPE_CHECKING:
     from zuinig.ledger.store import Ledger
@@ -58,6 +67,11 @@ REQUIRED_COLUMNS = ("timestamp", "duration", "energy_consumed")
 #: Job name when a row has neither a project name nor an experiment id (CodeCarbon's
 #: own default project name).
 _DEFAULT_JOB = "codecarbon"
+#: CodeCarbon's ``tracking_mode`` -> the attribution rule its tracker applied.
+_CODECARBON_RULES = {
+    "process": ATTRIBUTION_CODECARBON_PROCESS,
+    "machine": ATTRIBUTION_CODECARBON_MACHINE,
+}
 
 
 class BadRow(NamedTuple):
@@ -302,6 +316,7 @@ def _row_to_run(row: dict[str, str], path: Path, job: str | None) -> Run:
     country = _text(row, "country_iso_code")
     # CodeCarbon does not write the intensity it used; this is what its figures imply.
     intensity = co2_kg / energy_kwh * 1000 if co2_kg is not None and energy_kwh > 0 else None
+    tracking_mode = _text(row, "tracking_mode")
     where = f", {country}" if country else ""
     intensity_source = (
         f"CodeCarbon{where} (imported: emissions / energy_consumed)" if intensity else None
@@ -325,7 +340,8 @@ def _row_to_run(row: dict[str, str], path: Path, job: str | None) -> Run:
         method_cpu=CPU_METHOD_IMPORTED,
         method_cpu_model=_text(row, "cpu_model"),
         method_cpu_count=int(cpu_count) if cpu_count is not None else None,
-        tracking_mode=_text(row, "tracking_mode"),
+        tracking_mode=tracking_mode,
+        method_attribution=_CODECARBON_RULES.get(tracking_mode or ""),
         pue=_number(row, "pue"),
         intensity_source=intensity_source,
         country_iso_code=country,

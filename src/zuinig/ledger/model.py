@@ -79,7 +79,11 @@ class Run:
     """One measured call of a job, as stored in the ledger.
 
     Units are in the names; see :class:`zuinig.meter.base.Measurement`. The
-    ``method_*`` fields flatten :class:`zuinig.meter.base.Method`.
+    ``method_*`` fields flatten :class:`zuinig.meter.base.Method`
+    (``method_attribution`` is its ``attribution``, one of the ``ATTRIBUTION_*``
+    rules; ``method_gpu`` its ``gpu_method``). ``energy_kwh_low`` / ``energy_kwh_high``
+    and ``co2_kg_low`` / ``co2_kg_high`` are the range of an estimated figure; they
+    are ``None`` where no range is known (runs measured before ranges were kept).
     """
 
     run_id: str
@@ -95,9 +99,15 @@ class Run:
     cpu_energy_kwh: float | None = None
     ram_energy_kwh: float | None = None
     gpu_energy_kwh: float | None = None
+    energy_kwh_low: float | None = None
+    energy_kwh_high: float | None = None
     co2_kg: float | None = None
+    co2_kg_low: float | None = None
+    co2_kg_high: float | None = None
     intensity_g_per_kwh: float | None = None
     cpu_s: float | None = None
+    cpu_share: float | None = None
+    ram_gb_s: float | None = None
     peak_rss_bytes: int | None = None
     read_bytes: int | None = None
     written_bytes: int | None = None
@@ -109,6 +119,9 @@ class Run:
     method_cpu_count: int | None = None
     method_ram: str | None = None
     method_ram_power_w: float | None = None
+    method_gpu: str | None = None
+    method_attribution: str | None = None
+    method_cpu_coefficients: str | None = None
     tracking_mode: str | None = None
     pue: float | None = None
     intensity_source: str | None = None
@@ -139,10 +152,14 @@ class Run:
 
     @property
     def is_estimated(self) -> bool | None:
-        """Whether the energy is an estimate (not read from RAPL counters)."""
+        """Whether the energy is an estimate (``None`` when no method was recorded).
+
+        :attr:`zuinig.meter.base.Method.is_measured` decides; this only rebuilds the
+        part of the method it reads.
+        """
         if self.method_cpu is None:
             return None
-        return self.method_cpu != "rapl"
+        return not Method(meter=self.method_meter or "", cpu_method=self.method_cpu).is_measured
 
     def method(self) -> Method | None:
         """The flattened method, rebuilt."""
@@ -158,6 +175,9 @@ class Run:
             ram_model=self.method_ram,
             ram_power_w=self.method_ram_power_w,
             tracking_mode=self.tracking_mode,
+            gpu_method=self.method_gpu,
+            attribution=self.method_attribution,
+            cpu_coefficients=self.method_cpu_coefficients,
             pue=self.pue if self.pue is not None else 1.0,
             intensity_g_per_kwh=self.intensity_g_per_kwh,
             intensity_source=self.intensity_source,
@@ -174,9 +194,15 @@ class Run:
             "cpu_energy_kwh": measurement.cpu_energy_kwh,
             "ram_energy_kwh": measurement.ram_energy_kwh,
             "gpu_energy_kwh": measurement.gpu_energy_kwh,
+            "energy_kwh_low": measurement.energy_kwh_low,
+            "energy_kwh_high": measurement.energy_kwh_high,
             "co2_kg": measurement.co2_kg,
+            "co2_kg_low": measurement.co2_kg_low,
+            "co2_kg_high": measurement.co2_kg_high,
             "intensity_g_per_kwh": measurement.intensity_g_per_kwh,
             "cpu_s": measurement.cpu_s,
+            "cpu_share": measurement.cpu_share,
+            "ram_gb_s": measurement.ram_gb_s,
             "peak_rss_bytes": measurement.peak_rss_bytes,
             "read_bytes": measurement.read_bytes,
             "written_bytes": measurement.written_bytes,
@@ -195,6 +221,9 @@ class Run:
                 method_cpu_count=method.cpu_count,
                 method_ram=method.ram_model,
                 method_ram_power_w=method.ram_power_w,
+                method_gpu=method.gpu_method,
+                method_attribution=method.attribution,
+                method_cpu_coefficients=method.cpu_coefficients,
                 tracking_mode=method.tracking_mode,
                 pue=method.pue,
                 intensity_source=method.intensity_source,
@@ -319,6 +348,9 @@ class RunBrief(NamedTuple):
     method_cpu: str | None
     method_cpu_tdp_w: float | None
     tracking_mode: str | None
+    method_attribution: str | None
+    energy_kwh_low: float | None
+    energy_kwh_high: float | None
     inputs: tuple[InputFile, ...]
     engines: Mapping[str, str]
     host: str | None

@@ -14,6 +14,11 @@ too. A trial's ``run_id`` points at the run (kind ``bench``) holding its
 measurement, without a foreign key: that run may reach the ledger later, from the
 spool.
 
+Revision 0003 adds the attribution figures (issue 11): each run's energy and CO2e
+range (``energy_kwh_low`` ... ``co2_kg_high``), the shares it was charged by
+(``cpu_share``, ``ram_gb_s``) and the method's GPU source, attribution rule and CPU
+coefficients (``method_gpu``, ``method_attribution``, ``method_cpu_coefficients``).
+
 The schema version is Alembic's revision id, kept in :data:`VERSION_TABLE` (not
 Alembic's default ``alembic_version``, so a team database that other tools migrate
 with Alembic is not confused). This module knows the revisions this zuinig ships,
@@ -30,7 +35,7 @@ from sqlalchemy.engine import Dialect
 
 #: Revisions this zuinig knows, oldest first; the last is the one it writes.
 #: A revision id is a zero-padded number, so "newer than this zuinig" is a comparison.
-SCHEMA_REVISIONS: tuple[str, ...] = ("0001", "0002")
+SCHEMA_REVISIONS: tuple[str, ...] = ("0001", "0002", "0003")
 HEAD_REVISION = SCHEMA_REVISIONS[-1]
 #: Alembic's version table, named for zuinig so it cannot clash with another application's.
 VERSION_TABLE = "zuinig_schema_version"
@@ -82,9 +87,15 @@ runs = sa.Table(
     sa.Column("cpu_energy_kwh", sa.Float(), nullable=True),
     sa.Column("ram_energy_kwh", sa.Float(), nullable=True),
     sa.Column("gpu_energy_kwh", sa.Float(), nullable=True),
+    sa.Column("energy_kwh_low", sa.Float(), nullable=True),
+    sa.Column("energy_kwh_high", sa.Float(), nullable=True),
     sa.Column("co2_kg", sa.Float(), nullable=True),
+    sa.Column("co2_kg_low", sa.Float(), nullable=True),
+    sa.Column("co2_kg_high", sa.Float(), nullable=True),
     sa.Column("intensity_g_per_kwh", sa.Float(), nullable=True),
     sa.Column("cpu_s", sa.Float(), nullable=True),
+    sa.Column("cpu_share", sa.Float(), nullable=True),
+    sa.Column("ram_gb_s", sa.Float(), nullable=True),
     sa.Column("peak_rss_bytes", sa.BigInteger(), nullable=True),
     sa.Column("read_bytes", sa.BigInteger(), nullable=True),
     sa.Column("written_bytes", sa.BigInteger(), nullable=True),
@@ -96,6 +107,9 @@ runs = sa.Table(
     sa.Column("method_cpu_count", sa.Integer(), nullable=True),
     sa.Column("method_ram", sa.String(), nullable=True),
     sa.Column("method_ram_power_w", sa.Float(), nullable=True),
+    sa.Column("method_gpu", sa.String(), nullable=True),
+    sa.Column("method_attribution", sa.String(), nullable=True),
+    sa.Column("method_cpu_coefficients", sa.Text(), nullable=True),
     sa.Column("tracking_mode", sa.String(), nullable=True),
     sa.Column("pue", sa.Float(), nullable=True),
     sa.Column("intensity_source", sa.String(), nullable=True),

@@ -81,7 +81,8 @@ from zuinig.ledger.schema import (
 )
 
 # default_ledger_url lives in urls (no SQLAlchemy needed); re-exported for callers of the store.
-from zuinig.ledger.urls import SECRET_QUERY_KEYS
+from zuinig.ledger.storable import UnstorableRunError, storable, storable_run, storable_text
+from zuinig.ledger.urls import SECRET_QUERY_KEYS, configured_ledger_url
 from zuinig.ledger.urls import default_ledger_url as default_ledger_url
 from zuinig.meter.base import InputFile
 
@@ -212,6 +213,27 @@ def _parse_url(url: str) -> URL:
             "give a file: sqlite:////path/to/ledger.sqlite"
         )
     return parsed
+
+
+def missing_sqlite_file(url: str) -> Path | None:
+    """The path of a SQLite ledger whose file does not exist (yet), else ``None``.
+
+    ``None`` also for a URL that is not a SQLite file (another backend, in memory,
+    a ``file:`` URI) or cannot be parsed (:meth:`Ledger.open` says what is wrong).
+
+    Args:
+        url: a ledger URL.
+    """
+    try:
+        parsed = make_url(url)
+    except (sa.exc.ArgumentError, ValueError):
+        return None
+    if parsed.get_backend_name() != "sqlite" or not parsed.database:
+        return None
+    if parsed.database == ":memory:" or parsed.database.startswith("file:"):
+        return None
+    path = Path(parsed.database)
+    return None if path.exists() else path
 
 
 def _create_engine(parsed: URL) -> Engine:
@@ -369,6 +391,10 @@ class RunGroup:
         energy_runs: runs with an energy figure (``energy_kwh`` not NULL).
         energy_kwh, co2_kg, duration_s, cpu_s: sums over the group (kWh, kg CO2e, s,
             s); a NULL adds nothing.
+        range_runs: runs with an energy range (``energy_kwh_low`` not NULL).
+        energy_kwh_low, energy_kwh_high, co2_kg_low, co2_kg_high: sums of those runs'
+            range ends (kWh, kg CO2e); a run without a range adds nothing, so they
+            bound the group's total only when ``range_runs == energy_runs``.
     """
 
     key: tuple[Any, ...]
@@ -378,6 +404,11 @@ class RunGroup:
     co2_kg: float
     duration_s: float
     cpu_s: float
+    range_runs: int = 0
+    energy_kwh_low: float = 0.0
+    energy_kwh_high: float = 0.0
+    co2_kg_low: float = 0.0
+    co2_kg_high: float = 0.0
 
 
 class Ledger:
@@ -426,7 +457,7 @@ class Ledger:
                 from zuinig.config import load_settings
 
                 settings = load_settings()
-            url = settings.ledger or default_ledger_url()
+            url = configured_ledger_url(settings.ledger)
         parsed = _parse_url(url)
         engine = _create_engine(parsed)
         ledger = cls(engine, url)
@@ -529,6 +560,7 @@ class Ledger:
 
         A run id already in the ledger is an error: ids are unique per run.
         """
+        run = storable_run(run)  # also its run id, matched below
         row = self._row(run)
         tags = _tag_rows(run)
 
@@ -548,6 +580,7 @@ class Ledger:
 
         Every column is overwritten and the tags are replaced by ``run.tags``.
         """
+        run = storable_run(run)
         self._write(
             lambda connection: self._store(connection, run),
             f"record run {run.run_id}",
@@ -566,6 +599,7 @@ class Ledger:
         Returns:
             Whether the row was written (``False``: a finished row was kept).
         """
+        run = storable_run(run)
         written: list[bool] = []
 
         def write(connection: Connection) -> None:
@@ -633,9 +667,22 @@ class Ledger:
                 # the row exists now, so a second attempt takes the UPDATE path.
                 if retry_conflict and attempt == 1:
                     continue
-                raise LedgerError(
+                raise UnstorableRunError(
                     f"cannot {what} in the ledger at {self._shown}: "
                     f"{_reason(error, self._password)} ({conflict})"
+                ) from error
+            except sa.exc.DataError as error:
+                raise UnstorableRunError(
+                    f"cannot {what} in the ledger at {self._shown}: the database refuses "
+                    f"a value: {_reason(error, self._password)}"
+                ) from error
+            except (ValueError, OverflowError, TypeError) as error:
+                # Raised by the driver while binding one value (a number too large
+                # for SQLite's INTEGER, text it cannot encode): this record, not the
+                # database, is the problem.
+                raise UnstorableRunError(
+                    f"cannot {what} in the ledger at {self._shown}: a value cannot be "
+                    f"stored: {_reason(error, self._password)}"
                 ) from error
             except sa.exc.DBAPIError as error:
                 # A server connection dropped while idle in the pool: the pool has been
@@ -941,6 +988,7 @@ class Ledger:
                 runs.c.co2_kg,
                 runs.c.duration_s,
                 runs.c.cpu_s,
+                *_RANGE_COLUMNS,
                 runs.c.host,
                 runs.c.pid,
                 runs.c.pid_started_at,
@@ -957,9 +1005,13 @@ class Ledger:
             key = list(row[: len(keys)])
             if status_at is not None:
                 key[status_at] = shown
-            energy, co2, duration, cpu = row[len(keys) : len(keys) + 4]
-            total = sums.setdefault(tuple(key), [0, 0, 0.0, 0.0, 0.0, 0.0])
-            for index, value in enumerate((1, energy is not None, energy, co2, duration, cpu)):
+            energy, co2, duration, cpu, low, high, co2_low, co2_high = row[
+                len(keys) : len(keys) + 8
+            ]
+            total = sums.setdefault(tuple(key), [0, 0, 0.0, 0.0, 0.0, 0.0, 0, 0.0, 0.0, 0.0, 0.0])
+            values: tuple[Any, ...] = (1, energy is not None, energy, co2, duration, cpu)
+            values += (low is not None, low, high, co2_low, co2_high)
+            for index, value in enumerate(values):
                 total[index] += value or 0
         return [RunGroup(key, *_group_sums(total)) for key, total in sums.items()]
 
@@ -1311,6 +1363,18 @@ _GROUP_SUMS: tuple[sa.ColumnElement[Any], ...] = (
     sa.func.coalesce(sa.func.sum(runs.c.co2_kg), 0.0),
     sa.func.coalesce(sa.func.sum(runs.c.duration_s), 0.0),
     sa.func.coalesce(sa.func.sum(runs.c.cpu_s), 0.0),
+    sa.func.count(runs.c.energy_kwh_low),
+    sa.func.coalesce(sa.func.sum(runs.c.energy_kwh_low), 0.0),
+    sa.func.coalesce(sa.func.sum(runs.c.energy_kwh_high), 0.0),
+    sa.func.coalesce(sa.func.sum(runs.c.co2_kg_low), 0.0),
+    sa.func.coalesce(sa.func.sum(runs.c.co2_kg_high), 0.0),
+)
+#: The range columns :meth:`Ledger.summarise_runs` sums, in :class:`RunGroup`'s order.
+_RANGE_COLUMNS = (
+    runs.c.energy_kwh_low,
+    runs.c.energy_kwh_high,
+    runs.c.co2_kg_low,
+    runs.c.co2_kg_high,
 )
 
 
@@ -1382,9 +1446,11 @@ def _utc_value(value: Any) -> Any:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
-def _group_sums(values: Sequence[Any]) -> tuple[int, int, float, float, float, float]:
-    runs_, energy_runs, energy, co2, duration, cpu = values
-    return int(runs_), int(energy_runs), float(energy), float(co2), float(duration), float(cpu)
+def _group_sums(values: Sequence[Any]) -> tuple[Any, ...]:
+    """:data:`_GROUP_SUMS`' values as :class:`RunGroup`'s fields after ``key``: the
+    counts as ints, the sums as floats."""
+    counts = {0, 1, 6}  # runs, energy_runs, range_runs
+    return tuple(int(value) if at in counts else float(value) for at, value in enumerate(values))
 
 
 def _replace_status(run: Run, status: str) -> Run:
@@ -1392,6 +1458,8 @@ def _replace_status(run: Run, status: str) -> Run:
 
 
 def _run_to_row(run: Run) -> dict[str, Any]:
+    # Every run row is made here, so this is where its text is made storable.
+    run = storable_run(run)
     row = {name: getattr(run, name) for name in RUN_COLUMNS}
     row["inputs"] = json.dumps(
         [
@@ -1433,7 +1501,7 @@ def _session_to_row(session: BenchSession) -> dict[str, Any]:
             f"bench session {session.session_id} has status {session.status!r}; "
             f"a session is one of {', '.join(BENCH_STATUSES)}"
         )
-    row = {name: getattr(session, name) for name in BENCH_SESSION_COLUMNS}
+    row = storable({name: getattr(session, name) for name in BENCH_SESSION_COLUMNS})
     what = f"bench session {session.session_id}"
     for name in ("config", "machine", "method"):
         row[name] = _to_json(dict(row[name]), f"{what}: its {name}")
@@ -1477,7 +1545,7 @@ def _trial_to_row(trial: BenchTrial) -> dict[str, Any]:
             f"bench trial {trial.trial_id} has status {trial.status!r}; "
             f"a trial's status is one of {', '.join(TRIAL_STATUSES)}"
         )
-    return {name: getattr(trial, name) for name in BENCH_TRIAL_COLUMNS}
+    return storable({name: getattr(trial, name) for name in BENCH_TRIAL_COLUMNS})
 
 
 def _row_to_trial(row: Mapping[Any, Any]) -> BenchTrial:
@@ -1489,7 +1557,11 @@ def _row_to_trial(row: Mapping[Any, Any]) -> BenchTrial:
 
 def _tag_rows(run: Run) -> list[dict[str, str]]:
     return [
-        {"run_id": run.run_id, "key": str(key), "value": str(value)}
+        {
+            "run_id": storable_text(run.run_id),
+            "key": storable_text(str(key)),
+            "value": storable_text(str(value)),
+        }
         for key, value in run.tags.items()
     ]
 

@@ -51,6 +51,8 @@ from zuinig.ledger.schema import (
     run_tags,
     runs,
 )
+from zuinig.ledger.spool import QuarantinedFile, format_quarantined
+from zuinig.ledger.storable import storable_run
 from zuinig.ledger.store import (
     _DELETE_TAGS,
     _UPDATE_RUN,
@@ -139,7 +141,10 @@ class SyncReport:
         spooled: runs that were waiting in the local spool for the target.
         delivered: of those, how many are no longer waiting (delivered, or
             superseded by a finished state already there); for a dry run, 0.
-        bad_spool_files: spooled files that could not be read, set aside as ``*.bad``.
+        bad_spool_files: spooled files this sync could not deliver, set aside in quarantine
+            (with why).
+        quarantined: every file in the target's spool quarantine (from this sync or
+            an earlier delivery), with why; see :func:`zuinig.ledger.spool.quarantined`.
     """
 
     source: str
@@ -149,6 +154,7 @@ class SyncReport:
     spooled: int = 0
     delivered: int = 0
     bad_spool_files: list[tuple[Path, str]] = field(default_factory=list)
+    quarantined: list[QuarantinedFile] = field(default_factory=list)
 
 
 # -- the library call -----------------------------------------------------------------------
@@ -229,19 +235,20 @@ def sync_to(
             could not be delivered (they stay in the spool).
     """
     from zuinig.ledger import spool
-    from zuinig.ledger.store import default_ledger_url
+    from zuinig.ledger.urls import configured_ledger_url
 
     if from_url is None:
         if settings is None:
             from zuinig.config import load_settings
 
             settings = load_settings()
-        from_url = settings.ledger or default_ledger_url()
+        from_url = configured_ledger_url(settings.ledger)
     run_filter = run_filter or RunFilter()
     if run_filter.limit is not None:
         raise UsageError("a sync copies every matching run; leave out the limit")
     same = same_database(from_url, to_url)
     spooled = len(spool.pending_files(to_url))
+    quarantined_before = {item.path for item in spool.quarantined(to_url)}
     shown_source, shown_target = display_url(from_url), display_url(to_url)
 
     if dry_run:
@@ -253,7 +260,9 @@ def sync_to(
                     result = _sync(source, peeked, run_filter, True, BATCH_SIZE, progress)
                 finally:
                     peeked.close()
-        return SyncReport(shown_source, shown_target, result, same, spooled, 0, [])
+        return SyncReport(
+            shown_source, shown_target, result, same, spooled, 0, [], spool.quarantined(to_url)
+        )
 
     # Opening the target delivers its spool already (quietly); draining again here
     # makes a failure to deliver an error of this command instead of a log line.
@@ -265,8 +274,19 @@ def sync_to(
             with Ledger.open(from_url) as source:
                 result = sync_runs(source, target, run_filter=run_filter, progress=progress)
     left = len(spool.pending_files(to_url))
+    quarantined = spool.quarantined(to_url)
+    # Set aside now, by this drain or by the quiet one of opening the target.
+    newly = [item for item in quarantined if item.path not in quarantined_before]
+    bad = [(item.path, item.reason) for item in newly] or drained.bad
     return SyncReport(
-        shown_source, shown_target, result, same, spooled, max(spooled - left, 0), drained.bad
+        shown_source,
+        shown_target,
+        result,
+        same,
+        spooled,
+        max(spooled - left - len(bad), 0),
+        bad,
+        quarantined,
     )
 
 
@@ -334,17 +354,19 @@ def format_sync(report: SyncReport) -> list[str]:
             )
         else:
             spool_line = f"{_plural(report.delivered, 'run')} kept in the local spool delivered"
-            waiting = report.spooled - report.delivered
+            waiting = report.spooled - report.delivered - len(report.bad_spool_files)
             if waiting > 0:
                 spool_line += f", {waiting} still waiting"
         if report.bad_spool_files:
             spool_line += (
-                f"; {_plural(len(report.bad_spool_files), 'unreadable spool file')} set aside "
-                "as *.bad"
+                f"; {_plural(len(report.bad_spool_files), 'spool file')} could not be "
+                "delivered and went to quarantine"
             )
         lines.append(spool_line)
     elif report.same_ledger:
         lines.append("nothing was waiting in the local spool")
+    if report.quarantined:
+        lines.append(format_quarantined(report.quarantined))
     return lines
 
 
@@ -543,7 +565,9 @@ def put_batch(
     """
     wrapped = target if isinstance(target, _Target) else _Target(target)
     chosen: dict[str, Run] = {}
-    for run in batch:
+    # As the target will store them, so a run is compared with what it holds (and a
+    # run with unstorable text is not "changed" again on every sync).
+    for run in map(storable_run, batch):
         previous = chosen.get(run.run_id)
         if previous is None or keep_stored is None or not keep_stored(previous, run):
             chosen[run.run_id] = run

@@ -16,7 +16,9 @@ from __future__ import annotations
 import re
 from urllib.parse import unquote_plus
 
-__all__ = ["SECRET_QUERY_KEYS", "default_ledger_url", "mask_password"]
+from zuinig.config import check_ledger_url
+
+__all__ = ["SECRET_QUERY_KEYS", "configured_ledger_url", "default_ledger_url", "mask_password"]
 
 #: Query-string keys that carry a password in some drivers' URLs (psycopg, pymysql).
 SECRET_QUERY_KEYS = frozenset({"password", "passwd", "pwd", "sslpassword"})
@@ -88,3 +90,17 @@ def default_ledger_url() -> str:
     from zuinig.ledger.paths import user_data_dir
 
     return f"sqlite:///{(user_data_dir() / 'ledger.sqlite').as_posix()}"
+
+
+def configured_ledger_url(ledger: str | None) -> str:
+    """The ledger URL to use for the setting ``ledger``: itself, or the default when unset.
+
+    Args:
+        ledger: the setting's value (``--ledger``, ``ZUINIG_LEDGER`` or the settings
+            file; :class:`zuinig.config.Settings` has refused an empty one).
+
+    Raises:
+        ConfigError: ``ledger`` is empty or blank (:func:`zuinig.config.check_ledger_url`).
+    """
+    check_ledger_url(ledger)  # for callers that pass a URL without Settings
+    return default_ledger_url() if ledger is None else ledger

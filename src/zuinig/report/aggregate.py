@@ -27,6 +27,7 @@ from typing import Any
 
 from zuinig.advise import Evidence, Range, Realised, Recommendation, gather, realised, recommend
 from zuinig.config import Settings
+from zuinig.errors import UsageError
 from zuinig.ledger.model import (
     STATUS_ERROR,
     STATUS_INTERRUPTED,
@@ -35,7 +36,7 @@ from zuinig.ledger.model import (
     RunFilter,
 )
 from zuinig.ledger.store import GROUP_BY_MONTH, GROUP_BY_TAG, Ledger, RunGroup, month_bounds
-from zuinig.meter.base import CPU_METHOD_IMPORTED
+from zuinig.meter.base import CPU_METHOD_IMPORTED, Method
 from zuinig.report.equivalents import equivalents
 from zuinig.report.model import (
     GroupFigures,
@@ -48,8 +49,21 @@ from zuinig.report.model import (
     Totals,
 )
 
-__all__ = ["ADVICE_WINDOW", "TREND_MONTHS", "build_report"]
+__all__ = [
+    "ADVICE_WINDOW",
+    "EARLIEST_MONTH",
+    "LATEST_MONTH",
+    "TREND_MONTHS",
+    "build_report",
+    "checked_month_bounds",
+]
 
+#: The months a report can be made for (and that every ``--month`` accepts). No run is
+#: older than the Unix epoch (the clocks that time runs start there), and a report also
+#: reads the 12 months before its month and the month after it, which must stay within
+#: Python's dates (they end in 9999).
+EARLIEST_MONTH = "1970-01"
+LATEST_MONTH = "9998-12"
 #: Months in the trend, ending with the report's month.
 TREND_MONTHS = 12
 #: How far back advice looks for a job's runs, up to the month's end. Long enough that a
@@ -57,10 +71,9 @@ TREND_MONTHS = 12
 #: from; short enough that a job changed a quarter ago is advised on what it does now.
 ADVICE_WINDOW = timedelta(days=90)
 
-METHOD_MEASURED = "measured"  # CPU energy read from RAPL counters
+METHOD_MEASURED = "measured"  # Method.is_measured: CPU energy read from hardware counters
 METHOD_ESTIMATED = "estimated"  # CPU load x TDP, or constants
 METHOD_IMPORTED = "imported"  # imported from CodeCarbon files (see ledger.importers)
-_RAPL = "rapl"
 _IMPORTED_METER_SUFFIX = "(imported)"
 #: Stored or shown status -> the Totals field that counts it.
 _STATUS_FIELDS = {
@@ -80,6 +93,7 @@ _METHOD_KEYS = (
     "method_cpu_tdp_is_generic",
     "method_ram_power_w",
     "tracking_mode",
+    "method_attribution",
     "codecarbon_version",
 )
 
@@ -127,10 +141,11 @@ def build_report(
             and takes about as long on a large ledger (reports/report-scale).
 
     Raises:
-        UsageError: ``month`` is not ``YYYY-MM``.
+        UsageError: ``month`` is not ``YYYY-MM``, or not from :data:`EARLIEST_MONTH`
+            to :data:`LATEST_MONTH`.
         LedgerError: the ledger cannot be read.
     """
-    start, end = month_bounds(month)
+    start, end = checked_month_bounds(month)
     now = now or datetime.now(UTC)
     month = _month_key(start)
     previous_month = _shift_month(start, -1)
@@ -170,6 +185,26 @@ def build_report(
 
 
 # -- months ---------------------------------------------------------------------------------
+
+
+def checked_month_bounds(month: str) -> tuple[datetime, datetime]:
+    """``[start, end)`` of a ``YYYY-MM`` month in UTC, from :data:`EARLIEST_MONTH` to
+    :data:`LATEST_MONTH`: the one month rule of the library and of every ``--month``.
+
+    Raises:
+        UsageError: ``month`` is not ``YYYY-MM``, or out of that range.
+    """
+    try:
+        start, end = month_bounds(month)
+    except ValueError:  # a month Python's dates cannot hold (0000-01, 9999-12)
+        pass
+    else:
+        # YYYY-MM text sorts as the months do.
+        if EARLIEST_MONTH <= _month_key(start) <= LATEST_MONTH:
+            return start, end
+    raise UsageError(
+        f"{month.strip()} is out of range; give a month from {EARLIEST_MONTH} to {LATEST_MONTH}"
+    )
 
 
 def _month_key(moment: datetime) -> str:
@@ -263,7 +298,10 @@ def _sum_sizes(inputs: str | None) -> int:
 def _method_class(method_cpu: str | None, method_meter: str | None) -> str:
     if method_cpu == CPU_METHOD_IMPORTED or (method_meter or "").endswith(_IMPORTED_METER_SUFFIX):
         return METHOD_IMPORTED
-    if method_cpu == _RAPL:
+    if (
+        method_cpu is not None
+        and Method(meter=method_meter or "", cpu_method=method_cpu).is_measured
+    ):
         return METHOD_MEASURED
     return METHOD_ESTIMATED
 
@@ -282,6 +320,11 @@ def _totals(slices: Iterable[_Slice]) -> Totals:
         sums[f"{item.method}_runs"] += group.energy_runs
         sums[f"{item.method}_energy_kwh"] += group.energy_kwh
         sums["unmeasured_runs"] += group.runs - group.energy_runs
+        sums["range_runs"] += group.range_runs
+        sums["ranged_energy_kwh_low"] += group.energy_kwh_low
+        sums["ranged_energy_kwh_high"] += group.energy_kwh_high
+        sums["ranged_co2_kg_low"] += group.co2_kg_low
+        sums["ranged_co2_kg_high"] += group.co2_kg_high
     return Totals(**{name: kind(sums[name]) for name, kind in _TOTALS_TYPES.items()})
 
 
@@ -361,6 +404,7 @@ def _method_summary(settings: Settings, this: Sequence[_Slice]) -> MethodSummary
         tdp_values_w=_distinct(rows, "method_cpu_tdp_w"),
         ram_power_values_w=_distinct(rows, "method_ram_power_w"),
         tracking_modes=_counts(rows, "tracking_mode"),
+        attributions=_counts(rows, "method_attribution"),
         storage_wh_per_tb_hour=settings.storage_wh_per_tb_hour,
         storage_replication=settings.storage_replication,
         codecarbon_versions=_distinct(rows, "codecarbon_version"),

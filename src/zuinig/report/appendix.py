@@ -22,7 +22,8 @@ names holding quotes, commas or newlines read back unchanged with any CSV reader
 ``@`` (or a tab or carriage return) as a formula. Job names, tag values and other text
 come from users, so every *text* cell that starts with one of those gets a leading
 apostrophe (``'=HYPERLINK(...)``), which spreadsheets show as text; strip one leading
-apostrophe from such a cell to get the original back. Numbers are written by zuinig
+apostrophe from such a cell to get the original back (one rule for every CSV zuinig
+writes: :func:`zuinig.safe_text.defuse_formula`). Numbers are written by zuinig
 itself and are never prefixed, so ``-0.625`` stays a number.
 """
 
@@ -38,12 +39,11 @@ from typing import Any
 from zuinig.atomic import atomic_path
 from zuinig.errors import ReportError
 from zuinig.report.model import GroupFigures, MethodSummary, MonthlyReport, Totals
+from zuinig.safe_text import FORMULA_PREFIXES, defuse_formula
 
 __all__ = ["COLUMNS", "FORMULA_PREFIXES", "rows", "write_csv"]
 
 COLUMNS = ("section", "item", "name", "metric", "value", "unit", "notes")
-#: Text cells starting with one of these are prefixed with an apostrophe (see above).
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 #: Unit by the ending of a metric's name; the first ending that matches wins.
 _UNITS_BY_SUFFIX = (
@@ -67,11 +67,21 @@ _UNITS_BY_SUFFIX = (
     ("_runs", "runs"),
     ("_month", "runs"),
 )
-_COUNTS = frozenset({"runs", "ok", "failed", "interrupted", "running"})
+_COUNTS = frozenset({"runs", "ok", "failed", "interrupted", "running", "runs_without_range"})
 _EQUIVALENT_UNITS = {"car_km": "km", "petrol_litres": "l", "household_days": "days"}
 #: Totals' derived figures, shown beside the stored ones.
-_TOTALS_DERIVED = ("sci_kg_per_run", "sci_kg_per_gb", "measured_share")
 _SCI_NOTE = "ISO/IEC 21031 SCI with M = 0: CO2e of the runs with a measurement"
+_RANGE_NOTE = "sum of the runs' range ends; empty unless every run with energy has a range"
+_TOTALS_DERIVED = {
+    "sci_kg_per_run": _SCI_NOTE,
+    "sci_kg_per_gb": _SCI_NOTE,
+    "measured_share": "RAPL-measured energy / all energy",
+    "energy_kwh_low": _RANGE_NOTE,
+    "energy_kwh_high": _RANGE_NOTE,
+    "co2_kg_low": _RANGE_NOTE,
+    "co2_kg_high": _RANGE_NOTE,
+    "runs_without_range": "runs with energy but no range (measured before ranges were kept)",
+}
 
 
 def write_csv(report: MonthlyReport, path: Path) -> Path:
@@ -104,13 +114,13 @@ def rows(report: MonthlyReport) -> Iterator[list[str]]:
     """The appendix's rows (without the header), as the cells written."""
     for section, item, name, metric, value, unit, notes in _figures(report):
         yield [
-            _text(section),
+            defuse_formula(section),
             "" if item is None else str(item),
-            _text(name),
-            _text(metric),
+            defuse_formula(name),
+            defuse_formula(metric),
             _cell(value),
             unit if unit is not None else _unit(metric),
-            _text(notes),
+            defuse_formula(notes),
         ]
 
 
@@ -163,8 +173,7 @@ def _report_figures(report: MonthlyReport) -> Iterator[_Figure]:
 def _totals_figures(section: str, item: int | None, name: str, totals: Totals) -> Iterator[_Figure]:
     for field in dataclasses.fields(totals):
         yield (section, item, name, field.name, getattr(totals, field.name), None, "")
-    for metric in _TOTALS_DERIVED:
-        note = _SCI_NOTE if metric.startswith("sci_") else "RAPL-measured energy / all energy"
+    for metric, note in _TOTALS_DERIVED.items():
         yield (section, item, name, metric, getattr(totals, metric), None, note)
 
 
@@ -194,6 +203,7 @@ def _method_figures(method: MethodSummary) -> Iterator[_Figure]:
     yield from _listed("tdp_w", method.tdp_values_w, "W")
     yield from _listed("ram_power_w", method.ram_power_values_w, "W")
     yield from _counted("tracking_mode", method.tracking_modes)
+    yield from _counted("attribution", method.attributions)
     yield ("method", None, "", "storage_wh_per_tb_hour", method.storage_wh_per_tb_hour, None,
            "storage at rest model (settings)")  # fmt: skip
     yield ("method", None, "", "storage_replication", method.storage_replication, "copies",
@@ -230,9 +240,4 @@ def _cell(value: Any) -> str:
         return repr(value)  # float repr: shortest round-trip text, dot decimal
     if isinstance(value, datetime):
         return value.isoformat()
-    return _text(str(value))
-
-
-def _text(value: str) -> str:
-    """Text made safe from spreadsheet formula execution (see the module docstring)."""
-    return "'" + value if value.startswith(FORMULA_PREFIXES) else value
+    return defuse_formula(str(value))

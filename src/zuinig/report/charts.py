@@ -13,6 +13,7 @@ a ``<title>``/``<desc>`` pair for assistive technology.
 
 from __future__ import annotations
 
+import functools
 import io
 import math
 import re
@@ -24,6 +25,7 @@ from markupsafe import escape
 
 from zuinig.report.model import MonthPoint
 from zuinig.report.texts import Numbers, Texts
+from zuinig.safe_text import printable
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -51,6 +53,23 @@ _REF = re.compile(r'(url\(#|xlink:href="#|href="#)([^")]+)')
 _METADATA = re.compile(r"<metadata>.*?</metadata>\s*", re.DOTALL)
 
 
+#: The font charts are laid out with (matplotlib ships it, so every machine has it).
+CHART_FONT: Final = "DejaVu Sans"
+#: matplotlib's own fallback (3.10 and later): a glyph for every code point, so a job
+#: named in Devanagari, Chinese or with an emoji is measured as a box rather than with a
+#: "Glyph missing from font" warning per character. The text stays text in the SVG and
+#: the browser or PDF renderer draws it with its own fonts; only the layout uses these.
+FALLBACK_FONT: Final = "Last Resort High-Efficiency"
+
+
+@functools.cache
+def _font_family() -> tuple[str, ...]:
+    from matplotlib import font_manager
+
+    installed = {font.name for font in font_manager.fontManager.ttflist}
+    return (CHART_FONT, FALLBACK_FONT) if FALLBACK_FONT in installed else (CHART_FONT,)
+
+
 @contextmanager
 def _style(name: str) -> Iterator[None]:
     import matplotlib
@@ -60,7 +79,7 @@ def _style(name: str) -> Iterator[None]:
         "svg.fonttype": "none",  # text stays text
         "svg.hashsalt": name,  # stable clip-path ids
         "text.parse_math": False,  # a job named "$x$" is shown as typed, not as maths
-        "font.family": "DejaVu Sans",
+        "font.family": _font_family(),
         "font.size": 8.5,
         "text.color": INK,
         "axes.labelcolor": INK,
@@ -217,6 +236,8 @@ def bar_chart(
     numbers = texts.numbers
     factor, unit = numbers.energy_unit(max(energies_kwh))
     values = [e * factor for e in energies_kwh]
+    # Control characters made visible: no font has a glyph for ESC, and XML forbids it.
+    labels = [printable(label) for label in labels]
     shown = [_shorten(label) for label in labels]
     colours = [DARK_BLUE] * len(values)
     if last_is_rest:
@@ -252,5 +273,4 @@ def bar_chart(
 
 
 def _shorten(label: str) -> str:
-    label = " ".join(label.split())  # a newline in a job name would break the layout
     return label if len(label) <= LABEL_CHARS else label[: LABEL_CHARS - 1] + "…"

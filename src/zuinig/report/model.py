@@ -47,6 +47,11 @@ class Totals:
         imported_runs: runs imported from CodeCarbon files (method as CodeCarbon had it).
         unmeasured_runs: runs without an energy figure (the measurement failed).
         measured_energy_kwh, estimated_energy_kwh, imported_energy_kwh: energy by method.
+        range_runs: runs with an energy figure and its range (an estimate's low and
+            high; a measured figure's range is its reading, low = high).
+        ranged_energy_kwh_low, ranged_energy_kwh_high, ranged_co2_kg_low,
+            ranged_co2_kg_high: sums of those runs' range ends (kWh, kg CO2e). They
+            bound the total only when every run has a range: see :attr:`energy_kwh_low`.
     """
 
     runs: int = 0
@@ -66,6 +71,42 @@ class Totals:
     measured_energy_kwh: float = 0.0
     estimated_energy_kwh: float = 0.0
     imported_energy_kwh: float = 0.0
+    range_runs: int = 0
+    ranged_energy_kwh_low: float = 0.0
+    ranged_energy_kwh_high: float = 0.0
+    ranged_co2_kg_low: float = 0.0
+    ranged_co2_kg_high: float = 0.0
+
+    @property
+    def runs_without_range(self) -> int:
+        """Runs with an energy figure but no range (measured before ranges were kept)."""
+        return self.runs - self.unmeasured_runs - self.range_runs
+
+    @property
+    def has_range(self) -> bool:
+        """Whether every run with an energy figure has a range (and there is one)."""
+        return self.range_runs > 0 and self.runs_without_range == 0
+
+    @property
+    def energy_kwh_low(self) -> float | None:
+        """Low end of the total's range (kWh): the sum of the runs' lows; ``None``
+        unless every run has a range (a partial sum would bound nothing)."""
+        return self.ranged_energy_kwh_low if self.has_range else None
+
+    @property
+    def energy_kwh_high(self) -> float | None:
+        """High end of the total's range (kWh); ``None`` unless every run has one."""
+        return self.ranged_energy_kwh_high if self.has_range else None
+
+    @property
+    def co2_kg_low(self) -> float | None:
+        """Low end of the CO2e total's range (kg); ``None`` unless every run has one."""
+        return self.ranged_co2_kg_low if self.has_range else None
+
+    @property
+    def co2_kg_high(self) -> float | None:
+        """High end of the CO2e total's range (kg); ``None`` unless every run has one."""
+        return self.ranged_co2_kg_high if self.has_range else None
 
     @property
     def sci_kg_per_run(self) -> float | None:
@@ -162,6 +203,9 @@ class MethodSummary:
         tdp_values_w: TDP values used (W, sorted).
         ram_power_values_w: RAM power values used (W, sorted).
         tracking_modes: tracking mode -> runs.
+        attributions: attribution rule (``resource-share``, ``machine``, or an earlier
+            rule such as ``codecarbon-process``) -> runs; runs without a recorded rule
+            are not counted.
         storage_wh_per_tb_hour, storage_replication: the storage-at-rest model of advice.
         codecarbon_versions: CodeCarbon versions that measured the runs.
     """
@@ -173,6 +217,7 @@ class MethodSummary:
     tdp_values_w: tuple[float, ...] = ()
     ram_power_values_w: tuple[float, ...] = ()
     tracking_modes: dict[str, int] = field(default_factory=dict)
+    attributions: dict[str, int] = field(default_factory=dict)
     storage_wh_per_tb_hour: float | None = None
     storage_replication: float | None = None
     codecarbon_versions: tuple[str, ...] = ()

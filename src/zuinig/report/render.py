@@ -431,15 +431,29 @@ def _key_figures(report: MonthlyReport, texts: Texts) -> list[tuple[str, str, st
     else:
         change, exact_change = n.percent(ratio, signed=True), repr(ratio)
         note = n.energy(report.change_kwh, signed=True)
+    month = n.month(report.month)
+    energy_note, co2_note = month, month
+    if totals.energy_kwh_low is not None and totals.energy_kwh_high is not None:
+        energy_note += " · " + n.energy_range(
+            totals.energy_kwh_low, totals.energy_kwh_high, like_kwh=totals.energy_kwh
+        )
+    elif totals.runs_without_range:
+        energy_note += " · " + texts.word(
+            "without_range", runs=texts.counted(totals.runs_without_range, "run")
+        )
+    if totals.co2_kg_low is not None and totals.co2_kg_high is not None:
+        co2_note += " · " + n.co2_range(
+            totals.co2_kg_low, totals.co2_kg_high, like_kg=totals.co2_kg
+        )
     return [
         (
             texts.word("energy"),
             n.energy(totals.energy_kwh),
-            n.month(report.month),
+            energy_note,
             repr(totals.energy_kwh),
             "kWh",
         ),
-        (texts.word("co2"), n.co2(totals.co2_kg), n.month(report.month), repr(totals.co2_kg), "kg"),
+        (texts.word("co2"), n.co2(totals.co2_kg), co2_note, repr(totals.co2_kg), "kg"),
         (texts.word("runs"), n.count(totals.runs), "", str(totals.runs), "runs"),
         (texts.word("change", month=previous), change, note, exact_change, "ratio"),
     ]
@@ -588,6 +602,26 @@ def _equivalent(item: Any, texts: Texts) -> dict[str, Any]:
     }
 
 
+def _range_lines(totals: Totals, texts: Texts) -> list[str]:
+    """The month's range in words, or how many runs have none."""
+    n = texts.numbers
+    lines = []
+    if totals.energy_kwh_low is not None and totals.energy_kwh_high is not None:
+        lines.append(
+            texts.sentence(
+                "range_total",
+                range=n.energy_range(
+                    totals.energy_kwh_low, totals.energy_kwh_high, like_kwh=totals.energy_kwh
+                ),
+            )
+        )
+    if totals.runs_without_range:
+        lines.append(
+            texts.sentence("range_missing", runs=texts.counted(totals.runs_without_range, "run"))
+        )
+    return lines
+
+
 def _method_items(report: MonthlyReport, texts: Texts) -> list[tuple[str, list[str]]]:
     """(label, values) pairs of the method section; empty values are left out."""
     n = texts.numbers
@@ -648,6 +682,19 @@ def _method_items(report: MonthlyReport, texts: Texts) -> list[tuple[str, list[s
                 for mode, runs in sorted(method.tracking_modes.items())
             ],
         ),
+        (
+            texts.word("attribution"),
+            [texts.sentence("attribution_rule")]
+            + [
+                texts.sentence(
+                    "attribution_item",
+                    rule=texts.attribution(rule),
+                    runs=texts.counted(runs, "run"),
+                )
+                for rule, runs in sorted(method.attributions.items(), key=lambda item: -item[1])
+            ],
+        ),
+        (texts.word("range"), _range_lines(report.totals, texts)),
         (texts.word("storage_model"), storage),
         (
             texts.word("codecarbon"),

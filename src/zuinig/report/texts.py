@@ -23,6 +23,7 @@ from babel.numbers import format_currency, format_decimal
 
 from zuinig.errors import UsageError
 from zuinig.report.model import GroupFigures, MonthlyReport, MonthPoint
+from zuinig.units import CO2_UNITS, ENERGY_UNITS, co2_unit, energy_unit, pick_unit
 
 __all__ = [
     "LANGUAGES",
@@ -38,16 +39,8 @@ LANGUAGES: Final = ("nl", "en")
 #: A change smaller than this share of the previous month is "unchanged" in words.
 UNCHANGED_RATIO = 0.0005
 
-# (factor from the base unit, unit) from the largest unit down; the first whose scaled
-# value is at least 1 is used, the last one for anything smaller.
-_ENERGY_UNITS: Final = ((1.0, "kWh"), (1e3, "Wh"), (1e6, "mWh"), (1e9, "µWh"))
-_CO2_UNITS: Final = (
-    (1e-3, "t CO₂e"),
-    (1.0, "kg CO₂e"),
-    (1e3, "g CO₂e"),
-    (1e6, "mg CO₂e"),
-    (1e9, "µg CO₂e"),
-)
+#: The words around a range: "between {low} and {high}".
+_BETWEEN: Final = {"nl": ("tussen", "en"), "en": ("between", "and")}
 _BYTE_UNITS: Final = ((1e-12, "TB"), (1e-9, "GB"), (1e-6, "MB"), (1e-3, "kB"), (1.0, "B"))
 
 
@@ -80,17 +73,6 @@ def _decimals(scaled: float) -> int:
     if size >= 10:
         return 1
     return 2
-
-
-def _pick_unit(value: float, units: Sequence[tuple[float, str]]) -> tuple[float, str]:
-    """Scale ``value`` to the largest unit in which it is at least 1."""
-    if value == 0:
-        return 0.0, units[0][1] if units[0][0] >= 1 else units[1][1]
-    for factor, unit in units:
-        if abs(value * factor) >= 1:
-            return value * factor, unit
-    factor, unit = units[-1]
-    return value * factor, unit
 
 
 @dataclass(frozen=True)
@@ -132,26 +114,46 @@ class Numbers:
 
     def energy(self, kwh: float, *, signed: bool = False) -> str:
         """An energy in the unit that keeps its digits: ``1.234,5 kWh``, ``4,56 mWh``."""
-        scaled, unit = _pick_unit(kwh, _ENERGY_UNITS)
+        scaled, unit = pick_unit(kwh, ENERGY_UNITS)
         return f"{self._sign(kwh, signed)}{self.scaled(abs(scaled) if signed else scaled)} {unit}"
 
     def co2(self, kg: float, *, signed: bool = False) -> str:
         """A CO2e mass: ``12,3 kg CO₂e``, ``4,5 g CO₂e``."""
-        scaled, unit = _pick_unit(kg, _CO2_UNITS[1:] if abs(kg) < 1000 else _CO2_UNITS)
+        scaled, unit = pick_unit(kg, CO2_UNITS[1:] if abs(kg) < 1000 else CO2_UNITS)
         return f"{self._sign(kg, signed)}{self.scaled(abs(scaled) if signed else scaled)} {unit}"
 
     def energy_unit(self, largest_kwh: float) -> tuple[float, str]:
         """The (factor, unit) a chart whose largest value is ``largest_kwh`` should use."""
-        if largest_kwh <= 0:
-            return 1.0, "kWh"
-        for factor, unit in _ENERGY_UNITS:
-            if largest_kwh * factor >= 1:
-                return factor, unit
-        return _ENERGY_UNITS[-1]
+        return energy_unit(largest_kwh)
+
+    def energy_range(
+        self, low_kwh: float, high_kwh: float, *, like_kwh: float | None = None
+    ) -> str:
+        """An estimate's range in words a manager reads, both ends in one unit:
+        ``tussen 1,20 en 3,40 Wh`` (nl), ``between 1.20 and 3.40 Wh`` (en).
+
+        Args:
+            low_kwh, high_kwh: the range (kWh).
+            like_kwh: the figure shown beside it (kWh), whose unit the range takes so
+                the two read together; by default the unit of the larger end.
+        """
+        largest = abs(like_kwh) if like_kwh is not None else max(abs(low_kwh), abs(high_kwh))
+        factor, unit = energy_unit(largest)
+        between, also = _BETWEEN[self.lang]
+        low, high = self.scaled(low_kwh * factor), self.scaled(high_kwh * factor)
+        return f"{between} {low} {also} {high} {unit}"
+
+    def co2_range(self, low_kg: float, high_kg: float, *, like_kg: float | None = None) -> str:
+        """A CO2e range in words: ``tussen 1,20 en 3,40 g CO₂e``; ``like_kg`` as
+        :meth:`energy_range`'s ``like_kwh``."""
+        largest = abs(like_kg) if like_kg is not None else max(abs(low_kg), abs(high_kg))
+        factor, unit = co2_unit(largest)
+        between, also = _BETWEEN[self.lang]
+        return f"{between} {self.scaled(low_kg * factor)} {also} {self.scaled(high_kg * factor)} {unit}"
 
     def size(self, size_bytes: float) -> str:
         """A data size in decimal units: ``1,5 GB``."""
-        scaled, unit = _pick_unit(size_bytes, _BYTE_UNITS)
+        scaled, unit = pick_unit(size_bytes, _BYTE_UNITS)
         return f"{self.scaled(scaled)} {unit}"
 
     def percent(self, ratio: float, *, signed: bool = False) -> str:
@@ -276,6 +278,9 @@ _WORDS: Final[dict[str, dict[str, str]]] = {
         "ram_power": "Vermogen geheugen",
         "storage_model": "Opslagmodel",
         "tracking_mode": "Meetbereik",
+        "attribution": "Toerekening",
+        "range": "Bandbreedte",
+        "without_range": "{runs} zonder bandbreedte",
         "codecarbon": "CodeCarbon-versies",
         "uncertainty": "Onzekerheid",
         "not_included": "Niet meegerekend",
@@ -362,6 +367,9 @@ _WORDS: Final[dict[str, dict[str, str]]] = {
         "ram_power": "Memory power",
         "storage_model": "Storage model",
         "tracking_mode": "Tracking mode",
+        "attribution": "Attribution",
+        "range": "Range",
+        "without_range": "{runs} without a range",
         "codecarbon": "CodeCarbon versions",
         "uncertainty": "Uncertainty",
         "not_included": "Not included",
@@ -498,7 +506,11 @@ _SENTENCES: Final[dict[str, dict[str, str]]] = {
         "tdp_item": "{values}; bij {generic} was het een algemene schatting (onbekend processortype)",
         "storage_item": "{wh} Wh per TB-uur × replicatie {replication} × PUE (standaardwaarden van Cloud Carbon Footprint); alleen gebruikt in aanbevelingen over opslag in rust",
         "storage_none": "niet gebruikt deze maand",
-        "uncertainty_text": "Een gemeten cijfer (RAPL) dekt de processor en het geheugen van de hele machine tijdens de meting, niet alleen deze taak. Een geschat cijfer rust op een ontwerpwaarde (TDP) en een vast geheugenvermogen en kan daardoor ver van het werkelijke verbruik liggen; vergelijk geschatte cijfers alleen met cijfers die op dezelfde machine op dezelfde manier zijn geschat. Besparingen staan met hun 95%-interval.",
+        "uncertainty_text": "Een gemeten cijfer (RAPL) is de stand van de tellers van de machine, verdeeld over de taken volgens de toerekening hierboven. Een geschat cijfer rust op een model (ontwerpwaarde of gepubliceerde watt per vCPU, geheugenvermogen per GB) en staat daarom met zijn bandbreedte: het laagste en het hoogste cijfer dat de gepubliceerde grenzen van het model geven; bij een gemeten cijfer is de bandbreedte de meting zelf. Vergelijk geschatte cijfers alleen met cijfers die op dezelfde machine op dezelfde manier zijn geschat. Besparingen staan met hun 95%-interval, dat ook de bandbreedte van het model omvat.",
+        "attribution_rule": "Draaien er meer taken tegelijk op één machine, dan krijgt elke taak een deel van het verbruik van die machine. De processor wordt verdeeld naar het aandeel van de taak in alle processortijd die de machine in die periode gebruikte; het geheugen naar het aandeel van het geheugen dat de taak vasthield (GB-seconden); de GPU telt zoals gemeten. Stond de machine verder stil, dan draagt de taak ook het stilstandsverbruik. Zo tellen taken die tegelijk draaiden nooit op tot meer dan de machine verbruikte. Met meetbereik machine (tracking_mode = machine) krijgt een taak het verbruik van de hele machine. Metingen van vóór deze regel houden hun cijfers en hun label en worden niet met de nieuwe vergeleken: codecarbon-process (processor naar de belasting van het proces, geheugen een vast minimum per proces) en codecarbon-machine (de hele machine).",
+        "attribution_item": "{rule}: {runs}",
+        "range_total": "Het totaal ligt {range}: de som van de bandbreedtes van alle metingen.",
+        "range_missing": "{runs} zonder bandbreedte (gemeten voordat zuinig die bijhield); daarom staat het totaal zonder bandbreedte.",
         "excluded_embodied": "de ingebedde uitstoot van de hardware (M = 0 in de SCI)",
         "excluded_network": "netwerkverkeer",
         "excluded_idle": "machines die stilstaan of wachten tussen taken",
@@ -556,13 +568,33 @@ _SENTENCES: Final[dict[str, dict[str, str]]] = {
         "tdp_item": "{values}; for {generic} it was a generic guess (unknown processor model)",
         "storage_item": "{wh} Wh per TB-hour × replication {replication} × PUE (Cloud Carbon Footprint defaults); used only in advice on storage at rest",
         "storage_none": "not used this month",
-        "uncertainty_text": "A measured figure (RAPL) covers the processor and memory of the whole machine during the run, not only this job. An estimated figure rests on a design value (TDP) and a constant memory power, so it can be far from the real use; compare estimated figures only with figures estimated the same way on the same machine. Savings are given with their 95% interval.",
+        "uncertainty_text": "A measured figure (RAPL) is the machine's counter reading, shared out among the jobs by the attribution rule above. An estimated figure rests on a model (a design value or published watts per vCPU, memory power per GB) and is therefore given with its range: the lowest and highest figure the model's published bounds give; a measured figure's range is its reading. Compare estimated figures only with figures estimated the same way on the same machine. Savings are given with their 95% interval, which also spans the model's range.",
+        "attribution_rule": "When several jobs run at once on one machine, each job is charged a share of that machine's energy. The processor is shared by the job's share of all the CPU time the machine spent over the job's window; memory by its share of the memory held (GB-seconds); the GPU counts as measured. Where the machine was otherwise idle, the job also carries the idle part. So jobs that ran at the same time never add up to more than the machine used. With tracking mode machine (tracking_mode = machine) a job is charged the whole machine's energy. Runs measured before this rule keep their figures and their label and are not compared with the new ones: codecarbon-process (processor by the process's load, memory a fixed minimum per process) and codecarbon-machine (the whole machine).",
+        "attribution_item": "{rule}: {runs}",
+        "range_total": "The total lies {range}: the sum of every run's range.",
+        "range_missing": "{runs} without a range (measured before zuinig kept one), so the total is shown without a range.",
         "excluded_embodied": "the embodied emissions of the hardware (M = 0 in the SCI)",
         "excluded_network": "network traffic",
         "excluded_idle": "machines standing idle or waiting between jobs",
         "excluded_gpu": "the GPU, unless it was measured",
         "excluded_storage": "storage at rest, except in advice on storage",
         "filter_scope": " (only runs with {tags})",
+    },
+}
+
+#: Attribution rules (Method.attribution) in words.
+_ATTRIBUTIONS: Final = {
+    "nl": {
+        "resource-share": "naar gebruikt aandeel (processortijd, vastgehouden geheugen)",
+        "machine": "de hele machine",
+        "codecarbon-process": "codecarbon-process (eerdere regel)",
+        "codecarbon-machine": "codecarbon-machine (eerdere regel)",
+    },
+    "en": {
+        "resource-share": "by share used (CPU time, memory held)",
+        "machine": "the whole machine",
+        "codecarbon-process": "codecarbon-process (earlier rule)",
+        "codecarbon-machine": "codecarbon-machine (earlier rule)",
     },
 }
 
@@ -623,6 +655,20 @@ _GLOSSARY: Final = (
         "Hoe het energiecijfer tot stand kwam: gemeten via RAPL (tellers in de processor) of geschat uit TDP en belasting.",
         "method",
         "How the energy figure was obtained: measured with RAPL (counters in the processor) or estimated from TDP and load.",
+    ),
+    (
+        "attribution",
+        "toerekening",
+        "Hoe het verbruik van een machine over de taken erop wordt verdeeld: processor naar aandeel in de processortijd, geheugen naar vastgehouden geheugen, GPU zoals gemeten.",
+        "attribution",
+        "How a machine's energy is shared out among the jobs on it: processor by share of CPU time, memory by memory held, GPU as measured.",
+    ),
+    (
+        "range",
+        "bandbreedte",
+        "Het laagste en hoogste cijfer dat een schatting kan zijn volgens de gepubliceerde grenzen van haar model; bij een gemeten cijfer de meting zelf.",
+        "range",
+        "The lowest and highest an estimate can be by its model's published bounds; for a measured figure, the reading itself.",
     ),
     (
         "SCI",
@@ -704,6 +750,10 @@ class Texts:
         if confidence is None:
             return "–"
         return _CONFIDENCE[self.lang].get(confidence, confidence)
+
+    def attribution(self, rule: str) -> str:
+        """An attribution rule (``resource-share``, ``codecarbon-process``, ...) in words."""
+        return _ATTRIBUTIONS[self.lang].get(rule, rule)
 
     def cpu_method(self, method: str) -> str:
         """A CPU method (``rapl``, ``cpu_load``, ...) in words."""

@@ -1,0 +1,54 @@
+"""Display units for energy and CO2e: which unit keeps a figure's leading digits.
+
+Shared by the terminal texts (:mod:`zuinig.text`, English, no Babel) and the monthly
+report's language-aware numbers (:mod:`zuinig.report.texts`), so a figure is shown in
+the same unit everywhere. Measured jobs are often a millionth of a kWh.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Final
+
+# (factor from the base unit, unit) from the largest unit down; the first whose scaled
+# value is at least 1 is used, the last one for anything smaller.
+ENERGY_UNITS: Final = ((1.0, "kWh"), (1e3, "Wh"), (1e6, "mWh"), (1e9, "µWh"))
+CO2_UNITS: Final = (
+    (1e-3, "t CO₂e"),
+    (1.0, "kg CO₂e"),
+    (1e3, "g CO₂e"),
+    (1e6, "mg CO₂e"),
+    (1e9, "µg CO₂e"),
+)
+
+
+def pick_unit(value: float, units: Sequence[tuple[float, str]]) -> tuple[float, str]:
+    """Scale ``value`` to the largest unit in which it is at least 1."""
+    if value == 0:
+        return 0.0, units[0][1] if units[0][0] >= 1 else units[1][1]
+    for factor, unit in units:
+        if abs(value * factor) >= 1:
+            return value * factor, unit
+    factor, unit = units[-1]
+    return value * factor, unit
+
+
+def unit_for(largest: float, units: Sequence[tuple[float, str]]) -> tuple[float, str]:
+    """The (factor, unit) for figures whose largest is ``largest`` (in the base unit),
+    so that several figures shown together (a range, a chart) share one unit."""
+    if largest <= 0:
+        return next((f, u) for f, u in units if f == 1.0)
+    for factor, unit in units:
+        if largest * factor >= 1:
+            return factor, unit
+    return units[-1]
+
+
+def energy_unit(largest_kwh: float) -> tuple[float, str]:
+    """:func:`unit_for` energies (kWh)."""
+    return unit_for(largest_kwh, ENERGY_UNITS)
+
+
+def co2_unit(largest_kg: float) -> tuple[float, str]:
+    """:func:`unit_for` CO2e masses (kg); tonnes only from 1000 kg."""
+    return unit_for(largest_kg, CO2_UNITS[1:] if largest_kg < 1000 else CO2_UNITS)
