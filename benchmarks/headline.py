@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from zuinig.bench.report import method_label, write_outputs
+from zuinig.bench.results import CORRECT_NO
 from zuinig.bench.runner import BenchOptions, BenchRunner
 from zuinig.config import load_settings
 from zuinig.ledger import Ledger, default_ledger_url
@@ -157,7 +158,8 @@ def _ci(value: float | None, interval: Sequence[float] | None, factor: float = 1
 
 
 def _correct(row: Mapping[str, Any]) -> str:
-    return {True: "yes", False: "NO (disqualified)", None: "-"}[row.get("correct")]
+    text = str(row.get("correct"))
+    return "NO (disqualified)" if text == CORRECT_NO else text
 
 
 if __name__ == "__main__":

@@ -625,7 +625,11 @@ def _parse_threads_option(
 @click.option(
     "--scale", type=click.FloatRange(min=0, min_open=True), help="TPC-H scale factor (default 0.1)."
 )
-@click.option("--rows", type=click.IntRange(min=1), help="Group-by rows (default 1000000).")
+@click.option(
+    "--rows",
+    type=click.IntRange(min=1),
+    help="Group-by rows (default 1000000); refused when it would not fit memory or disk.",
+)
 @click.option(
     "--data",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -633,7 +637,10 @@ def _parse_threads_option(
     help="Your own CSV, Parquet or Arrow file; converted to each format first (with --job).",
 )
 @click.option(
-    "--job", metavar="MODULE:FUNCTION", help="Your function(engine_name, path) to run on --data."
+    "--job",
+    metavar="MODULE:FUNCTION",
+    help="Your function(engine_name, path) to run on --data: MODULE.py is looked for in this "
+    "folder, or give FILE.py:FUNCTION.",
 )
 @click.option(
     "--formats",

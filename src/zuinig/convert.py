@@ -106,7 +106,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from zuinig.atomic import (
     TargetNotWritableError,
@@ -137,10 +137,12 @@ __all__ = [
     "convert_file",
     "format_conversion",
     "read_csv_as",
+    "read_source",
     "target_path",
 ]
 
 TargetKind = Literal["parquet", "arrow", "csv"]
+_T = TypeVar("_T")
 
 #: The formats ``convert`` writes.
 TARGETS: tuple[TargetKind, ...] = ("parquet", "arrow", "csv")
@@ -692,21 +694,62 @@ def _convert(plan: _Plan, progress: ProgressCallback) -> _Written:
             return written
         except _TypeMismatch as mismatch:
             temporary.discard()  # before the next attempt makes another
-            if column_types is None:
-                column_types = _scan_csv_types(plan.source, progress)
-                scanned = True
-            elif mismatch.column is not None and mismatch.column < len(column_types):
-                import pyarrow as pa
-
-                name = list(column_types)[mismatch.column]
-                if column_types[name] == pa.string():
-                    raise _bad(_csv_reason(plan.source, str(mismatch))) from None
-                column_types[name] = pa.string()
-            else:
-                raise _bad(_csv_reason(plan.source, str(mismatch))) from None
+            scanned = True
+            column_types = _retry_types(plan.source, column_types, mismatch, progress)
         finally:
             temporary.discard()  # published or not, the temporary name is gone
     raise ConversionError(f"cannot find column types that read {plan.source.path}")
+
+
+def _retry_types(
+    source: _Source,
+    column_types: dict[str, pa.DataType] | None,
+    mismatch: _TypeMismatch,
+    progress: ProgressCallback,
+) -> dict[str, pa.DataType]:
+    """The column types to read a CSV with after ``mismatch``: first those a scan of the
+    whole file finds; then, per column the scanned types still cannot read, text.
+
+    Raises:
+        ConversionError: the column is text already, so no type reads it.
+    """
+    if column_types is None:
+        return _scan_csv_types(source, progress)
+    if mismatch.column is not None and mismatch.column < len(column_types):
+        import pyarrow as pa
+
+        name = list(column_types)[mismatch.column]
+        if column_types[name] != pa.string():
+            return {**column_types, name: pa.string()}
+    raise _bad(_csv_reason(source, str(mismatch))) from None
+
+
+def read_source(
+    path: str | os.PathLike[str],
+    consume: Callable[[pa.Schema, Iterator[pa.RecordBatch]], _T],
+) -> _T:
+    """Stream a CSV, Parquet or Arrow file to ``consume`` exactly as :func:`convert_file`
+    reads it: the same null spellings (an empty CSV field is null, in text columns too),
+    the same types, the same refusals. ``zuinig bench`` reads a user's file with it, so
+    that the benchmark's copy and a converted file hold the same values.
+
+    ``consume(schema, batches)`` is called again, from the start, when a later CSV block
+    does not fit the types inferred from the first (then with the types of a scan of the
+    whole file), so it must start its work afresh on each call (overwrite its output).
+
+    Raises:
+        ConversionError: the file cannot be read; ``bad_input`` set when it is the file's fault.
+    """
+    source = _inspect_source(Path(path))
+    column_types: dict[str, pa.DataType] | None = None
+    while True:
+        try:
+            schema, batches, closer = _open_source(source, column_types, _no_progress)
+            with closer:
+                return consume(schema, batches)
+        except _TypeMismatch as mismatch:
+            # Terminates: each retry scans once, then turns one more column into text.
+            column_types = _retry_types(source, column_types, mismatch, _no_progress)
 
 
 def _write(

@@ -178,3 +178,39 @@ def test_a_wrong_engine_is_detected(
     assert wrong.reason.startswith(f"{query}: column ") and "differs" in wrong.reason
     short = consensus.verdicts["short", "default", "parquet-zstd"]
     assert short.reason.startswith(f"{query}: ") and "rows, the reference has" in short.reason
+
+
+def test_answers_without_rows_compare_by_column_names_only() -> None:
+    # A header-only CSV: one engine reads null columns, another text and integers.
+    nulls = pa.table({"k": pa.array([], pa.null()), "v": pa.array([], pa.null())})
+    typed = pa.table({"v": pa.array([], pa.int64()), "k": pa.array([], pa.string())})
+    assert compare(nulls, typed).ok
+    renamed = pa.table({"k": pa.array([], pa.string()), "w": pa.array([], pa.int64())})
+    verdict = compare(nulls, renamed, label="job")
+    assert not verdict.ok and verdict.reason == "job: columns differ: missing v; unexpected w"
+    one_row = pa.table({"k": ["a"], "v": [1]})
+    assert compare(nulls, one_row).reason == "1 rows, the reference has 0"
+
+
+def test_whole_numbers_beyond_float_precision_compare_exactly() -> None:
+    big = 2**53 + 1  # the nearest double is 2**53
+    reference = pa.table({"k": ["x", "y"], "total": pa.array([big, 5], pa.int64())})
+    # DuckDB sums integers as 128-bit decimals; Polars may count as unsigned.
+    as_decimal = pa.table({"k": ["y", "x"], "total": pa.array([5, big], pa.decimal128(38, 0))})
+    as_unsigned = pa.table({"k": ["x", "y"], "total": pa.array([big, 5], pa.uint64())})
+    assert compare(reference, as_decimal).ok
+    assert compare(reference, as_unsigned).ok
+    off_by_one = pa.table({"k": ["x", "y"], "total": pa.array([big + 1, 5], pa.int64())})
+    verdict = compare(reference, off_by_one, label="q")
+    assert not verdict.ok
+    assert verdict.reason == (
+        f"q: column total differs in 1 of 2 rows; first at row 0 (k='x'): {big + 1}, expected {big}"
+    )
+    largest = pa.table({"k": ["x", "y"], "total": pa.array([2**64 - 1, 5], pa.uint64())})
+    assert not compare(reference, largest).ok  # no overflow, no exception: a difference
+
+
+def test_a_big_integer_against_a_float_compares_within_tolerance() -> None:
+    reference = pa.table({"total": pa.array([2**60], pa.int64())})
+    assert compare(reference, pa.table({"total": [float(2**60)]})).ok
+    assert not compare(reference, pa.table({"total": [float(2**60) * 1.01]})).ok

@@ -17,9 +17,10 @@ import pyarrow.parquet as pq
 import pytest
 
 from conftest import TEST_GROUPBY_ROWS, TEST_TPCH_SCALE
-from zuinig.bench import workloads
+from zuinig.bench import sizing, workloads
 from zuinig.bench._cache import MANIFEST_NAME
 from zuinig.bench.queries import catalog
+from zuinig.bench.sizing import DataTooLargeError
 from zuinig.bench.workloads import (
     TPCH_LABEL,
     Workload,
@@ -171,10 +172,63 @@ def test_a_missing_generator_says_how_to_install_it(
         workloads.find_tpchgen()
 
 
-@pytest.mark.parametrize("scale", [0, -1.0, float("nan")])
-def test_the_scale_must_be_positive(scale: float, tmp_path: Path) -> None:
-    with pytest.raises(BenchError, match="must be positive"):
+@pytest.mark.parametrize("scale", [0, -1.0, float("nan"), float("inf"), 1e9])
+def test_the_scale_must_be_positive_and_within_tpch(scale: float, tmp_path: Path) -> None:
+    with pytest.raises(DataTooLargeError, match="above 0 and at most 100000") as caught:
         tpch(scale, cache_dir=tmp_path)
+    assert caught.value.bad_input
+    assert not any(tmp_path.iterdir())
+
+
+def test_groupby_need_bounds_what_generation_writes(groupby_small: Workload) -> None:
+    need = workloads.groupby_need(TEST_GROUPBY_ROWS)
+    # An upper bound for the compressed canonical file, yet not absurdly above it.
+    written = groupby_small.tables["x"].stat().st_size
+    assert written <= need.disk_bytes <= 20 * written
+    # id3 is 12 characters: 6 integer and one float column at 8 bytes, three text columns
+    # with their 4-byte offsets.
+    assert need.disk_bytes == TEST_GROUPBY_ROWS * (6 * 8 + (4 + 5) * 2 + (4 + 12))
+
+
+def test_too_much_group_by_data_is_refused_before_anything_is_written(tmp_path: Path) -> None:
+    with pytest.raises(DataTooLargeError, match="1,000,000,000,000 rows needs"):
+        groupby(10**12, cache_dir=tmp_path)
+    assert not any(tmp_path.iterdir())
+
+
+def test_the_memory_limit_covers_generation(tmp_path: Path) -> None:
+    need = workloads.groupby_need(10_000_000)
+    with pytest.raises(DataTooLargeError, match="over the memory limit of") as caught:
+        groupby(10_000_000, cache_dir=tmp_path, memory_limit_bytes=need.memory_bytes - 1)
+    assert "--memory-limit" in str(caught.value)
+    assert not any(tmp_path.iterdir())
+    with pytest.raises(DataTooLargeError, match="over the memory limit"):
+        get_workload("tpch", scale=1, cache_dir=tmp_path, memory_limit_bytes=1_000_000)
+
+
+def test_data_larger_than_the_free_disk_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    need = sizing.Need("some data", memory_bytes=1, disk_bytes=10**6, advice="give less")
+    usage = shutil.disk_usage(tmp_path)
+    monkeypatch.setattr(sizing.shutil, "disk_usage", lambda path: usage._replace(free=10**5))
+    with pytest.raises(DataTooLargeError, match=r"up to 1\.0 MB of disk, but .* has 100\.0 KB"):
+        sizing.check_fits(need, tmp_path / "not" / "yet")
+    sizing.check_fits(sizing.Need("some data", 1, 10**4, "give less"), tmp_path / "not" / "yet")
+
+
+def test_bytes_per_row_come_from_the_schema() -> None:
+    schema = pa.schema(
+        [
+            pa.field("a", pa.int32(), nullable=False),
+            pa.field("b", pa.string(), nullable=False),
+            pa.field("c", pa.float64()),
+            pa.field("d", pa.bool_(), nullable=False),
+        ]
+    )
+    assert sizing.arrow_bytes_per_row(schema, {"b": 10}) == 4 + (4 + 10) + (8 + 1) + 1
+    with pytest.raises(ValueError, match="no size known for column b"):
+        sizing.arrow_bytes_per_row(schema, {})
 
 
 def test_groupby_data_has_h2oai_columns_and_ranges(groupby_small: Workload) -> None:
@@ -282,8 +336,9 @@ def test_a_missing_or_unreadable_user_file_is_a_clear_error(tmp_path: Path) -> N
         user_workload(tmp_path / "absent.csv", cache_dir=tmp_path)
     broken = tmp_path / "broken.parquet"
     broken.write_bytes(b"not parquet at all")
-    with pytest.raises(BenchError, match=r"cannot read .*broken.parquet as parquet"):
+    with pytest.raises(BenchError, match=r"cannot read .*broken.parquet as Parquet") as caught:
         user_workload(broken, cache_dir=tmp_path / "cache")
+    assert caught.value.bad_input
     assert list((tmp_path / "cache" / "user").iterdir()) == []
 
 
@@ -297,3 +352,33 @@ def test_get_workload_checks_names_and_options(tmp_path: Path) -> None:
     with pytest.raises(BenchError, match="needs a data file"):
         get_workload("user")
     assert get_workload("groupby", rows=100, cache_dir=tmp_path).rows == 100
+
+
+@pytest.mark.parametrize("small_blocks", [False, True])
+def test_the_bench_reads_a_user_csv_exactly_as_zuinig_convert(
+    tmp_path: Path, sqlite_url: str, monkeypatch: pytest.MonkeyPatch, small_blocks: bool
+) -> None:
+    from zuinig import convert as convert_module
+    from zuinig.measure import Recorder
+    from zuinig.meter import ReplayMeter
+
+    lines = ["k,v", "a,1", ",2", "a,", "b,4"]
+    if small_blocks:
+        # A first block that misleads type inference: both readers scan and agree.
+        monkeypatch.setattr(convert_module, "CSV_BLOCK_BYTES", 1 << 10)
+        lines += [f"c{i},{i}" for i in range(2000)] + ["d,2.5", "NA,n/b"]
+    source = tmp_path / "kv.csv"
+    source.write_text("\n".join(lines) + "\n")
+    recorder = Recorder(ledger_url=sqlite_url, meter=ReplayMeter(energy_kwh=1e-6))
+
+    converted = convert_module.convert_file(source, "parquet", out=tmp_path, recorder=recorder)
+    benched = user_workload(source, cache_dir=tmp_path / "cache")
+
+    ours = pq.read_table(benched.tables["data"])
+    theirs = pq.read_table(converted.target)
+    assert ours.column_names == theirs.column_names == ["k", "v"]
+    for name in ours.column_names:
+        assert ours[name].to_pylist() == theirs[name].to_pylist(), name
+    # An empty field is a missing value, in the text column too; never ''.
+    assert ours["k"].to_pylist()[1] is None and "" not in ours["k"].to_pylist()
+    assert ours["v"].to_pylist()[2] is None

@@ -93,6 +93,7 @@ class FakeExecutor:
         wrong: the engine whose answers are off.
         fail: per engine, the status its trials end with (``oom``, ``timeout``, ...).
         stop_after: set the stop flag once this many query trials have run.
+        tables: ``False`` plays a job that returns no table (nothing to compare).
     """
 
     def __init__(
@@ -100,7 +101,9 @@ class FakeExecutor:
         wrong: str | None = None,
         fail: Mapping[str, str] | None = None,
         stop_after: int | None = None,
+        tables: bool = True,
     ) -> None:
+        self.tables = tables
         self.wrong = wrong
         self.fail = dict(fail or {})
         self.stop_after = stop_after
@@ -126,7 +129,9 @@ class FakeExecutor:
             energy = ENERGY[spec.engine] * (1 + 0.01 * len(self.specs))
             events.append(TrialEvent("warmup", "ok", query, _run(energy, 0.1)))
             events.append(TrialEvent("measured", "ok", query, _run(energy, energy * 1e5)))
-            if spec.answers_dir:
+            if spec.answers_dir and not self.tables:
+                events.append(TrialEvent("answer", "ok", query, reason="no table; not checked"))
+            elif spec.answers_dir:
                 events.append(
                     TrialEvent("answer", "ok", query, answer=_answer(spec, query, self.wrong))
                 )
@@ -231,7 +236,7 @@ def test_session_gives_every_configuration_and_query_a_row_with_intervals_and_ra
     assert len(report["results"]) == 6 * len(QUERIES)
     for row in report["results"]:
         assert set(row) >= JSON_RESULT_KEYS
-        assert row["status"] == "ok" and row["correct"] is True
+        assert row["status"] == "ok" and row["correct"] == "yes"
         low, high = row["energy_kwh_ci"]
         assert low <= row["energy_kwh_median"] <= high
         assert row["ratio_vs_baseline"] > 0
@@ -266,9 +271,7 @@ def test_a_wrong_answer_disqualifies_its_configuration_everywhere(
     report = _runner(tmp_path, FakeExecutor(wrong="polars"), store).run(matrix).to_dict()
 
     polars_rows = [r for r in report["results"] if r["engine"] == "polars"]
-    assert polars_rows and all(
-        r["status"] == "wrong" and r["correct"] is False for r in polars_rows
-    )
+    assert polars_rows and all(r["status"] == "wrong" and r["correct"] == "no" for r in polars_rows)
     assert all(r["ratio_vs_baseline"] is None and not r["pareto"] for r in polars_rows)
     assert any("polars" in label for label in report["disqualified"])
     stored = [t for t in store.trials.values() if t.engine == "polars" and t.phase == "measured"]
@@ -393,3 +396,105 @@ def test_tags_are_copied_when_the_options_are_made() -> None:
     options = BenchOptions(tags=tags)
     tags["team"] = "economie"
     assert options.tags == {"team": "ruimte"}
+
+
+def test_answers_never_checked_say_not_checked_everywhere(tmp_path: Path, matrix: Matrix) -> None:
+    store = MemoryStore()
+    report = _runner(tmp_path, FakeExecutor(tables=False), store).run(matrix).to_dict()
+
+    rows = report["results"] + report["totals"]
+    assert rows and all(r["status"] == "ok" and r["correct"] == "not checked" for r in rows)
+    stored = [t for t in store.trials.values() if t.phase == "measured"]
+    assert stored and all(t.correct is None for t in stored)
+    session = store.sessions[report["session_id"]]
+    assert all(r["correct"] == "not checked" for r in session.results or [])
+    lines = format_table(report)
+    assert sum(line.rstrip().endswith("not checked  ok") for line in lines) == 6
+
+
+def test_a_total_is_correct_only_when_every_query_was_checked(
+    tmp_path: Path, matrix: Matrix
+) -> None:
+    from zuinig.bench.results import summarise
+
+    configs = matrix.configurations()
+    checked = {(c, q): True for c in configs for q in QUERIES}
+    del checked[configs[0], QUERIES[1]]
+    totals = summarise(configs, QUERIES, [], {}, {}, checked).totals
+    by_config = {(r["format"], r["engine"], r["mode"]): r for r in totals}
+    first = configs[0]
+    assert by_config[first.format, first.engine, first.mode]["correct"] == "not checked"
+
+
+def test_a_failing_correctness_check_keeps_the_results_and_finishes_the_session(
+    tmp_path: Path, matrix: Matrix, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from zuinig.bench import correctness
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise pa.ArrowInvalid("Integer value 9007199254740993 not in range")
+
+    monkeypatch.setattr(correctness, "find_consensus", broken)
+    store = MemoryStore()
+    report = _runner(tmp_path, FakeExecutor(), store).run(matrix).to_dict()
+
+    assert report["status"] == "ok" and store.finished
+    assert store.sessions[report["session_id"]].status == "ok"
+    assert len(report["results"]) == 6 * len(QUERIES)
+    assert all(r["status"] == "ok" and r["correct"] == "not checked" for r in report["results"])
+    assert all(r["energy_kwh_median"] > 0 for r in report["results"])
+    assert any(
+        "could not be compared" in note and "ArrowInvalid" in note for note in report["notes"]
+    )
+
+
+def test_a_failure_after_the_trials_never_leaves_the_session_running(
+    tmp_path: Path, matrix: Matrix, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from zuinig.bench import runner as runner_module
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("a bug in the summary")
+
+    monkeypatch.setattr(runner_module, "summarise", broken)
+    store = MemoryStore()
+    with pytest.raises(RuntimeError, match="a bug in the summary"):
+        _runner(tmp_path, FakeExecutor(), store).run(matrix)
+    (session,) = store.sessions.values()
+    assert session.status == "error" and session.ended_at is not None
+    assert any(t.phase == "measured" and t.status == "ok" for t in store.trials.values())
+
+
+def test_numbers_out_of_range_are_refused_before_anything_runs() -> None:
+    for options in (
+        {"timeout_s": float("nan")},
+        {"timeout_s": float("inf")},
+        {"threads": (100_000,)},
+        {"repeat": 10**6},
+        {"scale": 1e9},
+        {"rows": 2**64},
+        {"idle_s": float("nan")},
+        {"formats": ""},
+        {"memory_limit_bytes": 10**18},
+    ):
+        with pytest.raises(UsageError):
+            BenchOptions(**options)  # type: ignore[arg-type]
+
+
+def test_formats_that_would_not_fit_the_disk_are_refused_before_the_session(
+    tmp_path: Path, matrix: Matrix, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shutil
+
+    from zuinig.bench import sizing
+
+    usage = shutil.disk_usage(tmp_path)
+    monkeypatch.setattr(sizing.shutil, "disk_usage", lambda path: usage._replace(free=1000))
+    store, executor = MemoryStore(), FakeExecutor()
+    with pytest.raises(
+        sizing.DataTooLargeError, match=r"as csv, parquet-zstd needs about"
+    ) as caught:
+        _runner(tmp_path, executor, store).run(matrix)
+    assert caught.value.bad_input and "give fewer --formats" in str(caught.value)
+    assert not store.sessions and not executor.specs
+    assert not (tmp_path / "prepared").exists()

@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+import platformdirs
 import psutil
 
 from zuinig.errors import BenchError
@@ -30,6 +31,11 @@ MANIFEST_NAME = "zuinig-manifest.json"
 CACHE_LAYOUT_VERSION = 1
 
 _TEMP_MARK = ".tmp-"
+
+
+def default_cache_dir() -> Path:
+    """The user cache directory of zuinig (``~/.cache/zuinig`` on Linux)."""
+    return platformdirs.user_cache_path("zuinig")
 
 
 def read_manifest(directory: Path) -> dict[str, Any] | None:

@@ -18,7 +18,7 @@ Gzip level 6 is the default of zlib and of the ``gzip`` tool; pyarrow's default,
 takes about twice the time for files under 2 % smaller. Zstandard and LZ4 use
 pyarrow's default levels; the levels used are recorded in each manifest.
 
-Parquet row groups hold up to :data:`~zuinig.bench.workloads.BATCH_ROWS` rows, as a
+Parquet row groups hold up to :data:`~zuinig.bench.batching.BATCH_ROWS` rows, as a
 default pyarrow writer makes them. Each workload and format is prepared once:
 ``<dir>/<workload key>/<format>/`` is written through a temporary directory and
 reused while its manifest says it is complete and made from the same canonical data.
@@ -38,7 +38,8 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal
 
-from zuinig.bench._cache import building, read_manifest, write_manifest
+from zuinig.bench._cache import building, default_cache_dir, read_manifest, write_manifest
+from zuinig.bench.batching import BATCH_ROWS, READ_BATCH_ROWS, rechunk
 from zuinig.errors import BenchError
 
 if TYPE_CHECKING:
@@ -285,8 +286,6 @@ def prepare(
         BenchError: a format is unknown, or a table cannot be written in it.
     """
     if directory is None:
-        from zuinig.bench.workloads import default_cache_dir
-
         directory = default_cache_dir() / "prepared"
     if formats is None or isinstance(formats, str):
         chosen = parse_formats(formats)
@@ -295,11 +294,43 @@ def prepare(
     return {fmt.name: prepare_one(workload, fmt, directory) for fmt in chosen}
 
 
+#: Rows written in each format to estimate its size (see :func:`estimate_prepared_bytes`).
+SIZE_SAMPLE_ROWS = 1 << 16
+
+
+def estimate_prepared_bytes(workload: Workload, fmt: Format | str) -> int:
+    """The bytes ``workload`` will take in ``fmt``, estimated before it is written.
+
+    The first :data:`SIZE_SAMPLE_ROWS` rows of each table are written in the format,
+    by the writer :func:`prepare_one` uses, into a temporary directory; their size per
+    row times the table's rows is the estimate. An estimate, not a bound: data that
+    changes along the file (longer text later on) compresses and prints differently.
+    """
+    import tempfile
+
+    import pyarrow.parquet as pq
+
+    fmt = get_format(fmt) if isinstance(fmt, str) else fmt
+    total = 0
+    with tempfile.TemporaryDirectory(prefix="zuinig-size-") as work:
+        for table, source in workload.tables.items():
+            parquet = pq.ParquetFile(source)
+            rows = parquet.metadata.num_rows
+            sample = next(parquet.iter_batches(batch_size=SIZE_SAMPLE_ROWS), None)
+            if sample is None or rows == 0:
+                continue
+            sample_source = Path(work) / f"sample-{table}.parquet"  # not the target's name
+            with pq.ParquetWriter(sample_source, parquet.schema_arrow) as writer:
+                writer.write_batch(sample)
+            target = Path(work) / f"{table}{fmt.suffix}"
+            _write_table(sample_source, target, fmt)
+            total += target.stat().st_size * rows // sample.num_rows
+    return total
+
+
 def _write_table(source: Path, target: Path, fmt: Format) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
-
-    from zuinig.bench.workloads import BATCH_ROWS, READ_BATCH_ROWS, rechunk
 
     parquet = pq.ParquetFile(source)
     schema = parquet.schema_arrow

@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from zuinig.bench.results import CORRECT_NO, correct_text
 from zuinig.meter.base import Method
 
 #: Above this ratio of largest to smallest bar, the energy axis is logarithmic.
@@ -147,10 +148,16 @@ def _cells(row: Mapping[str, Any], per_query: bool, with_range: bool = False) ->
         _number(row.get("duration_s_median"), "{:.3f}"),
         _number(row.get("cpu_s_median"), "{:.2f}"),
         _bytes(row.get("storage_bytes")),
-        {True: "yes", False: "NO", None: "-"}[row.get("correct")],
+        _correct(row.get("correct")),
         row["status"] if row["status"] == "ok" else f"{row['status'].upper()}",
     ]
     return cells
+
+
+def _correct(value: object) -> str:
+    # Sessions stored before "not checked" existed hold True, False or None.
+    text = correct_text(value) if value is None or isinstance(value, bool) else str(value)
+    return "NO" if text == CORRECT_NO else text
 
 
 def _significance(rows: Sequence[Mapping[str, Any]]) -> list[str]:

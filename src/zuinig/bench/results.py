@@ -7,8 +7,12 @@ states the same figures (the statistics themselves are in :mod:`zuinig.bench.sta
 Rules:
 
 - Only ``measured`` trials with status ``ok`` and an energy figure count.
+- ``correct`` is ``yes`` (its answer agreed with the consensus), ``no`` or ``not
+  checked`` (there was nothing to compare: a job that returns no table, a single
+  configuration, no completed trial). A configuration's total is ``yes`` only when
+  every one of its queries is.
 - A configuration with a wrong answer to any query is disqualified: every one of its
-  rows gets status ``wrong`` and ``correct: false``, and it is never ranked (no ratio,
+  rows gets status ``wrong`` and ``correct: no``, and it is never ranked (no ratio,
   never on the Pareto front).
 - The baseline is csv + pandas (default parser) at the same thread count and query.
   When it is not in the matrix, or failed, ratios are ``None`` and a note says why.
@@ -34,6 +38,11 @@ BASELINE_LABEL = "csv + pandas"
 PARETO_OBJECTIVES = ("energy_kwh_median", "duration_s_median", "storage_bytes")
 #: The query name of rows that add up all queries.
 ALL_QUERIES = "all"
+
+#: The values of ``correct`` (see the module docstring).
+CORRECT_YES = "yes"
+CORRECT_NO = "no"
+NOT_CHECKED = "not checked"
 
 #: Measured quantities summarised per configuration and query, with their units.
 QUANTITIES = ("energy_kwh", "duration_s", "cpu_s", "peak_rss_bytes")
@@ -174,7 +183,7 @@ def summarise(
     _add_ratios(results, {(c, q): measured.get((c, q), []) for c in configs for q in queries}, seed)
     notes += _baseline_notes(results)
     _mark_pareto(results, queries)
-    totals = _totals(configs, queries, observed, storage_bytes, wrong, seed)
+    totals = _totals(configs, queries, observed, storage_bytes, wrong, checked, seed)
     imports = _imports(configs, observed, seed)
     return Summary(
         results=results,
@@ -235,15 +244,22 @@ def _judge(
     checked: Mapping[tuple[Configuration, str], bool],
 ) -> None:
     if config in wrong:
-        row["status"], row["correct"], row["reason"] = STATUS_WRONG, False, wrong[config]
+        row["status"], row["correct"], row["reason"] = STATUS_WRONG, CORRECT_NO, wrong[config]
     else:
-        row["correct"] = checked.get((config, query))
+        row["correct"] = correct_text(checked.get((config, query)))
+
+
+def correct_text(verdict: bool | None) -> str:
+    """``yes``, ``no`` or ``not checked`` for a verdict (``None``: not checked)."""
+    if verdict is None:
+        return NOT_CHECKED
+    return CORRECT_YES if verdict else CORRECT_NO
 
 
 def _rankable(row: Mapping[str, Any]) -> bool:
     return (
         row["status"] == STATUS_OK
-        and row["correct"] is not False
+        and row["correct"] != CORRECT_NO
         and bool(row["energy_kwh_median"])
     )
 
@@ -343,6 +359,7 @@ def _totals(
     observed: Sequence[Observation],
     storage_bytes: Mapping[str, int],
     wrong: Mapping[Configuration, str],
+    checked: Mapping[tuple[Configuration, str], bool],
     seed: int,
 ) -> list[dict[str, Any]]:
     per_config = {config: _repetition_totals(config, queries, observed) for config in configs}
@@ -356,13 +373,18 @@ def _totals(
             )
         row["repetitions"] = len(sums)
         row["storage_bytes"] = storage_bytes.get(config.format)
+        every_query = all(checked.get((config, query)) for query in queries)
         if config in wrong:
-            row.update(status=STATUS_WRONG, correct=False, reason=wrong[config])
+            row.update(status=STATUS_WRONG, correct=CORRECT_NO, reason=wrong[config])
         elif sums:
-            row.update(status=STATUS_OK, correct=True, reason="")
+            row.update(
+                status=STATUS_OK, correct=CORRECT_YES if every_query else NOT_CHECKED, reason=""
+            )
         else:
             row.update(
-                status="incomplete", correct=None, reason="no repetition completed every query"
+                status="incomplete",
+                correct=NOT_CHECKED,
+                reason="no repetition completed every query",
             )
         rows.append(row)
     by_config = dict(zip(configs, rows, strict=True))

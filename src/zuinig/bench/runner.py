@@ -12,7 +12,9 @@ One *configuration* is (format, engine, mode, threads). The runner:
 4. compares every configuration's answer to each query (the first answer it gave) with
    the consensus and disqualifies those that disagree;
 5. summarises (:mod:`zuinig.bench.results`) and stores the session and every trial,
-   each linked to its run, in the ledger.
+   each linked to its run, in the ledger. Trials are stored as they finish; a failure
+   after the session started ends it as ``error``, never leaving it ``running``, and a
+   failure while comparing answers leaves them ``not checked`` and the results intact.
 
 Each trial is one ``python -m zuinig.bench.trial`` process (see that module) that runs
 all selected queries for one configuration. The parent watches it: the process tree's
@@ -26,6 +28,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import math
 import os
 import platform
 import random
@@ -49,6 +52,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import psutil
 
 from zuinig.bench.results import Configuration, Observation, Summary, summarise
+from zuinig.bench.sizing import Need, check_fits, size_text
 from zuinig.bench.trial import (
     EXIT_OOM,
     KIND_IDLE,
@@ -66,7 +70,11 @@ from zuinig.bench.trial import (
     STATUS_WRONG,
     TrialEvent,
     TrialSpec,
+    find_job_file,
+    job_function_name,
+    one_line,
     read_events,
+    safe_import_path,
 )
 from zuinig.config import CONFIG_FILE_ENV
 from zuinig.errors import BenchError, UsageError
@@ -94,6 +102,17 @@ MEMORY_POLL_S = 0.025
 KILL_WAIT_S = 10.0
 #: Stderr lines of a failed trial kept to explain it.
 _STDERR_TAIL_LINES = 5
+#: Most repetitions per configuration: bootstrap intervals settle long before, and each
+#: repetition is a fresh process (about a second at least), so 1000 already take a
+#: quarter of an hour per configuration.
+MAX_REPEAT = 1000
+#: Most threads per logical CPU: more measures the operating system's scheduling, not
+#: the engine, and engines start a thread (with its stack) for each.
+MAX_THREADS_PER_CPU = 4
+#: Longest trial timeout (s): a week; a longer one is a typing error.
+MAX_TIMEOUT_S = 7 * 24 * 3600.0
+#: Most rows: Arrow and the ledger count rows in signed 64-bit integers.
+MAX_ROWS = 2**63 - 1
 
 _SIZE_UNITS = {
     "": 1,
@@ -146,14 +165,16 @@ class BenchOptions:
         cache_dir: where generated data is kept; the user cache when ``None``.
         prepared_dir: where prepared formats are kept; ``<cache>/prepared`` when ``None``.
         meter: ``default`` or ``null`` (no energy; for tests of the machinery).
-        cwd: directory from which the user's module is imported.
+        cwd: the working folder, where the job's module name or relative file path is
+            looked up (see :func:`~zuinig.bench.trial.find_job_file`).
         tags: tags of every run the session stores (preparation, import, warm-up,
             measured and idle), e.g. ``{"team": "ruimte"}`` so that the benchmark's
             energy counts for that team in reports. The bench's own keys
             (:data:`BENCH_TAG_KEYS`) cannot be given.
 
     Raises:
-        UsageError: a tag key is empty or one of the bench's own.
+        UsageError: a tag key is empty or one of the bench's own; a number is not finite
+            or out of its range (see :meth:`check_numbers`); a list is empty.
     """
 
     workload: str = "tpch"
@@ -177,6 +198,17 @@ class BenchOptions:
     tags: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        self.check_numbers()
+        for option, value in (
+            ("--formats", self.formats),
+            ("--engines", self.engines),
+            ("--queries", self.queries),
+        ):
+            if value is not None and not value.replace(",", "").strip():
+                raise UsageError(
+                    f"{option} is empty; give a comma-separated list, or leave the option out "
+                    "for the default"
+                )
         for key in self.tags:
             if not isinstance(key, str) or not key:
                 raise UsageError(f"tag keys must be non-empty text, got {key!r}")
@@ -189,6 +221,49 @@ class BenchOptions:
         # A read-only copy: the caller's dict may change after the session starts.
         frozen = MappingProxyType({key: str(value) for key, value in self.tags.items()})
         object.__setattr__(self, "tags", frozen)
+
+    def check_numbers(self) -> None:
+        """Refuse numbers no benchmark can use, before anything runs.
+
+        Not a number (nan), infinite, negative or absurd: ``repeat`` in 1 to
+        :data:`MAX_REPEAT`; ``threads`` in 1 to :data:`MAX_THREADS_PER_CPU` per logical
+        CPU; ``timeout_s`` above 0 and at most :data:`MAX_TIMEOUT_S`; ``scale`` above 0
+        and at most TPC-H's largest; ``rows`` in 1 to :data:`MAX_ROWS`;
+        ``memory_limit_bytes`` above 0 and at most this machine's memory and swap.
+        Whether the data fits is checked later, before it is generated
+        (:mod:`zuinig.bench.sizing`).
+
+        Raises:
+            UsageError: the first number that is out of range, in one line.
+        """
+        from zuinig.bench.workloads import MAX_TPCH_SCALE
+
+        if not 1 <= self.repeat <= MAX_REPEAT:
+            raise UsageError(f"--repeat must be from 1 to {MAX_REPEAT}, got {self.repeat}")
+        cpus = os.cpu_count() or 1
+        most_threads = MAX_THREADS_PER_CPU * cpus
+        for count in self.threads or ():
+            if not 1 <= count <= most_threads:
+                raise UsageError(
+                    f"--threads {count} is out of range; this machine has {cpus} logical CPUs, "
+                    f"give 1 to {most_threads}"
+                )
+        _check_float("--timeout", self.timeout_s, MAX_TIMEOUT_S, "seconds")
+        _check_float("--scale", self.scale, MAX_TPCH_SCALE, "the TPC-H scale factor")
+        if not math.isfinite(self.idle_s) or self.idle_s < 0:
+            raise UsageError(f"the idle baseline must be 0 s or more, got {self.idle_s}")
+        if self.rows is not None and not 1 <= self.rows <= MAX_ROWS:
+            raise UsageError(f"--rows must be from 1 to {MAX_ROWS:,}, got {self.rows:,}")
+        if self.memory_limit_bytes is not None:
+            machine = psutil.virtual_memory().total + psutil.swap_memory().total
+            if self.memory_limit_bytes <= 0:
+                raise UsageError(f"--memory-limit must be above 0, got {self.memory_limit_bytes}")
+            if self.memory_limit_bytes > machine:
+                raise UsageError(
+                    f"--memory-limit {size_text(self.memory_limit_bytes)} is more than this "
+                    f"machine's memory and swap ({size_text(machine)}); give less, or leave "
+                    "it out for no limit"
+                )
 
     def to_config(self) -> dict[str, Any]:
         """The options as JSON values, for the session record."""
@@ -210,6 +285,13 @@ class BenchOptions:
             "meter": self.meter,
             "tags": dict(self.tags),
         }
+
+
+def _check_float(option: str, value: float | None, most: float, what: str) -> None:
+    if value is None:
+        return
+    if not math.isfinite(value) or not 0 < value <= most:  # nan fails every comparison
+        raise UsageError(f"{option} must be above 0 and at most {most:g} ({what}), got {value}")
 
 
 def parse_size(text: str) -> int:
@@ -260,6 +342,8 @@ class Matrix:
         engine_paths: per custom engine name, its ``module:Class`` for the child.
         threads: the thread counts.
         queries: the queries (for ``user``: the job's function name).
+        job_file: the file of the user's job module, when found by path (see
+            :func:`~zuinig.bench.trial.find_job_file`).
     """
 
     workload: Workload
@@ -268,6 +352,7 @@ class Matrix:
     engine_paths: Mapping[str, str]
     threads: tuple[int, ...]
     queries: tuple[str, ...]
+    job_file: Path | None = None
 
     def configurations(self) -> list[Configuration]:
         """Every format x engine x threads, except formats the engine cannot read."""
@@ -308,8 +393,6 @@ def resolve_matrix(options: BenchOptions) -> Matrix:
     from zuinig.bench.queries import parse_queries
     from zuinig.bench.workloads import get_workload
 
-    if options.repeat < 1:
-        raise UsageError(f"--repeat must be 1 or more, got {options.repeat}")
     with _as_usage_error():
         formats = (
             tuple(FORMATS)
@@ -328,17 +411,20 @@ def resolve_matrix(options: BenchOptions) -> Matrix:
                 raise UsageError("your own data needs both --data FILE and --job module:function")
             if not options.data.is_file():
                 raise UsageError(f"{options.data} is not a file; give --data an existing file")
-            queries: tuple[str, ...] = (_job_query_name(options.job),)
+            queries: tuple[str, ...] = (job_function_name(options.job),)
+            job_file = find_job_file(options.job, options.cwd or Path.cwd())
         else:
             if options.data is not None or options.job:
                 raise UsageError("--data and --job go together, without --workload")
             queries = parse_queries(options.workload, options.queries)
+            job_file = None
     workload = get_workload(
         options.workload,
         scale=options.scale,
         rows=options.rows,
         data=options.data,
         cache_dir=options.cache_dir,
+        memory_limit_bytes=options.memory_limit_bytes,
     )
     matrix = Matrix(
         workload=workload,
@@ -347,6 +433,7 @@ def resolve_matrix(options: BenchOptions) -> Matrix:
         engine_paths=engine_paths,
         threads=options.threads or (os.cpu_count() or 1,),
         queries=queries,
+        job_file=job_file,
     )
     if not matrix.configurations():
         raise UsageError(
@@ -376,13 +463,6 @@ def _load_custom_engines(spec: str | None) -> dict[str, str]:
         if module and attribute[:1].isupper():
             paths[load_engine(item, replace=True).name] = item
     return paths
-
-
-def _job_query_name(job: str) -> str:
-    module, _, function = job.partition(":")
-    if not module or not function:
-        raise UsageError(f"--job looks like module:function, got {job!r}")
-    return function
 
 
 def plan_rounds(
@@ -461,7 +541,8 @@ def run_trial_process(
     started = time.monotonic()
     with tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace") as stderr:
         child = subprocess.Popen(
-            [sys.executable, "-m", "zuinig.bench.trial"],
+            # -P: the working folder is not put on the import path (see zuinig.bench.trial).
+            [sys.executable, "-P", "-m", "zuinig.bench.trial"],
             stdin=subprocess.PIPE,
             stdout=subprocess.DEVNULL,
             stderr=stderr,
@@ -503,9 +584,8 @@ def _watch(
             why, reason = STATUS_INTERRUPTED, "stopped by Ctrl-C"
         elif memory_limit_bytes is not None and rss > memory_limit_bytes:
             why = STATUS_OOM
-            reason = (
-                f"used {_size(rss)}, over the memory limit of {_size(memory_limit_bytes)}; killed"
-            )
+            limit = size_text(memory_limit_bytes)
+            reason = f"used {size_text(rss)}, over the memory limit of {limit}; killed"
         elif timeout_s is not None and time.monotonic() - started > timeout_s:
             why, reason = STATUS_TIMEOUT, f"still running after {timeout_s:g} s (--timeout); killed"
         if why is not None:
@@ -558,14 +638,6 @@ def _classify(
         return STATUS_ERROR, failed.reason
     last = stderr_tail[-1] if stderr_tail else "no message"
     return STATUS_ERROR, f"exited with code {returncode}: {last}"
-
-
-def _size(value: float) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if value < 1000:
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1000
-    return f"{value:.1f} TB"
 
 
 # -- the store ----------------------------------------------------------------------------
@@ -722,7 +794,20 @@ class BenchRunner:
         """
         started = time.monotonic()
         matrix = matrix or resolve_matrix(self.options)
+        self._check_prepared_fit(matrix)
         session = self._start_session(matrix)
+        try:
+            return self._run_session(session, matrix, started)
+        except BaseException as error:
+            # Its trials are stored as they finish; the session must not stay "running".
+            status = STATUS_INTERRUPTED if isinstance(error, KeyboardInterrupt) else STATUS_ERROR
+            with contextlib.suppress(Exception):  # the original error is the one to report
+                self.store.finish_bench_session(
+                    replace(session, status=status, ended_at=datetime.now(UTC))
+                )
+            raise
+
+    def _run_session(self, session: BenchSession, matrix: Matrix, started: float) -> BenchReport:
         # Open the recorder's ledger before the preparation runs: left to zuinig.measure's
         # background opener (spool first), its CPU time would land in their windows.
         with contextlib.suppress(Exception):  # unreachable: runs are spooled instead
@@ -802,15 +887,42 @@ class BenchRunner:
         )
         return self.store.start_bench_session(session)
 
+    def _prepared_dir(self) -> Path:
+        from zuinig.bench.workloads import default_cache_dir
+
+        return self.options.prepared_dir or (
+            (self.options.cache_dir or default_cache_dir()) / "prepared"
+        )
+
+    def _check_prepared_fit(self, matrix: Matrix) -> None:
+        """Refuse, before the session starts, formats whose files would not fit the disk."""
+        from zuinig.bench.formats import estimate_prepared_bytes, find_prepared, get_format
+
+        directory = self._prepared_dir()
+        missing = [
+            fmt
+            for fmt in map(get_format, matrix.formats)
+            if find_prepared(matrix.workload, fmt, directory) is None
+        ]
+        if not missing:
+            return
+        need = sum(estimate_prepared_bytes(matrix.workload, fmt) for fmt in missing)
+        names = ", ".join(fmt.name for fmt in missing)
+        check_fits(
+            Need(
+                what=f"{matrix.workload.key} as {names}",
+                memory_bytes=0,  # written in batches
+                disk_bytes=need,
+                advice="give fewer --formats or free disk space",
+                disk_is_bound=False,
+            ),
+            directory,
+        )
+
     def _prepare_all(
         self, session: BenchSession, matrix: Matrix
     ) -> tuple[dict[str, PreparedData], list[dict[str, Any]]]:
-        from zuinig.bench.workloads import default_cache_dir
-
-        directory = (
-            self.options.prepared_dir
-            or (self.options.cache_dir or default_cache_dir()) / "prepared"
-        )
+        directory = self._prepared_dir()
         prepared: dict[str, PreparedData] = {}
         rows: list[dict[str, Any]] = []
         for fmt in matrix.formats:
@@ -988,7 +1100,7 @@ class BenchRunner:
             queries=matrix.queries,
             answers_dir=str(answers_dir) if wants_answers else None,
             user_job=self.options.job,
-            cwd=str(self.options.cwd or Path.cwd()),
+            job_file=str(matrix.job_file) if matrix.job_file else None,
             ledger_url=self.ledger_url,
             meter=self.options.meter,
         )
@@ -1002,7 +1114,11 @@ class BenchRunner:
         return outcome
 
     def _base_env(self) -> dict[str, str]:
-        env = {"PYTHONPATH": os.pathsep.join(_import_path())}
+        # This process's import path, so a trial imports what the runner imports (a custom
+        # engine's module), except the working folder (see zuinig.bench.trial). Not
+        # PYTHONSAFEPATH: it would reach scripts the user's job starts, and take their own
+        # folder off their import path.
+        env = {"PYTHONPATH": os.pathsep.join(safe_import_path(Path.cwd()))}
         if self.config_file is not None:
             env[CONFIG_FILE_ENV] = str(self.config_file.resolve())
         return env
@@ -1131,14 +1247,25 @@ class BenchRunner:
         wrong: dict[Configuration, str] = {}
         checked: dict[tuple[Configuration, str], bool] = {}
         for query in queries:
-            answers = {
-                config: pa.ipc.open_file(pa.memory_map(str(path))).read_all()
-                for (config, name), path in self._answers.items()
-                if name == query and path.is_file()
-            }
-            if len(answers) < 2:
+            try:
+                answers = {
+                    config: pa.ipc.open_file(pa.memory_map(str(path))).read_all()
+                    for (config, name), path in self._answers.items()
+                    if name == query and path.is_file()
+                }
+                if len(answers) < 2:
+                    continue
+                consensus = find_consensus(
+                    answers, prefer=_preferred_references(answers), label=query
+                )
+            except Exception as error:  # a failed check must not lose the trials
+                # The trials are stored and their figures stand; only this query's
+                # answers go unchecked, and the table says so.
+                self._notes.append(
+                    f"{query}: the answers could not be compared ({one_line(error)}); "
+                    "they are not checked"
+                )
                 continue
-            consensus = find_consensus(answers, prefer=_preferred_references(answers), label=query)
             if not consensus.majority:
                 self._notes.append(
                     f"{query}: no majority of engines agree; the reference is a guess"
@@ -1197,12 +1324,6 @@ def _thread_env(config: Configuration) -> dict[str, str]:
     return get_engine(config.engine, config.mode).env_for_threads(config.threads)
 
 
-def _import_path() -> list[str]:
-    """This process's import path, so a trial imports what the runner imports (a custom
-    engine's module, the user's job)."""
-    return [entry or str(Path.cwd()) for entry in sys.path]
-
-
 @contextlib.contextmanager
 def _stopping_on_sigint(stop: StopFlag) -> Iterator[None]:
     """While the matrix runs, Ctrl-C sets ``stop`` instead of raising; a second Ctrl-C
@@ -1248,11 +1369,11 @@ def page_cache_statement(data_bytes: int) -> str:
     """The page-cache state of the measured reads, said plainly."""
     available = psutil.virtual_memory().available
     fits = (
-        f"the prepared data ({_size(data_bytes)} over all formats) fits in free memory "
-        f"({_size(available)} available)"
+        f"the prepared data ({size_text(data_bytes)} over all formats) fits in free memory "
+        f"({size_text(available)} available)"
         if data_bytes < available
-        else f"the prepared data ({_size(data_bytes)}) does NOT fit in free memory "
-        f"({_size(available)} available), so measured reads may partly come from disk"
+        else f"the prepared data ({size_text(data_bytes)}) does NOT fit in free memory "
+        f"({size_text(available)} available), so measured reads may partly come from disk"
     )
     return (
         "page caches were not dropped (that needs root); each query's warm-up read runs "

@@ -20,6 +20,14 @@ knows which steps completed. A ``MemoryError`` is reported as ``oom`` and exits 
 
 ``kind="idle"`` measures one window of sleeping: the idle baseline. ``kind="user"``
 calls the user's ``function(engine_name, path)`` instead of a catalogue query.
+
+The working folder is never on this process's import path (the parent starts it with
+``python -P`` and hands on its own import path without that folder), so a ``pandas.py`` or ``duckdb.py`` lying there
+cannot stand in for the engine. The user's job module is the one exception, and it is
+deliberate: :func:`find_job_file` finds it in the working folder by name (or takes the
+file path given), and the trial loads that very file; its folder goes at the *end* of
+the import path, so the job can import modules beside it while installed packages
+still win over files of the same name.
 """
 
 from __future__ import annotations
@@ -28,7 +36,10 @@ import contextlib
 import dataclasses
 import functools
 import importlib
+import importlib.machinery
+import importlib.util
 import json
+import os
 import sys
 import time
 import traceback
@@ -83,8 +94,10 @@ class TrialSpec:
         data: the prepared data, as :meth:`PreparedData.to_json` wrote it.
         queries: the queries to run, in order.
         answers_dir: where to write each query's answer; ``None`` to write none.
-        user_job: ``module:function`` of the user's job (``kind`` ``user``).
-        cwd: directory put first on ``sys.path`` so the user's module imports.
+        user_job: ``module:function`` (or ``file.py:function``) of the user's job
+            (``kind`` ``user``).
+        job_file: the file of the job's module, found by :func:`find_job_file`; ``None``
+            when the module is imported by name from the installed packages.
         idle_s: seconds to sleep (``kind`` ``idle``).
         ledger_url: the ledger to store runs in; ``None`` for the settings' ledger.
         meter: ``default`` (the settings' meter) or ``null`` (no energy).
@@ -102,7 +115,7 @@ class TrialSpec:
     queries: Sequence[str] = ()
     answers_dir: str | None = None
     user_job: str | None = None
-    cwd: str | None = None
+    job_file: str | None = None
     idle_s: float = 0.0
     ledger_url: str | None = None
     meter: str = "default"
@@ -255,12 +268,10 @@ class _Trial:
         from zuinig.bench.formats import PreparedData
 
         assert self.spec.data is not None and self.spec.user_job, "a user trial needs data"
-        if self.spec.cwd:
-            sys.path.insert(0, self.spec.cwd)
-        function = load_user_job(self.spec.user_job)
+        function = load_user_job(self.spec.user_job, self.spec.job_file)
         data = PreparedData.from_json(self.spec.data)
         path = str(next(iter(data.paths.values())))
-        query = self.spec.user_job.partition(":")[2]
+        query = job_function_name(self.spec.user_job)
         self.measured(PHASE_WARMUP, query, lambda: function(engine.name, path))
         result = self.measured(PHASE_MEASURED, query, lambda: function(engine.name, path))
         self._write_answer(query, lambda: user_answer_to_arrow(result))
@@ -287,42 +298,147 @@ class _Trial:
         self.emit(TrialEvent("answer", STATUS_OK, query, answer=str(path)))
 
 
-def load_user_job(path: str) -> Callable[[str, str], object]:
-    """The user's ``function(engine_name, path)`` from ``"module:function"``.
+def split_job(job: str) -> tuple[str, str]:
+    """``(module or file, function)`` of ``module:function`` or ``path/file.py:function``.
 
     Raises:
-        BenchError: the path is malformed, cannot be imported, or is not callable.
+        BenchError: either part is missing.
     """
     from zuinig.errors import BenchError
 
-    module_name, _, name = path.partition(":")
-    if not module_name or not name:
-        raise BenchError(f"a job looks like module:function, got {path!r}")
+    module, _, function = job.rpartition(":")
+    if not module or not function or not function.isidentifier():
+        raise BenchError(
+            f"a job looks like module:function or path/to/file.py:function, got {job!r}"
+        )
+    return module, function
+
+
+def job_function_name(job: str) -> str:
+    """The function's name in ``job``: the name its trials are stored under."""
+    return split_job(job)[1]
+
+
+def find_job_file(job: str, cwd: Path) -> Path | None:
+    """The file of the job's module, looked up explicitly, never through ``sys.path[0]``.
+
+    A part ending in ``.py`` or holding a ``/`` is a file path (relative to ``cwd``). A
+    module name is looked for in ``cwd`` (``name.py`` or ``name/__init__.py``, dots as
+    folders): the folder the user ran ``zuinig bench`` in. A module found nowhere there
+    gives ``None``: the trial imports it by name, from the installed packages and
+    ``PYTHONPATH``.
+
+    Raises:
+        BenchError: the job is malformed, or its file does not exist.
+    """
+    from zuinig.errors import BenchError
+
+    module, _ = split_job(job)
+    if module.endswith(".py") or "/" in module or os.sep in module:
+        path = (cwd / module).expanduser()
+        if not path.is_file():
+            raise BenchError(f"the job's file {path} does not exist; check --job")
+        return path.resolve()
+    parts = module.split(".")
+    if not all(part.isidentifier() for part in parts):
+        raise BenchError(f"{module!r} is not a module name nor a .py file; check --job")
+    base = cwd.joinpath(*parts)
+    for candidate in (base.with_name(f"{parts[-1]}.py"), base / "__init__.py"):
+        if candidate.is_file():
+            return candidate.resolve()
+    if importlib.machinery.PathFinder.find_spec(parts[0], safe_import_path(cwd)) is None:
+        raise BenchError(
+            f"cannot find the job's module {module!r} in {cwd} nor among the installed "
+            "packages; give its file, e.g. --job path/to/jobs.py:function"
+        )
+    return None
+
+
+def load_user_job(job: str, job_file: str | None = None) -> Callable[[str, str], object]:
+    """The user's ``function(engine_name, path)`` from ``job`` (see :func:`find_job_file`).
+
+    With ``job_file`` that file is loaded as the module, and the folder it is imported
+    from goes at the end of ``sys.path`` (deliberately; see the module docstring).
+
+    Raises:
+        BenchError: the job is malformed, cannot be imported, or is not callable.
+    """
+    from zuinig.errors import BenchError
+
+    module_name, name = split_job(job)
     try:
-        found = getattr(importlib.import_module(module_name), name)
-    except (ImportError, AttributeError) as error:
-        raise BenchError(f"cannot load the job {path}: {one_line(error)}") from error
+        if job_file is None:
+            module = importlib.import_module(module_name)
+        else:
+            module = _load_file(module_name, Path(job_file))
+        found = getattr(module, name)
+    except (ImportError, AttributeError, SyntaxError, OSError) as error:
+        raise BenchError(f"cannot load the job {job}: {one_line(error)}") from error
     if not callable(found):
-        raise BenchError(f"{path} is not a function")
+        raise BenchError(f"{job} is not a function")
     function: Callable[[str, str], object] = found
     return function
+
+
+def _load_file(module_name: str, path: Path) -> Any:
+    """Import ``path`` as a module; its import root goes last on ``sys.path``."""
+    if module_name.endswith(".py") or "/" in module_name or os.sep in module_name:
+        name, root = path.stem, path.parent
+    else:
+        name = module_name
+        depth = module_name.count(".") + (path.name == "__init__.py")
+        root = path.parents[depth]
+    if str(root) not in sys.path:
+        sys.path.append(str(root))
+    if "." in name:  # a module in a package: import the package the usual way, from root
+        return importlib.import_module(name)
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot import {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def safe_import_path(cwd: Path) -> list[str]:
+    """``sys.path`` without the working folder (``''`` or ``cwd`` itself): the import path
+    of a trial process, which sees what this process imports except the working folder."""
+    here = str(cwd.resolve())
+    return [entry for entry in sys.path if entry and _resolved(entry) != here]
+
+
+def _resolved(entry: str) -> str:
+    try:
+        return str(Path(entry).resolve())
+    except OSError:
+        return entry
 
 
 def user_answer_to_arrow(result: object) -> Any:
     """A user job's return value as a pyarrow table, or ``None`` when it is no table.
 
-    pandas and Polars DataFrames and pyarrow tables are converted; anything else
-    (a number, ``None``, a path) cannot be compared and is skipped.
+    pandas and Polars DataFrames, pyarrow tables and record-batch readers, and anything
+    that offers an Arrow stream (a DuckDB relation, via the Arrow PyCapsule protocol)
+    are converted; anything else (a number, ``None``, a path, a lazy frame never
+    collected) cannot be compared and is skipped: its answer is ``not checked``.
     """
     import pyarrow as pa
 
     if isinstance(result, pa.Table):
         return result
+    if isinstance(result, pa.RecordBatchReader):
+        return result.read_all()
     module = type(result).__module__.split(".")[0]
     if module == "pandas" and type(result).__name__ == "DataFrame":
         return pa.Table.from_pandas(result, preserve_index=False)
     if module == "polars" and type(result).__name__ == "DataFrame":
         return result.to_arrow()  # type: ignore[attr-defined]
+    if hasattr(result, "__arrow_c_stream__"):
+        try:
+            return pa.table(result)
+        except (pa.ArrowException, TypeError, ValueError):
+            return None  # a stream of something other than rows (e.g. a Series)
     return None
 
 

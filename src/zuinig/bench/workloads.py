@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 import shutil
 import subprocess
@@ -34,14 +35,15 @@ from types import MappingProxyType
 from typing import Any
 
 import numpy as np
-import platformdirs
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
 from zuinig.bench._cache import building, read_manifest, write_manifest
+from zuinig.bench._cache import default_cache_dir as default_cache_dir  # public here
+from zuinig.bench.batching import BATCH_ROWS, READ_BATCH_ROWS, rechunk
 from zuinig.bench.queries import catalog
+from zuinig.bench.sizing import DataTooLargeError, Need, arrow_bytes_per_row, check_fits
 from zuinig.errors import BenchError
 from zuinig.formats_by_suffix import FORMAT_BY_SUFFIX
 
@@ -66,22 +68,34 @@ NORMALISATION_NOTE = (
 #: The executable of the ``tpchgen-cli`` package.
 TPCHGEN_EXECUTABLE = "tpchgen-cli"
 
-#: Rows per batch when streaming tables; pyarrow's default maximum Parquet row-group
-#: size, so canonical files have the row groups a default writer would give them.
-BATCH_ROWS = 1 << 20
-#: Rows per batch when reading Parquet: pyarrow's default. Batches that span row groups
-#: are stitched together, which made reading SF1 lineitem twice as slow with BATCH_ROWS.
-READ_BATCH_ROWS = 1 << 16
 #: Compression of canonical files: they are only read to prepare formats, so small wins.
 CANONICAL_COMPRESSION = "zstd"
-#: Bytes per block when reading a user's CSV; types are inferred from the first block,
-#: so a large block sees more rows before deciding (pyarrow's default is 1 MiB).
-USER_CSV_BLOCK_BYTES = 64 << 20
+#: How a user's file is read: part of its cache key, so that a copy read another way is
+#: read again (1: pyarrow's defaults, an empty CSV text field as ''; 2: as zuinig convert
+#: reads it, an empty field as null).
+_USER_READER_VERSION = 2
 #: Decimal precision up to which every unscaled value is an integer a double holds
 #: exactly (10**15 < 2**53), so the fast conversion is correctly rounded.
 _EXACT_DECIMAL_DIGITS = 15
 #: Largest power of ten a double holds exactly.
 _EXACT_POWER_OF_TEN = 22
+#: The largest TPC-H scale factor the specification defines (TPC-H 3.0.1, clause 4.1.3:
+#: 1 to 100000); anything above is no TPC-H-derived data any more.
+MAX_TPCH_SCALE = 100_000
+#: Bytes of TPC-H data per scale factor: the specification sizes its database at about
+#: 1 GB per unit of scale (clause 4.1.3). The generator's raw output and the canonical
+#: copy are both on disk until the raw one is deleted, hence twice that at most.
+TPCH_BYTES_PER_SCALE = 10**9
+#: Rows of the largest TPC-H table (lineitem) per unit of scale (TPC-H clause 4.2.5).
+_TPCH_LINEITEM_ROWS_PER_SCALE = 6_000_000
+#: Bytes of a lineitem row in memory, rounded up: its text form averages about 125
+#: bytes (760 MB for 6 million rows at scale 1); Arrow adds offsets for its text columns.
+_TPCH_WIDEST_ROW_BYTES = 256
+#: Memory of a generator beyond its arrays of ids, in batches of rows: one batch, the
+#: codes and decoded columns it is made from, and the Parquet writer's row group.
+#: Measured for group-by data: 300 MB of peak growth with 82 MB batches (20 million
+#: rows), so 4 batches is an upper bound.
+_BATCHES_HELD = 4
 
 _USER_TABLE = "data"
 # How a user's file is read, per format its suffix names: tab-separated and plain text
@@ -99,6 +113,12 @@ _USER_SUFFIXES = {
     if fmt in _READER_BY_FORMAT
 }
 _COMPRESSED_SUFFIXES = frozenset({".gz", ".bz2", ".zst", ".lz4"})
+
+
+class UserDataError(BenchError):
+    """The user's file cannot be read: bad input (exit code 2)."""
+
+    bad_input = True
 
 
 @dataclass(frozen=True)
@@ -150,11 +170,6 @@ class Workload:
         }
 
 
-def default_cache_dir() -> Path:
-    """The user cache directory of zuinig (``~/.cache/zuinig`` on Linux)."""
-    return platformdirs.user_cache_path("zuinig")
-
-
 def workload_names() -> tuple[str, ...]:
     """The workload families :func:`get_workload` knows."""
     return (catalog.TPCH, catalog.GROUPBY, catalog.USER)
@@ -167,6 +182,7 @@ def get_workload(
     rows: int | None = None,
     data: Path | None = None,
     cache_dir: Path | None = None,
+    memory_limit_bytes: int | None = None,
 ) -> Workload:
     """The workload ``name`` with its size, generating its data when not cached.
 
@@ -176,17 +192,27 @@ def get_workload(
         rows: rows of group-by data (``groupby``); :data:`DEFAULT_GROUPBY_ROWS` when ``None``.
         data: the user's file (``user``; required).
         cache_dir: where generated data is kept; :func:`default_cache_dir` when ``None``.
+        memory_limit_bytes: generating data must stay under this much memory (bytes).
 
     Raises:
         BenchError: the name is unknown, a size does not fit the workload, or the data
             cannot be generated.
+        DataTooLargeError: the data would not fit this machine or the memory limit.
     """
     if name == catalog.TPCH:
         _refuse(name, rows=rows, data=data)
-        return tpch(DEFAULT_TPCH_SCALE if scale is None else scale, cache_dir=cache_dir)
+        return tpch(
+            DEFAULT_TPCH_SCALE if scale is None else scale,
+            cache_dir=cache_dir,
+            memory_limit_bytes=memory_limit_bytes,
+        )
     if name == catalog.GROUPBY:
         _refuse(name, scale=scale, data=data)
-        return groupby(DEFAULT_GROUPBY_ROWS if rows is None else rows, cache_dir=cache_dir)
+        return groupby(
+            DEFAULT_GROUPBY_ROWS if rows is None else rows,
+            cache_dir=cache_dir,
+            memory_limit_bytes=memory_limit_bytes,
+        )
     if name == catalog.USER:
         _refuse(name, scale=scale, rows=rows)
         if data is None:
@@ -215,7 +241,12 @@ def tpch_tables() -> tuple[str, ...]:
     return tuple(table for table in order if table in needed)
 
 
-def tpch(scale: float = DEFAULT_TPCH_SCALE, *, cache_dir: Path | None = None) -> Workload:
+def tpch(
+    scale: float = DEFAULT_TPCH_SCALE,
+    *,
+    cache_dir: Path | None = None,
+    memory_limit_bytes: int | None = None,
+) -> Workload:
     """TPC-H-derived tables at ``scale``, generated once by ``tpchgen-cli`` and cached.
 
     Only the tables the queries read are generated. They are written to a temporary
@@ -223,14 +254,20 @@ def tpch(scale: float = DEFAULT_TPCH_SCALE, *, cache_dir: Path | None = None) ->
     ``<cache>/tpch/sf<scale>`` only when complete; later calls reuse that directory.
 
     Args:
-        scale: TPC-H scale factor (1 is about 1 GB of text; fractions are allowed).
+        scale: TPC-H scale factor (1 is about 1 GB of text; fractions are allowed, up to
+            :data:`MAX_TPCH_SCALE`).
         cache_dir: the cache root; :func:`default_cache_dir` when ``None``.
+        memory_limit_bytes: generation must stay under this much memory (bytes).
 
     Raises:
-        BenchError: the scale is not positive, ``tpchgen-cli`` is missing, or it failed.
+        BenchError: ``tpchgen-cli`` is missing, or it failed.
+        DataTooLargeError: the scale is not a number in (0, :data:`MAX_TPCH_SCALE`], or
+            its data would not fit in free disk; checked before anything is generated.
     """
-    if not scale > 0:
-        raise BenchError(f"the TPC-H scale factor must be positive, got {scale}")
+    if not 0 < scale <= MAX_TPCH_SCALE:  # also refuses nan
+        raise DataTooLargeError(
+            f"the TPC-H scale factor must be above 0 and at most {MAX_TPCH_SCALE}, got {scale}"
+        )
     scale_text = _number_text(scale)
     tables = tpch_tables()
     final = (cache_dir or default_cache_dir()) / "tpch" / f"sf{scale_text}"
@@ -240,6 +277,7 @@ def tpch(scale: float = DEFAULT_TPCH_SCALE, *, cache_dir: Path | None = None) ->
 
     manifest = read_manifest(final)
     if manifest is None or not complete(manifest):
+        check_fits(tpch_need(scale), final, memory_limit_bytes)
         executable = find_tpchgen()
         with building(final, accept=complete) as temp:
             raw = temp / "raw"
@@ -267,6 +305,22 @@ def tpch(scale: float = DEFAULT_TPCH_SCALE, *, cache_dir: Path | None = None) ->
             f"generated by {manifest['generator']} at scale factor {scale_text}",
             NORMALISATION_NOTE,
         ),
+    )
+
+
+def tpch_need(scale: float) -> Need:
+    """What generating TPC-H data at ``scale`` takes (see :data:`TPCH_BYTES_PER_SCALE`).
+
+    ``tpchgen-cli`` and the normalisation stream their tables in batches, so memory
+    does not grow with the scale; disk does: the raw and the canonical copy.
+    """
+    batch_rows = min(BATCH_ROWS, math.ceil(scale * _TPCH_LINEITEM_ROWS_PER_SCALE))
+    batch_bytes = batch_rows * _TPCH_WIDEST_ROW_BYTES
+    return Need(
+        what=f"TPC-H data at scale factor {_number_text(scale)}",
+        memory_bytes=_BATCHES_HELD * batch_bytes,
+        disk_bytes=int(2 * scale * TPCH_BYTES_PER_SCALE),
+        advice="give a smaller --scale",
     )
 
 
@@ -334,6 +388,7 @@ def groupby(
     groups: int = DEFAULT_GROUPBY_GROUPS,
     seed: int = DEFAULT_GROUPBY_SEED,
     cache_dir: Path | None = None,
+    memory_limit_bytes: int | None = None,
 ) -> Workload:
     """h2oai db-benchmark-style group-by data: one table ``x``, generated once and cached.
 
@@ -349,9 +404,12 @@ def groupby(
         groups: K, the number of groups of the large-group keys.
         seed: seed of numpy's PCG64 generator.
         cache_dir: the cache root; :func:`default_cache_dir` when ``None``.
+        memory_limit_bytes: generation must stay under this much memory (bytes).
 
     Raises:
         BenchError: ``rows`` or ``groups`` is not positive.
+        DataTooLargeError: the data would not fit in free memory or disk, or the limit;
+            checked before anything is generated (see :func:`groupby_need`).
     """
     if rows < 1 or groups < 1:
         raise BenchError(f"group-by data needs rows >= 1 and groups >= 1, got {rows} and {groups}")
@@ -360,6 +418,7 @@ def groupby(
     table = catalog.GROUPBY_TABLE
     manifest = read_manifest(final)
     if manifest is None:
+        check_fits(groupby_need(rows, groups), final, memory_limit_bytes)
         with building(final, accept=lambda existing: True) as temp:
             batches = _groupby_batches(rows, groups, seed)
             count = _write_parquet(batches, temp / f"{table}.parquet", _GROUPBY_SCHEMA)
@@ -409,6 +468,29 @@ _V3_MAX = 100.0
 _V3_DECIMALS = 6
 
 
+def groupby_need(rows: int, groups: int = DEFAULT_GROUPBY_GROUPS) -> Need:
+    """What generating ``rows`` rows of group-by data takes (see :mod:`~zuinig.bench.sizing`).
+
+    Memory: the ids of the small groups, held whole as Python strings and as an Arrow
+    array, plus a few batches of :data:`BATCH_ROWS` rows. Disk: every row at its Arrow
+    size, an upper bound for the compressed canonical Parquet file.
+    """
+    small_groups = max(rows // groups, 1)
+    # The last id of each kind is the longest (as _groupby_batches spells them).
+    large_id, small_id = f"id{groups:03d}", f"id{small_groups:010d}"
+    text = {"id1": len(large_id), "id2": len(large_id), "id3": len(small_id)}
+    row_bytes = arrow_bytes_per_row(_GROUPBY_SCHEMA, text)
+    # A list slot (a pointer) and the str object, then the Arrow value and its offset.
+    small_id_bytes = 8 + sys.getsizeof(small_id) + len(small_id) + 4
+    batch_bytes = min(rows, BATCH_ROWS) * row_bytes
+    return Need(
+        what=f"group-by data of {rows:,} rows",
+        memory_bytes=small_groups * small_id_bytes + _BATCHES_HELD * batch_bytes,
+        disk_bytes=rows * row_bytes,
+        advice="give a smaller --rows",
+    )
+
+
 def _groupby_batches(rows: int, groups: int, seed: int) -> Iterator[pa.RecordBatch]:
     """The group-by table in batches; the batch size is fixed, so the data depends on
     ``rows``, ``groups`` and ``seed`` only."""
@@ -446,9 +528,11 @@ def _groupby_batches(rows: int, groups: int, seed: int) -> Iterator[pa.RecordBat
 def user_workload(path: Path | str, *, cache_dir: Path | None = None) -> Workload:
     """The user's CSV, Parquet or Arrow file as one canonical table named ``data``.
 
-    The file is read once (streamed in batches), normalised like the generated
-    workloads and cached under a key made of its path, size and modification time,
-    so an edited file is read again. The file itself is never changed.
+    The file is read once (streamed in batches) exactly as ``zuinig convert`` reads it
+    (:func:`zuinig.convert.read_source`: an empty CSV field is a null, in text columns
+    too), normalised like the generated workloads and cached under a key made of its
+    path, size and modification time, so an edited file is read again. The file itself
+    is never changed.
 
     Args:
         path: a ``.csv`` (also ``.csv.gz`` and other compressed text), ``.parquet`` or
@@ -456,28 +540,39 @@ def user_workload(path: Path | str, *, cache_dir: Path | None = None) -> Workloa
         cache_dir: the cache root; :func:`default_cache_dir` when ``None``.
 
     Raises:
-        BenchError: the file is missing, its kind is unknown, or it cannot be read.
+        BenchError: the file is missing or its kind is unknown.
+        UserDataError: the file cannot be read (in the words of ``zuinig convert``).
     """
     source = Path(path).expanduser().resolve()
     if not source.is_file():
         raise BenchError(f"{source} is not a file; give the path of a CSV, Parquet or Arrow file")
     kind = _user_file_kind(source)
     stat = source.stat()
-    digest = hashlib.sha256(f"{source}\0{stat.st_size}\0{stat.st_mtime_ns}".encode()).hexdigest()
+    identity = f"{source}\0{stat.st_size}\0{stat.st_mtime_ns}\0{_USER_READER_VERSION}"
+    digest = hashlib.sha256(identity.encode()).hexdigest()
     stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", source.name.split(".")[0])[:40] or "data"
     key = f"user-{stem}-{digest[:12]}"
     final = (cache_dir or default_cache_dir()) / "user" / key
     manifest = read_manifest(final)
     if manifest is None:
-        with building(final, accept=lambda existing: True) as temp:
-            schema, batches = _read_user_file(source, kind)
+        from zuinig.convert import read_source
+        from zuinig.errors import ConversionError
+
+        def write_canonical(schema: pa.Schema, batches: Iterator[pa.RecordBatch]) -> int:
+            # Called afresh (overwriting the file) when a later CSV block changes the types.
             target_schema = canonical_schema(schema)
-            count = _write_parquet(
+            return _write_parquet(
                 (to_canonical(batch, target_schema) for batch in batches),
                 temp / f"{_USER_TABLE}.parquet",
                 target_schema,
                 source=source,
             )
+
+        with building(final, accept=lambda existing: True) as temp:
+            try:
+                count = read_source(source, write_canonical)
+            except ConversionError as error:
+                raise UserDataError(str(error)) from error
             write_manifest(
                 temp,
                 {"source": str(source), "kind": kind, "table_rows": {_USER_TABLE: count}},
@@ -509,36 +604,6 @@ def _user_file_kind(path: Path) -> str:
         return _USER_SUFFIXES[suffixes[-1]]
     known = ", ".join(sorted(_USER_SUFFIXES))
     raise BenchError(f"cannot tell the format of {path.name} from its name; known endings: {known}")
-
-
-def _read_user_file(path: Path, kind: str) -> tuple[pa.Schema, Iterator[pa.RecordBatch]]:
-    try:
-        if kind == "csv":
-            delimiter = "\t" if ".tsv" in [s.lower() for s in path.suffixes] else ","
-            reader = pa_csv.open_csv(
-                path,
-                read_options=pa_csv.ReadOptions(block_size=USER_CSV_BLOCK_BYTES),
-                parse_options=pa_csv.ParseOptions(delimiter=delimiter),
-            )
-            return reader.schema, iter(reader)
-        if kind == "parquet":
-            parquet = pq.ParquetFile(path)
-            return parquet.schema_arrow, parquet.iter_batches(batch_size=READ_BATCH_ROWS)
-        return _read_arrow_file(path)
-    except (pa.ArrowException, OSError) as error:
-        raise BenchError(f"cannot read {path} as {kind}: {error}") from error
-
-
-def _read_arrow_file(path: Path) -> tuple[pa.Schema, Iterator[pa.RecordBatch]]:
-    source = pa.memory_map(str(path))
-    try:
-        file_reader = pa.ipc.open_file(source)
-    except pa.ArrowInvalid:
-        source.seek(0)
-        stream_reader = pa.ipc.open_stream(source)  # the IPC stream format (.arrows)
-        return stream_reader.schema, iter(stream_reader)
-    batches = (file_reader.get_batch(i) for i in range(file_reader.num_record_batches))
-    return file_reader.schema, batches
 
 
 # --- normalisation --------------------------------------------------------------------
@@ -634,30 +699,6 @@ def _write_parquet(
         what = f"{source}" if source is not None else f"data for {target.name}"
         raise BenchError(f"cannot convert {what}: {error}") from error
     return count
-
-
-def rechunk(batches: Iterable[pa.RecordBatch], schema: pa.Schema, rows: int) -> Iterator[pa.Table]:
-    """Regroup a stream of batches into tables of ``rows`` rows (the last one may be smaller).
-
-    Writers make one Parquet row group per write, so this keeps row groups at the
-    intended size whatever batch sizes the reader yields, while holding only about
-    ``rows`` rows in memory.
-    """
-    pending: list[pa.RecordBatch] = []
-    pending_rows = 0
-    for batch in batches:
-        if batch.num_rows == 0:
-            continue
-        pending.append(batch)
-        pending_rows += batch.num_rows
-        while pending_rows >= rows:
-            table = pa.Table.from_batches(pending, schema=schema)
-            yield table.slice(0, rows)
-            rest = table.slice(rows)
-            pending = rest.to_batches()
-            pending_rows = rest.num_rows
-    if pending_rows:
-        yield pa.Table.from_batches(pending, schema=schema)
 
 
 # --- helpers -----------------------------------------------------------------------------
