@@ -25,7 +25,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from zuinig.bench.report import method_label, write_outputs
+from zuinig.bench.report import is_estimated, method_label, write_outputs
 from zuinig.bench.results import CORRECT_NO
 from zuinig.bench.runner import BenchOptions, BenchRunner
 from zuinig.config import load_settings
@@ -121,9 +121,21 @@ def _workload_section(workload: str, report: Mapping[str, Any]) -> list[str]:
         "| configuration | energy (Wh) | time (s) | energy ratio to csv + pandas | time ratio | storage (MB) | correct |",
         "|---|---|---|---|---|---|---|",
     ]
+    # An estimate carries the model's range beside the 95 % interval; a measured
+    # session's range is its reading, so it gets no column.
+    with_range = is_estimated(report.get("method", {})) and any(
+        row.get("energy_kwh_low_median") is not None for row in report["totals"]
+    )
+    if with_range:
+        lines[-2:] = [
+            "| configuration | energy (Wh) | model range (Wh) | time (s) | energy ratio to csv + pandas | time ratio | storage (MB) | correct |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
     for row in report["totals"]:
+        range_cell = f"| {_model_range(row)} " if with_range else ""
         lines.append(
             f"| {row['label']} | {_ci(row.get('energy_kwh_median'), row.get('energy_kwh_ci'), 1000)} "
+            f"{range_cell}"
             f"| {_ci(row.get('duration_s_median'), row.get('duration_s_ci'))} "
             f"| {_ci(row.get('ratio_vs_baseline'), row.get('ratio_vs_baseline_ci'))} "
             f"| {_ci(row.get('duration_ratio_vs_baseline'), row.get('duration_ratio_vs_baseline_ci'))} "
@@ -155,6 +167,14 @@ def _ci(value: float | None, interval: Sequence[float] | None, factor: float = 1
     if interval:
         text += f" [{interval[0] * factor:.3g}-{interval[1] * factor:.3g}]"
     return text
+
+
+def _model_range(row: Mapping[str, Any]) -> str:
+    """``between 1.2 and 3.4``: the median low and high of the model's range, in Wh."""
+    low, high = row.get("energy_kwh_low_median"), row.get("energy_kwh_high_median")
+    if low is None or high is None:
+        return "-"
+    return f"between {low * 1000:.3g} and {high * 1000:.3g}"
 
 
 def _correct(row: Mapping[str, Any]) -> str:

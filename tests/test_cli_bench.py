@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
+from zuinig.bench.report import format_table, is_estimated
 from zuinig.cli import AppState, cli
 from zuinig.ledger import Ledger
 from zuinig.ledger.model import KIND_BENCH, RunFilter
@@ -377,3 +378,40 @@ def test_correct_engines_are_never_disqualified_on_your_own_file(
     rows = report["results"]
     assert len(rows) == 3 * 6  # formats x engine modes
     assert all(row["status"] == "ok" and row["correct"] == "yes" for row in rows), rows
+
+
+@pytest.mark.slow
+def test_a_real_session_carries_the_model_range_into_json_table_and_ledger(
+    sqlite_url: str,
+) -> None:
+    """Issue 11, item 4: each configuration's median low and high of the meter's range
+    reach the ``--json`` output, the stored results and the table when estimated; a
+    session measured with RAPL shows no range."""
+    done = _bench(
+        sqlite_url,
+        *("--workload", "groupby", "--rows", "2000", "--queries", "q1,q2"),
+        *("--formats", "parquet-zstd", "--engines", "duckdb,polars:lazy", "--repeat", "2"),
+        "--json",
+    )
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    table = "\n".join(format_table(report))
+    if not is_estimated(report["method"]):
+        assert "model range" not in table
+        return
+    for row in [*report["results"], *report["totals"]]:
+        low, high = row["energy_kwh_low_median"], row["energy_kwh_high_median"]
+        assert low is not None and high is not None, row
+        # the median is monotone, so each end stays on its side of the median energy
+        assert 0 < low <= row["energy_kwh_median"] <= high, row
+        assert low < high, row
+    assert "model range (kWh)" in table
+    for row in report["totals"]:
+        line = next(line for line in table.splitlines() if row["label"] in line)
+        low, high = row["energy_kwh_low_median"], row["energy_kwh_high_median"]
+        assert f"between {low:.2g} and {high:.2g}" in line
+    with Ledger.open(sqlite_url) as ledger:
+        session = ledger.get_bench_session(report["session_id"])
+    assert [r["energy_kwh_low_median"] for r in session.results or ()] == [
+        r["energy_kwh_low_median"] for r in report["results"]
+    ]

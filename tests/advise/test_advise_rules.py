@@ -92,8 +92,13 @@ def bench(
     method: Mapping[str, Any] = BENCH_METHOD,
     started_at: datetime = NOW - timedelta(days=40),
     warmup: Mapping[tuple[str, str, str, int], Sequence[float]] | None = None,
+    verdicts: Mapping[tuple[str, str, str, int], str] | None = None,
 ) -> str:
-    """A finished bench session with trials, their runs and a results row per configuration."""
+    """A finished bench session with trials, their runs and a results row per configuration.
+
+    ``verdicts`` gives a configuration's results row the bench's words (``yes``, ``no``,
+    ``not checked``) and leaves its trials unjudged (``correct=None``), so only the
+    stored results say it; without it both hold the old booleans."""
     session_id = str(uuid.uuid4())
     storage = storage or {"csv": 100 * MB, "parquet-zstd": 25 * MB}
     trials: list[BenchTrial] = []
@@ -175,7 +180,7 @@ def bench(
                     query="job",
                     repetition=repetition,
                     run_id=run.run_id,
-                    correct=not is_wrong,
+                    correct=None if verdicts and config in verdicts else not is_wrong,
                     storage_bytes=storage.get(fmt),
                 )
             )
@@ -187,7 +192,7 @@ def bench(
                 "threads": threads,
                 "query": "job",
                 "status": "wrong" if is_wrong else "ok",
-                "correct": not is_wrong,
+                "correct": verdicts[config] if verdicts and config in verdicts else not is_wrong,
                 "storage_bytes": storage.get(fmt),
             }
         )
@@ -409,6 +414,39 @@ def test_wrong_configurations_are_never_recommended(ledger: Ledger) -> None:
     )
     item = advise(ledger, Settings(), now=NOW).recommendations[0]
     assert item.recommended == "parquet-zstd + pandas/default x2"
+
+
+def test_a_no_from_the_bench_disqualifies_and_not_checked_is_only_a_caveat(
+    ledger: Ledger,
+) -> None:
+    runs_over_days(ledger, "etl.verkopen.summarise", [1.0e-3] * 10, start=NOW - timedelta(days=10))
+    energies = {
+        CSV_PANDAS: [1.0e-3, 1.0e-3, 1.1e-3, 1.0e-3, 1.05e-3],
+        PARQUET_PANDAS: [0.5e-3, 0.5e-3, 0.55e-3, 0.5e-3, 0.52e-3],
+        PARQUET_DUCKDB: [0.1e-3, 0.1e-3, 0.11e-3, 0.1e-3, 0.1e-3],
+    }
+    # "no" in the stored results (trials unjudged): never recommended.
+    bench(
+        ledger, energies, verdicts={PARQUET_DUCKDB: "no", CSV_PANDAS: "yes", PARQUET_PANDAS: "yes"}
+    )
+    item = advise(ledger, Settings(), now=NOW).recommendations[0]
+    assert item.recommended == "parquet-zstd + pandas/default x2"
+    assert item.confidence_text is not None and "did not check" not in item.confidence_text
+
+
+def test_an_unchecked_configuration_is_recommended_but_only_as_indicative(
+    ledger: Ledger,
+) -> None:
+    runs_over_days(ledger, "etl.verkopen.summarise", [1.0e-3] * 10, start=NOW - timedelta(days=10))
+    standard_bench(
+        ledger,
+        verdicts={PARQUET_DUCKDB: "not checked", CSV_PANDAS: "yes", PARQUET_PANDAS: "yes"},
+    )
+    item = advise(ledger, Settings(), now=NOW).recommendations[0]
+    assert item.recommended == "parquet-zstd + duckdb/default x2"
+    assert item.confidence == "indicative"
+    assert item.confidence_text is not None
+    assert "did not check parquet-zstd + duckdb/default x2's answers" in item.confidence_text
 
 
 def test_a_bench_measured_another_way_makes_the_advice_indicative(ledger: Ledger) -> None:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import subprocess
 import sys
 from pathlib import Path
+from types import ModuleType
+from typing import Any
 
 import pytest
 
@@ -42,3 +45,54 @@ def test_headline_benchmark_runs_at_smoke_size(tmp_path: Path) -> None:
         assert (out / workload / "energy_vs_time.svg").is_file()
     page = (out / "README.md").read_text()
     assert "csv + pandas" in page and "not RAPL" in page
+
+
+def _headline_module() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("headline", SCRIPT)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _report(method: dict[str, Any], low: float | None, high: float | None) -> dict[str, Any]:
+    row = {
+        "label": "parquet-zstd + duckdb/default x2",
+        "energy_kwh_median": 2.0e-3,
+        "energy_kwh_ci": [1.9e-3, 2.1e-3],
+        "energy_kwh_low_median": low,
+        "energy_kwh_high_median": high,
+        "duration_s_median": 1.0,
+        "storage_bytes": 1_000_000,
+        "correct": "yes",
+    }
+    return {
+        "rows": 1000,
+        "label": "group-by",
+        "repeat": 2,
+        "seed": 1,
+        "session_id": "abc",
+        "page_cache": "warm",
+        "method": method,
+        "machine": {},
+        "totals": [row],
+    }
+
+
+@pytest.mark.parametrize(
+    ("method", "low", "high", "shows"),
+    [
+        ({"meter": "codecarbon", "cpu_method": "cpu_load"}, 1.2e-3, 3.4e-3, True),
+        ({"meter": "codecarbon", "cpu_method": "cpu_load"}, None, None, False),
+        ({"meter": "codecarbon", "cpu_method": "rapl"}, 2.0e-3, 2.0e-3, False),
+    ],
+)
+def test_the_markdown_table_shows_an_estimates_model_range_in_wh(
+    method: dict[str, Any], low: float | None, high: float | None, shows: bool
+) -> None:
+    page = _headline_module().format_markdown({"groupby": _report(method, low, high)}, 60.0)
+    header = next(line for line in page.splitlines() if line.startswith("| configuration"))
+    row = next(line for line in page.splitlines() if line.startswith("| parquet-zstd"))
+    assert ("model range (Wh)" in header) is shows
+    assert ("| between 1.2 and 3.4 |" in row) is shows
+    assert header.count("|") == row.count("|")

@@ -46,6 +46,7 @@ from zuinig.advise import savings
 from zuinig.advise.savings import Range
 from zuinig.advise.storage import StorageModel, scaled_size_bytes
 from zuinig.bench import stats
+from zuinig.bench.results import CORRECT_NO, NOT_CHECKED
 from zuinig.config import Settings
 from zuinig.ledger.model import (
     KIND_COMMAND,
@@ -856,6 +857,7 @@ class _BenchView:
     storage_bytes: Mapping[str, int]
     prepare_kwh: Mapping[str, float]
     phase: str = PHASE_MEASURED
+    unchecked: frozenset[_Config] = frozenset()
 
     @property
     def session(self) -> BenchSession:
@@ -883,9 +885,18 @@ def _view(evidence: BenchEvidence, match: str, phase: str = PHASE_MEASURED) -> _
         for t in evidence.trials
         if t.status == TRIAL_WRONG or t.correct is False
     }
+    unchecked: set[tuple[Any, ...]] = set()
     for row in session.results or ():
-        if row.get("correct") is False or row.get("status") == TRIAL_WRONG:
-            wrong.add((row.get("format"), row.get("engine"), row.get("mode"), row.get("threads")))
+        key = (row.get("format"), row.get("engine"), row.get("mode"), row.get("threads"))
+        # The bench writes "yes" / "no" / "not checked"; sessions stored before that
+        # hold True / False / None.
+        verdict = row.get("correct")
+        if verdict in (False, CORRECT_NO) or row.get("status") == TRIAL_WRONG:
+            wrong.add(key)
+        elif verdict is None or verdict == NOT_CHECKED:
+            # Not a disqualification: nothing contradicted it. But nothing confirmed
+            # it either, so advice resting on it says so (see _caveats).
+            unchecked.add(key)
     per_repetition: dict[_Config, dict[int, dict[str, float]]] = {}
     storage: dict[str, int] = {}
     prepare: dict[str, float] = {}
@@ -924,7 +935,13 @@ def _view(evidence: BenchEvidence, match: str, phase: str = PHASE_MEASURED) -> _
         for config, reps in per_repetition.items()
     }
     return _BenchView(
-        evidence, match, {c: e for c, e in energies.items() if e}, storage, prepare, phase
+        evidence,
+        match,
+        {c: e for c, e in energies.items() if e},
+        storage,
+        prepare,
+        phase,
+        frozenset(c for c in energies if (c.format, c.engine, c.mode, c.threads) in unchecked),
     )
 
 
@@ -1121,8 +1138,15 @@ def _advise_against_bench(
     return [r for r in found if r is not None]
 
 
-def _caveats(profile: _Profile, view: _BenchView, assumptions: Sequence[str]) -> list[str]:
+def _caveats(
+    profile: _Profile, view: _BenchView, assumptions: Sequence[str], recommended: _Config
+) -> list[str]:
     caveats = list(assumptions)
+    if recommended in view.unchecked:
+        caveats.append(
+            f"the benchmark did not check {recommended.label}'s answers against another "
+            "engine's, so it is not known to compute the same result"
+        )
     if view.match == MATCH_SIMILAR:
         caveats.append(f"measured on {MATCH_SIMILAR}, not on the job's file")
     job_key = savings.method_key(profile.runs[-1])
@@ -1185,7 +1209,7 @@ def _configuration_advice(
         per_run.value,
         per_year.value + (storage_kwh or 0.0),
     )
-    caveats = _caveats(profile, view, assumptions)
+    caveats = _caveats(profile, view, assumptions, best)
     confidence, confidence_text = savings.confidence_of(per_run, caveats)
     evidence = Evidence(
         session_id=view.session.session_id,
@@ -1278,7 +1302,7 @@ def _threads_advice(
         return []  # only a clear difference is worth a change of settings
     per_run = savings.saving_per_run(profile.energy, ratio)
     per_month, per_year, co2, eur = _yearly(per_run, profile, settings)
-    confidence, confidence_text = savings.confidence_of(per_run, _caveats(profile, view, []))
+    confidence, confidence_text = savings.confidence_of(per_run, _caveats(profile, view, [], best))
     return [
         Recommendation(
             **base,

@@ -18,10 +18,16 @@ Rules:
   When it is not in the matrix, or failed, ratios are ``None`` and a note says why.
 - Totals add up a configuration's queries per repetition (only repetitions in which
   every query succeeded), then take the median over repetitions.
+- An estimated figure's model range (issue 11: the meter's ``energy_kwh_low`` /
+  ``energy_kwh_high``) is summarised as the median of the trials' lows and the median
+  of their highs (``energy_kwh_low_median``, ``energy_kwh_high_median``), totals
+  summed per repetition like the energy itself. ``None`` unless every counted trial
+  had a range: a half-covered range would understate the spread.
 """
 
 from __future__ import annotations
 
+import statistics
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -46,6 +52,9 @@ NOT_CHECKED = "not checked"
 
 #: Measured quantities summarised per configuration and query, with their units.
 QUANTITIES = ("energy_kwh", "duration_s", "cpu_s", "peak_rss_bytes")
+#: The ends of an estimated energy's model range, summarised by their medians only (the
+#: range already is an interval; a bootstrap interval around each end would say nothing).
+RANGE_QUANTITIES = ("energy_kwh_low", "energy_kwh_high")
 
 
 @dataclass(frozen=True, order=True)
@@ -108,6 +117,11 @@ class Observation:
         peak_rss_bytes: peak resident memory of the process tree (bytes).
         run_id: the ledger run of the window, when one was stored.
         reason: why it failed, in one line.
+        energy_kwh_low: low end of the estimated energy's model range (kWh); ``None``
+            when measured or not metered.
+        energy_kwh_high: high end of that range (kWh).
+        co2_kg_low: low end of the CO2e range (kg).
+        co2_kg_high: high end of the CO2e range (kg).
     """
 
     config: Configuration
@@ -121,6 +135,10 @@ class Observation:
     peak_rss_bytes: float | None = None
     run_id: str | None = None
     reason: str = ""
+    energy_kwh_low: float | None = None
+    energy_kwh_high: float | None = None
+    co2_kg_low: float | None = None
+    co2_kg_high: float | None = None
 
     @property
     def usable(self) -> bool:
@@ -222,6 +240,8 @@ def _row(
     for name in QUANTITIES:
         values = [float(v) for o in usable if (v := getattr(o, name)) is not None]
         row.update(_estimate_fields(name, values, seed))
+    for name in RANGE_QUANTITIES:
+        row[f"{name}_median"] = _median_of_all([getattr(o, name) for o in usable])
     failed = [o for o in trials if o.phase != PHASE_IMPORT and o.status != STATUS_OK]
     import_failed = [o for o in trials if o.phase == PHASE_IMPORT and o.status != STATUS_OK]
     row["repetitions"] = len(usable)
@@ -234,6 +254,13 @@ def _row(
     else:
         row["status"], row["reason"] = "not run", "no trial of this configuration completed"
     return row
+
+
+def _median_of_all(values: Sequence[float | None]) -> float | None:
+    """The median, or ``None`` when there is no value or any is missing."""
+    if not values or any(v is None for v in values):
+        return None
+    return float(statistics.median(float(v) for v in values if v is not None))
 
 
 def _judge(
@@ -371,6 +398,8 @@ def _totals(
             row.update(
                 _estimate_fields(name, [v for s in sums if (v := s[name]) is not None], seed)
             )
+        for name in RANGE_QUANTITIES:
+            row[f"{name}_median"] = _median_of_all([s[name] for s in sums])
         row["repetitions"] = len(sums)
         row["storage_bytes"] = storage_bytes.get(config.format)
         every_query = all(checked.get((config, query)) for query in queries)
@@ -402,7 +431,8 @@ def _totals(
 def _repetition_totals(
     config: Configuration, queries: Sequence[str], observed: Sequence[Observation]
 ) -> list[dict[str, float | None]]:
-    """Per repetition in which every query succeeded: energy, time, CPU summed; peak RSS max."""
+    """Per repetition in which every query succeeded: energy (and its range), time, CPU
+    summed; peak RSS max."""
     by_repetition: dict[int, dict[str, Observation]] = {}
     for item in observed:
         if item.config == config and item.usable:
@@ -415,7 +445,7 @@ def _repetition_totals(
         items = list(found.values())
         total: dict[str, float | None] = {
             name: _sum([getattr(o, name) for o in items])
-            for name in ("energy_kwh", "duration_s", "cpu_s")
+            for name in ("energy_kwh", "duration_s", "cpu_s", *RANGE_QUANTITIES)
         }
         peaks = [o.peak_rss_bytes for o in items if o.peak_rss_bytes is not None]
         total["peak_rss_bytes"] = float(max(peaks)) if peaks else None

@@ -1223,6 +1223,12 @@ class BenchRunner:
                 peak_rss_bytes=run.peak_rss_bytes if run else None,
                 run_id=run.run_id if run else None,
                 reason=reason,
+                # The trial's ledger run keeps the range too (columns of revision 0003);
+                # the observation carries it into the results.
+                energy_kwh_low=run.energy_kwh_low if run else None,
+                energy_kwh_high=run.energy_kwh_high if run else None,
+                co2_kg_low=run.co2_kg_low if run else None,
+                co2_kg_high=run.co2_kg_high if run else None,
             )
         )
         if phase == PHASE_MEASURED:
