@@ -28,7 +28,7 @@ from zuinig.meter.base import (
     ATTRIBUTION_RESOURCE_SHARE,
 )
 from zuinig.safe_text import printable
-from zuinig.units import co2_unit, energy_unit
+from zuinig.units import co2_unit, energy_unit, plain_number
 
 if TYPE_CHECKING:
     from zuinig.doctor import Diagnosis
@@ -287,13 +287,17 @@ def format_diagnosis(diagnosis: Diagnosis) -> list[str]:
                 f"{_plain(method.cpu_tdp_w)} W" if method.cpu_tdp_w is not None else "not used",
             ),
             ("TDP from", diagnosis.tdp_source),
+            ("CPU watts from", method.cpu_coefficients),
             ("RAM", method.ram_model or "not modelled"),
             (
                 "RAM power",
                 f"{_plain(method.ram_power_w)} W" if method.ram_power_w is not None else "unknown",
             ),
+            ("RAM power for", diagnosis.ram_basis or None),
             ("RAM power from", diagnosis.ram_source),
+            ("range", diagnosis.estimate_range or None),
             ("tracking mode", _tracking_text(method.tracking_mode)),
+            ("attribution", diagnosis.attribution),
             (
                 "intensity",
                 _intensity_of(
@@ -381,8 +385,7 @@ def _number(value: float | None) -> str:
 
 def _plain(value: float) -> str:
     """A setting or method figure as given (six significant digits), never as ``1e-05``."""
-    text = f"{value:g}"
-    return format(Decimal(text), "f") if "e" in text else text
+    return plain_number(value)
 
 
 def _unit(value: float | None, unit: str) -> str:
