@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import threading
 import time
 from pathlib import Path
@@ -263,3 +264,15 @@ def test_doctor_says_where_it_looked_when_there_are_none(
     lines = format_diagnosis(diagnosis)
     at = lines.index("temporary files of interrupted writes")
     assert lines[at + 1].startswith("  none in ") and str(tmp_path) in lines[at + 1]
+
+
+def test_doctor_text_writes_no_exponent_notation(sqlite_url: str) -> None:
+    tiny = dataclasses.replace(
+        GUESS, cpu_tdp_w=0.00002, ram_power_w=0.00003, intensity_g_per_kwh=0.00001
+    )
+    diagnosis = diagnose(Settings(), ledger_url=sqlite_url, meter=FixedMethodMeter(tiny))
+    lines = format_diagnosis(diagnosis)
+    # The method part and the warnings: paths and hashes further down may hold "3e4".
+    text = "\n".join(lines[: lines.index("ledger")] + list(diagnosis.warnings))
+    assert "0.00002 W" in text and "0.00003 W" in text
+    assert not re.search(r"\d[eE][-+]?\d", text), text

@@ -460,8 +460,16 @@ def _warnings(
             "without energy figures (is codecarbon installed?)"
         )
     elif not method.is_measured:
-        tdp = f"{method.cpu_tdp_w:g} W" if method.cpu_tdp_w is not None else "an unknown power"
-        ram = f"{method.ram_power_w:g} W" if method.ram_power_w is not None else "a constant"
+        tdp = (
+            f"{plain_number(method.cpu_tdp_w)} W"
+            if method.cpu_tdp_w is not None
+            else "an unknown power"
+        )
+        ram = (
+            f"{plain_number(method.ram_power_w)} W"
+            if method.ram_power_w is not None
+            else "a constant"
+        )
         cpu = (
             "published per-vCPU watts (Cloud Carbon Footprint)"
             if method.cpu_tdp_is_generic and method.cpu_coefficients
