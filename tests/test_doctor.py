@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
+import re
 import threading
 import time
 from pathlib import Path
 
+import psutil
 import pytest
 
 from zuinig.atomic import STALE_AFTER_S
@@ -15,7 +18,14 @@ from zuinig.doctor import diagnose, ledger_status, rapl_status
 from zuinig.errors import LedgerError, LedgerURLError
 from zuinig.ledger import Ledger
 from zuinig.meter import ReplayMeter
-from zuinig.meter.base import CPU_METHOD_RAPL, Method
+from zuinig.meter.base import (
+    ATTRIBUTION_MACHINE,
+    ATTRIBUTION_RESOURCE_SHARE,
+    ATTRIBUTION_RULES,
+    CPU_METHOD_RAPL,
+    Method,
+)
+from zuinig.meter.coefficients import CCF_SOURCE, CCF_YEAR, coefficients_for
 from zuinig.text import format_diagnosis
 
 
@@ -57,6 +67,55 @@ def test_a_generic_tdp_is_called_a_guess_and_calibration_is_offered(sqlite_url: 
     calibration = "\n".join(diagnosis.calibration)
     for key in ("cpu_power_w", "ram_power_w", "pue", "intensity_g_per_kwh", "intensity_source"):
         assert f"{key} = " in calibration
+
+
+#: What the meter builds on a VM whose EPYC CodeCarbon's table does not list.
+CCF_GUESS = Method(
+    meter="codecarbon 3.3.2",
+    cpu_method="cpu_load",
+    cpu_model="AMD EPYC 7B13",
+    cpu_tdp_w=8.0,
+    cpu_tdp_is_generic=True,
+    cpu_count=2,
+    ram_model="CodeCarbon estimate for the machine's memory",
+    ram_power_w=20.0,
+    tracking_mode="process",
+    intensity_g_per_kwh=268.0,
+    attribution=ATTRIBUTION_RESOURCE_SHARE,
+    cpu_coefficients=coefficients_for("AMD EPYC 7B13").describe(),
+)
+
+
+def test_doctor_text_states_the_rule_the_coefficients_the_ram_basis_and_the_range(
+    sqlite_url: str,
+) -> None:
+    diagnosis = diagnose(Settings(), ledger_url=sqlite_url, meter=FixedMethodMeter(CCF_GUESS))
+    lines = format_diagnosis(diagnosis)
+    text = "\n".join(lines)
+
+    def line(label: str) -> str:
+        (found,) = [item for item in lines if item.startswith(f"{label}  ")]
+        return found
+
+    assert ATTRIBUTION_RULES[ATTRIBUTION_RESOURCE_SHARE] in line("attribution")
+    watts = line("CPU watts from")
+    assert CCF_SOURCE in watts and str(CCF_YEAR) in watts and "AMD EPYC 3rd Gen" in watts
+    assert "not used" in line("TDP from")
+    memory_gb = psutil.virtual_memory().total / 1e9
+    assert f"20 W (CodeCarbon) for the machine's {memory_gb:.1f} GB of memory" in text
+    # EPYC 3rd gen, 2 vCPUs: 0.45 and 2.02 W per vCPU idle and full, one row, no spread.
+    span = line("range")
+    assert "CPU between 0.9 and 0.9 W idle, between 4.04 and 4.04 W at full load" in span
+    ram_low = f"{0.392 * memory_gb:.3g}"
+    assert f"RAM between {ram_low} and 20 W" in span or f"RAM between 20 and {ram_low} W" in span
+    assert "e-0" not in text
+
+
+def test_doctor_text_states_the_machine_rule_when_chosen(sqlite_url: str) -> None:
+    method = dataclasses.replace(CCF_GUESS, attribution=ATTRIBUTION_MACHINE)
+    diagnosis = diagnose(Settings(), ledger_url=sqlite_url, meter=FixedMethodMeter(method))
+    text = "\n".join(format_diagnosis(diagnosis))
+    assert ATTRIBUTION_RULES[ATTRIBUTION_MACHINE] in text
 
 
 def test_calibrated_settings_are_named_as_the_source(sqlite_url: str) -> None:
@@ -205,3 +264,15 @@ def test_doctor_says_where_it_looked_when_there_are_none(
     lines = format_diagnosis(diagnosis)
     at = lines.index("temporary files of interrupted writes")
     assert lines[at + 1].startswith("  none in ") and str(tmp_path) in lines[at + 1]
+
+
+def test_doctor_text_writes_no_exponent_notation(sqlite_url: str) -> None:
+    tiny = dataclasses.replace(
+        GUESS, cpu_tdp_w=0.00002, ram_power_w=0.00003, intensity_g_per_kwh=0.00001
+    )
+    diagnosis = diagnose(Settings(), ledger_url=sqlite_url, meter=FixedMethodMeter(tiny))
+    lines = format_diagnosis(diagnosis)
+    # The method part and the warnings: paths and hashes further down may hold "3e4".
+    text = "\n".join(lines[: lines.index("ledger")] + list(diagnosis.warnings))
+    assert "0.00002 W" in text and "0.00003 W" in text
+    assert not re.search(r"\d[eE][-+]?\d", text), text

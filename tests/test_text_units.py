@@ -107,8 +107,7 @@ def test_method_figures_and_shares_are_never_in_exponent_notation() -> None:
         cpu_share=1e-7,
         pue=1.0,
     )
-    # "in words" is Method.describe() (zuinig.meter, not this module): left out here.
-    shown = "\n".join(line for line in format_run(odd) if "in words" not in line)
+    shown = "\n".join(format_run(odd))  # "in words" (Method.describe()) included
     assert not EXPONENT.search(shown), shown
     assert "0.00002 W" in shown and "0.00003 W" in shown and "0.00001 g/kWh" in shown
     assert "0.00001%" in shown

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import psutil
+
 from zuinig.atomic import STALE_AFTER_S, TEMPORARY_PATTERN
 from zuinig.config import Settings, setting_names
 from zuinig.errors import LedgerError
@@ -33,6 +35,9 @@ from zuinig.meter.base import (
     Meter,
     Method,
 )
+from zuinig.meter.coefficients import CCF_MEMORY_W_PER_GB, CCF_SOURCE, coefficients_for
+from zuinig.meter.process import BYTES_PER_GB
+from zuinig.units import plain_number
 
 __all__ = [
     "CALIBRATION_KEYS",
@@ -165,6 +170,8 @@ class Diagnosis:
         warnings: what the user should know, each saying what to do.
         calibration: how to calibrate: the settings keys and an example file.
         temporary_files: leftovers of interrupted writes in the folders zuinig writes to.
+        ram_basis: what the RAM power stands for (the machine's whole memory), in words.
+        estimate_range: the low-high range an estimated figure carries here, in words.
     """
 
     method: Method
@@ -180,6 +187,8 @@ class Diagnosis:
     warnings: tuple[str, ...]
     calibration: tuple[str, ...]
     temporary_files: TemporaryFiles = TemporaryFiles()
+    ram_basis: str = ""
+    estimate_range: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready mapping."""
@@ -223,6 +232,7 @@ def diagnose(
     url = ledger_url or configured_ledger_url(settings.ledger)
     ledger = dataclasses.replace(ledger_status(url), quarantined=tuple(spool.quarantined()))
     estimated = not method.is_measured
+    memory_gb = psutil.virtual_memory().total / BYTES_PER_GB
     return Diagnosis(
         method=method,
         rapl=rapl,
@@ -237,6 +247,8 @@ def diagnose(
         warnings=tuple(_warnings(method, rapl, ledger, settings)),
         calibration=_calibration(),
         temporary_files=temporary_files(written_folders(url)),
+        ram_basis=_ram_basis(method, settings, memory_gb),
+        estimate_range=_estimate_range(method, settings, memory_gb),
     )
 
 
@@ -323,7 +335,9 @@ def _tdp_source(method: Method, settings: Settings) -> str:
     if method.cpu_tdp_is_generic:
         threads = f" x {method.cpu_count} threads" if method.cpu_count else ""
         published = (
-            f"; instead zuinig uses {method.cpu_coefficients}" if method.cpu_coefficients else ""
+            "; not used: zuinig uses the published watts shown under CPU watts from"
+            if method.cpu_coefficients
+            else ""
         )
         return (
             f"a generic guess: CodeCarbon's 4 W per CPU thread{threads}, because its table "
@@ -337,6 +351,67 @@ def _attribution(method: Method) -> str:
     if method.cpu_method == CPU_METHOD_NONE or rule is None:
         return "nothing is measured" if method.cpu_method == CPU_METHOD_NONE else "not stated"
     return f"{method.attribution}: {rule}"
+
+
+def _ram_basis(method: Method, settings: Settings, memory_gb: float) -> str:
+    """What the RAM power stands for: the machine's whole memory, shared out by use."""
+    if method.cpu_method == CPU_METHOD_NONE:
+        return "nothing is measured"
+    memory = f"the machine's {memory_gb:.1f} GB of memory"
+    if method.ram_power_w is None:
+        return f"the RAPL DRAM counters' reading for {memory}"
+    per_gb = _watts(method.ram_power_w / memory_gb) if memory_gb > 0 else "?"
+    whose = "your setting ram_power_w" if settings.ram_power_w is not None else "CodeCarbon"
+    return f"{_watts(method.ram_power_w)} W ({whose}) for {memory}, {per_gb} W per GB"
+
+
+def _estimate_range(method: Method, settings: Settings, memory_gb: float) -> str:
+    """The low-high range an estimate carries on this machine, part by part."""
+    if method.cpu_method == CPU_METHOD_NONE:
+        return "nothing is measured"
+    parts = [_cpu_range(method, settings)]
+    if method.ram_power_w is None:
+        parts.append("RAM none: measured figures' range is their reading")
+    elif settings.ram_power_w is not None:
+        parts.append("RAM none: your ram_power_w is taken as exact")
+    else:
+        ccf_w = CCF_MEMORY_W_PER_GB * memory_gb
+        low, high = sorted((ccf_w, method.ram_power_w))
+        parts.append(
+            f"RAM between {_watts(low)} and {_watts(high)} W for the machine (CCF's "
+            f"{CCF_MEMORY_W_PER_GB} W per GB x {memory_gb:.1f} GB, and CodeCarbon's estimate)"
+        )
+    return "; ".join(parts)
+
+
+def _cpu_range(method: Method, settings: Settings) -> str:
+    if method.is_measured:
+        return "CPU none: measured figures' range is their reading"
+    if settings.cpu_power_w is not None or method.cpu_method == CPU_METHOD_USER_POWER:
+        return "CPU none: your cpu_power_w is taken as exact"
+    if method.cpu_tdp_is_generic and (method.cpu_coefficients or "").startswith(CCF_SOURCE):
+        # The same lookup the meter made from the same brand string.
+        figures = coefficients_for(method.cpu_model)
+        vcpus = method.cpu_count or os.cpu_count() or 1
+        return (
+            f"CPU between {_watts(figures.low.min_w * vcpus)} and "
+            f"{_watts(figures.high.min_w * vcpus)} W idle, between "
+            f"{_watts(figures.low.max_w * vcpus)} and {_watts(figures.high.max_w * vcpus)} W "
+            f"at full load, for {vcpus} vCPUs (CCF's lowest and highest published watts for "
+            f"{figures.label})"
+        )
+    if method.cpu_tdp_w is not None:
+        tdp = _watts(method.cpu_tdp_w)
+        return (
+            f"CPU from CodeCarbon's curve {tdp} W x (0.1 + 0.9 u^3) up to its linear "
+            f"{tdp} W x max(u, 0.1), u the machine's busy fraction"
+        )
+    return "CPU range unknown"
+
+
+def _watts(value: float) -> str:
+    """Three significant digits, never in exponent notation."""
+    return plain_number(float(f"{value:.3g}"))
 
 
 def _ram_source(method: Method, settings: Settings) -> str:
@@ -385,8 +460,16 @@ def _warnings(
             "without energy figures (is codecarbon installed?)"
         )
     elif not method.is_measured:
-        tdp = f"{method.cpu_tdp_w:g} W" if method.cpu_tdp_w is not None else "an unknown power"
-        ram = f"{method.ram_power_w:g} W" if method.ram_power_w is not None else "a constant"
+        tdp = (
+            f"{plain_number(method.cpu_tdp_w)} W"
+            if method.cpu_tdp_w is not None
+            else "an unknown power"
+        )
+        ram = (
+            f"{plain_number(method.ram_power_w)} W"
+            if method.ram_power_w is not None
+            else "a constant"
+        )
         cpu = (
             "published per-vCPU watts (Cloud Carbon Footprint)"
             if method.cpu_tdp_is_generic and method.cpu_coefficients

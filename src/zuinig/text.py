@@ -28,7 +28,7 @@ from zuinig.meter.base import (
     ATTRIBUTION_RESOURCE_SHARE,
 )
 from zuinig.safe_text import printable
-from zuinig.units import co2_unit, energy_unit
+from zuinig.units import co2_unit, energy_unit, plain_number
 
 if TYPE_CHECKING:
     from zuinig.doctor import Diagnosis
@@ -101,7 +101,8 @@ def format_runs_table(runs: Sequence[Run], *, total: int | None = None) -> list[
         lines.append(f"showing {len(runs)} of {total} runs, newest first; use --limit N for more")
     if any(run.is_estimated for run in runs):
         lines.append(
-            "estimated: figures modelled from CPU load and TDP, not read from RAPL; see `zuinig doctor`"
+            "estimated: figures modelled from the machine's CPU load and published or design "
+            "watts, not read from RAPL; see `zuinig runs show` and `zuinig doctor`"
         )
     if any(energy_range(run) for run in runs):
         lines.append("(low–high): the range of an estimate, from the model's published bounds")
@@ -115,10 +116,13 @@ def format_run_summary(run: Run) -> str:
         figures.append(f"exit {run.exit_code}")
     figures.append(f"{_number(run.duration_s)} s")
     if run.energy_kwh is not None:
-        figures.append(format_energy(run.energy_kwh))
+        span = energy_range(run)
+        figures.append(
+            format_energy(run.energy_kwh) + (f" ({format_energy_range(*span)})" if span else "")
+        )
     if run.co2_kg is not None:
         figures.append(format_co2(run.co2_kg))
-    figures.append(_method_word(run))
+    figures.append(_method_word(run) + _rule_words(run))
     if run.measurement_error:
         figures.append(f"not measured: {run.measurement_error}")
     return one_line(f"zuinig: run {run.run_id[:8]} ({run.job}): {', '.join(figures)}")
@@ -204,7 +208,7 @@ def format_run(run: Run) -> list[str]:
     lines += _pairs(
         [
             ("meter", run.method_meter),
-            ("CPU method", _cpu_method_text(run.method_cpu)),
+            ("CPU method", _cpu_method_text(run.method_cpu, run.method_cpu_coefficients)),
             ("CPU model", run.method_cpu_model),
             ("CPU threads", _text(run.method_cpu_count) if run.method_cpu_count else None),
             ("TDP", _tdp_text(run)),
@@ -278,7 +282,7 @@ def format_diagnosis(diagnosis: Diagnosis) -> list[str]:
     lines = ["how zuinig will measure energy on this machine", ""]
     lines += _pairs(
         [
-            ("CPU method", _cpu_method_text(method.cpu_method)),
+            ("CPU method", _cpu_method_text(method.cpu_method, method.cpu_coefficients)),
             ("RAPL", diagnosis.rapl.detail),
             ("CPU model", method.cpu_model or "unknown"),
             ("CPU threads", _text(method.cpu_count) if method.cpu_count else "unknown"),
@@ -287,13 +291,17 @@ def format_diagnosis(diagnosis: Diagnosis) -> list[str]:
                 f"{_plain(method.cpu_tdp_w)} W" if method.cpu_tdp_w is not None else "not used",
             ),
             ("TDP from", diagnosis.tdp_source),
+            ("CPU watts from", method.cpu_coefficients),
             ("RAM", method.ram_model or "not modelled"),
             (
                 "RAM power",
                 f"{_plain(method.ram_power_w)} W" if method.ram_power_w is not None else "unknown",
             ),
+            ("RAM power for", diagnosis.ram_basis or None),
             ("RAM power from", diagnosis.ram_source),
+            ("range", diagnosis.estimate_range or None),
             ("tracking mode", _tracking_text(method.tracking_mode)),
+            ("attribution", diagnosis.attribution),
             (
                 "intensity",
                 _intensity_of(
@@ -381,8 +389,7 @@ def _number(value: float | None) -> str:
 
 def _plain(value: float) -> str:
     """A setting or method figure as given (six significant digits), never as ``1e-05``."""
-    text = f"{value:g}"
-    return format(Decimal(text), "f") if "e" in text else text
+    return plain_number(value)
 
 
 def _unit(value: float | None, unit: str) -> str:
@@ -520,6 +527,20 @@ _ATTRIBUTION_WORDS = {
 _EARLIER_RULES = frozenset({ATTRIBUTION_CODECARBON_PROCESS, ATTRIBUTION_CODECARBON_MACHINE})
 
 
+#: The rule in a few words, for the one-line run summary (earlier rules are named by
+#: _method_word already).
+_RULE_SHORT = {
+    ATTRIBUTION_RESOURCE_SHARE: "shared by CPU time and memory held",
+    ATTRIBUTION_MACHINE: "the whole machine charged",
+}
+
+
+def _rule_words(run: Run) -> str:
+    if run.energy_kwh is None or run.method_attribution not in _RULE_SHORT:
+        return ""
+    return f", {_RULE_SHORT[run.method_attribution]}"
+
+
 def attribution_words(rule: str | None) -> str | None:
     """An attribution rule (``Method.attribution``) in words; ``None`` when not recorded."""
     if rule is None:
@@ -548,9 +569,13 @@ _CPU_METHOD_WORDS = {
 }
 
 
-def _cpu_method_text(cpu_method: str | None) -> str | None:
+def _cpu_method_text(cpu_method: str | None, coefficients: str | None = None) -> str | None:
     if cpu_method is None:
         return None
+    if cpu_method == "cpu_load" and coefficients:
+        # The resource-share meter names the watts it used (CCF's per-vCPU figures or
+        # CodeCarbon's TDP table); "x TDP" alone would be wrong for the former.
+        return "cpu_load: estimated from the machine's CPU load x the watts in CPU watts from"
     return _CPU_METHOD_WORDS.get(cpu_method, cpu_method)
 
 
@@ -559,6 +584,11 @@ def _cpu_how(run: Run) -> str:
         return "method unknown"
     if not run.is_estimated:
         return f"measured ({run.method_cpu})"
+    if run.method_cpu_coefficients:
+        # What the meter really used: the coefficients, up to their URL or side note
+        # (the full text is on the method's "CPU watts from" line).
+        used = run.method_cpu_coefficients.split("; ")[0]
+        return f"estimated ({run.method_cpu}) from the machine's load x {used}"
     tdp = (
         f"TDP {_plain(run.method_cpu_tdp_w)} W"
         if run.method_cpu_tdp_w is not None
@@ -574,7 +604,11 @@ def _tdp_text(run: Run) -> str | None:
     if run.method_cpu == "user_power":
         return f"{_plain(run.method_cpu_tdp_w)} W (your setting cpu_power_w)"
     if run.method_cpu_tdp_is_generic:
-        return f"{_plain(run.method_cpu_tdp_w)} W (generic guess: CodeCarbon's 4 W per CPU thread)"
+        unused = "; not used, see CPU watts from" if run.method_cpu_coefficients else ""
+        return (
+            f"{_plain(run.method_cpu_tdp_w)} W (generic guess: CodeCarbon's 4 W per CPU "
+            f"thread{unused})"
+        )
     return f"{_plain(run.method_cpu_tdp_w)} W (CodeCarbon's CPU power table)"
 
 

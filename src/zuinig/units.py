@@ -8,6 +8,7 @@ the same unit everywhere. Measured jobs are often a millionth of a kWh.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from decimal import Decimal
 from typing import Final
 
 # (factor from the base unit, unit) from the largest unit down; the first whose scaled
@@ -52,3 +53,12 @@ def energy_unit(largest_kwh: float) -> tuple[float, str]:
 def co2_unit(largest_kg: float) -> tuple[float, str]:
     """:func:`unit_for` CO2e masses (kg); tonnes only from 1000 kg."""
     return unit_for(largest_kg, CO2_UNITS[1:] if largest_kg < 1000 else CO2_UNITS)
+
+
+def plain_number(value: float) -> str:
+    """A setting or method figure as given (six significant digits), never as ``2e-05``.
+
+    Python's ``:g`` switches to exponent notation below 0.0001; a person reads digits.
+    """
+    text = f"{value:g}"
+    return format(Decimal(text), "f") if "e" in text else text

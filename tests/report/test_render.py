@@ -77,7 +77,7 @@ def test_html_in_dutch_opens_with_the_key_figures_and_keeps_the_section_order(
         assert figure in first_section
     assert "Het energieverbruik steeg 12% (+134,5 kWh) ten opzichte van oktober" in text
     assert "M = 0" in text
-    assert "CPU-belasting maal het TDP" in text
+    assert "belasting van de machine maal een vermogen" in text
     assert "€ 105,00" in text.replace("\xa0", " ")
     assert "2.315 km rijden met een nieuwe personenauto" in text
     assert "8,20 kWh/dag; bron: CBS, 2023" in text  # a javascript: address is shown as no link

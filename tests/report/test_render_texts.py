@@ -137,7 +137,10 @@ def test_sentences_of_every_section_in_both_languages() -> None:
     assert nl.methods(report)[0] == (
         "2,8% van de energie is gemeten met de RAPL-tellers van de processor; 97% is geschat."
     )
-    assert "follows how long a run took" in en.methods(report)[1]
+    # The estimate as the resource-share meter makes it: the watts, the share, the range.
+    assert "published watts per vCPU" in en.methods(report)[1]
+    assert "low-to-high range" in en.methods(report)[1]
+    assert "gepubliceerde watts per vCPU" in nl.methods(report)[1]
     assert en.sci(report)[0].endswith(
         "3.90 kg CO₂e per run and 1.95 kg CO₂e per GB of data processed."
     )

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from zuinig.config import Settings
 from zuinig.ledger import Ledger
 from zuinig.ledger.model import Run
+from zuinig.meter.coefficients import coefficients_for
 from zuinig.report import appendix
 from zuinig.report.aggregate import build_report
 from zuinig.report.model import MonthlyReport
@@ -114,3 +115,17 @@ def test_range_words() -> None:
     assert Numbers("nl").energy_range(1.2e-3, 3.4e-3) == "tussen 1,20 en 3,40 Wh"
     assert Numbers("nl").co2_range(3e-4, 9e-4) == "tussen 300,0 en 900,0 mg CO₂e"
     assert Numbers("en").energy_range(0.625, 1.0, like_kwh=0.75) == "between 625.0 and 1,000.0 Wh"
+
+
+def test_the_method_section_names_the_cpu_coefficients_in_both_languages(ledger: Ledger) -> None:
+    ccf = coefficients_for("AMD EPYC 7B13").describe()
+    with_ccf = dataclasses.replace(ESTIMATE, method_cpu_coefficients=ccf)
+    report = _report(ledger, [with_ccf, MEASURED])
+    assert report.method.cpu_coefficients == {ccf: 1}
+    for lang, label, run_word, explain in (
+        ("nl", "Vermogen processor volgens", "1 meting", "watts per vCPU van Cloud Carbon"),
+        ("en", "CPU watts from", "1 run", "Cloud Carbon Footprint's published watts per vCPU"),
+    ):
+        page = html.unescape(render_html(report, lang))
+        assert label in page and f"{ccf}: {run_word}" in page, lang
+        assert explain in page and "TDP" in page, lang

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from zuinig.units import plain_number
+
 #: CPU methods, from best to worst evidence.
 CPU_METHOD_RAPL = "rapl"  # read from the CPU's energy counters: measured
 CPU_METHOD_CPU_LOAD = "cpu_load"  # TDP x load model: estimated
@@ -126,7 +128,7 @@ class Method:
             return "not measured"
         elif self.cpu_coefficients and self.cpu_tdp_is_generic:
             guess = (
-                f" (CodeCarbon's generic TDP guess, {self.cpu_tdp_w:g} W, not used)"
+                f" (CodeCarbon's generic TDP guess, {plain_number(self.cpu_tdp_w)} W, not used)"
                 if self.cpu_tdp_w is not None
                 else ""
             )
@@ -136,23 +138,25 @@ class Method:
         elif self.cpu_coefficients:
             cpu = f"CPU energy estimated from the machine's load with {self.cpu_coefficients}"
         else:
-            tdp = f"{self.cpu_tdp_w:g} W" if self.cpu_tdp_w is not None else "unknown W"
+            tdp = f"{plain_number(self.cpu_tdp_w)} W" if self.cpu_tdp_w is not None else "unknown W"
             guess = ", a generic guess" if self.cpu_tdp_is_generic else ""
             cpu = f"CPU energy estimated ({self.cpu_method}, TDP {tdp}{guess})"
         ram = f"RAM {self.ram_model}" if self.ram_model else "RAM not modelled"
+        if self.ram_model and self.ram_power_w is not None:
+            ram += f", {plain_number(self.ram_power_w)} W for the machine"
         gpu = (
             "; GPU energy read with NVML (machine-wide)"
             if self.gpu_method == GPU_METHOD_NVML
             else ""
         )
         intensity = (
-            f"{self.intensity_g_per_kwh:g} g/kWh ({self.intensity_source})"
+            f"{plain_number(self.intensity_g_per_kwh)} g/kWh ({self.intensity_source})"
             if self.intensity_g_per_kwh is not None
             else "unknown intensity"
         )
         rule = ATTRIBUTION_RULES.get(self.attribution or "")
         shared = f"; {rule}" if rule else ""
-        return f"{cpu}; {ram}{gpu}; PUE {self.pue:g}; {intensity}{shared}"
+        return f"{cpu}; {ram}{gpu}; PUE {plain_number(self.pue)}; {intensity}{shared}"
 
 
 @dataclass(frozen=True)

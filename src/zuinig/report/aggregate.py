@@ -95,6 +95,7 @@ _METHOD_KEYS = (
     "tracking_mode",
     "method_attribution",
     "codecarbon_version",
+    "method_cpu_coefficients",
 )
 
 
@@ -405,6 +406,7 @@ def _method_summary(settings: Settings, this: Sequence[_Slice]) -> MethodSummary
         ram_power_values_w=_distinct(rows, "method_ram_power_w"),
         tracking_modes=_counts(rows, "tracking_mode"),
         attributions=_counts(rows, "method_attribution"),
+        cpu_coefficients=_counts(rows, "method_cpu_coefficients"),
         storage_wh_per_tb_hour=settings.storage_wh_per_tb_hour,
         storage_replication=settings.storage_replication,
         codecarbon_versions=_distinct(rows, "codecarbon_version"),

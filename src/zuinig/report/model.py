@@ -206,6 +206,9 @@ class MethodSummary:
         attributions: attribution rule (``resource-share``, ``machine``, or an earlier
             rule such as ``codecarbon-process``) -> runs; runs without a recorded rule
             are not counted.
+        cpu_coefficients: where estimated CPU watts came from (``Method.cpu_coefficients``:
+            published per-vCPU watts with source and year, CodeCarbon's TDP table, or a
+            calibrated figure) -> runs; runs without it recorded are not counted.
         storage_wh_per_tb_hour, storage_replication: the storage-at-rest model of advice.
         codecarbon_versions: CodeCarbon versions that measured the runs.
     """
@@ -218,6 +221,7 @@ class MethodSummary:
     ram_power_values_w: tuple[float, ...] = ()
     tracking_modes: dict[str, int] = field(default_factory=dict)
     attributions: dict[str, int] = field(default_factory=dict)
+    cpu_coefficients: dict[str, int] = field(default_factory=dict)
     storage_wh_per_tb_hour: float | None = None
     storage_replication: float | None = None
     codecarbon_versions: tuple[str, ...] = ()

@@ -670,6 +670,15 @@ def _method_items(report: MonthlyReport, texts: Texts) -> list[tuple[str, list[s
         (texts.word("cpu_method"), cpu),
         (texts.word("tdp"), tdp),
         (
+            texts.word("cpu_coefficients"),
+            [
+                texts.sentence("coefficients_item", words=words, runs=texts.counted(runs, "run"))
+                for words, runs in sorted(
+                    method.cpu_coefficients.items(), key=lambda item: (-item[1], item[0])
+                )
+            ],
+        ),
+        (
             texts.word("ram_power"),
             [", ".join(f"{n.scaled(w)} W" for w in method.ram_power_values_w)]
             if method.ram_power_values_w
