@@ -8,6 +8,7 @@ the same unit everywhere. Measured jobs are often a millionth of a kWh.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from decimal import Decimal
 from typing import Final
 
 # (factor from the base unit, unit) from the largest unit down; the first whose scaled
@@ -20,6 +21,20 @@ CO2_UNITS: Final = (
     (1e6, "mg CO₂e"),
     (1e9, "µg CO₂e"),
 )
+
+
+def format_number(value: float) -> str:
+    """A figure for a person: three significant digits, never in exponent notation.
+
+    ``0.0123``, ``4.5``, ``1,234`` (thousands grouped, no decimals from 1000 on). Python
+    writes ``4.12e-08``, which is not a person's; a figure that small reads better in a
+    smaller unit (see :func:`energy_unit` and :func:`co2_unit`).
+    """
+    if value == 0:
+        return "0"
+    if abs(value) >= 1000:
+        return f"{value:,.0f}"
+    return format(Decimal(f"{value:.3g}"), "f")
 
 
 def pick_unit(value: float, units: Sequence[tuple[float, str]]) -> tuple[float, str]:
