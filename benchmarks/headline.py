@@ -153,7 +153,7 @@ def _workload_section(workload: str, report: Mapping[str, Any]) -> list[str]:
             f"| {_ci(row.get('duration_s_median'), row.get('duration_s_ci'))} "
             f"| {_ratio(row.get('ratio_vs_baseline'), row.get('ratio_vs_baseline_ci'))} "
             f"| {_ratio(row.get('duration_ratio_vs_baseline'), row.get('duration_ratio_vs_baseline_ci'))} "
-            f"| {(row.get('storage_bytes') or 0) / 1e6:.1f} | {_correct(row)} |"
+            f"| {format_number((row.get('storage_bytes') or 0) / 1e6)} | {_correct(row)} |"
         )
     lines.append("")
     lines += [
