@@ -31,6 +31,7 @@ from zuinig.bench.runner import BenchOptions, BenchRunner
 from zuinig.config import load_settings
 from zuinig.ledger import Ledger, default_ledger_url
 from zuinig.measure import Recorder
+from zuinig.units import energy_unit, format_number
 
 #: The headline sizes: TPC-H scale factor 1 (about 1 GB of CSV) and h2oai's smallest size.
 HEADLINE_SCALE = 1.0
@@ -108,6 +109,18 @@ def format_markdown(reports: Mapping[str, Mapping[str, Any]], wall_s: float) -> 
 
 def _workload_section(workload: str, report: Mapping[str, Any]) -> list[str]:
     size = f"scale factor {report['scale']:g}" if report.get("scale") else f"{report['rows']} rows"
+    # One unit for the table's energies, chosen by the largest figure it shows.
+    factor, unit = energy_unit(
+        max(
+            [0.0]
+            + [
+                abs(row.get(key) or 0.0)
+                for row in report["totals"]
+                for key in ("energy_kwh_median", "energy_kwh_low_median", "energy_kwh_high_median")
+            ]
+            + [abs(end) for row in report["totals"] for end in row.get("energy_kwh_ci") or ()]
+        )
+    )
     lines = [
         f"## {workload}: {size}",
         "",
@@ -118,7 +131,7 @@ def _workload_section(workload: str, report: Mapping[str, Any]) -> list[str]:
         "Per configuration, over all queries (sum per repetition, then the median; "
         "95 % bootstrap intervals in brackets; ratio = configuration / csv + pandas):",
         "",
-        "| configuration | energy (Wh) | time (s) | energy ratio to csv + pandas | time ratio | storage (MB) | correct |",
+        f"| configuration | energy ({unit}) | time (s) | energy ratio to csv + pandas | time ratio | storage (MB) | correct |",
         "|---|---|---|---|---|---|---|",
     ]
     # An estimate carries the model's range beside the 95 % interval; a measured
@@ -128,18 +141,19 @@ def _workload_section(workload: str, report: Mapping[str, Any]) -> list[str]:
     )
     if with_range:
         lines[-2:] = [
-            "| configuration | energy (Wh) | model range (Wh) | time (s) | energy ratio to csv + pandas | time ratio | storage (MB) | correct |",
+            f"| configuration | energy ({unit}) | model range ({unit}) | time (s) | energy ratio to csv + pandas | time ratio | storage (MB) | correct |",
             "|---|---|---|---|---|---|---|---|",
         ]
     for row in report["totals"]:
-        range_cell = f"| {_model_range(row)} " if with_range else ""
+        range_cell = f"| {_model_range(row, factor)} " if with_range else ""
         lines.append(
-            f"| {row['label']} | {_ci(row.get('energy_kwh_median'), row.get('energy_kwh_ci'), 1000)} "
+            f"| {row['label']} "
+            f"| {_ci(row.get('energy_kwh_median'), row.get('energy_kwh_ci'), factor)} "
             f"{range_cell}"
             f"| {_ci(row.get('duration_s_median'), row.get('duration_s_ci'))} "
-            f"| {_ci(row.get('ratio_vs_baseline'), row.get('ratio_vs_baseline_ci'))} "
-            f"| {_ci(row.get('duration_ratio_vs_baseline'), row.get('duration_ratio_vs_baseline_ci'))} "
-            f"| {(row.get('storage_bytes') or 0) / 1e6:.1f} | {_correct(row)} |"
+            f"| {_ratio(row.get('ratio_vs_baseline'), row.get('ratio_vs_baseline_ci'))} "
+            f"| {_ratio(row.get('duration_ratio_vs_baseline'), row.get('duration_ratio_vs_baseline_ci'))} "
+            f"| {format_number((row.get('storage_bytes') or 0) / 1e6)} | {_correct(row)} |"
         )
     lines.append("")
     lines += [
@@ -161,20 +175,32 @@ def _workload_section(workload: str, report: Mapping[str, Any]) -> list[str]:
 
 
 def _ci(value: float | None, interval: Sequence[float] | None, factor: float = 1.0) -> str:
+    """``1.2 [1.1-1.4]``: a median and its 95 % interval times ``factor``, for a person."""
     if value is None:
         return "-"
-    text = f"{value * factor:.3g}"
+    text = format_number(value * factor)
     if interval:
-        text += f" [{interval[0] * factor:.3g}-{interval[1] * factor:.3g}]"
+        text += f" [{format_number(interval[0] * factor)}-{format_number(interval[1] * factor)}]"
     return text
 
 
-def _model_range(row: Mapping[str, Any]) -> str:
-    """``between 1.2 and 3.4``: the median low and high of the model's range, in Wh."""
+def _ratio(value: float | None, interval: Sequence[float] | None) -> str:
+    """``0.45x [0.41x-0.5x]``: a ratio stays a plain number, three significant digits."""
+    if value is None:
+        return "-"
+    text = f"{format_number(value)}x"
+    if interval:
+        text += f" [{format_number(interval[0])}x-{format_number(interval[1])}x]"
+    return text
+
+
+def _model_range(row: Mapping[str, Any], factor: float) -> str:
+    """``between 1.2 and 3.4``: the median low and high of the model's range, times
+    ``factor`` (into the table's unit)."""
     low, high = row.get("energy_kwh_low_median"), row.get("energy_kwh_high_median")
     if low is None or high is None:
         return "-"
-    return f"between {low * 1000:.3g} and {high * 1000:.3g}"
+    return f"between {format_number(low * factor)} and {format_number(high * factor)}"
 
 
 def _correct(row: Mapping[str, Any]) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -18,6 +19,7 @@ from zuinig.bench.report import format_table, is_estimated
 from zuinig.cli import AppState, cli
 from zuinig.ledger import Ledger
 from zuinig.ledger.model import KIND_BENCH, RunFilter
+from zuinig.units import energy_unit, format_number
 
 #: Where the test engines live; the runner hands its import path to its trial processes.
 HELPERS = Path(__file__).parent / "bench"
@@ -405,13 +407,44 @@ def test_a_real_session_carries_the_model_range_into_json_table_and_ledger(
         # the median is monotone, so each end stays on its side of the median energy
         assert 0 < low <= row["energy_kwh_median"] <= high, row
         assert low < high, row
-    assert "model range (kWh)" in table
+    # The table's one energy unit is that of its largest figure: a median, interval or range end.
+    largest = max(
+        max(row["energy_kwh_median"], row["energy_kwh_ci"][1], row["energy_kwh_high_median"])
+        for row in report["totals"]
+    )
+    factor, unit = energy_unit(largest)
+    assert f"model range ({unit})" in table
     for row in report["totals"]:
         line = next(line for line in table.splitlines() if row["label"] in line)
         low, high = row["energy_kwh_low_median"], row["energy_kwh_high_median"]
-        assert f"between {low:.2g} and {high:.2g}" in line
+        assert f"between {format_number(low * factor)} and {format_number(high * factor)}" in line
     with Ledger.open(sqlite_url) as ledger:
         session = ledger.get_bench_session(report["session_id"])
     assert [r["energy_kwh_low_median"] for r in session.results or ()] == [
         r["energy_kwh_low_median"] for r in report["results"]
     ]
+
+
+#: A figure in exponent notation, as Python writes a small float: ``8.2e-10``, ``1e+03``.
+EXPONENT = re.compile(r"\d(?:\.\d+)?e[-+]?\d", re.IGNORECASE)
+
+
+@pytest.mark.slow
+def test_a_real_tiny_session_table_has_no_figure_in_exponent_notation(sqlite_url: str) -> None:
+    """A tiny job uses a millionth of a kWh or less: the table shows it in a unit a
+    person reads (µWh, mWh), never as ``8.2e-10``, in its cells and its sentences."""
+    done = _bench(
+        sqlite_url,
+        *("--workload", "groupby", "--rows", "2000", "--queries", "q1,q2"),
+        *("--formats", "csv,parquet-zstd", "--engines", "pandas,duckdb", "--repeat", "2"),
+        "--json",
+    )
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert all(row["energy_kwh_median"] is not None for row in report["totals"]), report
+    for per_query in (False, True):
+        lines = format_table(report, per_query=per_query)
+        header = next(line for line in lines if line.startswith("configuration"))
+        assert re.search(r"energy \((µWh|mWh|Wh|kWh)\) \[95% CI\]", header), header
+        offending = [line for line in lines if EXPONENT.search(line)]
+        assert not offending, "\n".join(lines)

@@ -28,7 +28,7 @@ from zuinig.meter.base import (
     ATTRIBUTION_RESOURCE_SHARE,
 )
 from zuinig.safe_text import printable
-from zuinig.units import co2_unit, energy_unit, plain_number
+from zuinig.units import co2_unit, energy_unit, format_number, plain_number
 
 if TYPE_CHECKING:
     from zuinig.doctor import Diagnosis
@@ -376,15 +376,7 @@ def _pairs(items: Sequence[tuple[Any, ...]], indent: str = "") -> list[str]:
 
 def _number(value: float | None) -> str:
     """Three significant digits, never in exponent notation (a person reads it)."""
-    if value is None:
-        return "-"
-    if value == 0:
-        return "0"
-    if abs(value) >= 1000:
-        return f"{value:,.0f}"
-    # "4.12e-08" is Python's, not a person's: write the digits out (a figure this small
-    # is better shown in a smaller unit; see format_energy and format_co2).
-    return format(Decimal(f"{value:.3g}"), "f")
+    return "-" if value is None else format_number(value)
 
 
 def _plain(value: float) -> str:

@@ -23,6 +23,20 @@ CO2_UNITS: Final = (
 )
 
 
+def format_number(value: float) -> str:
+    """A figure for a person: three significant digits, never in exponent notation.
+
+    ``0.0123``, ``4.5``, ``1,234`` (thousands grouped, no decimals from 1000 on). Python
+    writes ``4.12e-08``, which is not a person's; a figure that small reads better in a
+    smaller unit (see :func:`energy_unit` and :func:`co2_unit`).
+    """
+    if value == 0:
+        return "0"
+    if abs(value) >= 1000:
+        return f"{value:,.0f}"
+    return format(Decimal(f"{value:.3g}"), "f")
+
+
 def pick_unit(value: float, units: Sequence[tuple[float, str]]) -> tuple[float, str]:
     """Scale ``value`` to the largest unit in which it is at least 1."""
     if value == 0:

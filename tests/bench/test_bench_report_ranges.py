@@ -47,9 +47,11 @@ def test_an_estimated_session_shows_each_configurations_model_range() -> None:
     rows = [_row("csv + pandas", 1.2e-3, 3.4e-3), _row("parquet + duckdb", None, None)]
     lines = format_table(_report(ESTIMATED, rows))
     header = next(line for line in lines if line.startswith("configuration"))
-    assert "model range (kWh)" in header
+    # One unit for the table, chosen by its largest energy (3.4e-3 kWh): Wh.
+    assert "energy (Wh) [95% CI]" in header and "model range (Wh)" in header
     csv_line = next(line for line in lines if "csv + pandas" in line)
-    assert "between 0.0012 and 0.0034" in csv_line
+    assert "2.3 [2.1-2.5]" in csv_line
+    assert "between 1.2 and 3.4" in csv_line
     parquet_line = next(line for line in lines if "parquet + duckdb" in line)
     assert "between" not in parquet_line
 

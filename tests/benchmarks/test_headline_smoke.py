@@ -93,6 +93,8 @@ def test_the_markdown_table_shows_an_estimates_model_range_in_wh(
     page = _headline_module().format_markdown({"groupby": _report(method, low, high)}, 60.0)
     header = next(line for line in page.splitlines() if line.startswith("| configuration"))
     row = next(line for line in page.splitlines() if line.startswith("| parquet-zstd"))
+    assert "energy (Wh)" in header  # the unit of the largest figure, 2.0e-3 kWh or 3.4e-3 kWh
+    assert "| 2 [1.9-2.1] |" in row
     assert ("model range (Wh)" in header) is shows
     assert ("| between 1.2 and 3.4 |" in row) is shows
     assert header.count("|") == row.count("|")

@@ -19,6 +19,8 @@ from typing import Any
 
 from zuinig.bench.results import CORRECT_NO, correct_text
 from zuinig.meter.base import Method
+from zuinig.text import format_energy
+from zuinig.units import energy_unit, format_number
 
 #: Above this ratio of largest to smallest bar, the energy axis is logarithmic.
 LOG_SCALE_RATIO = 20.0
@@ -103,13 +105,15 @@ def method_label(method: Mapping[str, Any]) -> str:
     return f"measured with RAPL ({words})"
 
 
+#: The energy column's header; ``{unit}`` is the one unit of its figures.
+_ENERGY_COLUMN = "energy ({unit}) [95% CI]"
 _COLUMNS = (
     "configuration",
     "query",
-    "energy_kwh [95% CI]",
+    _ENERGY_COLUMN,
     "ratio [95% CI]",
-    "time_s",
-    "cpu_s",
+    "time (s)",
+    "CPU (s)",
     "storage",
     "correct",
     "status",
@@ -122,9 +126,13 @@ def _grid(rows: Sequence[Mapping[str, Any]], per_query: bool, *, ranges: bool) -
     # a measured figure's range is its reading, so it gets none.
     with_range = ranges and any(row.get(RANGE_KEYS[0]) is not None for row in rows)
     if with_range:
-        at = columns.index("energy_kwh [95% CI]") + 1
-        columns = (*columns[:at], "model range (kWh)", *columns[at:])
-    cells = [tuple(_cells(row, per_query, with_range)) for row in rows]
+        at = columns.index(_ENERGY_COLUMN) + 1
+        columns = (*columns[:at], "model range ({unit})", *columns[at:])
+    # One unit for all energies of the table (medians, intervals and ranges), chosen by
+    # the largest, so the rows compare at a glance: "450 mWh" beside "1.2 Wh" does not.
+    factor, unit = energy_unit(_largest_energy_kwh(rows))
+    columns = tuple(name.format(unit=unit) for name in columns)
+    cells = [tuple(_cells(row, per_query, with_range, factor)) for row in rows]
     widths = [
         max(len(text) for text in (name, *(c[i] for c in cells))) for i, name in enumerate(columns)
     ]
@@ -135,18 +143,28 @@ def _grid(rows: Sequence[Mapping[str, Any]], per_query: bool, *, ranges: bool) -
     return out
 
 
-def _cells(row: Mapping[str, Any], per_query: bool, with_range: bool = False) -> list[str]:
+def _largest_energy_kwh(rows: Sequence[Mapping[str, Any]]) -> float:
+    """The largest energy the table shows (kWh): medians, interval ends and range ends."""
+    figures = [0.0]
+    for row in rows:
+        figures += [row.get("energy_kwh_median") or 0.0, *(row.get("energy_kwh_ci") or ())]
+        figures += [row.get(key) or 0.0 for key in RANGE_KEYS]
+    return max(abs(figure) for figure in figures)
+
+
+def _cells(row: Mapping[str, Any], per_query: bool, with_range: bool, factor: float) -> list[str]:
+    """A row's cells; energies are multiplied by ``factor`` into the table's unit."""
     mark = "*" if row.get("pareto") else " "
     cells = [f"{mark} {row['label']}"]
     if per_query:
         cells.append(str(row["query"]))
-    cells.append(_with_ci(row.get("energy_kwh_median"), row.get("energy_kwh_ci"), "{:.3g}"))
+    cells.append(_with_ci(row.get("energy_kwh_median"), row.get("energy_kwh_ci"), factor))
     if with_range:
-        cells.append(_model_range(row))
+        cells.append(_model_range(row, factor))
     cells += [
-        _with_ci(row.get("ratio_vs_baseline"), row.get("ratio_vs_baseline_ci"), "{:.2f}x"),
-        _number(row.get("duration_s_median"), "{:.3f}"),
-        _number(row.get("cpu_s_median"), "{:.2f}"),
+        _ratio(row.get("ratio_vs_baseline"), row.get("ratio_vs_baseline_ci")),
+        _number(row.get("duration_s_median")),
+        _number(row.get("cpu_s_median")),
         _bytes(row.get("storage_bytes")),
         _correct(row.get("correct")),
         row["status"] if row["status"] == "ok" else f"{row['status'].upper()}",
@@ -169,45 +187,63 @@ def _imports_and_idle(report: Mapping[str, Any]) -> list[str]:
     idle = report.get("idle_baseline")
     if idle and idle.get("energy_kwh_per_s") is not None:
         lines.append(
-            f"idle machine: {idle['energy_kwh_per_s']:.3g} kWh per s "
-            f"({idle.get('power_w') or 0:.1f} W) over {idle['duration_s']:.1f} s"
+            f"idle machine: {format_energy(idle['energy_kwh_per_s'])} per s "
+            f"({format_number(idle.get('power_w') or 0)} W) "
+            f"over {format_number(idle['duration_s'])} s"
         )
     for row in report.get("imports", []):
         if row.get("energy_kwh_median") is not None:
             lines.append(
-                f"importing {row['engine']}/{row['mode']}: {row['energy_kwh_median']:.3g} kWh, "
-                f"{row['duration_s_median']:.2f} s (once per process; not in the figures above)"
+                f"importing {row['engine']}/{row['mode']}: "
+                f"{format_energy(row['energy_kwh_median'])}, "
+                f"{_number(row.get('duration_s_median'))} s "
+                "(once per process; not in the figures above)"
             )
     for row in report.get("prepare", []):
+        energy = row.get("energy_kwh")
         how = (
             "reused"
             if row.get("reused")
-            else f"written: {_number(row.get('energy_kwh'), '{:.3g}')} kWh"
+            else f"written: {'-' if energy is None else format_energy(energy)}"
         )
         lines.append(f"format {row['format']}: {_bytes(row.get('storage_bytes'))} ({how})")
     return lines
 
 
-def _with_ci(value: float | None, interval: Sequence[float] | None, pattern: str) -> str:
+def _with_ci(value: float | None, interval: Sequence[float] | None, factor: float) -> str:
+    """``1.2 [1.1-1.4]``: a median and its 95 % interval, times ``factor``."""
     if value is None:
         return "-"
-    text = pattern.format(value)
+    text = format_number(value * factor)
     if interval:
-        text += f" [{pattern.format(interval[0])}-{pattern.format(interval[1])}]"
+        low, high = (format_number(end * factor) for end in interval)
+        text += f" [{low}-{high}]"
     return text
 
 
-def _model_range(row: Mapping[str, Any]) -> str:
-    """``between 0.0012 and 0.0034``: a configuration's energy per call by the model's
-    bounds (kWh, the table's unit); a dash where its trials had no range."""
+def _ratio(value: float | None, interval: Sequence[float] | None) -> str:
+    """``0.45x [0.41x-0.5x]``: a ratio stays a plain number, three significant digits
+    (two decimals would show a twentieth of the baseline's energy as ``0.05x``, a
+    thousandth as ``0.00x``)."""
+    if value is None:
+        return "-"
+    text = f"{format_number(value)}x"
+    if interval:
+        text += f" [{format_number(interval[0])}x-{format_number(interval[1])}x]"
+    return text
+
+
+def _model_range(row: Mapping[str, Any], factor: float) -> str:
+    """``between 1.2 and 3.4``: a configuration's energy per call by the model's bounds,
+    times ``factor`` (into the table's unit); a dash where its trials had no range."""
     low, high = (row.get(key) for key in RANGE_KEYS)
     if low is None or high is None:
         return "-"
-    return f"between {low:.2g} and {high:.2g}"
+    return f"between {format_number(low * factor)} and {format_number(high * factor)}"
 
 
-def _number(value: float | None, pattern: str) -> str:
-    return "-" if value is None else pattern.format(value)
+def _number(value: float | None) -> str:
+    return "-" if value is None else format_number(value)
 
 
 def _bytes(value: float | None) -> str:
