@@ -245,6 +245,11 @@ class RecentReadings:
             while len(readings) >= 2 and readings[1][0] <= at_s - self.basis_s:
                 readings.popleft()
 
+    def __len__(self) -> int:
+        """How many readings are kept."""
+        with self._lock:
+            return len(self._readings)
+
     def basis(self, end_at_s: float) -> tuple[float, Any] | None:
         """The newest kept reading at least ``basis_s`` before ``end_at_s``; else the
         oldest one kept before it (``None`` when there is none)."""
