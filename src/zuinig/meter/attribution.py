@@ -7,7 +7,9 @@ the process sampler says what the job's process tree used (:class:`JobUse`), and
 * **CPU**: the machine's CPU energy over the window x the tree's share of the CPU time
   the machine spent over that window (tree CPU seconds / machine busy CPU seconds,
   capped at 1). The machine's CPU energy includes its idle draw, so a job alone on an
-  otherwise idle machine carries the idle part too.
+  otherwise idle machine carries the idle part too. For a window shorter than
+  :data:`SHORT_WINDOW_S` the machine's tick counters say too little, so its busy time
+  and load are its recent average (:func:`window_busy`).
 * **RAM**: the machine's RAM energy over the window x the tree's mean share of the
   machine's memory (GB-seconds held / (total GB x duration)).
 * **GPU**: the machine's GPU energy over the window, whole (no per-process figures).
@@ -26,6 +28,8 @@ Every figure is a :class:`Span`: the value with its low and high bounds.
 
 from __future__ import annotations
 
+import threading
+from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
@@ -79,6 +83,10 @@ class MachineEnergy:
         duration_s: the time between the source's two readings (s); the RAM share is
             memory held over this time, so the job's RAM energy is the machine's mean
             RAM power x GB-seconds held / total GB, whatever the window's own bounds.
+        busy_basis_s: the length of the interval the busy figures were read over (s):
+            ``duration_s`` itself, or longer for a window shorter than
+            :data:`SHORT_WINDOW_S` whose busy time is the machine's recent rate
+            (:func:`window_busy`); ``None`` when not said.
     """
 
     cpu_kwh: Span
@@ -87,6 +95,7 @@ class MachineEnergy:
     busy_cpu_s: float
     memory_total_gb: float
     duration_s: float
+    busy_basis_s: float | None = None
 
 
 @dataclass(frozen=True)
@@ -155,12 +164,113 @@ def busy_fraction(busy_s: float, total_s: float) -> float:
     return min(max(busy_s / total_s, 0.0), 1.0)
 
 
+#: Windows shorter than this (s) take the machine's busy time from its recent rate.
+#: ``/proc/stat`` counts in 10 ms ticks (USER_HZ 100): over 50 ms a 2-CPU machine's busy
+#: time reads 0 to 10 ticks whatever happened, so a share read from it is noise; from
+#: one second on, a tick is at most 1 % of a busy CPU's time.
+SHORT_WINDOW_S = 1.0
+
+#: The recent rate is read since the newest machine reading at least this long (s)
+#: before the window's end: long enough for the tick counter to say something.
+RECENT_BASIS_S = 1.0
+
+
+def window_busy(
+    *,
+    duration_s: float,
+    busy_s: float,
+    total_s: float,
+    basis_s: float,
+    basis_busy_s: float,
+    basis_total_s: float,
+) -> tuple[float, float, float]:
+    """The machine's busy CPU seconds and busy fraction ``u`` over a window.
+
+    A window of :data:`SHORT_WINDOW_S` or longer, or one with no longer basis, keeps its
+    own counter figures. A shorter one gets the machine's recent rate instead: busy CPU
+    seconds per second over the basis (an interval ending at the window's end and at
+    least :data:`RECENT_BASIS_S` long where the source has such a reading) times the
+    window's duration, and the basis's busy fraction as ``u``. The job's share is then
+    its precise CPU time over that estimate, capped at 1 (:func:`cpu_share`): the
+    machine is never taken to have been busier than the job... less than the job's own.
+
+    Args:
+        duration_s: the window's length (s).
+        busy_s: busy CPU seconds the machine's counters moved over the window.
+        total_s: all CPU seconds (busy and idle) they moved over the window.
+        basis_s: the length of the basis interval (s); ``<= duration_s`` when there is none.
+        basis_busy_s: busy CPU seconds over the basis.
+        basis_total_s: all CPU seconds over the basis.
+
+    Returns:
+        ``(busy_cpu_s, u, basis_s)``: the last the length of the interval they were
+        read over (``duration_s`` when the window's own figures were kept).
+    """
+    if duration_s >= SHORT_WINDOW_S or basis_s <= duration_s or basis_total_s <= 0:
+        return busy_s, busy_fraction(busy_s, total_s), duration_s
+    rate = max(basis_busy_s, 0.0) / basis_s
+    return (
+        rate * max(duration_s, 0.0),
+        busy_fraction(basis_busy_s, basis_total_s),
+        basis_s,
+    )
+
+
+class RecentReadings:
+    """The machine's recent counter readings, to give a short window a longer basis.
+
+    Pure bookkeeping, no I/O: the source hands in each ``(at_s, cpu_times)`` it reads.
+    It keeps readings at least ``spacing_s`` apart and drops those no longer needed,
+    so it holds about ``basis_s / spacing_s`` of them and each call costs microseconds.
+    Thread-safe.
+
+    Args:
+        basis_s: how far back the basis reaches at least (s).
+        spacing_s: the least time between two kept readings (s).
+    """
+
+    def __init__(self, basis_s: float = RECENT_BASIS_S, spacing_s: float = 0.1) -> None:
+        self.basis_s = basis_s
+        self.spacing_s = spacing_s
+        self._lock = threading.Lock()
+        self._readings: deque[tuple[float, Any]] = deque()
+
+    def remember(self, at_s: float, cpu_times: Any) -> None:
+        """Keep a reading taken at ``at_s`` (a monotonic clock, s)."""
+        with self._lock:
+            readings = self._readings
+            if not readings or at_s - readings[-1][0] >= self.spacing_s:
+                readings.append((at_s, cpu_times))
+            # The newest reading at least basis_s old stays first; older ones go.
+            while len(readings) >= 2 and readings[1][0] <= at_s - self.basis_s:
+                readings.popleft()
+
+    def __len__(self) -> int:
+        """How many readings are kept."""
+        with self._lock:
+            return len(self._readings)
+
+    def basis(self, end_at_s: float) -> tuple[float, Any] | None:
+        """The newest kept reading at least ``basis_s`` before ``end_at_s``; else the
+        oldest one kept before it (``None`` when there is none)."""
+        with self._lock:
+            found: tuple[float, Any] | None = None
+            for reading in self._readings:
+                if reading[0] >= end_at_s:
+                    break
+                if found is None or reading[0] <= end_at_s - self.basis_s:
+                    found = reading
+                else:
+                    break
+            return found
+
+
 def cpu_share(job_cpu_s: float | None, machine_busy_s: float) -> float:
     """The job tree's share of the machine's busy CPU time, capped at 1.
 
-    The kernel counts CPU time in ticks, so over a window of a few milliseconds both can
-    read zero, or the job's a tick more than the machine's: a job that used CPU time the
-    machine's counter has not shown yet gets the whole share; one that used none, none.
+    The kernel counts the machine's CPU time in 10 ms ticks; a short window's busy time
+    is an estimate (:func:`window_busy`). A job that used more CPU time than the
+    machine's figure shows gets the whole share; one that used none, none.
     """
     if job_cpu_s is None or job_cpu_s <= 0:
         return 0.0

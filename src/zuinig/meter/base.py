@@ -52,7 +52,9 @@ ATTRIBUTION_RULES: Mapping[str, str] = {
         "machine spent over the run (alone on an otherwise idle machine it carries the "
         "idle draw too), the machine's RAM energy times its share of the memory held "
         "(GB-seconds), and GPU energy machine-wide; runs that overlap on one machine add "
-        "up to no more than the machine used"
+        "up to no more than the machine used; for runs shorter than 1 s, the machine's "
+        "busy CPU time and load are its recent average (over at least the last second "
+        "where zuinig read it), never less than the job's own CPU time"
     ),
     ATTRIBUTION_MACHINE: (
         "the job is charged the whole machine's energy over the run, other programs "

@@ -10,6 +10,9 @@ How each figure is obtained:
 * ``cpu_s``: user + system time of every live process in the tree, plus the time of
   descendants that ended and were waited for (the kernel adds those to their
   parent's ``children_user``/``children_system``), at the end minus at the start.
+  This process's own part comes from precise clocks (:func:`own_cpu_seconds`), so
+  windows of a few milliseconds are not rounded to the kernel's 10 ms ticks; other
+  processes' parts are tick-based (``/proc/<pid>/stat``).
 * ``peak_rss_bytes``: the largest sum of resident memory over the tree, sampled by one
   background thread shared by all windows (every :data:`SAMPLE_INTERVAL_S`), at the
   start and at the end, so a short window still gets a value. Children that live
@@ -230,8 +233,23 @@ def tree_cpu_seconds(root: psutil.Process) -> float | None:
             if process.pid == root.pid:
                 return None
             continue  # ended between listing and reading: its time is in its parent now
-        total += times.user + times.system + times.children_user + times.children_system
+        if process.pid == os.getpid():
+            total += own_cpu_seconds()
+        else:
+            total += times.user + times.system + times.children_user + times.children_system
     return total
+
+
+def own_cpu_seconds() -> float:
+    """CPU time of this process so far, all its threads, plus its waited-for children (s).
+
+    From precise clocks, not the kernel's 10 ms ticks that ``/proc/<pid>/stat`` (and so
+    psutil) reports: :func:`time.process_time` (``CLOCK_PROCESS_CPUTIME_ID``, ns) and
+    ``getrusage(RUSAGE_CHILDREN)`` (us). A window of a few milliseconds then gets the CPU
+    time it used, not 0 or a whole tick.
+    """
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.process_time() + children.ru_utime + children.ru_stime
 
 
 @dataclass
@@ -257,6 +275,7 @@ def sample_tree(root: psutil.Process, *, with_io: bool) -> TreeSample:
     read_total: int | None = 0 if with_io else None
     written_total: int | None = 0 if with_io else None
     root_seen = False
+    own_pid = os.getpid()
     for process in processes:
         try:
             with process.oneshot():
@@ -269,8 +288,11 @@ def sample_tree(root: psutil.Process, *, with_io: bool) -> TreeSample:
             continue
         if process.pid == root.pid:
             root_seen = True
-        # children_* hold the time of descendants that ended and were waited for.
-        cpu_total += times.user + times.system + times.children_user + times.children_system
+        if process.pid == own_pid:
+            cpu_total += own_cpu_seconds()
+        else:
+            # children_* hold the time of descendants that ended and were waited for.
+            cpu_total += times.user + times.system + times.children_user + times.children_system
         rss_total += rss
         if io is None:
             read_total = written_total = None

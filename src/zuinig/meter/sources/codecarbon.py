@@ -12,6 +12,9 @@ started timer threads); instead, once per process:
 * **Each window** reads the machine's counters at begin and end: ``psutil.cpu_times()``
   for the machine's busy CPU seconds, the ``energy_uj`` files of the RAPL domains
   CodeCarbon found, and each GPU's NVML total energy counter. That costs microseconds.
+  A window shorter than a second takes the machine's busy time and load from its
+  recent rate instead (:func:`~zuinig.meter.attribution.window_busy`), read since a
+  kept reading at least a second back: ``/proc/stat`` counts in 10 ms ticks.
 
 The machine's energy over the window, by component (before the PUE):
 
@@ -51,7 +54,13 @@ from typing import Any
 import psutil
 
 from zuinig.config import Settings
-from zuinig.meter.attribution import MachineEnergy, Span, busy_and_total_s, busy_fraction
+from zuinig.meter.attribution import (
+    MachineEnergy,
+    RecentReadings,
+    Span,
+    busy_and_total_s,
+    window_busy,
+)
 from zuinig.meter.base import (
     ATTRIBUTION_MACHINE,
     ATTRIBUTION_RESOURCE_SHARE,
@@ -484,6 +493,8 @@ class _Hardware:
     intensities: dict[tuple[str, float | None, str | None], GridIntensity] = field(
         default_factory=dict
     )
+    # The machine's recent readings, a basis for windows too short for its tick counters.
+    recent: RecentReadings = field(default_factory=RecentReadings)
 
     def intensity(self, settings: Settings) -> GridIntensity:
         key = (settings.country_iso_code, settings.intensity_g_per_kwh, settings.intensity_source)
@@ -505,11 +516,36 @@ class _Hardware:
                     gpu_mj = tuple(float(v) for v in values)
             except Exception as error:
                 logger.debug("GPU energy counters could not be read: %r", error)
-        return _Counters(
+        counters = _Counters(
             at_s=time.perf_counter(),
             cpu_times=psutil.cpu_times(),
             rapl_uj=tuple(_read_uj(d.path) for d in self.probe.rapl),
             gpu_mj=gpu_mj,
+        )
+        self.recent.remember(counters.at_s, counters.cpu_times)
+        return counters
+
+    def busy(self, begin: _Counters, end: _Counters) -> tuple[float, float, float]:
+        """The machine's busy CPU seconds, busy fraction and their basis (s) over a window.
+
+        A short window's figures are the machine's recent rate (see
+        :func:`~zuinig.meter.attribution.window_busy`), read since a kept reading at
+        least a second before ``end`` (every :meth:`read` is kept for that).
+        """
+        duration_s = max(end.at_s - begin.at_s, 0.0)
+        busy_s, total_s = busy_and_total_s(begin.cpu_times, end.cpu_times)
+        basis = self.recent.basis(end.at_s)
+        basis_s, basis_busy_s, basis_total_s = duration_s, busy_s, total_s
+        if basis is not None and basis[0] < begin.at_s:
+            basis_s = end.at_s - basis[0]
+            basis_busy_s, basis_total_s = busy_and_total_s(basis[1], end.cpu_times)
+        return window_busy(
+            duration_s=duration_s,
+            busy_s=busy_s,
+            total_s=total_s,
+            basis_s=basis_s,
+            basis_busy_s=basis_busy_s,
+            basis_total_s=basis_total_s,
         )
 
 
@@ -621,8 +657,7 @@ class CodeCarbonSource(EnergySource):
         probe = hardware.probe
         settings = self.settings
         duration_s = max(end.at_s - begin.at_s, 0.0)
-        busy_s, total_s = busy_and_total_s(begin.cpu_times, end.cpu_times)
-        u = busy_fraction(busy_s, total_s)
+        busy_s, u, basis_s = hardware.busy(begin, end)
         deltas_kwh = [
             _delta_uj(b, a, m) / _UJ_PER_KWH
             for b, a, m in zip(begin.rapl_uj, end.rapl_uj, hardware.max_uj, strict=True)
@@ -676,6 +711,7 @@ class CodeCarbonSource(EnergySource):
             busy_cpu_s=busy_s,
             memory_total_gb=memory_gb,
             duration_s=duration_s,
+            busy_basis_s=basis_s,
         )
         return SourceReading(
             machine=machine, method=self._method(hardware, gpu_read=gpu is not None)
