@@ -322,7 +322,8 @@ class Recorder:
         try:
             window = self.meter.begin(context)
         except Exception as error:
-            _warn_once(f"zuinig: cannot measure ({_reason(error)}); runs are recorded unmeasured")
+            # Whether the run itself is stored is said by _store: a bad setting can stop both.
+            _warn_once(f"zuinig: cannot measure ({_reason(error)}); the job goes on unmeasured")
         # The thread waits for the end of the first run (see _open_and_deliver), so
         # starting it costs this call next to nothing.
         if not self._direct:
