@@ -25,7 +25,14 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from zuinig.bench.report import is_estimated, method_label, write_outputs
+from zuinig.bench.report import (
+    format_model_range,
+    format_ratio,
+    format_with_interval,
+    is_estimated,
+    method_label,
+    write_outputs,
+)
 from zuinig.bench.results import CORRECT_NO
 from zuinig.bench.runner import BenchOptions, BenchRunner
 from zuinig.config import load_settings
@@ -145,14 +152,14 @@ def _workload_section(workload: str, report: Mapping[str, Any]) -> list[str]:
             "|---|---|---|---|---|---|---|---|",
         ]
     for row in report["totals"]:
-        range_cell = f"| {_model_range(row, factor)} " if with_range else ""
+        range_cell = f"| {format_model_range(row, factor)} " if with_range else ""
         lines.append(
             f"| {row['label']} "
-            f"| {_ci(row.get('energy_kwh_median'), row.get('energy_kwh_ci'), factor)} "
+            f"| {format_with_interval(row.get('energy_kwh_median'), row.get('energy_kwh_ci'), factor)} "
             f"{range_cell}"
-            f"| {_ci(row.get('duration_s_median'), row.get('duration_s_ci'))} "
-            f"| {_ratio(row.get('ratio_vs_baseline'), row.get('ratio_vs_baseline_ci'))} "
-            f"| {_ratio(row.get('duration_ratio_vs_baseline'), row.get('duration_ratio_vs_baseline_ci'))} "
+            f"| {format_with_interval(row.get('duration_s_median'), row.get('duration_s_ci'))} "
+            f"| {format_ratio(row.get('ratio_vs_baseline'), row.get('ratio_vs_baseline_ci'))} "
+            f"| {format_ratio(row.get('duration_ratio_vs_baseline'), row.get('duration_ratio_vs_baseline_ci'))} "
             f"| {format_number((row.get('storage_bytes') or 0) / 1e6)} | {_correct(row)} |"
         )
     lines.append("")
@@ -172,35 +179,6 @@ def _workload_section(workload: str, report: Mapping[str, Any]) -> list[str]:
         "",
     ]
     return lines
-
-
-def _ci(value: float | None, interval: Sequence[float] | None, factor: float = 1.0) -> str:
-    """``1.2 [1.1-1.4]``: a median and its 95 % interval times ``factor``, for a person."""
-    if value is None:
-        return "-"
-    text = format_number(value * factor)
-    if interval:
-        text += f" [{format_number(interval[0] * factor)}-{format_number(interval[1] * factor)}]"
-    return text
-
-
-def _ratio(value: float | None, interval: Sequence[float] | None) -> str:
-    """``0.45x [0.41x-0.5x]``: a ratio stays a plain number, three significant digits."""
-    if value is None:
-        return "-"
-    text = f"{format_number(value)}x"
-    if interval:
-        text += f" [{format_number(interval[0])}x-{format_number(interval[1])}x]"
-    return text
-
-
-def _model_range(row: Mapping[str, Any], factor: float) -> str:
-    """``between 1.2 and 3.4``: the median low and high of the model's range, times
-    ``factor`` (into the table's unit)."""
-    low, high = row.get("energy_kwh_low_median"), row.get("energy_kwh_high_median")
-    if low is None or high is None:
-        return "-"
-    return f"between {format_number(low * factor)} and {format_number(high * factor)}"
 
 
 def _correct(row: Mapping[str, Any]) -> str:

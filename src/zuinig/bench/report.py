@@ -158,11 +158,13 @@ def _cells(row: Mapping[str, Any], per_query: bool, with_range: bool, factor: fl
     cells = [f"{mark} {row['label']}"]
     if per_query:
         cells.append(str(row["query"]))
-    cells.append(_with_ci(row.get("energy_kwh_median"), row.get("energy_kwh_ci"), factor))
+    cells.append(
+        format_with_interval(row.get("energy_kwh_median"), row.get("energy_kwh_ci"), factor)
+    )
     if with_range:
-        cells.append(_model_range(row, factor))
+        cells.append(format_model_range(row, factor))
     cells += [
-        _ratio(row.get("ratio_vs_baseline"), row.get("ratio_vs_baseline_ci")),
+        format_ratio(row.get("ratio_vs_baseline"), row.get("ratio_vs_baseline_ci")),
         _number(row.get("duration_s_median")),
         _number(row.get("cpu_s_median")),
         _bytes(row.get("storage_bytes")),
@@ -210,7 +212,9 @@ def _imports_and_idle(report: Mapping[str, Any]) -> list[str]:
     return lines
 
 
-def _with_ci(value: float | None, interval: Sequence[float] | None, factor: float) -> str:
+def format_with_interval(
+    value: float | None, interval: Sequence[float] | None, factor: float = 1.0
+) -> str:
     """``1.2 [1.1-1.4]``: a median and its 95 % interval, times ``factor``."""
     if value is None:
         return "-"
@@ -221,7 +225,7 @@ def _with_ci(value: float | None, interval: Sequence[float] | None, factor: floa
     return text
 
 
-def _ratio(value: float | None, interval: Sequence[float] | None) -> str:
+def format_ratio(value: float | None, interval: Sequence[float] | None) -> str:
     """``0.45x [0.41x-0.5x]``: a ratio stays a plain number, three significant digits
     (two decimals would show a twentieth of the baseline's energy as ``0.05x``, a
     thousandth as ``0.00x``)."""
@@ -233,7 +237,7 @@ def _ratio(value: float | None, interval: Sequence[float] | None) -> str:
     return text
 
 
-def _model_range(row: Mapping[str, Any], factor: float) -> str:
+def format_model_range(row: Mapping[str, Any], factor: float) -> str:
     """``between 1.2 and 3.4``: a configuration's energy per call by the model's bounds,
     times ``factor`` (into the table's unit); a dash where its trials had no range."""
     low, high = (row.get(key) for key in RANGE_KEYS)
