@@ -93,15 +93,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
+#: What a reader should know about the energy figures, by how they were obtained.
+ESTIMATED_NOTE = (
+    "Energy figures are estimates on this machine (no RAPL counters): each trial is charged "
+    "the machine's modelled CPU power times its share of the CPU time the machine spent, and "
+    "the machine's RAM power times its share of the memory held; the model range beside each "
+    "figure runs from the lowest to the highest published coefficients."
+)
+MEASURED_NOTE = (
+    "CPU energy is read from the machine's RAPL counters and shared out by each trial's share "
+    "of the machine's CPU time."
+)
+
+
 def format_markdown(reports: Mapping[str, Mapping[str, Any]], wall_s: float) -> str:
     """The headline page: one table per workload and the method."""
     lines = ["# Headline benchmark: storage formats x engines", ""]
     first = next(iter(reports.values()))
     lines += [
         f"Method: {method_label(first['method'])}.",
-        "Energy figures are estimates on this machine: without RAPL counters CodeCarbon "
-        "models CPU power from load and a TDP, and RAM power as a constant, so energy "
-        "largely follows time.",
+        ESTIMATED_NOTE if is_estimated(first["method"]) else MEASURED_NOTE,
         "",
         f"Machine: {first['machine'].get('cpu_model')}, {first['machine'].get('cpu_count')} "
         f"logical CPUs, {first['machine'].get('memory_bytes', 0) / 1e9:.1f} GB memory; "
