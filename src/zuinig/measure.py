@@ -14,7 +14,8 @@ top-level runs only (``RunFilter(top_level_only=True)``), never children.
 What a run records: its ``running`` state at the start, then its end as ``ok``
 or ``error`` (with the exception's type and message). Each state is on disk
 before the job goes on: in the ledger, or in the local spool
-(:mod:`zuinig.ledger.spool`, an fsynced file per state), from where the next open
+(:mod:`zuinig.ledger.spool`: this process's journal, one ``fdatasync``'ed line
+per state, about 0.15 ms), from where the next open
 of the ledger, in any process, delivers it. A measured run is never lost, and a
 run whose process died before its end shows as ``interrupted``.
 
@@ -23,10 +24,16 @@ Spool first until the ledger is open. Opening the ledger imports SQLAlchemy
 its first call:
 
 - Until this process has opened its ledger and delivered what it spooled, each
-  state goes to the spool. The first call starts a background thread which, once
-  the first run has ended (or :data:`OPEN_AT_THE_LATEST_S` after it began),
-  opens the ledger (opening delivers the spool) and then delivers states spooled
-  meanwhile. After that, states are written to the ledger directly (its commit is
+  state is appended to its spool journal. The first call starts a background
+  thread which opens the ledger (opening delivers the spool) and then delivers
+  states spooled meanwhile, **at a quiet moment only**: after the first run has
+  ended, when no measured window is open and no run began in the last
+  :data:`QUIET_S` seconds. It opens sooner when the journal holds
+  :data:`OPEN_AFTER_RECORDS` states, when someone waits (:meth:`Recorder.flush`,
+  exit, :meth:`Recorder.ledger`), and at the latest :data:`OPEN_AT_THE_LATEST_S`
+  after it started. So a burst of calls stays on the journal, and the quarter
+  second of CPU that opening costs does not take the GIL from measured work.
+  After that, states are written to the ledger directly (its commit is
   the state on disk); a direct write that fails is spooled, fsynced, before the job
   goes on, start state included. An outage gives one warning, and one line when the
   runs kept meanwhile are delivered; :meth:`Recorder.flush` is ``False`` until then.
@@ -44,11 +51,15 @@ its first call:
   does one). :meth:`Recorder.flush` waits for delivery on demand.
 - Opening the ledger up front with :meth:`Recorder.ledger` (``zuinig run`` does,
   to refuse a bad URL before the command starts) writes directly from the first call.
-- Why after the first run: opening is CPU-bound Python (about 0.3 s of CPU).
-  Under the GIL it cannot overlap a short first call, only slow it down, and
-  any window open meanwhile counts its CPU time. After the first run it overlaps
-  what the program does next; a window open then (a second call, an outer run)
-  includes part of it, and a first run longer than the limit includes all of it.
+- Why a quiet moment: opening is CPU-bound Python (about 0.3 s of CPU). Under
+  the GIL it cannot overlap a measured call, only slow it down (each call then
+  waits up to the 5 ms switch interval, 8-19 ms per call measured), and a window
+  open meanwhile counts its CPU time. Between bursts of calls it costs them
+  nothing; a run longer than the limit includes it (then under 1 % of it).
+- Why direct writes once open, not the journal for good: a direct write puts
+  the run in the ledger at once (other processes, ``runs list``, see it without
+  a delivery step) and keeps one path for an outage; it costs about 1 ms per
+  call, paid only after a quiet moment, i.e. not in a burst of early calls.
 """
 
 from __future__ import annotations
@@ -186,10 +197,11 @@ class Recorder:
     **Spool first until the ledger is open.** Opening the ledger imports
     SQLAlchemy, about a quarter second of CPU that would otherwise sit in the first
     call of every process. So until this process has opened its ledger, each state
-    of a run (``running`` at the start, ``ok``/``error`` at the end) is saved to the
-    spool (:mod:`zuinig.ledger.spool`: one fsynced file, renamed into place) before
-    the job goes on, and a background thread opens the ledger after the first run
-    has ended, which delivers the spool. Once everything this process spooled is
+    of a run (``running`` at the start, ``ok``/``error`` at the end) is appended to
+    this process's spool journal (:class:`zuinig.ledger.spool.Journal`, one synced
+    line) before the job goes on, and a background thread opens the ledger at a
+    quiet moment after the first run has ended (see the module description), which
+    delivers the spool. Once everything this process spooled is
     delivered, runs are written to the ledger directly. The thread is started once per process (again in a
     forked child, and at most every :data:`REOPEN_AFTER_S` after a failed open);
     at exit the process waits up to :data:`EXIT_FLUSH_TIMEOUT_S` for it. Whatever
