@@ -342,7 +342,7 @@ class Recorder:
             parent_run_id=_current_run_id.get() or os.environ.get(PARENT_RUN_ENV) or None,
             tags=dict(tags or {}),
             command=command,
-            **dataclasses.asdict(_provenance()),
+            **_provenance_fields(),
         )
         self._store(run)
         with self._state_lock:
@@ -1248,6 +1248,12 @@ def _provenance() -> Provenance:
         zuinig_version=__version__,
         git_commit=_git_commit(Path.cwd()),
     )
+
+
+def _provenance_fields() -> dict[str, Any]:
+    # Not dataclasses.asdict: it deep-copies every value on every call of the hot path.
+    provenance = _provenance()
+    return {field.name: getattr(provenance, field.name) for field in dataclasses.fields(provenance)}
 
 
 def _user_name() -> str:

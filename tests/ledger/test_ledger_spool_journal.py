@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import signal
 import subprocess
@@ -13,7 +14,7 @@ from pathlib import Path
 
 from ledger_helpers import full_run
 
-from zuinig.ledger import Ledger, RunFilter, spool
+from zuinig.ledger import Ledger, Run, RunFilter, spool
 
 
 def journals(url: str, root: Path | None = None) -> list[Path]:
@@ -29,7 +30,8 @@ def test_each_state_is_one_line_and_the_last_state_of_a_run_wins(
     journal.append(dataclasses.replace(started, status="ok"), ledger.url)
     journal.append(full_run("j2", status="error"), ledger.url)
     assert journal.records == 3
-    assert len(journal.path.read_bytes().splitlines()) == 3
+    written = journal.path.read_bytes().split(b"\0", 1)[0]  # zeros are written ahead
+    assert len(written.splitlines()) == 3
     assert journal.path.name.endswith(f".{os.getpid()}.jsonl")
     assert [(run.run_id, run.status) for run in spool.pending(ledger.url, root=tmp_path)] == [
         ("j1", "ok"),
@@ -59,16 +61,36 @@ def test_a_live_writer_s_journal_is_delivered_but_kept_until_closed(
     assert not journal.path.exists()
 
 
+def line_of(run: Run, url: str) -> bytes:
+    """A journal line as the writer makes it: a spool document on one line."""
+    document = {
+        "format": spool.SPOOL_FORMAT,
+        "version": spool.SPOOL_VERSION,
+        "ledger": url,
+        "saved_at_ns": time.time_ns(),
+        "run": run.to_dict(),
+    }
+    return json.dumps(document).encode("utf-8") + b"\n"
+
+
+def dead_writer_journal(url: str, root: Path, content: bytes) -> Path:
+    """A journal whose writer is gone (nobody holds its lock), with zeros written ahead."""
+    directory = spool.spool_dir(url, root)
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"journal.{time.time_ns()}.999999.jsonl"
+    path.write_bytes(content + bytes(4096))
+    return path
+
+
 def test_a_bad_line_is_quarantined_once_and_the_other_lines_are_delivered(
     ledger: Ledger, tmp_path: Path
 ) -> None:
-    journal = spool.Journal.create(ledger.url, root=tmp_path)
-    journal.append(full_run("before"), ledger.url)
-    with journal.path.open("ab") as raw:
-        raw.write(b'{"not": "a run"}\n')
-    journal._size = journal.path.stat().st_size  # the test wrote behind its back
-    journal.append(full_run("after"), ledger.url)
-    journal.close()
+    content = (
+        line_of(full_run("before"), ledger.url)
+        + b'{"not": "a run"}\n'
+        + line_of(full_run("after"), ledger.url)
+    )
+    path = dead_writer_journal(ledger.url, tmp_path, content)
     result = ledger.drain_spool(root=tmp_path)
     assert result.delivered == 2
     [(moved, why)] = result.bad
@@ -76,21 +98,20 @@ def test_a_bad_line_is_quarantined_once_and_the_other_lines_are_delivered(
     assert moved.read_text(encoding="utf-8") == '{"not": "a run"}\n'
     assert why.startswith("ValueError: not a zuinig spool file")
     assert [item.path for item in spool.quarantined(ledger.url, root=tmp_path)] == [moved]
-    assert not journal.path.exists()
+    assert not path.exists()
     assert ledger.get_run("after").status == "ok"
+    assert ledger.drain_spool(root=tmp_path).bad == []  # set aside once, not again
 
 
 def test_a_torn_last_line_of_a_dead_writer_is_set_aside(ledger: Ledger, tmp_path: Path) -> None:
-    journal = spool.Journal.create(ledger.url, root=tmp_path)
-    journal.append(full_run("whole"), ledger.url)
-    journal.close()
-    with journal.path.open("ab") as raw:
-        raw.write(b'{"format": "zuinig-spo')  # the writer died inside its write
+    # The writer died inside its write: half a line, then the zeros written ahead.
+    content = line_of(full_run("whole"), ledger.url) + b'{"format": "zuinig-spo'
+    path = dead_writer_journal(ledger.url, tmp_path, content)
     result = ledger.drain_spool(root=tmp_path)
     assert result.delivered == 1
     [(_, why)] = result.bad
     assert "incomplete last line" in why
-    assert not journal.path.exists()
+    assert not path.exists()
 
 
 def test_old_per_run_files_and_journals_drain_together(ledger: Ledger, tmp_path: Path) -> None:

@@ -19,7 +19,9 @@ Two kinds of spooled file, both delivered by :func:`drain`:
 - A **journal** (:class:`Journal`, ``journal.<time_ns>.<pid>.jsonl``): one per
   process and ledger, opened once; each state of a run is appended as one JSON
   line and ``fdatasync``'ed before the job goes on (one write and one sync per
-  state, no new file, no directory sync: about 0.15 ms against 2 ms for a file).
+  state, no new file, no directory sync: about 0.1 ms against 2 ms for a file;
+  the file is written ahead with zeros, so a line overwrites blocks already on
+  disk and its sync needs no metadata commit).
   Its writer holds an exclusive ``flock`` on it for its lifetime, released by the
   kernel when the process dies, even by SIGKILL: a drainer that can take the lock
   knows the writer is gone. The last line of a run wins. A journal whose writer
@@ -75,6 +77,8 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
 #: A journal's name: ``journal.<time_ns>.<pid>.jsonl`` (not ``.json``: older zuinig ignores it).
 JOURNAL_PREFIX = "journal."
 JOURNAL_SUFFIX = ".jsonl"
+#: A journal grows by this many bytes of zeros at a time (about 250 calls' states).
+JOURNAL_CHUNK_BYTES = 1 << 20
 
 try:  # POSIX: the writer's lock tells a drainer whether the writer still lives
     import fcntl
@@ -177,7 +181,9 @@ class Journal:
     def __init__(self, path: Path, fd: int) -> None:
         self.path = path
         self._fd: int | None = fd
-        self._size = 0
+        #: Where the next line goes, and how much of the file is written with zeros.
+        self._offset = 0
+        self._allocated = 0
         #: Lines appended so far.
         self.records = 0
 
@@ -192,7 +198,7 @@ class Journal:
         path = directory / f"{JOURNAL_PREFIX}{time.time_ns()}.{os.getpid()}{JOURNAL_SUFFIX}"
         try:
             directory.mkdir(parents=True, exist_ok=True)
-            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND | getattr(os, "O_CLOEXEC", 0)
+            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
             fd = os.open(path, flags, 0o600)
         except OSError as error:
             raise LedgerError(
@@ -201,6 +207,8 @@ class Journal:
         try:
             if fcntl is not None:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            journal = cls(path, fd)
+            journal._allocate()
             _sync_directory(directory)  # once per journal: its name survives a crash
         except OSError as error:
             os.close(fd)
@@ -208,7 +216,20 @@ class Journal:
             raise LedgerError(
                 f"cannot create a spool journal in {directory}: {error.strerror or error}"
             ) from error
-        return cls(path, fd)
+        return journal
+
+    def _allocate(self) -> None:
+        """Write :data:`JOURNAL_CHUNK_BYTES` more zeros and sync them (size and blocks).
+
+        Why: a line written over blocks already on disk, within the file's size, is
+        synced by ``fdatasync`` without a metadata commit: about 0.09 ms here against
+        0.17 ms for an append that grows the file. A reader stops at the first zero
+        byte (JSON lines never hold one).
+        """
+        assert self._fd is not None
+        os.pwrite(self._fd, bytes(JOURNAL_CHUNK_BYTES), self._allocated)
+        os.fsync(self._fd)
+        self._allocated += JOURNAL_CHUNK_BYTES
 
     def append(self, run: Run, url: str) -> None:
         """Append ``run``'s state as one line and sync it to disk before returning.
@@ -222,21 +243,24 @@ class Journal:
         data = (json.dumps(_document(run, url), separators=(",", ":")) + "\n").encode("utf-8")
         fd = self._fd
         try:
+            while self._offset + len(data) > self._allocated:
+                self._allocate()
             view = memoryview(data)
+            offset = self._offset
             while view:
-                written = os.write(fd, view)
-                view = view[written:]
+                written = os.pwrite(fd, view, offset)
+                view, offset = view[written:], offset + written
             _datasync(fd)
         except OSError as error:
-            try:
-                os.ftruncate(fd, self._size)  # no torn line before the next one
+            try:  # no torn line before the next one
+                os.pwrite(fd, bytes(len(data)), self._offset)
             except OSError:
                 self.close()
             raise LedgerError(
                 f"cannot keep run {run.run_id} in the spool journal {self.path}: "
                 f"{error.strerror or error}"
             ) from error
-        self._size += len(data)
+        self._offset += len(data)
         self.records += 1
 
     @property
@@ -403,6 +427,7 @@ def _held_by_writer(fd: int, path: Path) -> bool:
 
 
 def _parse_journal(data: bytes, content: JournalContent) -> None:
+    data = data.split(b"\0", 1)[0]  # the zeros written ahead (see Journal._allocate)
     lines = data.split(b"\n")
     tail = lines.pop()  # after the last line end: b"" unless the last line is incomplete
     if tail:
