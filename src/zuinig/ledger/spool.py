@@ -275,6 +275,10 @@ class Journal:
             with contextlib.suppress(OSError):
                 os.close(fd)
 
+    def __del__(self) -> None:
+        # A recorder dropped without closing its journal must not keep its descriptor.
+        self.close()
+
     def forget_after_fork(self) -> None:
         """In a forked child: drop the inherited descriptor without touching the parent's
         lock (it stays held by the parent's own descriptor)."""
