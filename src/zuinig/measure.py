@@ -441,8 +441,9 @@ class Recorder:
             journal = self._journal = None
         if journal is None:
             journal = self._journal = spool.Journal.create(self.ledger_url())
-        journal.append(run, self.ledger_url())
-        return Path(journal.path)
+        journal.append(run)
+        path: Path = journal.path
+        return path
 
     def _note_outage(self, reason: str, run: Run | None, where: Path | str) -> None:
         """Say once that runs are kept in the spool, not once per run (an outage may last

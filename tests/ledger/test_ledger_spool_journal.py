@@ -26,9 +26,9 @@ def test_each_state_is_one_line_and_the_last_state_of_a_run_wins(
 ) -> None:
     journal = spool.Journal.create(ledger.url, root=tmp_path)
     started = full_run("j1", status="running")
-    journal.append(started, ledger.url)
-    journal.append(dataclasses.replace(started, status="ok"), ledger.url)
-    journal.append(full_run("j2", status="error"), ledger.url)
+    journal.append(started)
+    journal.append(dataclasses.replace(started, status="ok"))
+    journal.append(full_run("j2", status="error"))
     assert journal.records == 3
     written = journal.path.read_bytes().split(b"\0", 1)[0]  # zeros are written ahead
     assert len(written.splitlines()) == 3
@@ -46,15 +46,30 @@ def test_each_state_is_one_line_and_the_last_state_of_a_run_wins(
     assert not spool.has_pending(ledger.url, root=tmp_path)
 
 
+def test_text_no_ledger_can_store_goes_through_the_journal_and_is_delivered_escaped(
+    ledger: Ledger, tmp_path: Path
+) -> None:
+    journal = spool.Journal.create(ledger.url, root=tmp_path)
+    poisoned = dataclasses.replace(full_run("poison"), job="ls no-such-\udcff", command="a\x00b")
+    journal.append(poisoned)
+    assert [run.job for run in spool.pending(ledger.url, root=tmp_path)] == ["ls no-such-\udcff"]
+    journal.close()
+    result = ledger.drain_spool(root=tmp_path)
+    assert (result.delivered, result.bad) == (1, [])
+    stored = ledger.get_run("poison")
+    assert "\\x" in stored.job and "\udcff" not in stored.job  # escaped visibly, not dropped
+    assert "\x00" not in (stored.command or "")
+
+
 def test_a_live_writer_s_journal_is_delivered_but_kept_until_closed(
     ledger: Ledger, tmp_path: Path
 ) -> None:
     journal = spool.Journal.create(ledger.url, root=tmp_path)
-    journal.append(full_run("live", status="running"), ledger.url)
+    journal.append(full_run("live", status="running"))
     assert ledger.drain_spool(root=tmp_path).delivered == 1
     assert ledger.get_run("live").status == "running"
     assert journal.path.exists()  # the writer may append more: not removed under it
-    journal.append(full_run("live", status="ok"), ledger.url)
+    journal.append(full_run("live", status="ok"))
     journal.close()
     ledger.drain_spool(root=tmp_path)
     assert ledger.get_run("live").status == "ok"
@@ -117,7 +132,7 @@ def test_a_torn_last_line_of_a_dead_writer_is_set_aside(ledger: Ledger, tmp_path
 def test_old_per_run_files_and_journals_drain_together(ledger: Ledger, tmp_path: Path) -> None:
     spool.save(full_run("old-file"), ledger.url, root=tmp_path)
     journal = spool.Journal.create(ledger.url, root=tmp_path)
-    journal.append(full_run("new-line"), ledger.url)
+    journal.append(full_run("new-line"))
     journal.close()
     assert spool.pending_count(ledger.url, root=tmp_path) == 2
     assert ledger.drain_spool(root=tmp_path).delivered == 2

@@ -178,9 +178,10 @@ class Journal:
     Not thread-safe: the caller serialises appends (the recorder does, under its lock).
     """
 
-    def __init__(self, path: Path, fd: int) -> None:
+    def __init__(self, path: Path, fd: int, url: str) -> None:
         self.path = path
         self._fd: int | None = fd
+        self._ledger = mask_password(url)  # once, not per line
         #: Where the next line goes, and how much of the file is written with zeros.
         self._offset = 0
         self._allocated = 0
@@ -207,7 +208,7 @@ class Journal:
         try:
             if fcntl is not None:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            journal = cls(path, fd)
+            journal = cls(path, fd, url)
             journal._allocate()
             _sync_directory(directory)  # once per journal: its name survives a crash
         except OSError as error:
@@ -231,7 +232,7 @@ class Journal:
         os.fsync(self._fd)
         self._allocated += JOURNAL_CHUNK_BYTES
 
-    def append(self, run: Run, url: str) -> None:
+    def append(self, run: Run) -> None:
         """Append ``run``'s state as one line and sync it to disk before returning.
 
         Raises:
@@ -240,7 +241,17 @@ class Journal:
         """
         if self._fd is None:
             raise LedgerError(f"the spool journal {self.path} is closed")
-        data = (json.dumps(_document(run, url), separators=(",", ":")) + "\n").encode("utf-8")
+        document = {
+            "format": SPOOL_FORMAT,
+            "version": SPOOL_VERSION,
+            "ledger": self._ledger,
+            "saved_at_ns": time.time_ns(),
+            # Not made storable here (it is half the cost of a line): JSON escapes lone
+            # surrogates and NULs (ensure_ascii), so they read back exactly, and put_run
+            # makes every delivered run storable.
+            "run": run.to_dict(),
+        }
+        data = (json.dumps(document, separators=(",", ":")) + "\n").encode("ascii")
         fd = self._fd
         try:
             while self._offset + len(data) > self._allocated:
