@@ -84,7 +84,7 @@ def test_an_outage_gives_one_warning_one_recovery_line_and_flush_tells_the_truth
     monkeypatch.setattr(Ledger, "drain_spool", refuse)
     with caplog.at_level(logging.WARNING, logger="zuinig"):
         assert [job(value) for value in range(50)] == list(range(1, 51))
-        assert len(spool.pending_files(sqlite_url)) == 50  # one file per run: its end
+        assert spool.pending_count(sqlite_url) == 50  # one per run: its last state
         assert recorder.flush(timeout_s=5) is False  # runs sit in the spool: not flushed
         outage = [record.getMessage() for record in caplog.records]
         assert len(outage) == 1, outage
@@ -119,7 +119,7 @@ def test_ledger_and_spool_both_full_one_line_no_traceback_runs_kept_in_memory(
 
     monkeypatch.setattr(Ledger, "start_run", refuse)
     monkeypatch.setattr(Ledger, "finish_run", refuse)
-    monkeypatch.setattr(spool, "save", disk_full)
+    monkeypatch.setattr(spool.Journal, "create", disk_full)  # the spool journal cannot be made
     with caplog.at_level(logging.WARNING, logger="zuinig"):
         assert [job(value) for value in range(3)] == [0, 1, 2]
         with pytest.raises(KeyError, match="the job's own error"):

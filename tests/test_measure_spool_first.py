@@ -7,12 +7,14 @@ delivers the spool; then runs are written directly.
 
 from __future__ import annotations
 
+import importlib
 import os
 import signal
 import subprocess
 import sys
 import textwrap
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -27,6 +29,8 @@ from zuinig.measure import Recorder
 from zuinig.meter.null import NullMeter
 
 OPENER = "zuinig-ledger-opener"
+#: The module (``zuinig.measure`` the name is the function).
+measure_module = importlib.import_module("zuinig.measure")
 
 
 @pytest.fixture
@@ -97,6 +101,47 @@ def test_the_ledger_opens_after_the_first_run_not_during_it(sqlite_url: str) -> 
     assert not Path(sqlite_url.removeprefix("sqlite:///")).exists()
     active.finish()
     assert recorder.flush(timeout_s=60)
+    assert not spool.has_pending(sqlite_url)
+
+
+def wait_until_direct(recorder: Recorder, timeout_s: float = 60) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while not recorder._direct and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return recorder._direct
+
+
+def test_the_ledger_waits_for_no_window_open_then_opens_at_a_quiet_moment(
+    sqlite_url: str,
+) -> None:
+    recorder = recorder_for(sqlite_url)
+    recorder.begin("first").finish()  # the first run has ended: the opener may go...
+    outer = recorder.begin("outer")  # ...but a measured window is open
+    for index in range(5):
+        recorder.begin(f"inner{index}").finish()
+    assert recorder._opener is not None
+    recorder._opener.join(0.6)  # three quiet periods' worth: still waiting for the window
+    assert recorder._opener.is_alive() and recorder._ledger is None
+    assert spool.pending_count(sqlite_url) == 7  # each state is in the journal meanwhile
+    outer.finish()
+    assert wait_until_direct(recorder)  # quiet now: it opened and delivered, unasked
+    assert not spool.has_pending(sqlite_url)
+    with Ledger.open(sqlite_url) as ledger:
+        assert ledger.count_runs() == 7
+
+
+def test_a_full_journal_opens_the_ledger_even_inside_a_window(
+    sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(measure_module, "OPEN_AFTER_RECORDS", 6)
+    monkeypatch.setattr(measure_module, "OPEN_AT_THE_LATEST_S", 600.0)
+    recorder = recorder_for(sqlite_url)
+    recorder.begin("first").finish()
+    outer = recorder.begin("outer")
+    for index in range(3):
+        recorder.begin(f"inner{index}").finish()  # 2 + 1 + 6 states: over the bound
+    assert wait_until_direct(recorder)
+    outer.finish()  # written directly now
     assert not spool.has_pending(sqlite_url)
 
 

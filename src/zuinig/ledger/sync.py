@@ -247,7 +247,7 @@ def sync_to(
     if run_filter.limit is not None:
         raise UsageError("a sync copies every matching run; leave out the limit")
     same = same_database(from_url, to_url)
-    spooled = len(spool.pending_files(to_url))
+    spooled = spool.pending_count(to_url)
     quarantined_before = {item.path for item in spool.quarantined(to_url)}
     shown_source, shown_target = display_url(from_url), display_url(to_url)
 
@@ -273,7 +273,7 @@ def sync_to(
         else:
             with Ledger.open(from_url) as source:
                 result = sync_runs(source, target, run_filter=run_filter, progress=progress)
-    left = len(spool.pending_files(to_url))
+    left = spool.pending_count(to_url)
     quarantined = spool.quarantined(to_url)
     # Set aside now, by this drain or by the quiet one of opening the target.
     newly = [item for item in quarantined if item.path not in quarantined_before]
