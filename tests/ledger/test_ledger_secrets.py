@@ -98,7 +98,7 @@ def test_no_output_log_or_file_holds_the_password(
     assert SENTINEL not in caplog.text
     # The spool files, and every other file zuinig keeps (the local ledger included).
     files = [path for path in user_data_dir().rglob("*") if path.is_file()]
-    assert any(path.suffix == ".json" for path in files)
+    assert any(path.suffix in {".json", ".jsonl"} for path in files)  # spool files, journals
     for path in files:
         assert SENTINEL.encode() not in path.read_bytes(), path
     with Ledger.open(laptop) as ledger:

@@ -7,6 +7,7 @@ of them stops and restarts it; they are skipped where the server binaries are mi
 
 from __future__ import annotations
 
+import gc
 import logging
 import re
 import subprocess
@@ -115,11 +116,16 @@ def test_a_job_outlives_the_server_and_sync_delivers_its_run_once(
             assert job(21) == 42  # the job completes with its result
         run = job.last_run  # type: ignore[attr-defined]
         recorder.ledger().close()
-        kept = spool.pending_files(url)
-        assert len(kept) == 1
-        assert spool.load(kept[0]).run_id == run.run_id
-        assert spool.load(kept[0]).status == "ok"
-        spooled_text = kept[0].read_text(encoding="utf-8")
+        # The run's states went to this process's spool journal: its last state wins.
+        kept = spool.pending(url)
+        assert [(kept_run.run_id, kept_run.status) for kept_run in kept] == [(run.run_id, "ok")]
+        files = spool.pending_files(url)
+        assert len(files) == 1
+        spooled_text = files[0].read_text(encoding="utf-8")
+        # The job's process ends (here: its recorder is dropped), which closes the journal;
+        # a drain removes a journal only once its writer is gone.
+        del job, recorder
+        gc.collect()
         assert "kept in" in caplog.text and run.run_id in caplog.text
     finally:
         server.restart()
