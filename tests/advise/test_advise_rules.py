@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
@@ -348,6 +349,18 @@ def test_recommends_the_best_correct_configuration_with_figures_and_payback(
         assert key in as_json
     assert as_json["saving_kwh_per_year_ci"] == [year.low, year.high]
     assert as_json["evidence"]["bench_session"] == session_id
+
+
+def test_the_advice_text_writes_every_figure_for_a_person(ledger: Ledger) -> None:
+    from zuinig.advise.text import format_advice
+
+    # Figures of micro- to milliwatt-hours, as a short job's: no 1e-05 anywhere.
+    runs_over_days(ledger, "etl.verkopen.summarise", [2.0e-6] * 15, start=NOW - timedelta(days=30))
+    standard_bench(ledger)
+    text = "\n".join(format_advice(advise(ledger, Settings(price_eur_per_kwh=0.3), now=NOW)))
+    assert "per year" in text and "converting:" in text and "storage at rest:" in text
+    assert re.search(r"\d[eE][-+]?\d", text) is None, text
+    assert "CO₂e" in text
 
 
 def test_euro_only_when_a_price_is_set(ledger: Ledger) -> None:

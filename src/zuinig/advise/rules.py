@@ -65,6 +65,7 @@ from zuinig.ledger.model import (
     RunFilter,
 )
 from zuinig.meter.base import InputFile
+from zuinig.text import format_energy
 
 if TYPE_CHECKING:
     from zuinig.ledger.store import Ledger
@@ -1224,7 +1225,8 @@ def _configuration_advice(
     text = (
         f"switch from {profile.label} ({current.label} in the benchmark) to {best.label}: "
         f"{stats.describe_ratio(ratio, current.label)}; expected saving "
-        f"{per_year.value:.4g} kWh per year ({per_year.low:.3g}-{per_year.high:.3g})"
+        f"{format_energy(per_year.value)} per year ({format_energy(per_year.low)} to "
+        f"{format_energy(per_year.high)})"
     )
     return Recommendation(
         **base,

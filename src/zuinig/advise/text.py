@@ -6,7 +6,8 @@ from pathlib import PurePath
 
 from zuinig.advise.rules import Advice, Realised, Recommendation
 from zuinig.advise.savings import Range
-from zuinig.text import format_energy, format_energy_range
+from zuinig.text import format_co2, format_energy, format_energy_range
+from zuinig.units import format_number
 
 __all__ = ["format_advice"]
 
@@ -47,7 +48,8 @@ def _recommendation(number: int, item: Recommendation) -> list[str]:
     if item.energy_kwh_per_run and item.runs_per_month is not None:
         lines.append(
             f"   now: {_energy(item.energy_kwh_per_run)} per run, "
-            f"{item.runs_per_month:.3g} runs per month (over {item.window_days or 0:.3g} days)"
+            f"{format_number(item.runs_per_month)} runs per month "
+            f"(over {format_number(item.window_days or 0)} days)"
         )
     if item.saving_kwh_per_run and item.saving_kwh_per_month and item.saving_kwh_per_year:
         lines.append(
@@ -57,7 +59,7 @@ def _recommendation(number: int, item: Recommendation) -> list[str]:
         )
         extra = []
         if item.saving_co2_kg_per_year:
-            extra.append(f"{_range(item.saving_co2_kg_per_year, 'kg CO2e')} per year")
+            extra.append(f"{_co2(item.saving_co2_kg_per_year)} per year")
         if item.saving_eur_per_year:
             extra.append(f"EUR {_range(item.saving_eur_per_year, '')} per year".rstrip())
         if extra:
@@ -65,14 +67,24 @@ def _recommendation(number: int, item: Recommendation) -> list[str]:
     if item.storage_saving_kwh_per_year is not None and item.storage_saved_bytes is not None:
         lines.append(
             f"   storage at rest: {_bytes(item.storage_saved_bytes)} smaller, "
-            f"{item.storage_saving_kwh_per_year:.3g} kWh per year (estimated)"
+            f"{format_energy(item.storage_saving_kwh_per_year)} per year (estimated)"
         )
     if item.conversion_kwh is not None or item.conversion_method:
-        amount = f"{item.conversion_kwh:.3g} kWh" if item.conversion_kwh is not None else "unknown"
+        amount = (
+            format_energy(item.conversion_kwh) if item.conversion_kwh is not None else "unknown"
+        )
         lines.append(f"   converting: {amount} ({item.conversion_method})")
     if item.payback_runs is not None or item.payback_days is not None:
-        runs = f"{item.payback_runs:.3g} runs" if item.payback_runs is not None else "never by runs"
-        days = f"{item.payback_days:.3g} days" if item.payback_days is not None else "unknown days"
+        runs = (
+            f"{format_number(item.payback_runs)} runs"
+            if item.payback_runs is not None
+            else "never by runs"
+        )
+        days = (
+            f"{format_number(item.payback_days)} days"
+            if item.payback_days is not None
+            else "unknown days"
+        )
         lines.append(f"   payback: {runs}, {days}")
     if item.evidence:
         evidence = item.evidence
@@ -123,11 +135,21 @@ def _energy(item: Range) -> str:
     return f"{format_energy(item.value)} ({format_energy_range(item.low, item.high)})"
 
 
+def _co2(item: Range) -> str:
+    """A CO2e mass (kg) with its interval, each in the unit that keeps its digits."""
+    if not item.has_interval or item.low == item.high:
+        return format_co2(item.value)
+    return f"{format_co2(item.value)} ({format_co2(item.low)} to {format_co2(item.high)})"
+
+
 def _range(item: Range, unit: str) -> str:
     suffix = f" {unit}" if unit else ""
     if not item.has_interval or item.low == item.high:
-        return f"{item.value:.3g}{suffix}"
-    return f"{item.value:.3g}{suffix} ({item.low:.3g} to {item.high:.3g})"
+        return f"{format_number(item.value)}{suffix}"
+    return (
+        f"{format_number(item.value)}{suffix} "
+        f"({format_number(item.low)} to {format_number(item.high)})"
+    )
 
 
 def _bytes(size: float) -> str:
