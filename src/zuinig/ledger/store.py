@@ -409,6 +409,8 @@ class RunGroup:
     energy_kwh_high: float = 0.0
     co2_kg_low: float = 0.0
     co2_kg_high: float = 0.0
+    market_runs: int = 0
+    co2_kg_market_based: float = 0.0
 
 
 class Ledger:
