@@ -693,7 +693,13 @@ def _method_items(report: MonthlyReport, texts: Texts) -> list[tuple[str, list[s
     market = [texts.factor(used) for used in method.market_intensities]
     later = report.totals.market_added_later_runs
     added_later = (
-        [texts.sentence("added_later_item", runs=texts.counted(later, "run"))] if later else []
+        [
+            texts.sentence(
+                "added_later_item", runs=texts.counted(later, "run"), verb=texts.have(later)
+            )
+        ]
+        if later
+        else []
     )
     cpu = [
         f"{texts.cpu_method(name)}: {texts.counted(runs, 'run')}"

@@ -579,7 +579,7 @@ _SENTENCES: Final[dict[str, dict[str, str]]] = {
         "scope2_explain": "Locatiegebonden rekent met de gemiddelde uitstoot van het stroomnet waar de stroom vandaan komt; marktgebonden rekent met de stroom die volgens het contract is ingekocht (bijvoorbeeld groene stroom met garanties van oorsprong).",
         "annual_intro": "Hieronder staan de cijfers in de termen van de ESRS (de Europese standaard voor duurzaamheidsverslaggeving): E1-5, energieverbruik in MWh, en E1-6, bruto scope 2-uitstoot in ton CO₂e, zowel locatiegebonden als marktgebonden. Ze gelden voor {month} en voor het jaar tot en met {month}; zoals in de rest van het rapport tellen alleen metingen op het hoogste niveau mee.",
         "annual_scope": "Het gaat alleen om de gemeten datataken, niet om al het stroomverbruik van de organisatie.",
-        "annual_added_later": "{runs} in het jaar tot en met {month} hebben een marktgebonden cijfer dat later is toegevoegd: berekend bij het bijwerken van het logboek, met de contractfactor van dat moment.",
+        "annual_added_later": "{runs} in het jaar tot en met {month} {verb} een marktgebonden cijfer dat later is toegevoegd: berekend bij het bijwerken van het logboek, met de contractfactor van dat moment.",
         "split_none": "Het verschil in uitstoot met {prev} is niet te splitsen in een energie-effect en een factoreffect: over {prev} is geen energieverbruik vastgelegd.",
         "split_rose": "{basis} steeg de uitstoot met {total} ten opzichte van {prev}: {energy} en {factor}.",
         "split_fell": "{basis} daalde de uitstoot met {total} ten opzichte van {prev}: {energy} en {factor}.",
@@ -593,7 +593,7 @@ _SENTENCES: Final[dict[str, dict[str, str]]] = {
         "factor_lists": "; lijst {year} in plaats van {prev_year}",
         "factor_average": "; gemiddeld {prev_factor} → {factor}",
         "split_explain": "Het energie-effect is het verschil in stroom maal de emissiefactor van {prev}; het factoreffect is de stroom van deze maand maal het verschil in emissiefactor. Samen zijn ze precies het verschil in uitstoot.",
-        "added_later_item": "{runs} hebben een marktgebonden cijfer dat later is toegevoegd (bij het bijwerken van het logboek, met de contractfactor van dat moment); hun locatiegebonden cijfer is het oorspronkelijke.",
+        "added_later_item": "{runs} {verb} een marktgebonden cijfer dat later is toegevoegd (bij het bijwerken van het logboek, met de contractfactor van dat moment); het locatiegebonden cijfer is het oorspronkelijke.",
         "tdp_item": "{values}; bij {generic} was het een algemene schatting (onbekend processortype)",
         "storage_item": "{wh} Wh per TB-uur × replicatie {replication} × PUE (standaardwaarden van Cloud Carbon Footprint); alleen gebruikt in aanbevelingen over opslag in rust",
         "storage_none": "niet gebruikt deze maand",
@@ -663,7 +663,7 @@ _SENTENCES: Final[dict[str, dict[str, str]]] = {
         "scope2_explain": "Location-based uses the average emissions of the grid the electricity comes from; market-based uses the electricity bought under the contract (for example green power with guarantees of origin).",
         "annual_intro": "Below are the figures in the terms of the ESRS (the European Sustainability Reporting Standards): E1-5, energy consumption in MWh, and E1-6, gross scope 2 emissions in tonnes of CO₂e, both location-based and market-based. They cover {month} and the year up to and including {month}; as in the rest of the report, only top-level runs count.",
         "annual_scope": "They cover the measured data jobs only, not all of the organisation's electricity.",
-        "annual_added_later": "{runs} in the year to {month} have a market-based figure that was added later: computed when the ledger was updated, with the contract's factor of that moment.",
+        "annual_added_later": "{runs} in the year to {month} {verb} a market-based figure that was added later: computed when the ledger was updated, with the contract's factor of that moment.",
         "split_none": "The change in emissions from {prev} cannot be split into an energy effect and a factor effect: no energy use was recorded in {prev}.",
         "split_rose": "{basis}, emissions rose by {total} from {prev}: {energy} and {factor}.",
         "split_fell": "{basis}, emissions fell by {total} from {prev}: {energy} and {factor}.",
@@ -677,7 +677,7 @@ _SENTENCES: Final[dict[str, dict[str, str]]] = {
         "factor_lists": "; the {year} list instead of {prev_year}",
         "factor_average": "; on average {prev_factor} → {factor}",
         "split_explain": "The energy effect is the change in electricity times the emission factor of {prev}; the factor effect is this month's electricity times the change in emission factor. Together they are exactly the change in emissions.",
-        "added_later_item": "{runs} have a market-based figure that was added later (when the ledger was updated, with the contract's factor of that moment); their location-based figure is the original one.",
+        "added_later_item": "{runs} {verb} a market-based figure that was added later (when the ledger was updated, with the contract's factor of that moment); the location-based figure is the original one.",
         "tdp_item": "{values}; for {generic} it was a generic guess (unknown processor model)",
         "storage_item": "{wh} Wh per TB-hour × replication {replication} × PUE (Cloud Carbon Footprint defaults); used only in advice on storage at rest",
         "storage_none": "not used this month",
@@ -878,6 +878,11 @@ class Texts:
         """``1 meting``, ``3 metingen``, ``1,234 runs``."""
         forms = (_NL_PLURALS if self.lang == "nl" else _EN_PLURALS)[noun]
         return f"{self.numbers.count(count)} {forms[0] if count == 1 else forms[1]}"
+
+    def have(self, count: int) -> str:
+        """The verb "to have" for ``count`` subjects: ``heeft``/``hebben``, ``has``/``have``."""
+        forms = ("heeft", "hebben") if self.lang == "nl" else ("has", "have")
+        return forms[0] if count == 1 else forms[1]
 
     def kind(self, kind: str) -> str:
         """A kind of run in words (``function`` -> ``Python-functies``)."""
@@ -1302,6 +1307,7 @@ class Texts:
                     "annual_added_later",
                     runs=_capital(self.counted(later, "run")),
                     month=month,
+                    verb=self.have(later),
                 )
             )
         return lines
