@@ -23,9 +23,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 from ledger_helpers import child_env, full_run
 
+from zuinig import factors
 from zuinig.ledger import BenchSession, BenchTrial, Ledger, Run, RunFilter
 from zuinig.ledger import migrate as migrate_module
 from zuinig.ledger.model import KIND_BENCH
@@ -47,6 +49,19 @@ COLUMNS_0003 = (
     "method_attribution",
     "method_cpu_coefficients",
 )
+#: The columns revision 0004 added to ``runs``: the factor's row and the market figure.
+COLUMNS_0004 = (
+    "intensity_name",
+    "intensity_boundary",
+    "co2_kg_market_based",
+    "market_intensity_g_per_kwh",
+    "market_intensity_source",
+    "market_intensity_year",
+    "market_intensity_name",
+    "market_intensity_boundary",
+    "market_added_later",
+)
+COLUMNS_SINCE_0001 = COLUMNS_0003 + COLUMNS_0004
 
 
 def _fixture_module() -> Any:
@@ -56,6 +71,17 @@ def _fixture_module() -> Any:
     spec.loader.exec_module(module)
     return module
 
+
+def _migration_0004() -> Any:
+    path = Path(migrate_module.MIGRATIONS_DIR) / "versions" / "0004_market_based.py"
+    spec = importlib.util.spec_from_file_location("migration_0004", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+FALLBACK_SOURCE: str = _migration_0004().FALLBACK_SOURCE
 
 EXPECTED_RUNS: dict[str, tuple[str, str, str | None, dict[str, str], float | None]] = (
     _fixture_module().EXPECTED_RUNS
@@ -105,7 +131,7 @@ def _raw_dump(path: Path) -> dict[str, list[tuple[Any, ...]]]:
 
 def _old_run(run_id: str, **changes: Any) -> Run:
     """A run with every field 0001 knew set, and none of the fields added since."""
-    return full_run(run_id, **dict.fromkeys(COLUMNS_0003), **changes)
+    return full_run(run_id, **dict.fromkeys(COLUMNS_SINCE_0001), **changes)
 
 
 def _old_runs() -> list[Run]:
@@ -127,6 +153,8 @@ def _old_runs() -> list[Run]:
         _old_run("old-failed", method_cpu="none", energy_kwh=None),
         _old_run("old-no-method", method_meter=None, method_cpu=None, tracking_mode=None),
         _old_run("old-replay", method_meter="replay", method_cpu="replay"),
+        _old_run("old-no-intensity", intensity_g_per_kwh=None, co2_kg=None),
+        _old_run("old-german", country_iso_code="DEU", intensity_g_per_kwh=380.0),
     ]
 
 
@@ -143,12 +171,29 @@ OLD_RULES = {
     "old-failed": None,
     "old-no-method": None,
     "old-replay": None,
+    "old-no-intensity": "codecarbon-process",
+    "old-german": "codecarbon-process",
 }
 
 
 def _as_upgraded(run: Run) -> Run:
-    """``run`` as the newest schema reads it back after migration 0003."""
-    return dataclasses.replace(run, method_attribution=OLD_RULES[run.run_id])
+    """``run`` as the newest schema reads it back after migrations 0003 and 0004.
+
+    0004 keeps the run's location-based figure and factor as they are; with the shipped
+    factor table (no row for electricity of unknown origin) every run with a factor gets
+    its location-based figure as its market-based one, labelled as added later.
+    """
+    upgraded = dataclasses.replace(run, method_attribution=OLD_RULES[run.run_id])
+    if run.intensity_g_per_kwh is None:
+        return upgraded
+    return dataclasses.replace(
+        upgraded,
+        co2_kg_market_based=run.co2_kg,
+        market_intensity_g_per_kwh=run.intensity_g_per_kwh,
+        market_intensity_source=FALLBACK_SOURCE,
+        market_intensity_year=run.intensity_year,
+        market_added_later=True,
+    )
 
 
 def build_old_ledger(url: str) -> list[Run]:
@@ -167,7 +212,7 @@ def build_old_ledger(url: str) -> list[Run]:
                 {name: value for name, value in _run_to_row(run).items() if name in old_table.c}
                 for run in old
             ]
-            assert all(name not in old_table.c for name in COLUMNS_0003)
+            assert all(name not in old_table.c for name in COLUMNS_SINCE_0001)
             connection.execute(old_table.insert(), rows)
             tags = [row for run in old for row in _tag_rows(run)]
             connection.execute(run_tags.insert(), tags)
@@ -275,12 +320,12 @@ def test_an_old_ledger_file_upgrades_in_place_with_nothing_lost(tmp_path: Path) 
 
     after = _raw_dump(tmp_path / "old-ledger.sqlite")
     assert after["run_tags"] == before["run_tags"]  # byte for byte
-    width = len(before["runs"][0])  # 0003's columns come after the old ones
+    width = len(before["runs"][0])  # 0003's and 0004's columns come after the old ones
     old_rows = [row for row in after["runs"] if row[0] in EXPECTED_RUNS]
     assert [row[:width] for row in old_rows] == before["runs"]
-    # The fixture's runs have no meter or tracking mode: no rule is known, and no
-    # range or share is invented for them.
-    assert [row[width:] for row in old_rows] == [(None,) * len(COLUMNS_0003)] * len(old_rows)
+    # The fixture's runs have no meter, tracking mode or intensity: no rule is known,
+    # and no range, share or market-based figure is invented for them.
+    assert [row[width:] for row in old_rows] == [(None,) * len(COLUMNS_SINCE_0001)] * len(old_rows)
     _assert_schema_is_schema_py(url)
 
 
@@ -319,6 +364,58 @@ def test_a_0001_ledger_upgrades_on_every_backend(ledger_url: str) -> None:
     with Ledger.open(ledger_url) as again:  # and it opens again, as it is
         assert again.count_runs() == len(old) + 1
         assert [item.session_id for item in again.list_bench_sessions()] == ["after-upgrade"]
+
+
+UNKNOWN_ROW_TABLE = """
+schema = 1
+[[list]]
+year = 2026
+published = 2026-01-15
+url = "https://example.org/list-2026"
+[[factor]]
+list_year = 2026
+key = "unknown"
+name = "Stroom onbekend (test row)"
+well_to_wheel_g_per_kwh = 400.0
+tank_to_wheel_g_per_kwh = 320.0
+cited_from = "a test table"
+"""
+
+
+def test_0004_fills_dutch_runs_from_the_unknown_origin_row_of_their_year(
+    ledger_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where the table has a row for electricity of unknown origin, a Dutch old run's
+    market-based figure is that row's (with the supply chain) x its own energy; another
+    country's run keeps the fallback; the location-based figure is never touched."""
+    path = tmp_path / "factors.toml"
+    path.write_text(UNKNOWN_ROW_TABLE, encoding="utf-8")
+    table = factors.load_table(path)
+    monkeypatch.setattr(factors, "default_table", lambda: table)
+    old = {run.run_id: run for run in build_old_ledger(ledger_url)}
+    with Ledger.open(ledger_url) as ledger:
+        dutch = ledger.get_run("old-parent")
+        german = ledger.get_run("old-german")
+        bare = ledger.get_run("old-no-intensity")
+    assert (dutch.co2_kg, dutch.intensity_g_per_kwh) == (
+        old["old-parent"].co2_kg,
+        old["old-parent"].intensity_g_per_kwh,
+    )
+    assert dutch.energy_kwh is not None
+    assert dutch.market_intensity_g_per_kwh == 400.0
+    assert dutch.co2_kg_market_based == pytest.approx(dutch.energy_kwh * 400.0 / 1000.0)
+    assert dutch.market_intensity_name == "Stroom onbekend (test row)"
+    assert (dutch.market_intensity_year, dutch.market_intensity_boundary) == (
+        2026,
+        "well-to-wheel",
+    )
+    assert dutch.market_intensity_source is not None
+    assert "list 2026" in dutch.market_intensity_source
+    assert dutch.market_added_later is True
+    assert german.market_intensity_g_per_kwh == 380.0
+    assert german.market_intensity_source == FALLBACK_SOURCE
+    assert german.co2_kg_market_based == german.co2_kg
+    assert (bare.co2_kg_market_based, bare.market_added_later) == (None, None)
 
 
 OPENER = """

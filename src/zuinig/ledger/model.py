@@ -84,6 +84,15 @@ class Run:
     rules; ``method_gpu`` its ``gpu_method``). ``energy_kwh_low`` / ``energy_kwh_high``
     and ``co2_kg_low`` / ``co2_kg_high`` are the range of an estimated figure; they
     are ``None`` where no range is known (runs measured before ranges were kept).
+
+    Every run carries two CO2e figures (GHG Protocol Scope 2, ESRS E1-6): the
+    location-based one in ``co2_kg`` (the grid: ``intensity_*``), and the market-based
+    one in ``co2_kg_market_based`` (the contract: ``market_intensity_*``). ``*_name`` is
+    the factor's row in its list (e.g. a CO2emissiefactoren.nl row), ``*_boundary``
+    ``well-to-wheel`` (with the supply chain), ``tank-to-wheel`` (production only) or
+    ``None`` where the source does not say. ``market_added_later`` is ``True`` where the
+    market-based figure was computed after the run (migration 0004 for runs measured
+    before zuinig kept it), ``False`` where it was computed when the run was measured.
     """
 
     run_id: str
@@ -126,6 +135,15 @@ class Run:
     pue: float | None = None
     intensity_source: str | None = None
     intensity_year: int | None = None
+    intensity_name: str | None = None
+    intensity_boundary: str | None = None
+    co2_kg_market_based: float | None = None
+    market_intensity_g_per_kwh: float | None = None
+    market_intensity_source: str | None = None
+    market_intensity_year: int | None = None
+    market_intensity_name: str | None = None
+    market_intensity_boundary: str | None = None
+    market_added_later: bool | None = None
     country_iso_code: str | None = None
     measurement_error: str | None = None
     error_type: str | None = None
@@ -182,6 +200,13 @@ class Run:
             intensity_g_per_kwh=self.intensity_g_per_kwh,
             intensity_source=self.intensity_source,
             intensity_year=self.intensity_year,
+            intensity_name=self.intensity_name,
+            intensity_boundary=self.intensity_boundary,
+            market_intensity_g_per_kwh=self.market_intensity_g_per_kwh,
+            market_intensity_source=self.market_intensity_source,
+            market_intensity_year=self.market_intensity_year,
+            market_intensity_name=self.market_intensity_name,
+            market_intensity_boundary=self.market_intensity_boundary,
             country_iso_code=self.country_iso_code,
         )
 
@@ -200,6 +225,7 @@ class Run:
             "co2_kg_low": measurement.co2_kg_low,
             "co2_kg_high": measurement.co2_kg_high,
             "intensity_g_per_kwh": measurement.intensity_g_per_kwh,
+            "co2_kg_market_based": measurement.co2_kg_market_based,
             "cpu_s": measurement.cpu_s,
             "cpu_share": measurement.cpu_share,
             "ram_gb_s": measurement.ram_gb_s,
@@ -228,6 +254,14 @@ class Run:
                 pue=method.pue,
                 intensity_source=method.intensity_source,
                 intensity_year=method.intensity_year,
+                intensity_name=method.intensity_name,
+                intensity_boundary=method.intensity_boundary,
+                market_intensity_g_per_kwh=method.market_intensity_g_per_kwh,
+                market_intensity_source=method.market_intensity_source,
+                market_intensity_year=method.market_intensity_year,
+                market_intensity_name=method.market_intensity_name,
+                market_intensity_boundary=method.market_intensity_boundary,
+                market_added_later=(None if method.market_intensity_g_per_kwh is None else False),
                 country_iso_code=method.country_iso_code,
             )
             if measurement.intensity_g_per_kwh is None:

@@ -19,6 +19,11 @@ range (``energy_kwh_low`` ... ``co2_kg_high``), the shares it was charged by
 (``cpu_share``, ``ram_gb_s``) and the method's GPU source, attribution rule and CPU
 coefficients (``method_gpu``, ``method_attribution``, ``method_cpu_coefficients``).
 
+Revision 0004 adds both scope 2 figures (issue 12): the location-based factor's row and
+boundary (``intensity_name``, ``intensity_boundary``) beside the existing ``co2_kg`` and
+``intensity_*``, and the market-based figure with its factor (``co2_kg_market_based``,
+``market_intensity_*``, ``market_added_later``).
+
 The schema version is Alembic's revision id, kept in :data:`VERSION_TABLE` (not
 Alembic's default ``alembic_version``, so a team database that other tools migrate
 with Alembic is not confused). This module knows the revisions this zuinig ships,
@@ -35,7 +40,7 @@ from sqlalchemy.engine import Dialect
 
 #: Revisions this zuinig knows, oldest first; the last is the one it writes.
 #: A revision id is a zero-padded number, so "newer than this zuinig" is a comparison.
-SCHEMA_REVISIONS: tuple[str, ...] = ("0001", "0002", "0003")
+SCHEMA_REVISIONS: tuple[str, ...] = ("0001", "0002", "0003", "0004")
 HEAD_REVISION = SCHEMA_REVISIONS[-1]
 #: Alembic's version table, named for zuinig so it cannot clash with another application's.
 VERSION_TABLE = "zuinig_schema_version"
@@ -130,6 +135,16 @@ runs = sa.Table(
     sa.Column("codecarbon_version", sa.String(), nullable=True),
     sa.Column("zuinig_version", sa.String(), nullable=True),
     sa.Column("git_commit", sa.String(), nullable=True),
+    # Revision 0004: the factor's row and boundary, and the market-based figure.
+    sa.Column("intensity_name", sa.Text(), nullable=True),
+    sa.Column("intensity_boundary", sa.String(), nullable=True),
+    sa.Column("co2_kg_market_based", sa.Float(), nullable=True),
+    sa.Column("market_intensity_g_per_kwh", sa.Float(), nullable=True),
+    sa.Column("market_intensity_source", sa.Text(), nullable=True),
+    sa.Column("market_intensity_year", sa.Integer(), nullable=True),
+    sa.Column("market_intensity_name", sa.Text(), nullable=True),
+    sa.Column("market_intensity_boundary", sa.String(), nullable=True),
+    sa.Column("market_added_later", sa.Boolean(), nullable=True),
 )
 
 run_tags = sa.Table(

@@ -90,7 +90,15 @@ class Method:
         pue: power usage effectiveness applied.
         intensity_g_per_kwh: carbon intensity used (g CO2e per kWh).
         intensity_source: where that intensity comes from.
-        intensity_year: the year the intensity describes, when known.
+        intensity_year: the year the intensity describes, when known (for a
+            CO2emissiefactoren.nl factor, the list's year).
+        intensity_name: the intensity's row in its list, when the source has rows.
+        intensity_boundary: ``well-to-wheel`` (with the supply chain), ``tank-to-wheel``
+            (production only), or ``None`` when the source does not say.
+        market_intensity_g_per_kwh: the market-based intensity (the contract; g CO2e per
+            kWh), see :mod:`zuinig.factors`.
+        market_intensity_source, market_intensity_year, market_intensity_name,
+            market_intensity_boundary: as for the location-based intensity.
         country_iso_code: the grid's country.
         gpu_method: one of the ``GPU_METHOD_*`` names, when known.
         attribution: the rule that shared the machine's energy out among its jobs, one of
@@ -112,6 +120,13 @@ class Method:
     intensity_g_per_kwh: float | None = None
     intensity_source: str | None = None
     intensity_year: int | None = None
+    intensity_name: str | None = None
+    intensity_boundary: str | None = None
+    market_intensity_g_per_kwh: float | None = None
+    market_intensity_source: str | None = None
+    market_intensity_year: int | None = None
+    market_intensity_name: str | None = None
+    market_intensity_boundary: str | None = None
     country_iso_code: str | None = None
     gpu_method: str | None = None
     attribution: str | None = None
@@ -195,6 +210,8 @@ class Measurement:
         co2_kg_low: ``energy_kwh_low`` x intensity / 1000 (kg CO2e).
         co2_kg_high: ``energy_kwh_high`` x intensity / 1000 (kg CO2e).
         intensity_g_per_kwh: carbon intensity used (g CO2e per kWh).
+        co2_kg_market_based: market-based emissions (kg CO2e) = ``energy_kwh`` x the
+            method's ``market_intensity_g_per_kwh`` / 1000.
         cpu_s: CPU time of the process tree, user + system (s).
         cpu_share: the process tree's share of the CPU time the whole machine spent over
             the window (0..1), by which the machine's CPU energy was shared out.
@@ -222,6 +239,7 @@ class Measurement:
     co2_kg_low: float | None = None
     co2_kg_high: float | None = None
     intensity_g_per_kwh: float | None = None
+    co2_kg_market_based: float | None = None
     cpu_s: float | None = None
     cpu_share: float | None = None
     ram_gb_s: float | None = None
