@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -133,3 +134,49 @@ def test_the_bounds_themselves(tmp_path: Path, name: str) -> None:
             load_settings({name: lowest, **extra}, cwd=tmp_path, environ={})
     with pytest.raises(ConfigError, match=f"setting {name}"):
         load_settings({name: highest * 1.01, **extra}, cwd=tmp_path, environ={})
+
+
+# -- emission factors: location_factor, market_factor ---------------------------------------
+
+
+def test_factor_settings_default_to_the_grid_mix_and_no_contract() -> None:
+    settings = Settings()
+    assert (settings.location_factor, settings.market_factor) == (None, None)
+
+
+def test_factor_settings_accept_a_row_or_a_number_with_its_source(tmp_path: Path) -> None:
+    (tmp_path / "zuinig.toml").write_text(
+        'location_factor = "grid-mix:tank-to-wheel"\n'
+        "market_factor = 12.5\n"
+        'market_factor_source = "Eneco fuel-mix disclosure 2025"\n',
+        encoding="utf-8",
+    )
+    settings = load_settings(cwd=tmp_path, environ={})
+    assert settings.location_factor == "grid-mix:tank-to-wheel"
+    assert settings.market_factor == 12.5
+    from_env = load_settings(
+        cwd=tmp_path,
+        environ={"ZUINIG_MARKET_FACTOR": "0", "ZUINIG_MARKET_FACTOR_SOURCE": "PPA wind 2026"},
+    )
+    assert (from_env.market_factor, from_env.market_factor_source) == (0.0, "PPA wind 2026")
+
+
+@pytest.mark.parametrize(
+    ("values", "words"),
+    [
+        ({"location_factor": "stroommix"}, "location_factor: 'stroommix' is not a row"),
+        ({"location_factor": "grid-mix:with-chain"}, "names boundary 'with-chain'"),
+        ({"market_factor": "grey"}, "factor table has no 'grey' row yet"),
+        ({"market_factor": 300.0}, "without market_factor_source"),
+        ({"market_factor": -1.0, "market_factor_source": "x"}, "from 0 to 2000"),
+        ({"market_factor": float("nan"), "market_factor_source": "x"}, "from 0 to 2000"),
+        (
+            {"market_factor": "grid-mix", "market_factor_source": "x"},
+            "only for a numeric market_factor",
+        ),
+    ],
+)
+def test_bad_factor_settings_are_one_clear_line(values: dict[str, object], words: str) -> None:
+    with pytest.raises(ConfigError, match=re.escape(words)) as caught:
+        Settings(**values)  # type: ignore[arg-type]
+    assert "\n" not in str(caught.value)

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal
 
+from zuinig import factors
 from zuinig.errors import ConfigError
 
 #: Country whose grid mix CodeCarbon's offline data gives the carbon intensity.
@@ -97,6 +98,19 @@ class Settings:
             offline country figure (g CO2e per kWh, location-based).
         intensity_source: where ``intensity_g_per_kwh`` comes from, shown with
             every figure; required when ``intensity_g_per_kwh`` is set.
+        location_factor: the row of the Dutch factor table (CO2emissiefactoren.nl)
+            for the location-based figure of runs in the Netherlands, chosen by each
+            run's year: ``grid-mix`` (the default, with the supply chain) or
+            ``grid-mix:tank-to-wheel`` (production only). ``intensity_g_per_kwh``
+            overrides it; other countries use CodeCarbon's figure.
+        market_factor: the contract, for the market-based figure of every run: a row
+            of the table (``grey``, ``unknown``, ``green-nl-gvo``, optionally with
+            ``:tank-to-wheel``) or a number (g CO2e per kWh, from the supplier's
+            fuel-mix disclosure). Unset: the Dutch row for electricity of unknown
+            origin (the GHG Protocol's rule without contractual instruments), or the
+            location-based figure where no such row is known (see :mod:`zuinig.factors`).
+        market_factor_source: where a numeric ``market_factor`` comes from; required
+            with one.
         price_eur_per_kwh: electricity price, for savings in euro.
         storage_wh_per_tb_hour: energy of storage at rest (Wh per TB-hour), for the
             storage saved by a format change; default SSD 1.2, HDD 0.65 (Cloud Carbon
@@ -113,6 +127,9 @@ class Settings:
     ram_power_w: float | None = None
     intensity_g_per_kwh: float | None = None
     intensity_source: str | None = None
+    location_factor: str | None = None
+    market_factor: str | float | None = None
+    market_factor_source: str | None = None
     price_eur_per_kwh: float | None = None
     storage_wh_per_tb_hour: float = DEFAULT_STORAGE_WH_PER_TB_HOUR
     storage_replication: float = DEFAULT_STORAGE_REPLICATION
@@ -140,10 +157,52 @@ class Settings:
                 "intensity_g_per_kwh is set without intensity_source; "
                 "say where the figure comes from (for example 'CBS 2024, grey mix')"
             )
+        self._check_factors()
         if len(self.country_iso_code) != 3 or not self.country_iso_code.isalpha():
             raise ConfigError(
                 f"country_iso_code must be a three-letter ISO code such as NLD, "
                 f"got {self.country_iso_code!r}"
+            )
+
+    def _check_factors(self) -> None:
+        """One clear line for a factor choice zuinig cannot apply."""
+        for name in ("location_factor", "market_factor"):
+            value = getattr(self, name)
+            if not isinstance(value, str):
+                continue
+            origin = self.origins.get(name)
+            where = f" (from {origin})" if origin else ""
+            try:
+                key, boundary = factors.parse_factor_choice(value)
+            except ValueError as error:
+                raise ConfigError(f"setting {name}{where}: {error}") from None
+            table = factors.default_table()
+            if key not in table.row_keys():
+                rows = ", ".join(sorted(table.row_keys())) or "none"
+                raise ConfigError(
+                    f"setting {name}{where}: zuinig's factor table has no {key!r} row yet "
+                    f"(it has: {rows}); set market_factor to your supplier's number with "
+                    "market_factor_source, or add the row with its source to "
+                    f"{factors.FACTOR_TABLE_FILE.name}"
+                )
+            if not any(key == row.key and boundary in row.g_per_kwh for row in table.rows):
+                raise ConfigError(f"setting {name}{where}: the {key!r} row has no {boundary} value")
+        market = self.market_factor
+        if isinstance(market, float):
+            if not math.isfinite(market) or not 0.0 <= market <= 2_000.0:
+                raise ConfigError(
+                    f"setting market_factor must be a row name or a number from 0 to 2000 "
+                    f"g CO2e per kWh, got {market!r}"
+                )
+            if not self.market_factor_source:
+                raise ConfigError(
+                    "market_factor is a number without market_factor_source; say where it "
+                    "comes from (for example 'supplier fuel-mix disclosure 2025')"
+                )
+        elif self.market_factor_source and market is not None:
+            raise ConfigError(
+                f"market_factor_source is only for a numeric market_factor; the row "
+                f"{market!r} cites its own source"
             )
 
 

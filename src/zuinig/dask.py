@@ -127,6 +127,9 @@ METER_SETTINGS = (
     "ram_power_w",
     "intensity_g_per_kwh",
     "intensity_source",
+    "location_factor",
+    "market_factor",
+    "market_factor_source",
 )
 #: What the client is called in the breakdown.
 CLIENT = "client"
@@ -844,6 +847,9 @@ def _energy_changes(measurement: Measurement, **terms: float) -> dict[str, Any]:
         changes["co2_kg"] = co2_kg * energy_kwh / old_energy
     elif measurement.intensity_g_per_kwh is not None:
         changes["co2_kg"] = energy_kwh * measurement.intensity_g_per_kwh / 1000.0
+    market = measurement.method.market_intensity_g_per_kwh if measurement.method else None
+    if market is not None:
+        changes["co2_kg_market_based"] = energy_kwh * market / 1000.0
     return changes
 
 
@@ -897,6 +903,7 @@ def total(
         co2_kg=co2_kg,
         co2_kg_low=_sum_all(m.co2_kg_low for m in with_energy),
         co2_kg_high=_sum_all(m.co2_kg_high for m in with_energy),
+        co2_kg_market_based=_sum_all(m.co2_kg_market_based for m in with_energy),
         intensity_g_per_kwh=intensity,
         cpu_s=_sum(m.cpu_s for m in measured),
         ram_gb_s=_sum(m.ram_gb_s for m in measured),

@@ -29,6 +29,9 @@ from zuinig.meter.coefficients import coefficients_for
 from zuinig.meter.process import BYTES_PER_GB
 
 NLD_OFFLINE_G_PER_KWH = 267.622  # CodeCarbon 3.3.2 global_energy_mix.json, NLD, year 2023
+#: The shipped CO2emissiefactoren.nl grid mix (list 2024, with the supply chain): what a
+#: Dutch run's location-based figure now uses instead of CodeCarbon's.
+NLD_GRID_MIX_G_PER_KWH = 374.0
 
 
 def _spin(seconds: float) -> None:
@@ -56,10 +59,13 @@ def test_a_cpu_busy_window(probe_cache_dir: Path, tmp_path: Path) -> None:
     assert measurement.energy_kwh == pytest.approx(
         measurement.cpu_energy_kwh + measurement.ram_energy_kwh + (measurement.gpu_energy_kwh or 0)
     )
-    assert measurement.intensity_g_per_kwh == NLD_OFFLINE_G_PER_KWH
+    assert measurement.intensity_g_per_kwh == NLD_GRID_MIX_G_PER_KWH
     assert measurement.co2_kg == pytest.approx(
         measurement.energy_kwh * measurement.intensity_g_per_kwh / 1000, rel=1e-12
     )
+    # Both scope 2 figures on every run: without a contract and without an unknown-origin
+    # row in the table, the market-based figure is the location-based one, and says so.
+    assert measurement.co2_kg_market_based == pytest.approx(measurement.co2_kg, rel=1e-12)
     assert measurement.duration_s >= 0.25  # CPU time of all threads: a little under the wall
     assert measurement.power_w is not None and measurement.power_w > 0
 
@@ -77,16 +83,21 @@ def test_a_cpu_busy_window(probe_cache_dir: Path, tmp_path: Path) -> None:
     assert method.ram_model and method.ram_power_w is not None and method.ram_power_w > 0
     assert method.tracking_mode == "process"
     assert method.pue == 1.0
-    assert method.intensity_g_per_kwh == NLD_OFFLINE_G_PER_KWH
-    assert method.intensity_source is not None and "Our World in Data" in method.intensity_source
-    assert method.intensity_year == 2023
+    assert method.intensity_g_per_kwh == NLD_GRID_MIX_G_PER_KWH
+    assert method.intensity_source is not None
+    assert "CO2emissiefactoren.nl, list 2024" in method.intensity_source
+    assert (method.intensity_year, method.intensity_boundary) == (2024, "well-to-wheel")
+    assert method.intensity_name is not None and "CE Delft" in method.intensity_name
+    assert method.market_intensity_g_per_kwh == NLD_GRID_MIX_G_PER_KWH
+    assert method.market_intensity_source is not None
+    assert "unknown origin" in method.market_intensity_source
     assert method.country_iso_code == "NLD"
     assert method.attribution == ATTRIBUTION_RESOURCE_SHARE
     # The range holds the figure; CO2e follows it.
     assert measurement.energy_kwh_low is not None and measurement.energy_kwh_high is not None
     assert measurement.energy_kwh_low <= measurement.energy_kwh <= measurement.energy_kwh_high
     assert measurement.co2_kg_low == pytest.approx(
-        measurement.energy_kwh_low * NLD_OFFLINE_G_PER_KWH / 1000, rel=1e-12
+        measurement.energy_kwh_low * NLD_GRID_MIX_G_PER_KWH / 1000, rel=1e-12
     )
     # Shares: this process's CPU time is part of the machine's; memory held is its RSS.
     assert measurement.cpu_share is not None and 0 < measurement.cpu_share <= 1
@@ -187,6 +198,30 @@ def test_calibration_and_pue_are_applied(probe_cache_dir: Path) -> None:
     assert measurement.energy_kwh_low == measurement.energy_kwh_high  # calibrated: no spread
 
 
+def test_another_country_keeps_codecarbons_figure_and_a_contract_sets_the_market_figure(
+    probe_cache_dir: Path,
+) -> None:
+    """Outside the Netherlands the location-based figure stays CodeCarbon's (Our World
+    in Data); a numeric contract gives the market-based figure, computed at measure time."""
+    settings = Settings(
+        country_iso_code="BEL", market_factor=50.0, market_factor_source="supplier label 2026"
+    )
+    measurement = CodeCarbonMeter(settings, cache_dir=probe_cache_dir).begin().end()
+    assert measurement.ok and measurement.energy_kwh is not None
+    method = measurement.method
+    assert method is not None and method.intensity_source is not None
+    assert "Our World in Data" in method.intensity_source
+    assert method.intensity_name == "Our World in Data, Belgium"
+    assert method.intensity_boundary is None
+    assert (method.market_intensity_g_per_kwh, method.market_intensity_source) == (
+        50.0,
+        "supplier label 2026",
+    )
+    assert measurement.co2_kg_market_based == pytest.approx(
+        measurement.energy_kwh * 50.0 / 1000, rel=1e-12
+    )
+
+
 def test_intensity_from_settings(probe_cache_dir: Path) -> None:
     settings = Settings(intensity_g_per_kwh=100.0, intensity_source="test grid, 2026")
     measurement = CodeCarbonMeter(settings, cache_dir=probe_cache_dir).begin().end()
@@ -196,6 +231,8 @@ def test_intensity_from_settings(probe_cache_dir: Path) -> None:
     assert measurement.method is not None
     assert measurement.method.intensity_source == "test grid, 2026"
     assert measurement.method.intensity_year is None
+    # The setting overrides the table too: the market-based fallback follows it.
+    assert measurement.method.market_intensity_g_per_kwh == 100.0
 
 
 def test_machine_mode_charges_the_machines_memory(probe_cache_dir: Path) -> None:

@@ -337,7 +337,8 @@ def test_method_without_measuring_anything(probe_cache_dir: Path) -> None:
     method = CodeCarbonMeter(Settings(), cache_dir=probe_cache_dir).method()
     assert method.meter.startswith("codecarbon ")
     assert method.cpu_method != CPU_METHOD_NONE
-    assert method.intensity_g_per_kwh == 267.622
+    assert method.intensity_g_per_kwh == 374.0  # the Dutch table's grid mix
+    assert method.market_intensity_g_per_kwh is not None
     assert method.attribution == ATTRIBUTION_RESOURCE_SHARE
 
 
@@ -397,13 +398,27 @@ def test_probe_cache_defaults_to_the_user_cache_dir(
 # -- intensity ----------------------------------------------------------------------------
 
 
-def test_intensity_from_codecarbons_offline_data() -> None:
-    intensity = resolve_intensity(Settings(), "3.3.2")
-    assert intensity.g_per_kwh == 267.622
-    assert intensity.year == 2023
-    assert intensity.country_name == "Netherlands"
+def test_intensity_from_codecarbons_offline_data_outside_the_netherlands() -> None:
+    intensity = resolve_intensity(Settings(country_iso_code="BEL"), "3.3.2")
+    assert intensity.g_per_kwh > 0
+    assert intensity.country_name == "Belgium"
+    assert intensity.name == "Our World in Data, Belgium"
+    assert intensity.boundary is None
     assert "Our World in Data" in intensity.source
     assert "global_energy_mix.json" in intensity.source
+
+
+def test_intensity_for_the_netherlands_comes_from_the_factor_table_by_year() -> None:
+    own_year = resolve_intensity(Settings(), "3.3.2", 2024)
+    assert (own_year.g_per_kwh, own_year.year, own_year.boundary) == (374.0, 2024, "well-to-wheel")
+    assert own_year.source.startswith("CO2emissiefactoren.nl, list 2024")
+    later = resolve_intensity(Settings(), "3.3.2", 2026)
+    assert later.g_per_kwh == 374.0 and later.year == 2024
+    assert "the newest list zuinig has, used for 2026" in later.source
+    production = resolve_intensity(
+        Settings(location_factor="grid-mix:tank-to-wheel"), "3.3.2", 2024
+    )
+    assert (production.g_per_kwh, production.boundary) == (300.0, "tank-to-wheel")
 
 
 def test_intensity_from_settings_wins() -> None:

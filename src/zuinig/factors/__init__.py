@@ -241,8 +241,8 @@ def parse_factor_choice(text: str) -> tuple[str, str]:
         ValueError: the key or the boundary is not one zuinig knows; the message
             lists the choices.
     """
-    key, _, boundary = text.strip().partition(":")
-    boundary = boundary.strip() or WELL_TO_WHEEL
+    key, _, boundary = text.partition(":")
+    key, boundary = key.strip(), boundary.strip() or WELL_TO_WHEEL
     if key not in FACTOR_KEYS:
         raise ValueError(
             f"{text!r} is not a row of the factor table; choose one of {', '.join(FACTOR_KEYS)}"

@@ -13,6 +13,7 @@ cached (:class:`ProbeCache`), no window imports it either.
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,7 @@ from zuinig.meter.sources.codecarbon import (
     codecarbon_version,
     probe_key,
     resolve_intensity,
+    resolve_market_intensity,
 )
 from zuinig.meter.window import SourceWindow
 
@@ -89,10 +91,13 @@ class CodeCarbonMeter(Meter):
         if self._failed is None:
             settings = self.settings
             intensity: GridIntensity | None = None
+            market: GridIntensity | None = None
             version = "(not loaded)"
+            year = time.gmtime().tm_year
             with contextlib.suppress(Exception):
                 version = codecarbon_version()
-                intensity = resolve_intensity(settings, version)
+                intensity = resolve_intensity(settings, version, year)
+                market = resolve_market_intensity(settings, year, intensity)
             self._failed = Method(
                 meter=f"codecarbon {version}",
                 cpu_method=CPU_METHOD_NONE,
@@ -101,6 +106,13 @@ class CodeCarbonMeter(Meter):
                 intensity_g_per_kwh=None if intensity is None else intensity.g_per_kwh,
                 intensity_source=None if intensity is None else intensity.source,
                 intensity_year=None if intensity is None else intensity.year,
+                intensity_name=None if intensity is None else intensity.name,
+                intensity_boundary=None if intensity is None else intensity.boundary,
+                market_intensity_g_per_kwh=None if market is None else market.g_per_kwh,
+                market_intensity_source=None if market is None else market.source,
+                market_intensity_year=None if market is None else market.year,
+                market_intensity_name=None if market is None else market.name,
+                market_intensity_boundary=None if market is None else market.boundary,
                 country_iso_code=settings.country_iso_code,
                 attribution=(
                     ATTRIBUTION_MACHINE
@@ -124,4 +136,5 @@ __all__ = [
     "RaplDomain",
     "probe_key",
     "resolve_intensity",
+    "resolve_market_intensity",
 ]

@@ -41,6 +41,9 @@ class ReplayMeter(Meter):
         energy_kwh: instead of a script, the energy of every window (kWh).
         intensity_g_per_kwh: intensity recorded with each measurement and used for
             ``co2_kg`` where an entry gives energy but no CO2e (g CO2e per kWh).
+        market_intensity_g_per_kwh: market-based intensity recorded with each
+            measurement and used for ``co2_kg_market_based`` where an entry gives energy
+            but no market-based CO2e (g CO2e per kWh).
         cycle: start the script again when it runs out, instead of raising.
         fail: ``True`` or a message: every window fails, until set back to ``False``.
         sample_process: fill ``cpu_s``, memory, I/O, inputs and engines from the real
@@ -62,6 +65,7 @@ class ReplayMeter(Meter):
         *,
         energy_kwh: float | None = None,
         intensity_g_per_kwh: float | None = None,
+        market_intensity_g_per_kwh: float | None = None,
         cycle: bool = False,
         fail: bool | str = False,
         sample_process: bool = False,
@@ -79,6 +83,7 @@ class ReplayMeter(Meter):
         self._next = 0
         self._lock = threading.Lock()
         self.intensity_g_per_kwh = intensity_g_per_kwh
+        self.market_intensity_g_per_kwh = market_intensity_g_per_kwh
         self.fail = fail
         self.sample_process = sample_process
         self.contexts: list[Mapping[str, Any] | None] = []
@@ -113,6 +118,10 @@ class ReplayMeter(Meter):
             cpu_method=CPU_METHOD_REPLAY,
             intensity_g_per_kwh=self.intensity_g_per_kwh,
             intensity_source="replayed" if self.intensity_g_per_kwh is not None else None,
+            market_intensity_g_per_kwh=self.market_intensity_g_per_kwh,
+            market_intensity_source=(
+                "replayed" if self.market_intensity_g_per_kwh is not None else None
+            ),
         )
 
 
@@ -167,11 +176,21 @@ class _ReplayWindow(Window):
             for name in ("energy_kwh", "cpu_energy_kwh", "ram_energy_kwh", "gpu_energy_kwh"):
                 values[name] = None
             values["co2_kg"] = None
+            values["co2_kg_market_based"] = None
         elif (
             values.get("co2_kg") is None
             and values.get("energy_kwh") is not None
             and values.get("intensity_g_per_kwh") is not None
         ):
             values["co2_kg"] = values["energy_kwh"] * values["intensity_g_per_kwh"] / 1000.0
+        method = values.get("method")
+        market = method.market_intensity_g_per_kwh if isinstance(method, Method) else None
+        if (
+            not values.get("measurement_error")
+            and values.get("co2_kg_market_based") is None
+            and values.get("energy_kwh") is not None
+            and market is not None
+        ):
+            values["co2_kg_market_based"] = values["energy_kwh"] * market / 1000.0
         self._measurement = Measurement(**values)
         return self._measurement

@@ -83,6 +83,9 @@ def build_measurement(
                 co2_kg_high=shared.energy_kwh.high * intensity / 1000.0,
                 intensity_g_per_kwh=intensity,
             )
+        market = method.market_intensity_g_per_kwh
+        if market is not None:
+            figures["co2_kg_market_based"] = shared.energy_kwh.value * market / 1000.0
     elif method is not None:
         figures["intensity_g_per_kwh"] = method.intensity_g_per_kwh
     if problems:

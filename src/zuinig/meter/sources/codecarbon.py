@@ -54,6 +54,7 @@ from typing import Any
 import psutil
 
 from zuinig.config import Settings
+from zuinig.factors import CarbonFactor, location_factor_for, market_factor_for
 from zuinig.meter.attribution import (
     MachineEnergy,
     RecentReadings,
@@ -103,22 +104,53 @@ class GridIntensity:
     """The carbon intensity a meter applies, with where it comes from.
 
     Attributes:
-        g_per_kwh: g CO2e per kWh (location-based).
+        g_per_kwh: g CO2e per kWh.
         source: where the figure comes from, in words.
-        year: the year it describes, when known.
+        year: the year it describes (a list's year), when known.
         country_name: the grid's country, in words, when known.
+        name: the figure's row in its list or data set, when it has one.
+        boundary: ``well-to-wheel``, ``tank-to-wheel``, or ``None`` when the source
+            does not say.
     """
 
     g_per_kwh: float
     source: str
     year: int | None = None
     country_name: str | None = None
+    name: str | None = None
+    boundary: str | None = None
+
+    @classmethod
+    def of(cls, factor: CarbonFactor) -> GridIntensity:
+        """A factor from :mod:`zuinig.factors`, as an intensity."""
+        return cls(
+            g_per_kwh=factor.g_per_kwh,
+            source=factor.source,
+            year=factor.year,
+            name=factor.name,
+            boundary=factor.boundary,
+        )
+
+    def as_factor(self) -> CarbonFactor:
+        """This intensity as a :class:`zuinig.factors.CarbonFactor`."""
+        return CarbonFactor(
+            g_per_kwh=self.g_per_kwh,
+            source=self.source,
+            year=self.year,
+            name=self.name,
+            boundary=self.boundary,
+        )
 
 
-def resolve_intensity(settings: Settings, codecarbon_version: str) -> GridIntensity:
-    """The intensity for ``settings``: the settings' own figure, or CodeCarbon's offline data.
+def resolve_intensity(
+    settings: Settings, codecarbon_version: str, year: int | None = None
+) -> GridIntensity:
+    """The location-based intensity: the settings' own figure, the Dutch factor table's
+    (for ``NLD``, by ``year``), or CodeCarbon's offline data.
 
-    CodeCarbon's offline figure for a country is the ``carbon_intensity`` of its entry in
+    For the Netherlands the ``location_factor`` row of the CO2emissiefactoren.nl list of
+    ``year`` applies (default: the grid mix with its supply chain; see
+    :mod:`zuinig.factors`). CodeCarbon's offline figure for a country is the ``carbon_intensity`` of its entry in
     ``global_energy_mix.json`` (Our World in Data), the value CodeCarbon itself applies
     on private infrastructure without an Electricity Maps token. A country missing from
     that file gets CodeCarbon's world average, as CodeCarbon does.
@@ -132,18 +164,24 @@ def resolve_intensity(settings: Settings, codecarbon_version: str) -> GridIntens
             source=settings.intensity_source or "settings",
         )
     country = settings.country_iso_code.upper()
+    table_factor = location_factor_for(
+        country, time.gmtime().tm_year if year is None else year, settings.location_factor
+    )
+    if table_factor is not None:
+        return GridIntensity.of(table_factor)
     mix = _codecarbon_json(_ENERGY_MIX_RESOURCE)
     entry = mix.get(country)
     if isinstance(entry, dict) and entry.get("carbon_intensity") is not None:
-        year = entry.get("year")
+        data_year = entry.get("year")
         return GridIntensity(
             g_per_kwh=float(entry["carbon_intensity"]),
             source=(
                 f"Our World in Data, via CodeCarbon {codecarbon_version} offline data "
                 f"({_ENERGY_MIX_RESOURCE.rsplit('/', 1)[-1]})"
             ),
-            year=int(year) if isinstance(year, int | float) else None,
+            year=int(data_year) if isinstance(data_year, int | float) else None,
             country_name=entry.get("country_name"),
+            name=f"Our World in Data, {entry.get('country_name') or country}",
         )
     per_source = _codecarbon_json(_INTENSITY_PER_SOURCE_RESOURCE)
     return GridIntensity(
@@ -152,6 +190,27 @@ def resolve_intensity(settings: Settings, codecarbon_version: str) -> GridIntens
             f"world average ({per_source.get('world_average_source', 'source not given')}), "
             f"via CodeCarbon {codecarbon_version}: no offline data for {country}"
         ),
+    )
+
+
+def resolve_market_intensity(
+    settings: Settings, year: int, location: GridIntensity
+) -> GridIntensity:
+    """The market-based intensity (the contract) for a run of ``year``.
+
+    The ``market_factor`` setting (a row of the Dutch table, or a number with its
+    ``market_factor_source``); without one, the Dutch row for electricity of unknown
+    origin, or where no residual mix is known the location-based ``location`` (see
+    :func:`zuinig.factors.market_factor_for`).
+    """
+    return GridIntensity.of(
+        market_factor_for(
+            settings.country_iso_code,
+            year,
+            location.as_factor(),
+            settings.market_factor,
+            settings.market_factor_source,
+        )
     )
 
 
@@ -475,6 +534,8 @@ class _Counters:
     cpu_times: Any
     rapl_uj: tuple[int, ...]
     gpu_mj: tuple[float, ...] | None
+    # The UTC year of the reading: a window's factors are those of the year it began in.
+    year: int
 
 
 def _read_uj(path: str) -> int:
@@ -490,17 +551,19 @@ class _Hardware:
     max_uj: tuple[int, ...]
     brand: str
     gpus: list[Any] = field(default_factory=list)
-    intensities: dict[tuple[str, float | None, str | None], GridIntensity] = field(
+    intensities: dict[tuple[Settings, int], tuple[GridIntensity, GridIntensity]] = field(
         default_factory=dict
     )
     # The machine's recent readings, a basis for windows too short for its tick counters.
     recent: RecentReadings = field(default_factory=RecentReadings)
 
-    def intensity(self, settings: Settings) -> GridIntensity:
-        key = (settings.country_iso_code, settings.intensity_g_per_kwh, settings.intensity_source)
+    def intensity(self, settings: Settings, year: int) -> tuple[GridIntensity, GridIntensity]:
+        """The location-based and market-based intensities for a window in ``year``."""
+        key = (settings, year)
         found = self.intensities.get(key)
         if found is None:
-            found = resolve_intensity(settings, self.version)
+            location = resolve_intensity(settings, self.version, year)
+            found = (location, resolve_market_intensity(settings, year, location))
             self.intensities[key] = found
         return found
 
@@ -521,6 +584,7 @@ class _Hardware:
             cpu_times=psutil.cpu_times(),
             rapl_uj=tuple(_read_uj(d.path) for d in self.probe.rapl),
             gpu_mj=gpu_mj,
+            year=time.gmtime().tm_year,
         )
         self.recent.remember(counters.at_s, counters.cpu_times)
         return counters
@@ -607,7 +671,7 @@ class CodeCarbonSource(EnergySource):
         self._cache = ProbeCache(cache_dir)
         # The method depends only on the hardware, the settings and whether a GPU was
         # read: built once per source, not per window.
-        self._methods: dict[tuple[int, bool], Method] = {}
+        self._methods: dict[tuple[int, bool, int], Method] = {}
 
     def hardware(self) -> _Hardware:
         """This process's view of the machine, detected on first use.
@@ -651,7 +715,7 @@ class CodeCarbonSource(EnergySource):
             hardware = self.hardware()
         except Exception:
             return Method(meter="codecarbon (not loaded)", cpu_method=CPU_METHOD_NONE)
-        return self._method(hardware, gpu_read=bool(hardware.gpus))
+        return self._method(hardware, gpu_read=bool(hardware.gpus), year=time.gmtime().tm_year)
 
     def _reading(self, hardware: _Hardware, begin: _Counters, end: _Counters) -> SourceReading:
         probe = hardware.probe
@@ -714,20 +778,21 @@ class CodeCarbonSource(EnergySource):
             busy_basis_s=basis_s,
         )
         return SourceReading(
-            machine=machine, method=self._method(hardware, gpu_read=gpu is not None)
+            machine=machine,
+            method=self._method(hardware, gpu_read=gpu is not None, year=begin.year),
         )
 
-    def _method(self, hardware: _Hardware, *, gpu_read: bool) -> Method:
-        key = (id(hardware), gpu_read)
+    def _method(self, hardware: _Hardware, *, gpu_read: bool, year: int) -> Method:
+        key = (id(hardware), gpu_read, year)
         method = self._methods.get(key)
         if method is None:
-            method = self._methods[key] = self._build_method(hardware, gpu_read=gpu_read)
+            method = self._methods[key] = self._build_method(hardware, gpu_read=gpu_read, year=year)
         return method
 
-    def _build_method(self, hardware: _Hardware, *, gpu_read: bool) -> Method:
+    def _build_method(self, hardware: _Hardware, *, gpu_read: bool, year: int) -> Method:
         probe = hardware.probe
         settings = self.settings
-        intensity = hardware.intensity(settings)
+        intensity, market = hardware.intensity(settings, year)
         memory_gb = probe.memory_total_bytes / BYTES_PER_GB
         coefficients: str | None = None
         tdp_w: float | None = None
@@ -784,6 +849,13 @@ class CodeCarbonSource(EnergySource):
             intensity_g_per_kwh=intensity.g_per_kwh,
             intensity_source=intensity.source,
             intensity_year=intensity.year,
+            intensity_name=intensity.name,
+            intensity_boundary=intensity.boundary,
+            market_intensity_g_per_kwh=market.g_per_kwh,
+            market_intensity_source=market.source,
+            market_intensity_year=market.year,
+            market_intensity_name=market.name,
+            market_intensity_boundary=market.boundary,
             country_iso_code=settings.country_iso_code,
             gpu_method=GPU_METHOD_NVML if gpu_read else GPU_METHOD_NONE,
             attribution=attribution,
