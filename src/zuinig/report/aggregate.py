@@ -415,6 +415,8 @@ def _trend(
 
 
 def _add_to_point(point: list[float], group: RunGroup, added_later: bool) -> None:
+    """Add ``group`` to a trend month's sums: [runs, energy_kwh, co2_kg,
+    co2_kg_market_based, market_added_later_runs, market_runs]."""
     point[0] += group.runs
     point[1] += group.energy_kwh
     point[2] += group.co2_kg
