@@ -495,6 +495,18 @@ def test_doctor_json(state: AppState) -> None:
         "pue",
         "intensity_g_per_kwh",
         "intensity_source",
+        "market_factor",
+        "market_factor_source",
+    }
+    # Both factors, from the (replay) meter's method; doctor's tests check the real one.
+    assert data["factors"]["location_based"]["g_per_kwh"] == 268.0
+    assert set(data["factors"]["market_based"]) == {
+        "g_per_kwh",
+        "source",
+        "year",
+        "name",
+        "boundary",
+        "from",
     }
     assert data["settings"]["pue"] == {"value": 1.0, "origin": "default"}
 

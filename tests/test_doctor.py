@@ -276,3 +276,35 @@ def test_doctor_text_writes_no_exponent_notation(sqlite_url: str) -> None:
     text = "\n".join(lines[: lines.index("ledger")] + list(diagnosis.warnings))
     assert "0.00002 W" in text and "0.00003 W" in text
     assert not re.search(r"\d[eE][-+]?\d", text), text
+
+
+def test_doctor_shows_both_factors_with_source_year_row_and_boundary(sqlite_url: str) -> None:
+    """The real meter, no contract: the Dutch table's grid mix of the newest list, and
+    the market-based factor falling back to it with the reason (text and JSON)."""
+    diagnosis = diagnose(Settings(), ledger_url=sqlite_url)
+    text = "\n".join(format_diagnosis(diagnosis))
+    location = next(line for line in text.splitlines() if "location-based factor" in line)
+    assert "374 g/kWh (CO2emissiefactoren.nl, list 2024 (published 2024-01-12" in location
+    assert 'row "Elektriciteit, Nederlandse productiemix 2021' in location
+    assert "well-to-wheel: production and supply chain" in location
+    market = next(line for line in text.splitlines() if "market-based factor" in line)
+    assert "374 g/kWh" in market and "no row for electricity of unknown origin" in market
+    assert "no contract set (market_factor)" in text
+    factors = diagnosis.to_dict()["factors"]
+    assert factors["location_based"]["year"] == 2024
+    assert factors["location_based"]["boundary"] == "well-to-wheel"
+    assert factors["market_based"]["g_per_kwh"] == 374.0
+
+
+def test_doctor_shows_a_contract_as_the_market_factor(sqlite_url: str) -> None:
+    settings = Settings(market_factor=15.0, market_factor_source="supplier label 2026")
+    diagnosis = diagnose(settings, ledger_url=sqlite_url)
+    text = "\n".join(format_diagnosis(diagnosis))
+    assert "15 g/kWh (supplier label 2026)" in text
+    assert "your setting market_factor = 15.0" in text
+    market = diagnosis.to_dict()["factors"]["market_based"]
+    assert (market["g_per_kwh"], market["source"], market["boundary"]) == (
+        15.0,
+        "supplier label 2026",
+        None,
+    )

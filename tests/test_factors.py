@@ -9,9 +9,10 @@ import pytest
 
 from zuinig import factors
 from zuinig.config import Settings
-from zuinig.ledger import Ledger, RunFilter
+from zuinig.ledger import Ledger, Run, RunFilter
 from zuinig.measure import Recorder, measure
 from zuinig.meter.replay import ReplayMeter
+from zuinig.text import format_run
 
 #: Two consecutive list years with made-up values (a test table, not the shipped one).
 TWO_YEARS = """
@@ -225,3 +226,32 @@ def test_both_co2e_figures_on_a_run_recorded_through_the_recorder(tmp_path: Path
     assert run.co2_kg_market_based == pytest.approx(0.002 * 20.0 / 1000)
     assert (run.market_intensity_g_per_kwh, run.market_intensity_source) == (20.0, "replayed")
     assert run.market_added_later is False
+
+
+def test_runs_show_names_both_co2e_figures_in_words() -> None:
+    run = Run(
+        run_id="both",
+        job="woningbouwmonitor",
+        status="ok",
+        started_at=datetime(2025, 1, 6, 9, 0, tzinfo=UTC),
+        energy_kwh=0.002,
+        co2_kg=0.002 * 374.0 / 1000,
+        intensity_g_per_kwh=374.0,
+        intensity_source="CO2emissiefactoren.nl, list 2024",
+        intensity_year=2024,
+        intensity_name="Stroommix (test)",
+        intensity_boundary="well-to-wheel",
+        country_iso_code="NLD",
+        co2_kg_market_based=0.0,
+        market_intensity_g_per_kwh=0.0,
+        market_intensity_source="PPA wind 2025",
+        market_added_later=True,
+    )
+    text = "\n".join(format_run(run))
+    location = next(line for line in text.splitlines() if line.strip().startswith("co2_kg "))
+    assert "748 mg CO₂e" in location and "location-based (the grid)" in location
+    assert 'row "Stroommix (test)"' in location
+    assert "well-to-wheel: production and supply chain" in location
+    market = next(line for line in text.splitlines() if "co2_kg_market_based" in line)
+    assert "market-based (the contract)" in market and "0 g/kWh (PPA wind 2025)" in market
+    assert "added later" in market

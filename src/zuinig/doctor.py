@@ -24,6 +24,7 @@ import psutil
 from zuinig.atomic import STALE_AFTER_S, TEMPORARY_PATTERN
 from zuinig.config import Settings, setting_names
 from zuinig.errors import LedgerError
+from zuinig.factors import DEFAULT_LOCATION_FACTOR
 from zuinig.ledger import spool
 from zuinig.ledger.spool import QuarantinedFile
 from zuinig.meter.base import (
@@ -61,6 +62,12 @@ CALIBRATION_KEYS: tuple[tuple[str, str], ...] = (
     ("pue", "power usage effectiveness of the room: 1.0 for an office, 1.2-1.7 for a data centre"),
     ("intensity_g_per_kwh", "carbon intensity of your electricity (g CO2e per kWh)"),
     ("intensity_source", "where that intensity comes from (required with intensity_g_per_kwh)"),
+    (
+        "market_factor",
+        "your electricity contract: a row of the factor table (grey, unknown, green-nl-gvo) "
+        "or your supplier's g CO2e per kWh",
+    ),
+    ("market_factor_source", "where a numeric market_factor comes from (required with one)"),
 )
 
 CALIBRATION_EXAMPLE: tuple[str, ...] = (
@@ -69,6 +76,8 @@ CALIBRATION_EXAMPLE: tuple[str, ...] = (
     "pue = 1.4",
     "intensity_g_per_kwh = 300.0",
     'intensity_source = "supplier fuel-mix disclosure 2025"',
+    "market_factor = 0.0",
+    'market_factor_source = "supplier fuel-mix disclosure 2025: Dutch wind with GvO"',
 )
 
 _RAPL_ROOT = Path("/sys/class/powercap")
@@ -162,7 +171,8 @@ class Diagnosis:
         tdp_source: where the CPU power figure comes from, in words.
         attribution: how the machine's energy is shared out among the jobs on it, in words.
         ram_source: where the RAM power figure comes from, in words.
-        intensity_origin: where the carbon intensity comes from, in words.
+        intensity_origin: where the location-based carbon intensity comes from, in words.
+        market_origin: where the market-based carbon intensity comes from, in words.
         pue_origin: where the PUE comes from.
         estimated: whether the figures will be estimates rather than readings.
         ledger: the ledger's location and state.
@@ -189,6 +199,7 @@ class Diagnosis:
     temporary_files: TemporaryFiles = TemporaryFiles()
     ram_basis: str = ""
     estimate_range: str = ""
+    market_origin: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready mapping."""
@@ -199,6 +210,25 @@ class Diagnosis:
             item.name: {"value": item.value, "origin": item.origin} for item in self.settings
         }
         result["calibration_keys"] = dict(CALIBRATION_KEYS)
+        method = self.method
+        result["factors"] = {
+            "location_based": {
+                "g_per_kwh": method.intensity_g_per_kwh,
+                "source": method.intensity_source,
+                "year": method.intensity_year,
+                "name": method.intensity_name,
+                "boundary": method.intensity_boundary,
+                "from": self.intensity_origin,
+            },
+            "market_based": {
+                "g_per_kwh": method.market_intensity_g_per_kwh,
+                "source": method.market_intensity_source,
+                "year": method.market_intensity_year,
+                "name": method.market_intensity_name,
+                "boundary": method.market_intensity_boundary,
+                "from": self.market_origin,
+            },
+        }
         result["ledger"]["quarantined"] = [
             {"path": str(item.path), "reason": item.reason} for item in self.ledger.quarantined
         ]
@@ -240,6 +270,7 @@ def diagnose(
         attribution=_attribution(method),
         ram_source=_ram_source(method, settings),
         intensity_origin=_intensity_origin(method, settings),
+        market_origin=_market_origin(settings),
         pue_origin=_origin(settings, "pue"),
         estimated=estimated,
         ledger=ledger,
@@ -435,7 +466,26 @@ def _intensity_origin(method: Method, settings: Settings) -> str:
     if settings.intensity_g_per_kwh is not None:
         return f"your setting intensity_g_per_kwh ({_origin(settings, 'intensity_g_per_kwh')})"
     country = method.country_iso_code or settings.country_iso_code
+    if method.intensity_source and method.intensity_source.startswith("CO2emissiefactoren.nl"):
+        choice = settings.location_factor or f"{DEFAULT_LOCATION_FACTOR} (the default)"
+        return (
+            f"zuinig's CO2emissiefactoren.nl table, the list of each run's year "
+            f"(location_factor = {choice}, {_origin(settings, 'location_factor')})"
+        )
     return f"CodeCarbon's offline yearly average for {country} (location-based)"
+
+
+def _market_origin(settings: Settings) -> str:
+    if settings.market_factor is not None:
+        return (
+            f"your setting market_factor = {settings.market_factor} "
+            f"({_origin(settings, 'market_factor')})"
+        )
+    return (
+        "no contract set (market_factor): the Dutch row for electricity of unknown origin, "
+        "as the GHG Protocol asks without contractual instruments, or the location-based "
+        "factor where no such row is known; set market_factor to your contract"
+    )
 
 
 def _settings_values(settings: Settings) -> tuple[SettingValue, ...]:

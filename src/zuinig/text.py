@@ -178,7 +178,12 @@ def format_run(run: Run) -> list[str]:
                 "measured (NVIDIA NVML)" if run.gpu_energy_kwh else "no GPU measured",
             ),
             ("power_w", _unit(run.power_w, "W"), "= energy_kwh / duration_s"),
-            ("co2_kg", _co2(run.co2_kg), f"= energy_kwh x {intensity}{_co2_range_words(run)}"),
+            (
+                "co2_kg",
+                _co2(run.co2_kg),
+                f"location-based (the grid): = energy_kwh x {intensity}{_co2_range_words(run)}",
+            ),
+            ("co2_kg_market_based", _co2(run.co2_kg_market_based), _market_words(run)),
             (
                 "cpu_share",
                 _share(run.cpu_share),
@@ -192,7 +197,28 @@ def format_run(run: Run) -> list[str]:
             (
                 "intensity_g_per_kwh",
                 _exact(run.intensity_g_per_kwh),
-                _intensity_of(None, run.intensity_source, run.intensity_year, run.country_iso_code),
+                _intensity_of(
+                    None,
+                    run.intensity_source,
+                    run.intensity_year,
+                    run.country_iso_code,
+                    name=run.intensity_name,
+                    boundary=run.intensity_boundary,
+                ),
+            ),
+            (
+                "market_intensity_g_per_kwh",
+                _exact(run.market_intensity_g_per_kwh),
+                _intensity_of(
+                    None,
+                    run.market_intensity_source,
+                    run.market_intensity_year,
+                    None,
+                    name=run.market_intensity_name,
+                    boundary=run.market_intensity_boundary,
+                )
+                if run.market_intensity_g_per_kwh is not None
+                else None,
             ),
             ("cpu_s", _unit(run.cpu_s, "s"), "measured (psutil, whole process tree)"),
             ("peak_rss_bytes", _bytes(run.peak_rss_bytes), "measured (psutil, whole process tree)"),
@@ -302,15 +328,29 @@ def format_diagnosis(diagnosis: Diagnosis) -> list[str]:
             ("tracking mode", _tracking_text(method.tracking_mode)),
             ("attribution", diagnosis.attribution),
             (
-                "intensity",
+                "location-based factor",
                 _intensity_of(
                     method.intensity_g_per_kwh,
                     method.intensity_source,
                     method.intensity_year,
                     method.country_iso_code,
+                    name=method.intensity_name,
+                    boundary=method.intensity_boundary,
                 ),
             ),
-            ("intensity from", diagnosis.intensity_origin),
+            ("location factor from", diagnosis.intensity_origin),
+            (
+                "market-based factor",
+                _intensity_of(
+                    method.market_intensity_g_per_kwh,
+                    method.market_intensity_source,
+                    method.market_intensity_year,
+                    None,
+                    name=method.market_intensity_name,
+                    boundary=method.market_intensity_boundary,
+                ),
+            ),
+            ("market factor from", diagnosis.market_origin or None),
             ("PUE", f"{_plain(method.pue)} ({diagnosis.pue_origin})"),
             ("meter", method.meter),
         ]
@@ -615,18 +655,66 @@ def _intensity_text(run: Run) -> str:
     if run.intensity_g_per_kwh is None:
         return "unknown intensity"
     return _intensity_of(
-        run.intensity_g_per_kwh, run.intensity_source, run.intensity_year, run.country_iso_code
+        run.intensity_g_per_kwh,
+        run.intensity_source,
+        run.intensity_year,
+        run.country_iso_code,
+        name=run.intensity_name,
+        boundary=run.intensity_boundary,
     )
 
 
+def _market_words(run: Run) -> str | None:
+    """How the market-based CO2e was made, in words (``None`` when there is none)."""
+    if run.market_intensity_g_per_kwh is None:
+        return None
+    factor = _intensity_of(
+        run.market_intensity_g_per_kwh,
+        run.market_intensity_source,
+        run.market_intensity_year,
+        None,
+        name=run.market_intensity_name,
+        boundary=run.market_intensity_boundary,
+    )
+    later = (
+        "; added later (ledger migration), the run was measured before zuinig kept it"
+        if run.market_added_later
+        else ""
+    )
+    return f"market-based (the contract): = energy_kwh x {factor}{later}"
+
+
 def _intensity_of(
-    value: float | None, source: str | None, year: int | None, country: str | None
+    value: float | None,
+    source: str | None,
+    year: int | None,
+    country: str | None,
+    *,
+    name: str | None = None,
+    boundary: str | None = None,
 ) -> str:
-    """``268 g/kWh (source, year, country)``; only the parenthesis when ``value`` is None."""
+    """``268 g/kWh (source, year, country; row "name", boundary)``; only the parenthesis
+    when ``value`` is None."""
     where = ", ".join(str(part) for part in (source, year, country) if part)
+    row = "; ".join(
+        part
+        for part in (
+            f'row "{name}"' if name else "",
+            _BOUNDARY_WORDS.get(boundary or "", boundary or ""),
+        )
+        if part
+    )
+    where = "; ".join(part for part in (where, row) if part)
     if value is None:
         return where or "source unknown"
     return f"{_plain(value)} g/kWh" + (f" ({where})" if where else "")
+
+
+#: Each factor boundary in words.
+_BOUNDARY_WORDS = {
+    "well-to-wheel": "well-to-wheel: production and supply chain",
+    "tank-to-wheel": "tank-to-wheel: production only",
+}
 
 
 def _exact(value: float | None) -> str:

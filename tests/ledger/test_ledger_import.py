@@ -115,6 +115,14 @@ def test_a_file_written_by_the_real_codecarbon(ledger: Ledger, tmp_path: Path) -
     assert (run.energy_kwh_low, run.energy_kwh_high) == (None, None)  # CodeCarbon gives none
     assert run.codecarbon_version == codecarbon_version
     assert run.intensity_g_per_kwh == pytest.approx(run.co2_kg / run.energy_kwh * 1000)
+    # No market-based figure in CodeCarbon's file: the default market factor is filled in
+    # on import, labelled added later (no Dutch unknown-origin row shipped: the
+    # location-based figure, saying why).
+    assert run.market_added_later is True
+    assert run.market_intensity_g_per_kwh == run.intensity_g_per_kwh
+    assert run.co2_kg_market_based == pytest.approx(run.co2_kg)
+    assert run.market_intensity_source is not None
+    assert "no row for electricity of unknown origin" in run.market_intensity_source
     assert run.tags["source"] == SOURCE_TAG
     assert run.tags["file"] == "emissions.csv"
     assert run.tags["codecarbon_run_id"] == row["run_id"]

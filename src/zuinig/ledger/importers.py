@@ -45,6 +45,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
 from zuinig.errors import UsageError
+from zuinig.factors import CarbonFactor, market_factor_for
 from zuinig.ledger.model import KIND_FUNCTION, STATUS_OK, Run
 from zuinig.meter.base import (
     ATTRIBUTION_CODECARBON_MACHINE,
@@ -321,11 +322,21 @@ def _row_to_run(row: dict[str, str], path: Path, job: str | None) -> Run:
     intensity_source = (
         f"CodeCarbon{where} (imported: emissions / energy_consumed)" if intensity else None
     )
+    started_at = ended_at - timedelta(seconds=duration_s)
+    market: CarbonFactor | None = None
+    if intensity and intensity_source:
+        # CodeCarbon keeps no market-based figure: the default market factor of the run's
+        # year is filled in on import, labelled as added later (as migration 0004 does).
+        market = market_factor_for(
+            country or "",
+            started_at.year,
+            CarbonFactor(g_per_kwh=intensity, source=intensity_source),
+        )
     return Run(
         run_id=run_id,
         job=job or project or experiment_id or _DEFAULT_JOB,
         status=STATUS_OK,
-        started_at=ended_at - timedelta(seconds=duration_s),
+        started_at=started_at,
         kind=KIND_FUNCTION,
         tags=tags,
         ended_at=ended_at,
@@ -344,6 +355,13 @@ def _row_to_run(row: dict[str, str], path: Path, job: str | None) -> Run:
         method_attribution=_CODECARBON_RULES.get(tracking_mode or ""),
         pue=_number(row, "pue"),
         intensity_source=intensity_source,
+        co2_kg_market_based=None if market is None else energy_kwh * market.g_per_kwh / 1000,
+        market_intensity_g_per_kwh=None if market is None else market.g_per_kwh,
+        market_intensity_source=None if market is None else market.source,
+        market_intensity_year=None if market is None else market.year,
+        market_intensity_name=None if market is None else market.name,
+        market_intensity_boundary=None if market is None else market.boundary,
+        market_added_later=None if market is None else True,
         country_iso_code=country,
         python_version=_text(row, "python_version"),
         codecarbon_version=version,
