@@ -50,7 +50,7 @@ def test_every_figure_of_the_fixture_reads_back_exactly(
     assert float(_value(rows, "totals", "measured_share")) == report.totals.measured_share
     assert float(_value(rows, "previous", "energy_kwh", "2026-10")) == 3.5
     assert float(_value(rows, "trend", "energy_kwh", "2026-06")) == 4.0
-    assert len([r for r in rows if r["section"] == "trend"]) == 12 * 3
+    assert len([r for r in rows if r["section"] == "trend"]) == 12 * 4
     for section, groups in (("job", report.jobs), ("team", report.teams), ("kind", report.kinds)):
         for group in groups:
             name = "'" + group.name if group.name.startswith("=") else group.name

@@ -176,7 +176,9 @@ def test_teams_without_the_tag_say_how_to_add_it() -> None:
 def test_glossary_gives_each_term_in_both_languages() -> None:
     nl = Texts("nl").glossary()
     en = Texts("en").glossary()
-    assert len(nl) == len(en) == 13
+    assert len(nl) == len(en) == 17
+    assert ("factoreffect", "factor effect") in [row[:2] for row in nl]
+    assert ("market-based", "marktgebonden") in [row[:2] for row in en]
     assert ("toerekening", "attribution") in [row[:2] for row in nl]
     assert ("range", "bandbreedte") in [row[:2] for row in en]
     assert nl[2][:2] == ("logboek", "ledger")

@@ -395,6 +395,8 @@ class RunGroup:
         energy_kwh_low, energy_kwh_high, co2_kg_low, co2_kg_high: sums of those runs'
             range ends (kWh, kg CO2e); a run without a range adds nothing, so they
             bound the group's total only when ``range_runs == energy_runs``.
+        market_runs: runs with a market-based CO2e (``co2_kg_market_based`` not NULL).
+        co2_kg_market_based: their sum (kg CO2e, market-based: the contract's factor).
     """
 
     key: tuple[Any, ...]
@@ -409,6 +411,8 @@ class RunGroup:
     energy_kwh_high: float = 0.0
     co2_kg_low: float = 0.0
     co2_kg_high: float = 0.0
+    market_runs: int = 0
+    co2_kg_market_based: float = 0.0
 
 
 class Ledger:
@@ -989,6 +993,7 @@ class Ledger:
                 runs.c.duration_s,
                 runs.c.cpu_s,
                 *_RANGE_COLUMNS,
+                runs.c.co2_kg_market_based,
                 runs.c.host,
                 runs.c.pid,
                 runs.c.pid_started_at,
@@ -1005,12 +1010,14 @@ class Ledger:
             key = list(row[: len(keys)])
             if status_at is not None:
                 key[status_at] = shown
-            energy, co2, duration, cpu, low, high, co2_low, co2_high = row[
-                len(keys) : len(keys) + 8
+            energy, co2, duration, cpu, low, high, co2_low, co2_high, market = row[
+                len(keys) : len(keys) + 9
             ]
-            total = sums.setdefault(tuple(key), [0, 0, 0.0, 0.0, 0.0, 0.0, 0, 0.0, 0.0, 0.0, 0.0])
+            total = sums.setdefault(
+                tuple(key), [0, 0, 0.0, 0.0, 0.0, 0.0, 0, 0.0, 0.0, 0.0, 0.0, 0, 0.0]
+            )
             values: tuple[Any, ...] = (1, energy is not None, energy, co2, duration, cpu)
-            values += (low is not None, low, high, co2_low, co2_high)
+            values += (low is not None, low, high, co2_low, co2_high, market is not None, market)
             for index, value in enumerate(values):
                 total[index] += value or 0
         return [RunGroup(key, *_group_sums(total)) for key, total in sums.items()]
@@ -1368,6 +1375,8 @@ _GROUP_SUMS: tuple[sa.ColumnElement[Any], ...] = (
     sa.func.coalesce(sa.func.sum(runs.c.energy_kwh_high), 0.0),
     sa.func.coalesce(sa.func.sum(runs.c.co2_kg_low), 0.0),
     sa.func.coalesce(sa.func.sum(runs.c.co2_kg_high), 0.0),
+    sa.func.count(runs.c.co2_kg_market_based),
+    sa.func.coalesce(sa.func.sum(runs.c.co2_kg_market_based), 0.0),
 )
 #: The range columns :meth:`Ledger.summarise_runs` sums, in :class:`RunGroup`'s order.
 _RANGE_COLUMNS = (
@@ -1449,7 +1458,7 @@ def _utc_value(value: Any) -> Any:
 def _group_sums(values: Sequence[Any]) -> tuple[Any, ...]:
     """:data:`_GROUP_SUMS`' values as :class:`RunGroup`'s fields after ``key``: the
     counts as ints, the sums as floats."""
-    counts = {0, 1, 6}  # runs, energy_runs, range_runs
+    counts = {0, 1, 6, 11}  # runs, energy_runs, range_runs, market_runs
     return tuple(int(value) if at in counts else float(value) for at, value in enumerate(values))
 
 

@@ -39,6 +39,8 @@ from zuinig.ledger.store import GROUP_BY_MONTH, GROUP_BY_TAG, Ledger, RunGroup, 
 from zuinig.meter.base import CPU_METHOD_IMPORTED, Method
 from zuinig.report.equivalents import equivalents
 from zuinig.report.model import (
+    AnnualFigures,
+    ChangeSplit,
     GroupFigures,
     IntensityUsed,
     MethodSummary,
@@ -82,11 +84,27 @@ _STATUS_FIELDS = {
     STATUS_INTERRUPTED: "interrupted",
     STATUS_RUNNING: "running",
 }
+#: The columns that name a location-based factor, in :class:`IntensityUsed`'s terms.
+_LOCATION_KEYS = {
+    "intensity_g_per_kwh": "intensity_g_per_kwh",
+    "intensity_source": "source",
+    "intensity_year": "year",
+    "country_iso_code": "country_iso_code",
+    "intensity_name": "name",
+    "intensity_boundary": "boundary",
+}
+#: The columns that name a market-based factor (the contract).
+_MARKET_KEYS = {
+    "market_intensity_g_per_kwh": "intensity_g_per_kwh",
+    "market_intensity_source": "source",
+    "market_intensity_year": "year",
+    "market_intensity_name": "name",
+    "market_intensity_boundary": "boundary",
+}
 _METHOD_KEYS = (
-    "intensity_g_per_kwh",
-    "intensity_source",
-    "intensity_year",
-    "country_iso_code",
+    *_LOCATION_KEYS,
+    *_MARKET_KEYS,
+    "market_added_later",
     "pue",
     "method_cpu",
     "method_cpu_tdp_w",
@@ -164,6 +182,10 @@ def build_report(
     this = [item for item in slices if item.month == month]
     before = [item for item in slices if item.month == previous_month]
     totals = _totals(this)
+    previous = _totals(before)
+    method = _method_summary(settings, this)
+    previous_method = _method_summary(settings, before)
+    trend = _trend(ledger, tags, start, slices)
     return MonthlyReport(
         month=month,
         previous_month=previous_month,
@@ -172,16 +194,18 @@ def build_report(
         team_tag=team_tag,
         ledger=ledger.display_url,
         totals=totals,
-        previous=_totals(before),
-        trend=_trend(ledger, tags, start, slices),
+        previous=previous,
+        trend=trend,
         jobs=_groups(this, before, lambda item: item.job),
         teams=_groups(this, before, lambda item: item.team),
         kinds=_groups(this, before, lambda item: item.kind),
         recommendations=recommendations,
         realised=realised_savings,
         equivalents=equivalents(totals.co2_kg, totals.energy_kwh),
-        method=_method_summary(settings, this),
+        method=method,
         price_eur_per_kwh=settings.price_eur_per_kwh,
+        change_split=_change_split(totals, previous, method, previous_method),
+        annual=_annual(month, totals, trend),
     )
 
 
@@ -326,6 +350,10 @@ def _totals(slices: Iterable[_Slice]) -> Totals:
         sums["ranged_energy_kwh_high"] += group.energy_kwh_high
         sums["ranged_co2_kg_low"] += group.co2_kg_low
         sums["ranged_co2_kg_high"] += group.co2_kg_high
+        sums["co2_kg_market_based"] += group.co2_kg_market_based
+        sums["market_runs"] += group.market_runs
+        if item.method_values[_ADDED_LATER_AT]:
+            sums["market_added_later_runs"] += group.market_runs
     return Totals(**{name: kind(sums[name]) for name, kind in _TOTALS_TYPES.items()})
 
 
@@ -333,6 +361,7 @@ def _totals(slices: Iterable[_Slice]) -> Totals:
 _TOTALS_TYPES: dict[str, Callable[[float], Any]] = {
     item.name: type(item.default) for item in dataclasses.fields(Totals)
 }
+_ADDED_LATER_AT = _METHOD_KEYS.index("market_added_later")
 
 
 def _groups(
@@ -363,42 +392,47 @@ def _trend(
     last two summed from the fine slices already read (not scanned again)."""
     months = [_shift_month(start, offset) for offset in range(1 - TREND_MONTHS, 1)]
     earlier = ledger.summarise_runs(
-        _filter(tags, _month_start(months[0]), _month_start(months[-2])), by=(GROUP_BY_MONTH,)
+        _filter(tags, _month_start(months[0]), _month_start(months[-2])),
+        by=(GROUP_BY_MONTH, "market_added_later"),
     )
-    sums: dict[str, list[float]] = defaultdict(lambda: [0, 0.0, 0.0])
+    sums: dict[str, list[float]] = defaultdict(lambda: [0, 0.0, 0.0, 0.0, 0, 0])
     for group in earlier:
-        sums[group.key[0]] = [group.runs, group.energy_kwh, group.co2_kg]
+        _add_to_point(sums[group.key[0]], group, bool(group.key[1]))
     for item in slices:
-        point = sums[item.month]
-        point[0] += item.group.runs
-        point[1] += item.group.energy_kwh
-        point[2] += item.group.co2_kg
+        _add_to_point(sums[item.month], item.group, bool(item.method_values[_ADDED_LATER_AT]))
     return tuple(
-        MonthPoint(month, int(sums[month][0]), sums[month][1], sums[month][2]) for month in months
+        MonthPoint(
+            month,
+            int(sums[month][0]),
+            sums[month][1],
+            sums[month][2],
+            co2_kg_market_based=sums[month][3],
+            market_added_later_runs=int(sums[month][4]),
+            market_runs=int(sums[month][5]),
+        )
+        for month in months
     )
+
+
+def _add_to_point(point: list[float], group: RunGroup, added_later: bool) -> None:
+    """Add ``group`` to a trend month's sums: [runs, energy_kwh, co2_kg,
+    co2_kg_market_based, market_added_later_runs, market_runs]."""
+    point[0] += group.runs
+    point[1] += group.energy_kwh
+    point[2] += group.co2_kg
+    point[3] += group.co2_kg_market_based
+    point[5] += group.market_runs
+    if added_later:
+        point[4] += group.market_runs
 
 
 def _method_summary(settings: Settings, this: Sequence[_Slice]) -> MethodSummary:
     rows = [
         (dict(zip(_METHOD_KEYS, item.method_values, strict=True)), item.group.runs) for item in this
     ]
-    intensities: dict[tuple[Any, ...], int] = defaultdict(int)
-    for key, runs in rows:
-        used = tuple(key[name] for name in _METHOD_KEYS[:4])
-        if any(value is not None for value in used):
-            intensities[used] += runs
-    ranked = sorted(intensities.items(), key=lambda item: (-item[1], repr(item[0])))
     return MethodSummary(
-        intensities=tuple(
-            IntensityUsed(
-                intensity_g_per_kwh=used[0],
-                source=used[1],
-                year=used[2],
-                country_iso_code=used[3],
-                runs=runs,
-            )
-            for used, runs in ranked
-        ),
+        intensities=_intensities(rows, _LOCATION_KEYS, "location"),
+        market_intensities=_intensities(rows, _MARKET_KEYS, "market"),
         pue_values=_distinct(rows, "pue"),
         cpu_methods=_counts(rows, "method_cpu"),
         tdp_generic_runs=sum(runs for key, runs in rows if key["method_cpu_tdp_is_generic"]),
@@ -410,6 +444,95 @@ def _method_summary(settings: Settings, this: Sequence[_Slice]) -> MethodSummary
         storage_wh_per_tb_hour=settings.storage_wh_per_tb_hour,
         storage_replication=settings.storage_replication,
         codecarbon_versions=_distinct(rows, "codecarbon_version"),
+    )
+
+
+def _intensities(
+    rows: Sequence[tuple[dict[str, Any], int]], columns: Mapping[str, str], basis: str
+) -> tuple[IntensityUsed, ...]:
+    """The distinct factors named by ``columns`` (column -> IntensityUsed field), most
+    runs first."""
+    counts: dict[tuple[Any, ...], int] = defaultdict(int)
+    for key, runs in rows:
+        used = tuple(key[name] for name in columns)
+        if any(value is not None for value in used):
+            counts[used] += runs
+    ranked = sorted(counts.items(), key=lambda item: (-item[1], repr(item[0])))
+    return tuple(
+        IntensityUsed(
+            **{"country_iso_code": None, **dict(zip(columns.values(), used, strict=True))},
+            runs=runs,
+            basis=basis,
+        )
+        for used, runs in ranked
+    )
+
+
+# -- for the annual report -------------------------------------------------------------------
+
+
+def _change_split(
+    totals: Totals, previous: Totals, method: MethodSummary, previous_method: MethodSummary
+) -> tuple[ChangeSplit, ...]:
+    """The change of CO2e split into energy and factor effect, location- then
+    market-based; the market-based split only where a month has market-based figures
+    (ledgers from before they were kept have none, which is not zero)."""
+
+    def year(used: Sequence[IntensityUsed]) -> int | None:
+        return used[0].year if used else None  # the factor most runs used
+
+    splits = (
+        ChangeSplit(
+            basis="location",
+            previous_energy_kwh=previous.energy_kwh,
+            energy_kwh=totals.energy_kwh,
+            previous_co2_kg=previous.co2_kg,
+            co2_kg=totals.co2_kg,
+            previous_year=year(previous_method.intensities),
+            year=year(method.intensities),
+        ),
+        ChangeSplit(
+            basis="market",
+            previous_energy_kwh=previous.energy_kwh,
+            energy_kwh=totals.energy_kwh,
+            previous_co2_kg=previous.co2_kg_market_based,
+            co2_kg=totals.co2_kg_market_based,
+            previous_year=year(previous_method.market_intensities),
+            year=year(method.market_intensities),
+        ),
+    )
+    return splits if totals.market_runs or previous.market_runs else splits[:1]
+
+
+def _annual(month: str, totals: Totals, trend: Sequence[MonthPoint]) -> tuple[AnnualFigures, ...]:
+    """The month and the year to date (1 January up to the month's end) in ESRS terms.
+
+    The year's months are all in the trend (it holds the 12 months up to ``month``), so
+    the year to date is summed from it rather than read again.
+    """
+    year = month[:4]
+    months = [point for point in trend if point.month[:4] == year and point.month <= month]
+    return (
+        AnnualFigures(
+            start=month,
+            end=month,
+            runs=totals.runs,
+            energy_kwh=totals.energy_kwh,
+            co2_kg_location_based=totals.co2_kg,
+            co2_kg_market_based=totals.co2_kg_market_based,
+            market_added_later_runs=totals.market_added_later_runs,
+            market_runs=totals.market_runs,
+        ),
+        AnnualFigures(
+            start=f"{year}-01",
+            end=month,
+            runs=sum(point.runs for point in months),
+            energy_kwh=sum(point.energy_kwh for point in months),
+            co2_kg_location_based=sum(point.co2_kg for point in months),
+            co2_kg_market_based=sum(point.co2_kg_market_based for point in months),
+            market_added_later_runs=sum(point.market_added_later_runs for point in months),
+            market_runs=sum(point.market_runs for point in months),
+        ),
     )
 
 

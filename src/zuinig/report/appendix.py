@@ -2,8 +2,11 @@
 
 Columns (:data:`COLUMNS`):
 
-- ``section``: ``report``, ``totals``, ``previous``, ``trend``, ``job``, ``team``, ``kind``,
-  ``recommendation``, ``realised``, ``equivalent``, ``method``.
+- ``section``: ``report``, ``totals``, ``previous``, ``annual`` (ESRS E1-5/E1-6 figures
+  of the month and the year to date), ``change_split`` (the change of CO2e split into
+  energy and factor effect, per basis), ``trend``, ``job``, ``team``, ``kind``,
+  ``recommendation``, ``realised``, ``equivalent``, ``factor`` (each emission factor
+  used, one row per distinct factor, with its list, year, row and boundary), ``method``.
 - ``item``: the position within a list section (1 = first as the report orders it:
   most energy first, largest saving first, oldest month first); empty elsewhere.
 - ``name``: what the row is about: a job, team, kind, month, comparison, CPU method...
@@ -48,6 +51,12 @@ COLUMNS = ("section", "item", "name", "metric", "value", "unit", "notes")
 #: Unit by the ending of a metric's name; the first ending that matches wins.
 _UNITS_BY_SUFFIX = (
     ("_g_per_kwh", "g CO2e/kWh"),
+    ("_kg_per_kwh", "kg CO2e/kWh"),
+    ("_kg_location_based", "kg CO2e"),
+    ("_kg_market_based", "kg CO2e"),
+    ("_t_location_based", "t CO2e"),
+    ("_t_market_based", "t CO2e"),
+    ("_mwh", "MWh"),
     ("_kg_per_run", "kg CO2e/run"),
     ("_kg_per_gb", "kg CO2e/GB"),
     ("_kwh_per_year", "kWh/year"),
@@ -73,6 +82,8 @@ _EQUIVALENT_UNITS = {"car_km": "km", "petrol_litres": "l", "household_days": "da
 _SCI_NOTE = "ISO/IEC 21031 SCI with M = 0: CO2e of the runs with a measurement"
 _RANGE_NOTE = "sum of the runs' range ends; empty unless every run with energy has a range"
 _TOTALS_DERIVED = {
+    "energy_mwh": "energy_kwh / 1000 (ESRS E1-5 reports MWh)",
+    "co2_kg_location_based": "the grid mix's factor (GHG Protocol scope 2, location-based); = co2_kg",
     "sci_kg_per_run": _SCI_NOTE,
     "sci_kg_per_gb": _SCI_NOTE,
     "measured_share": "RAPL-measured energy / all energy",
@@ -133,8 +144,10 @@ def _figures(report: MonthlyReport) -> Iterator[_Figure]:
     yield ("totals", None, "", "change_kwh", report.change_kwh, None, "against the previous month")
     yield ("totals", None, "", "change_ratio", report.change_ratio, None, "change / previous")
     yield from _totals_figures("previous", None, report.previous_month, report.previous)
+    yield from _annual_figures(report)
+    yield from _split_figures(report)
     for item, point in enumerate(report.trend, 1):
-        for metric in ("runs", "energy_kwh", "co2_kg"):
+        for metric in ("runs", "energy_kwh", "co2_kg", "co2_kg_market_based"):
             yield ("trend", item, point.month, metric, getattr(point, metric), None, "")
     for section, groups in (("job", report.jobs), ("team", report.teams), ("kind", report.kinds)):
         for item, group in enumerate(groups, 1):
@@ -156,6 +169,7 @@ def _figures(report: MonthlyReport) -> Iterator[_Figure]:
         )
         yield ("equivalent", item, equivalent.key, "constant", equivalent.constant,
                equivalent.constant_unit, source)  # fmt: skip
+    yield from _factor_figures(report.method)
     yield from _method_figures(report.method)
 
 
@@ -168,6 +182,65 @@ def _report_figures(report: MonthlyReport) -> Iterator[_Figure]:
     for key, value in sorted(report.tags.items()):
         yield ("report", None, key, "tag_filter", value, "", "only runs with this tag value")
     yield ("report", None, "", "price_eur_per_kwh", report.price_eur_per_kwh, None, "settings")
+
+
+def _annual_figures(report: MonthlyReport) -> Iterator[_Figure]:
+    for name, figures in zip(("month", "year_to_date"), report.annual, strict=False):
+        period = f"{figures.start} to {figures.end}, top-level runs"
+        for metric, note in (
+            ("runs", period),
+            ("energy_mwh", "ESRS E1-5 energy consumption"),
+            ("co2_t_location_based", "ESRS E1-6 gross scope 2, location-based"),
+            ("co2_t_market_based", "ESRS E1-6 gross scope 2, market-based"),
+            ("market_runs", "runs with a market-based figure"),
+            ("market_added_later_runs", "runs whose market-based figure was added later"),
+        ):
+            yield ("annual", None, name, metric, getattr(figures, metric), None, note)
+
+
+_SPLIT_NOTES = {
+    "previous_energy_kwh": "E0",
+    "energy_kwh": "E1",
+    "previous_co2_kg": "C0",
+    "co2_kg": "C1",
+    "previous_co2_kg_per_kwh": "f0 = C0 / E0",
+    "co2_kg_per_kwh": "f1 = C1 / E1",
+    "energy_effect_co2_kg": "(E1 - E0) x f0",
+    "factor_effect_co2_kg": "E1 x (f1 - f0)",
+    "change_co2_kg": "C1 - C0 = energy effect + factor effect",
+    "previous_year": "list year of the previous month's main factor",
+    "year": "list year of this month's main factor",
+}
+
+
+def _split_figures(report: MonthlyReport) -> Iterator[_Figure]:
+    for split in report.change_split:
+        name = f"{split.basis}_based"
+        for metric, note in _SPLIT_NOTES.items():
+            unit = "" if metric.endswith("year") else None
+            yield ("change_split", None, name, metric, getattr(split, metric), unit, note)
+
+
+def _factor_figures(method: MethodSummary) -> Iterator[_Figure]:
+    """One row per distinct emission factor: its value, and in the notes its list,
+    year, row, boundary and the runs that used it."""
+    factors = [*method.intensities, *method.market_intensities]
+    for item, used in enumerate(factors, 1):
+        notes = "; ".join(
+            f"{label}: {value}"
+            for label, value in (
+                ("list", used.source),
+                ("year", used.year),
+                ("row", used.name),
+                ("boundary", used.boundary),
+                ("country", used.country_iso_code),
+                ("runs", used.runs),
+            )
+            if value is not None
+        )
+        metric = f"{used.basis}_intensity_g_per_kwh"
+        yield ("factor", item, used.name or used.source or "", metric,
+               used.intensity_g_per_kwh, None, notes)  # fmt: skip
 
 
 def _totals_figures(section: str, item: int | None, name: str, totals: Totals) -> Iterator[_Figure]:
@@ -194,6 +267,8 @@ def _method_figures(method: MethodSummary) -> Iterator[_Figure]:
         name = used.source or ""
         yield ("method", item, name, "intensity_g_per_kwh", used.intensity_g_per_kwh, None, "")
         yield ("method", item, name, "intensity_year", used.year, "", "")
+        yield ("method", item, name, "intensity_name", used.name, "", "the list's row")
+        yield ("method", item, name, "intensity_boundary", used.boundary, "", "")
         yield ("method", item, name, "country_iso_code", used.country_iso_code, "", "")
         yield ("method", item, name, "runs", used.runs, None, "runs that used this intensity")
     yield from _listed("pue", method.pue_values, "")

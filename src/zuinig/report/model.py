@@ -14,8 +14,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Final
 
 __all__ = [
+    "AnnualFigures",
+    "ChangeSplit",
     "Equivalent",
     "GroupFigures",
     "IntensityUsed",
@@ -26,6 +29,14 @@ __all__ = [
     "RealisedSaving",
     "Totals",
 ]
+
+#: kWh in one MWh (ESRS E1-5 reports energy in MWh).
+KWH_PER_MWH: Final = 1000.0
+#: kg in one metric tonne (ESRS E1-6 reports emissions in t CO2e).
+KG_PER_TONNE: Final = 1000.0
+#: A part of a change of CO2e smaller than this share of the months' CO2e is rounding
+#: noise of ``f = C / E`` (1e-14 kg of a month's 40 kg), shown as no change.
+NOISE_RATIO: Final = 1e-9
 
 
 @dataclass(frozen=True)
@@ -52,6 +63,12 @@ class Totals:
         ranged_energy_kwh_low, ranged_energy_kwh_high, ranged_co2_kg_low,
             ranged_co2_kg_high: sums of those runs' range ends (kWh, kg CO2e). They
             bound the total only when every run has a range: see :attr:`energy_kwh_low`.
+        co2_kg_market_based: CO2e of the runs with a market-based figure (kg): energy
+            times the contract's factor (GHG Protocol scope 2, market-based).
+        market_runs: runs with a market-based figure.
+        market_added_later_runs: runs whose market-based figure was not computed when
+            they were measured but filled in later (ledger migration), from the factor
+            set at that time.
     """
 
     runs: int = 0
@@ -76,6 +93,20 @@ class Totals:
     ranged_energy_kwh_high: float = 0.0
     ranged_co2_kg_low: float = 0.0
     ranged_co2_kg_high: float = 0.0
+    co2_kg_market_based: float = 0.0
+    market_runs: int = 0
+    market_added_later_runs: int = 0
+
+    @property
+    def energy_mwh(self) -> float:
+        """The energy in MWh, the unit of ESRS E1-5 (1 MWh = 1000 kWh)."""
+        return self.energy_kwh / KWH_PER_MWH
+
+    @property
+    def co2_kg_location_based(self) -> float:
+        """The location-based CO2e (kg): the grid mix's factor; the same as :attr:`co2_kg`,
+        named as ESRS E1-6 and the GHG Protocol name it."""
+        return self.co2_kg
 
     @property
     def runs_without_range(self) -> int:
@@ -154,6 +185,9 @@ class MonthPoint:
     runs: int
     energy_kwh: float
     co2_kg: float
+    co2_kg_market_based: float = 0.0
+    market_added_later_runs: int = 0
+    market_runs: int = 0
 
 
 @dataclass(frozen=True)
@@ -182,13 +216,28 @@ class Equivalent:
 
 @dataclass(frozen=True)
 class IntensityUsed:
-    """A carbon intensity the month's runs used, and for how many runs."""
+    """A carbon intensity (emission factor) the month's runs used, and for how many runs.
+
+    Attributes:
+        intensity_g_per_kwh: the factor (g CO2e/kWh).
+        source: the list or data set it comes from (e.g. CO2emissiefactoren.nl).
+        year: the list's year.
+        country_iso_code: the country of the grid (location-based factors).
+        runs: runs that used it.
+        name: the exact name of the list's row, where known.
+        boundary: ``well-to-wheel`` (with the supply chain), ``tank-to-wheel``
+            (production only), or ``None`` where the source does not say.
+        basis: ``location`` (the grid mix) or ``market`` (the contract).
+    """
 
     intensity_g_per_kwh: float | None
     source: str | None
     year: int | None
     country_iso_code: str | None
     runs: int
+    name: str | None = None
+    boundary: str | None = None
+    basis: str = "location"
 
 
 @dataclass(frozen=True)
@@ -196,7 +245,8 @@ class MethodSummary:
     """How the month's figures were obtained: what the method section discloses.
 
     Attributes:
-        intensities: carbon intensities used, most runs first.
+        intensities: location-based carbon intensities used, most runs first.
+        market_intensities: market-based ones (the contract's factor), most runs first.
         pue_values: PUE values used (sorted).
         cpu_methods: CPU method -> runs (``rapl``, ``cpu_load``, ``constant``, ...).
         tdp_generic_runs: runs whose TDP was a generic guess (no known CPU model).
@@ -214,6 +264,7 @@ class MethodSummary:
     """
 
     intensities: tuple[IntensityUsed, ...] = ()
+    market_intensities: tuple[IntensityUsed, ...] = ()
     pue_values: tuple[float, ...] = ()
     cpu_methods: dict[str, int] = field(default_factory=dict)
     tdp_generic_runs: int = 0
@@ -271,6 +322,129 @@ class RealisedSaving:
 
 
 @dataclass(frozen=True)
+class ChangeSplit:
+    """The month's change of CO2e split into an energy effect and a factor effect.
+
+    With ``E`` the energy, ``C`` the CO2e and ``f = C / E`` the month's effective
+    emission factor (0: the previous month, 1: this month)::
+
+        energy effect = (E1 - E0) x f0     what the change of energy alone did
+        factor effect = E1 x (f1 - f0)     what the change of the factor did
+
+    and the two add up to ``C1 - C0`` (a two-factor decomposition whose cross term is
+    charged to the factor effect). Without energy in the previous month there is no
+    ``f0``: then both effects are ``None``. Without energy this month the factor
+    effect is 0 (no energy was multiplied by a new factor).
+
+    Attributes:
+        basis: ``location`` (the grid mix) or ``market`` (the contract).
+        previous_energy_kwh, energy_kwh: E0 and E1 (kWh).
+        previous_co2_kg, co2_kg: C0 and C1 (kg CO2e).
+        previous_year, year: the list year of each month's main factor (the one most
+            runs used), to say in words which list changed; ``None`` where unknown.
+    """
+
+    basis: str
+    previous_energy_kwh: float
+    energy_kwh: float
+    previous_co2_kg: float
+    co2_kg: float
+    previous_year: int | None = None
+    year: int | None = None
+
+    def shown(self, kg: float | None) -> float | None:
+        """``kg`` as the report shows it: 0 where it is rounding noise (see
+        :data:`NOISE_RATIO`); the CSV keeps the computed figure."""
+        if kg is None:
+            return None
+        noise = NOISE_RATIO * max(abs(self.co2_kg), abs(self.previous_co2_kg))
+        return 0.0 if abs(kg) <= noise else kg
+
+    @property
+    def change_co2_kg(self) -> float:
+        """C1 - C0 (kg CO2e)."""
+        return self.co2_kg - self.previous_co2_kg
+
+    @property
+    def previous_co2_kg_per_kwh(self) -> float | None:
+        """f0 = C0 / E0 (kg CO2e/kWh); ``None`` without energy in the previous month."""
+        if self.previous_energy_kwh <= 0:
+            return None
+        return self.previous_co2_kg / self.previous_energy_kwh
+
+    @property
+    def co2_kg_per_kwh(self) -> float | None:
+        """f1 = C1 / E1 (kg CO2e/kWh); ``None`` without energy this month."""
+        if self.energy_kwh <= 0:
+            return None
+        return self.co2_kg / self.energy_kwh
+
+    @property
+    def energy_effect_co2_kg(self) -> float | None:
+        """(E1 - E0) x f0 (kg CO2e); ``None`` without energy in the previous month."""
+        f0 = self.previous_co2_kg_per_kwh
+        if f0 is None:
+            return None
+        return (self.energy_kwh - self.previous_energy_kwh) * f0
+
+    @property
+    def factor_effect_co2_kg(self) -> float | None:
+        """E1 x (f1 - f0) (kg CO2e); 0 without energy this month, ``None`` without
+        energy in the previous month."""
+        f0 = self.previous_co2_kg_per_kwh
+        if f0 is None:
+            return None
+        f1 = self.co2_kg_per_kwh
+        if f1 is None:
+            return 0.0
+        return self.energy_kwh * (f1 - f0)
+
+
+@dataclass(frozen=True)
+class AnnualFigures:
+    """The figures of the section "For the annual report", in ESRS E1-5/E1-6 terms, for
+    one period (the month, or the year to date: 1 January up to the month's end).
+
+    Top-level runs only, as the rest of the report. ESRS asks energy in MWh and gross
+    scope 2 emissions in t CO2e, both location-based and market-based.
+
+    Attributes:
+        start, end: the period's first and last month (``YYYY-MM``).
+        runs: runs counted.
+        energy_kwh: energy consumption (kWh).
+        co2_kg_location_based: gross scope 2, location-based (kg CO2e).
+        co2_kg_market_based: gross scope 2, market-based (kg CO2e).
+        market_added_later_runs: runs whose market-based figure was added later.
+        market_runs: runs with a market-based figure (none: the market-based figure
+            is not available, rather than zero).
+    """
+
+    start: str
+    end: str
+    runs: int
+    energy_kwh: float
+    co2_kg_location_based: float
+    co2_kg_market_based: float
+    market_added_later_runs: int = 0
+    market_runs: int = 0
+
+    @property
+    def energy_mwh(self) -> float:
+        """Energy consumption in MWh (ESRS E1-5)."""
+        return self.energy_kwh / KWH_PER_MWH
+
+    @property
+    def co2_t_location_based(self) -> float:
+        """Gross scope 2, location-based, in t CO2e (ESRS E1-6)."""
+        return self.co2_kg_location_based / KG_PER_TONNE
+
+    @property
+    def co2_t_market_based(self) -> float:
+        """Gross scope 2, market-based, in t CO2e (ESRS E1-6)."""
+        return self.co2_kg_market_based / KG_PER_TONNE
+
+
+@dataclass(frozen=True)
 class MonthlyReport:
     """Everything one monthly report shows.
 
@@ -293,6 +467,9 @@ class MonthlyReport:
         equivalents: the month's CO2e and energy in everyday terms.
         method: how the figures were obtained.
         price_eur_per_kwh: the electricity price from settings, when set.
+        change_split: the change of CO2e against the previous month split into energy
+            and factor effect, location-based and market-based (in that order).
+        annual: the section "For the annual report": the month and the year to date.
     """
 
     month: str
@@ -312,6 +489,8 @@ class MonthlyReport:
     equivalents: tuple[Equivalent, ...]
     method: MethodSummary
     price_eur_per_kwh: float | None = None
+    change_split: tuple[ChangeSplit, ...] = ()
+    annual: tuple[AnnualFigures, ...] = ()
 
     @property
     def is_empty(self) -> bool:

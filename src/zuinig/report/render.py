@@ -28,7 +28,7 @@ from markupsafe import Markup
 from zuinig.atomic import atomic_path
 from zuinig.errors import ReportError, UsageError
 from zuinig.report import charts
-from zuinig.report.model import GroupFigures, MonthlyReport, Totals
+from zuinig.report.model import AnnualFigures, ChangeSplit, GroupFigures, MonthlyReport, Totals
 from zuinig.report.texts import Numbers, Texts, check_language
 
 __all__ = [
@@ -302,6 +302,17 @@ def _context(report: MonthlyReport, texts: Texts) -> dict[str, Any]:
         else None,
         "kinds_text": texts.kinds(report),
         "kinds_rows": _rows(list(report.kinds), [], report.totals, n, "", texts.kind),
+        "scope2_text": texts.sentence("scope2_explain"),
+        "annual_text": texts.annual(report),
+        "annual_rows": _annual_rows(report, texts),
+        "year_to_date": texts.word(
+            "year_to_date",
+            year=report.month[:4],
+            month=texts.numbers.month(report.month, year=False),
+        ),
+        "split_title": texts.word("split", month=texts.previous_month(report)),
+        "split_text": texts.change_split(report),
+        "split_rows": _split_rows(report, texts),
         "methods_text": texts.methods(report),
         "methods_rows": _method_rows(report.totals, texts),
         "sci_text": texts.sci(report),
@@ -432,7 +443,7 @@ def _key_figures(report: MonthlyReport, texts: Texts) -> list[tuple[str, str, st
         change, exact_change = n.percent(ratio, signed=True), repr(ratio)
         note = n.energy(report.change_kwh, signed=True)
     month = n.month(report.month)
-    energy_note, co2_note = month, month
+    energy_note, co2_note = f"{month} · {n.mwh(totals.energy_kwh)}", month
     if totals.energy_kwh_low is not None and totals.energy_kwh_high is not None:
         energy_note += " · " + n.energy_range(
             totals.energy_kwh_low, totals.energy_kwh_high, like_kwh=totals.energy_kwh
@@ -445,6 +456,10 @@ def _key_figures(report: MonthlyReport, texts: Texts) -> list[tuple[str, str, st
         co2_note += " · " + n.co2_range(
             totals.co2_kg_low, totals.co2_kg_high, like_kg=totals.co2_kg
         )
+    if totals.market_runs:
+        market = (n.co2(totals.co2_kg_market_based), month, repr(totals.co2_kg_market_based))
+    else:
+        market = ("–", texts.word("no_market"), "")
     return [
         (
             texts.word("energy"),
@@ -453,9 +468,57 @@ def _key_figures(report: MonthlyReport, texts: Texts) -> list[tuple[str, str, st
             repr(totals.energy_kwh),
             "kWh",
         ),
-        (texts.word("co2"), n.co2(totals.co2_kg), co2_note, repr(totals.co2_kg), "kg"),
         (texts.word("runs"), n.count(totals.runs), "", str(totals.runs), "runs"),
+        # Location- and market-based side by side (the second row of the grid).
+        (texts.word("co2_location"), n.co2(totals.co2_kg), co2_note, repr(totals.co2_kg), "kg"),
+        (texts.word("co2_market"), *market, "kg"),
         (texts.word("change", month=previous), change, note, exact_change, "ratio"),
+    ]
+
+
+def _annual_rows(report: MonthlyReport, texts: Texts) -> list[tuple[str, str, str]]:
+    """(disclosure, the month, the year to date) in ESRS units: MWh and t CO2e."""
+    n = texts.numbers
+    if len(report.annual) != 2:
+        return []
+    month, year = report.annual
+
+    def market(figures: AnnualFigures) -> str:
+        if not figures.market_runs and figures.runs:
+            return texts.word("not_available")  # no market figure, rather than zero
+        return n.tonnes(figures.co2_kg_market_based)
+
+    return [
+        (texts.word("esrs_energy"), n.mwh(month.energy_kwh), n.mwh(year.energy_kwh)),
+        (
+            texts.word("esrs_location"),
+            n.tonnes(month.co2_kg_location_based),
+            n.tonnes(year.co2_kg_location_based),
+        ),
+        (texts.word("esrs_market"), market(month), market(year)),
+    ]
+
+
+def _split_rows(report: MonthlyReport, texts: Texts) -> list[tuple[str, str, str]]:
+    """(part, location-based, market-based) of the change in CO2e; empty when the change
+    cannot be split (no energy in the previous month)."""
+    n = texts.numbers
+    splits = {split.basis: split for split in report.change_split}
+    location, market = splits.get("location"), splits.get("market")
+    if location is None or location.energy_effect_co2_kg is None:
+        return []
+
+    def co2(split: ChangeSplit | None, attribute: str) -> str:
+        value = split.shown(getattr(split, attribute)) if split is not None else None
+        return n.co2(value, signed=True) if value is not None else texts.word("not_available")
+
+    return [
+        (texts.word(key), co2(location, attribute), co2(market, attribute))
+        for key, attribute in (
+            ("energy_effect", "energy_effect_co2_kg"),
+            ("factor_effect", "factor_effect_co2_kg"),
+            ("split_total", "change_co2_kg"),
+        )
     ]
 
 
@@ -626,20 +689,18 @@ def _method_items(report: MonthlyReport, texts: Texts) -> list[tuple[str, list[s
     """(label, values) pairs of the method section; empty values are left out."""
     n = texts.numbers
     method = report.method
-    unknown = texts.sentence("intensity_unknown")
-    intensities = [
-        texts.sentence(
-            "intensity_item",
-            value=f"{n.scaled(i.intensity_g_per_kwh)} g CO₂e/kWh"
-            if i.intensity_g_per_kwh is not None
-            else unknown,
-            country=i.country_iso_code or unknown,
-            source=i.source or unknown,
-            year=f", {i.year}" if i.year else "",
-            runs=texts.counted(i.runs, "run"),
-        )
-        for i in method.intensities
-    ]
+    intensities = [texts.factor(used) for used in method.intensities]
+    market = [texts.factor(used) for used in method.market_intensities]
+    later = report.totals.market_added_later_runs
+    added_later = (
+        [
+            texts.sentence(
+                "added_later_item", runs=texts.counted(later, "run"), verb=texts.have(later)
+            )
+        ]
+        if later
+        else []
+    )
     cpu = [
         f"{texts.cpu_method(name)}: {texts.counted(runs, 'run')}"
         for name, runs in sorted(method.cpu_methods.items(), key=lambda item: -item[1])
@@ -663,6 +724,8 @@ def _method_items(report: MonthlyReport, texts: Texts) -> list[tuple[str, list[s
         ]
     items = [
         (texts.word("intensity"), intensities),
+        (texts.word("market_factor"), market),
+        (texts.word("added_later"), added_later),
         (
             texts.word("pue"),
             [", ".join(n.scaled(p) for p in method.pue_values)] if method.pue_values else [],

@@ -22,7 +22,16 @@ from babel.dates import format_date, format_datetime
 from babel.numbers import format_currency, format_decimal
 
 from zuinig.errors import UsageError
-from zuinig.report.model import GroupFigures, MonthlyReport, MonthPoint
+from zuinig.report.model import (
+    KG_PER_TONNE,
+    KWH_PER_MWH,
+    NOISE_RATIO,
+    ChangeSplit,
+    GroupFigures,
+    IntensityUsed,
+    MonthlyReport,
+    MonthPoint,
+)
 from zuinig.units import CO2_UNITS, ENERGY_UNITS, co2_unit, energy_unit, pick_unit
 
 __all__ = [
@@ -63,6 +72,8 @@ def month_date(month: str) -> date:
 
 #: Beyond this an everyday amount is shown as 0: a millionth of a km says nothing more.
 _MAX_APPROX_DECIMALS = 8
+#: Beyond this a figure in MWh or t is shown as 0 (a microgram in tonnes has 12 zeros).
+_MAX_SIGNIFICANT_DECIMALS = 15
 
 
 def _decimals(scaled: float) -> int:
@@ -150,6 +161,23 @@ class Numbers:
         factor, unit = co2_unit(largest)
         between, also = _BETWEEN[self.lang]
         return f"{between} {self.scaled(low_kg * factor)} {also} {self.scaled(high_kg * factor)} {unit}"
+
+    def significant(self, value: float, digits: int = 3) -> str:
+        """``value`` to ``digits`` significant digits, never in exponent notation:
+        ``0,00000287`` (a small month in MWh), ``1.234`` (nl)."""
+        size = abs(value)
+        if size < 10.0**-_MAX_SIGNIFICANT_DECIMALS:
+            return "0"
+        decimals = digits - 1 - math.floor(math.log10(size))
+        return self.decimal(value, max(0, min(decimals, _MAX_SIGNIFICANT_DECIMALS)))
+
+    def mwh(self, kwh: float) -> str:
+        """An energy in MWh, the unit of ESRS E1-5: ``0,00288 MWh``."""
+        return f"{self.significant(kwh / KWH_PER_MWH)} MWh"
+
+    def tonnes(self, kg: float) -> str:
+        """A CO2e mass in tonnes, the unit of ESRS E1-6: ``0,000719 t CO₂e``."""
+        return f"{self.significant(kg / KG_PER_TONNE)} t CO₂e"
 
     def size(self, size_bytes: float) -> str:
         """A data size in decimal units: ``1,5 GB``."""
@@ -271,7 +299,7 @@ _WORDS: Final[dict[str, dict[str, str]]] = {
         "chart_teams": "Energieverbruik per team in {month}",
         "axis_energy": "energie ({unit})",
         "more_items": "En nog {count}; zie de CSV-bijlage of zuinig advise.",
-        "intensity": "CO₂-intensiteit van stroom",
+        "intensity": "CO₂-intensiteit van stroom (locatiegebonden)",
         "pue": "PUE",
         "cpu_method": "Meetmethode processor",
         "tdp": "TDP",
@@ -290,6 +318,26 @@ _WORDS: Final[dict[str, dict[str, str]]] = {
         "followed": "aanbeveling opgevolgd",
         "storage_saved": "minder opslag: {size}",
         "method_differs": "meetmethode verschilt: vergelijking indicatief",
+        "co2_location": "CO₂e locatiegebonden",
+        "co2_market": "CO₂e marktgebonden",
+        "no_market": "geen marktgebonden cijfers",
+        "annual": "Voor het jaarverslag",
+        "esrs_item": "Gegeven (ESRS)",
+        "esrs_energy": "Energieverbruik (E1-5)",
+        "esrs_location": "Bruto scope 2-uitstoot, locatiegebonden (E1-6)",
+        "esrs_market": "Bruto scope 2-uitstoot, marktgebonden (E1-6)",
+        "year_to_date": "{year} t/m {month}",
+        "split": "Verschil in CO₂e met {month}, gesplitst",
+        "split_part": "Deel",
+        "location_based": "Locatiegebonden",
+        "market_based": "Marktgebonden",
+        "energy_effect": "Energie-effect",
+        "factor_effect": "Factoreffect",
+        "split_total": "Totaal verschil",
+        "market_factor": "Marktgebonden emissiefactor (het contract)",
+        "split_basis_location": "Locatiegebonden gerekend",
+        "split_basis_market": "Marktgebonden gerekend",
+        "added_later": "Later toegevoegd",
     },
     "en": {
         "title": "Energy and CO₂e of data jobs",
@@ -361,7 +409,7 @@ _WORDS: Final[dict[str, dict[str, str]]] = {
         "chart_teams": "Energy use per team in {month}",
         "axis_energy": "energy ({unit})",
         "more_items": "And {count} more; see the CSV appendix or zuinig advise.",
-        "intensity": "Carbon intensity of electricity",
+        "intensity": "Carbon intensity of electricity (location-based)",
         "pue": "PUE",
         "cpu_method": "CPU method",
         "tdp": "TDP",
@@ -380,6 +428,26 @@ _WORDS: Final[dict[str, dict[str, str]]] = {
         "followed": "recommendation followed",
         "storage_saved": "storage saved: {size}",
         "method_differs": "method differs: comparison indicative",
+        "co2_location": "CO₂e location-based",
+        "co2_market": "CO₂e market-based",
+        "no_market": "no market-based figures",
+        "annual": "For the annual report",
+        "esrs_item": "Disclosure (ESRS)",
+        "esrs_energy": "Energy consumption (E1-5)",
+        "esrs_location": "Gross scope 2 emissions, location-based (E1-6)",
+        "esrs_market": "Gross scope 2 emissions, market-based (E1-6)",
+        "year_to_date": "{year} to {month}",
+        "split": "Change in CO₂e from {month}, split",
+        "split_part": "Part",
+        "location_based": "Location-based",
+        "market_based": "Market-based",
+        "energy_effect": "Energy effect",
+        "factor_effect": "Factor effect",
+        "split_total": "Total change",
+        "market_factor": "Market-based emission factor (the contract)",
+        "split_basis_location": "Location-based",
+        "split_basis_market": "Market-based",
+        "added_later": "Added later",
     },
 }
 
@@ -503,8 +571,29 @@ _SENTENCES: Final[dict[str, dict[str, str]]] = {
         "equivalent_basis_co2_kg": "op basis van de CO₂-uitstoot",
         "equivalent_basis_energy_kwh": "op basis van het energieverbruik",
         "method_intro": "Elk cijfer in dit rapport komt uit het logboek van zuinig; hieronder staat hoe het tot stand kwam en wat niet is meegeteld.",
-        "intensity_item": "{value} ({country}; bron: {source}{year}), gebruikt door {runs}",
+        "intensity_item": "{value} ({country}bron: {source}{year}{row}{boundary}), gebruikt door {runs}",
         "intensity_unknown": "onbekend",
+        "factor_row": "; rij ‘{row}’",
+        "boundary_well-to-wheel": "; met keten (well-to-wheel: productie én winning en transport van brandstoffen)",
+        "boundary_tank-to-wheel": "; alleen productie (tank-to-wheel: zonder de keten)",
+        "scope2_explain": "Locatiegebonden rekent met de gemiddelde uitstoot van het stroomnet waar de stroom vandaan komt; marktgebonden rekent met de stroom die volgens het contract is ingekocht (bijvoorbeeld groene stroom met garanties van oorsprong).",
+        "annual_intro": "Hieronder staan de cijfers in de termen van de ESRS (de Europese standaard voor duurzaamheidsverslaggeving): E1-5, energieverbruik in MWh, en E1-6, bruto scope 2-uitstoot in ton CO₂e, zowel locatiegebonden als marktgebonden. Ze gelden voor {month} en voor het jaar tot en met {month}; zoals in de rest van het rapport tellen alleen metingen op het hoogste niveau mee.",
+        "annual_scope": "Het gaat alleen om de gemeten datataken, niet om al het stroomverbruik van de organisatie.",
+        "annual_added_later": "{runs} in het jaar tot en met {month} {verb} een marktgebonden cijfer dat later is toegevoegd: berekend bij het bijwerken van het logboek, met de contractfactor van dat moment.",
+        "split_none": "Het verschil in uitstoot met {prev} is niet te splitsen in een energie-effect en een factoreffect: over {prev} is geen energieverbruik vastgelegd.",
+        "split_rose": "{basis} steeg de uitstoot met {total} ten opzichte van {prev}: {energy} en {factor}.",
+        "split_fell": "{basis} daalde de uitstoot met {total} ten opzichte van {prev}: {energy} en {factor}.",
+        "split_same": "{basis} bleef de uitstoot gelijk aan die van {prev}: {energy} en {factor}.",
+        "energy_more": "{amount} meer door meer stroom (energie-effect)",
+        "energy_less": "{amount} minder door minder stroom (energie-effect)",
+        "energy_zero": "niets door de hoeveelheid stroom (energie-effect)",
+        "factor_more": "{amount} meer door een hogere emissiefactor (factoreffect{detail})",
+        "factor_less": "{amount} minder door een lagere emissiefactor (factoreffect{detail})",
+        "factor_zero": "niets door de emissiefactor (factoreffect{detail})",
+        "factor_lists": "; lijst {year} in plaats van {prev_year}",
+        "factor_average": "; gemiddeld {prev_factor} → {factor}",
+        "split_explain": "Het energie-effect is het verschil in stroom maal de emissiefactor van {prev}; het factoreffect is de stroom van deze maand maal het verschil in emissiefactor. Samen zijn ze precies het verschil in uitstoot.",
+        "added_later_item": "{runs} {verb} een marktgebonden cijfer dat later is toegevoegd (bij het bijwerken van het logboek, met de contractfactor van dat moment); het locatiegebonden cijfer is het oorspronkelijke.",
         "tdp_item": "{values}; bij {generic} was het een algemene schatting (onbekend processortype)",
         "storage_item": "{wh} Wh per TB-uur × replicatie {replication} × PUE (standaardwaarden van Cloud Carbon Footprint); alleen gebruikt in aanbevelingen over opslag in rust",
         "storage_none": "niet gebruikt deze maand",
@@ -566,8 +655,29 @@ _SENTENCES: Final[dict[str, dict[str, str]]] = {
         "equivalent_basis_co2_kg": "based on the CO₂ emissions",
         "equivalent_basis_energy_kwh": "based on the energy use",
         "method_intro": "Every figure in this report comes from zuinig's ledger; below is how it was obtained and what was left out.",
-        "intensity_item": "{value} ({country}; source: {source}{year}), used by {runs}",
+        "intensity_item": "{value} ({country}source: {source}{year}{row}{boundary}), used by {runs}",
         "intensity_unknown": "unknown",
+        "factor_row": "; row ‘{row}’",
+        "boundary_well-to-wheel": "; with the supply chain (well-to-wheel: production plus extraction and transport of fuels)",
+        "boundary_tank-to-wheel": "; production only (tank-to-wheel: without the supply chain)",
+        "scope2_explain": "Location-based uses the average emissions of the grid the electricity comes from; market-based uses the electricity bought under the contract (for example green power with guarantees of origin).",
+        "annual_intro": "Below are the figures in the terms of the ESRS (the European Sustainability Reporting Standards): E1-5, energy consumption in MWh, and E1-6, gross scope 2 emissions in tonnes of CO₂e, both location-based and market-based. They cover {month} and the year up to and including {month}; as in the rest of the report, only top-level runs count.",
+        "annual_scope": "They cover the measured data jobs only, not all of the organisation's electricity.",
+        "annual_added_later": "{runs} in the year to {month} {verb} a market-based figure that was added later: computed when the ledger was updated, with the contract's factor of that moment.",
+        "split_none": "The change in emissions from {prev} cannot be split into an energy effect and a factor effect: no energy use was recorded in {prev}.",
+        "split_rose": "{basis}, emissions rose by {total} from {prev}: {energy} and {factor}.",
+        "split_fell": "{basis}, emissions fell by {total} from {prev}: {energy} and {factor}.",
+        "split_same": "{basis}, emissions stayed the same as in {prev}: {energy} and {factor}.",
+        "energy_more": "{amount} more from using more electricity (energy effect)",
+        "energy_less": "{amount} less from using less electricity (energy effect)",
+        "energy_zero": "nothing from the amount of electricity (energy effect)",
+        "factor_more": "{amount} more from a higher emission factor (factor effect{detail})",
+        "factor_less": "{amount} less from a lower emission factor (factor effect{detail})",
+        "factor_zero": "nothing from the emission factor (factor effect{detail})",
+        "factor_lists": "; the {year} list instead of {prev_year}",
+        "factor_average": "; on average {prev_factor} → {factor}",
+        "split_explain": "The energy effect is the change in electricity times the emission factor of {prev}; the factor effect is this month's electricity times the change in emission factor. Together they are exactly the change in emissions.",
+        "added_later_item": "{runs} {verb} a market-based figure that was added later (when the ledger was updated, with the contract's factor of that moment); the location-based figure is the original one.",
         "tdp_item": "{values}; for {generic} it was a generic guess (unknown processor model)",
         "storage_item": "{wh} Wh per TB-hour × replication {replication} × PUE (Cloud Carbon Footprint defaults); used only in advice on storage at rest",
         "storage_none": "not used this month",
@@ -645,6 +755,34 @@ _GLOSSARY: Final = (
         "Gram CO₂e per kWh stroom in het land van de machine, als jaargemiddelde (location-based).",
         "carbon intensity",
         "Grams of CO₂e per kWh of electricity in the machine's country, as a yearly average (location-based).",
+    ),
+    (
+        "location-based",
+        "locatiegebonden",
+        "CO₂e berekend met de gemiddelde emissiefactor van het stroomnet (voor Nederland de stroommix van CO2emissiefactoren.nl van het jaar van de meting); GHG Protocol scope 2.",
+        "location-based",
+        "CO₂e computed with the average emission factor of the grid (for the Netherlands the electricity mix of CO2emissiefactoren.nl of the run's year); GHG Protocol scope 2.",
+    ),
+    (
+        "market-based",
+        "marktgebonden",
+        "CO₂e berekend met de emissiefactor van de stroom die volgens het contract is ingekocht (grijs, onbekende herkomst, of groen met garanties van oorsprong); GHG Protocol scope 2.",
+        "market-based",
+        "CO₂e computed with the emission factor of the electricity bought under the contract (grey, unknown origin, or green with guarantees of origin); GHG Protocol scope 2.",
+    ),
+    (
+        "energy effect",
+        "energie-effect",
+        "Het deel van het verschil in uitstoot met de vorige maand dat komt doordat er meer of minder stroom is gebruikt (bij de emissiefactor van de vorige maand).",
+        "energy effect",
+        "The part of the change in emissions from the previous month that comes from using more or less electricity (at the previous month's emission factor).",
+    ),
+    (
+        "factor effect",
+        "factoreffect",
+        "Het deel van het verschil in uitstoot met de vorige maand dat komt doordat de emissiefactor veranderde, bijvoorbeeld door een nieuwe jaarlijst.",
+        "factor effect",
+        "The part of the change in emissions from the previous month that comes from a change of emission factor, for example a new yearly list.",
     ),
     (
         "PUE",
@@ -740,6 +878,11 @@ class Texts:
         """``1 meting``, ``3 metingen``, ``1,234 runs``."""
         forms = (_NL_PLURALS if self.lang == "nl" else _EN_PLURALS)[noun]
         return f"{self.numbers.count(count)} {forms[0] if count == 1 else forms[1]}"
+
+    def have(self, count: int) -> str:
+        """The verb "to have" for ``count`` subjects: ``heeft``/``hebben``, ``has``/``have``."""
+        forms = ("heeft", "hebben") if self.lang == "nl" else ("has", "have")
+        return forms[0] if count == 1 else forms[1]
 
     def kind(self, kind: str) -> str:
         """A kind of run in words (``function`` -> ``Python-functies``)."""
@@ -1084,6 +1227,95 @@ class Texts:
                 )
             )
         return lines
+
+    # -- Dutch accounting: scope 2 both ways, ESRS, energy and factor effect ---------------
+
+    def factor(self, used: IntensityUsed) -> str:
+        """A factor with its source, list year, row and boundary, and the runs using it."""
+        n = self.numbers
+        unknown = self.sentence("intensity_unknown")
+        boundary = (
+            self.sentence(f"boundary_{used.boundary}")
+            if used.boundary in ("well-to-wheel", "tank-to-wheel")
+            else (f"; {used.boundary}" if used.boundary else "")
+        )
+        return self.sentence(
+            "intensity_item",
+            value=f"{n.scaled(used.intensity_g_per_kwh)} g CO₂e/kWh"
+            if used.intensity_g_per_kwh is not None
+            else unknown,
+            # A market factor is the contract's, not a country's grid.
+            country="" if used.basis == "market" else f"{used.country_iso_code or unknown}; ",
+            source=used.source or unknown,
+            year=f", {used.year}" if used.year else "",
+            row=self.sentence("factor_row", row=used.name) if used.name else "",
+            boundary=boundary,
+            runs=self.counted(used.runs, "run"),
+        )
+
+    def change_split(self, report: MonthlyReport) -> list[str]:
+        """The change of CO2e against the previous month split into energy and factor
+        effect, one sentence per basis (location, market), and how the split works."""
+        prev = self.previous_month(report)
+        splits = [split for split in report.change_split if split.basis in ("location", "market")]
+        if not splits:
+            return []
+        if any(split.energy_effect_co2_kg is None for split in splits):
+            return [self.sentence("split_none", prev=prev)]
+        lines = [self._split_sentence(split, prev) for split in splits]
+        lines.append(self.sentence("split_explain", prev=prev))
+        return lines
+
+    def _split_sentence(self, split: ChangeSplit, prev: str) -> str:
+        n = self.numbers
+        energy_effect = split.shown(split.energy_effect_co2_kg) or 0.0
+        factor_effect = split.shown(split.factor_effect_co2_kg) or 0.0
+        change = split.shown(split.change_co2_kg) or 0.0
+        detail = ""
+        if split.previous_year and split.year and split.previous_year != split.year:
+            detail = self.sentence("factor_lists", year=split.year, prev_year=split.previous_year)
+        f0, f1 = split.previous_co2_kg_per_kwh, split.co2_kg_per_kwh
+        if f0 is not None and f1 is not None and not math.isclose(f0, f1, rel_tol=NOISE_RATIO):
+            detail += self.sentence(
+                "factor_average",
+                prev_factor=f"{n.scaled(f0 * 1000)} g CO₂e/kWh",
+                factor=f"{n.scaled(f1 * 1000)} g CO₂e/kWh",
+            )
+        return self.sentence(
+            "split_rose" if change > 0 else "split_fell" if change < 0 else "split_same",
+            basis=self.word(f"split_basis_{split.basis}"),
+            total=n.co2(abs(change)),
+            prev=prev,
+            energy=self.sentence(
+                _direction("energy", energy_effect), amount=n.co2(abs(energy_effect))
+            ),
+            factor=self.sentence(
+                _direction("factor", factor_effect),
+                amount=n.co2(abs(factor_effect)),
+                detail=detail,
+            ),
+        )
+
+    def annual(self, report: MonthlyReport) -> list[str]:
+        """The opening of "For the annual report": what ESRS asks and what is counted."""
+        month = self.numbers.month(report.month)
+        lines = [self.sentence("annual_intro", month=month), self.sentence("annual_scope")]
+        later = report.annual[-1].market_added_later_runs if report.annual else 0
+        if later:
+            lines.append(
+                self.sentence(
+                    "annual_added_later",
+                    runs=_capital(self.counted(later, "run")),
+                    month=month,
+                    verb=self.have(later),
+                )
+            )
+        return lines
+
+
+def _direction(effect: str, kg: float) -> str:
+    """``energy_more``, ``factor_less``, ...: the sentence for an effect's sign."""
+    return f"{effect}_{'more' if kg > 0 else 'less' if kg < 0 else 'zero'}"
 
 
 def main_cause(jobs: Sequence[GroupFigures], change_kwh: float) -> GroupFigures | None:
