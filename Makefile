@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck unit system-deps bench clean
+.PHONY: demo test lint typecheck unit system-deps axe bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,8 +28,22 @@ typecheck: $(STAMP)
 system-deps:
 	scripts/install-system-deps.sh
 
+# axe-core from the npm registry, pinned by its lock file, for the report's accessibility
+# test (tests/report/test_axe.py); installed again only when the lock file changes.
+AXE := tests/report/axe
+AXE_INSTALLED := $(AXE)/node_modules/.package-lock.json
+
+$(AXE_INSTALLED): $(AXE)/package-lock.json | system-deps
+	@if command -v npm >/dev/null; then \
+		npm ci --prefix $(AXE) --ignore-scripts --no-audit --no-fund && touch $@; \
+	else \
+		echo "npm is missing: the axe-core test is skipped (apt-get install nodejs npm)" >&2; \
+	fi
+
+axe: $(AXE_INSTALLED)
+
 # The whole suite, with a throwaway PostgreSQL server so the ledger tests run on both databases.
-unit: $(STAMP) system-deps
+unit: $(STAMP) system-deps axe
 	$(BIN)/python scripts/with_postgres.py -- $(BIN)/pytest -q
 
 test: lint typecheck unit
@@ -38,4 +52,4 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/overhead.py --out reports/overhead
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache $(AXE)/node_modules

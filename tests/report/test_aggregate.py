@@ -212,13 +212,15 @@ def test_summarise_runs_groups_by_tag_and_refuses_unknown_keys(
 
 
 def test_equivalents_divide_by_their_published_constants() -> None:
-    car, petrol, household = equivalents(co2_kg=2.162, energy_kwh=49.0)
-    assert car.key == "car_km" and car.amount == pytest.approx(20.0)  # 2.162 / 0.1081
-    assert NEW_CAR_KG_CO2_PER_KM == 0.1081
-    assert petrol.amount == pytest.approx(2.162 / PETROL_KG_CO2_PER_LITRE)
+    car, petrol, household = equivalents(co2_kg=2.136, energy_kwh=85.3)
+    assert car.key == "car_km" and car.amount == pytest.approx(20.0)  # 2.136 / 0.1068
+    assert NEW_CAR_KG_CO2_PER_KM == 0.1068  # EEA, new cars registered in 2024
+    assert petrol.amount == pytest.approx(2.136 / PETROL_KG_CO2_PER_LITRE)
+    assert PETROL_KG_CO2_PER_LITRE == 2.74  # CO2emissiefactoren.nl, Benzine (E95) (NL)
     assert household.key == "household_days" and household.basis == "energy_kwh"
-    assert household.amount == pytest.approx(49.0 * 365 / HOUSEHOLD_KWH_PER_YEAR)  # 7.3 days
-    assert household.amount == pytest.approx(7.3)
+    assert HOUSEHOLD_KWH_PER_YEAR == 1706.0  # CBS / PBL, 2025
+    assert household.amount == pytest.approx(85.3 * 365 / HOUSEHOLD_KWH_PER_YEAR)
+    assert household.amount == pytest.approx(18.25)  # 85.3 kWh over 1,706 / 365 kWh a day
     assert all(item.source and item.source_url for item in (car, petrol, household))
 
 

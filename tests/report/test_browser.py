@@ -1,56 +1,29 @@
 """The HTML report in a real headless browser: Debian's chromium driven by Playwright.
 
-Never a downloaded browser: the test uses /usr/bin/chromium (Playwright's own download
-is not installed) and is skipped, saying so, when that is missing.
+Never a downloaded browser: see chromium.py.
 """
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from chromium import launch, needs_chromium
 from PIL import Image
 from render_samples import QUOTES_NAME, SCRIPT_NAME, empty_report, make_report
 
 from zuinig.report.model import GroupFigures, MonthlyReport
 from zuinig.report.render import chart_names, write_report
 
-CHROMIUM = "/usr/bin/chromium"
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not Path(CHROMIUM).exists(), reason=f"{CHROMIUM} is missing (apt-get install chromium)"
-    ),
-]
-
-#: Everything that could reach the network or change the profile stays off.
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+pytestmark = needs_chromium
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=shutil.which("chromium") or CHROMIUM, args=CHROMIUM_ARGS
-        )
-        try:
-            yield launched
-        finally:
-            launched.close()
+    with launch() as launched:
+        yield launched
 
 
 def _open(browser: Any, report: MonthlyReport, tmp_path: Path, lang: str) -> dict[str, Any]:

@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 
 from render_samples import SCRIPT_NAME, trend
 
-from zuinig.report.charts import LABEL_CHARS, bar_chart, trend_chart
+from zuinig.report.charts import LABEL_CHARS, bar_chart, text_alternatives, trend_chart
 from zuinig.report.texts import Texts
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -99,6 +99,22 @@ def test_bar_labels_are_text_never_markup_or_maths() -> None:
     title = root.find(f"{SVG}title")
     assert title is not None and title.text == f"title {SCRIPT_NAME}"
     assert "#9a9a9a" in svg.lower()  # the summed rest is grey
+
+
+def test_text_alternatives_read_each_charts_title_and_description_back_unescaped() -> None:
+    texts = Texts("nl")
+    jobs = bar_chart("jobs", [SCRIPT_NAME, "b"], [2.0, 1.0], f"per taak {SCRIPT_NAME}", texts)
+    points = trend([1000.0] * 11 + [1234.5])
+    month = points[-1].month
+    trend_svg = trend_chart(points, month, texts)
+    assert jobs is not None and trend_svg is not None
+    page = f"<p>{SCRIPT_NAME}</p><figure>{trend_svg}</figure><figure>{jobs}</figure>"
+    found = text_alternatives(page)
+    assert found[f"per taak {SCRIPT_NAME}"] == (
+        f"per taak {SCRIPT_NAME}. {SCRIPT_NAME}: 2,00 kWh; b: 1,00 kWh"
+    )
+    assert found["Energieverbruik per maand"].endswith("; november 2026: 1.234,5 kWh")
+    assert len(found) == 2
 
 
 def test_two_charts_share_no_id_and_every_reference_resolves() -> None:

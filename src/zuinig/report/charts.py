@@ -8,7 +8,8 @@ date, so the same figures give byte-identical output; every ``id`` inside is pre
 with the chart's name, so several charts can share one HTML page.
 
 The root ``<svg>`` carries ``class="chart"``, ``data-chart="<name>"``, ``role="img"`` and
-a ``<title>``/``<desc>`` pair for assistive technology.
+a ``<title>``/``<desc>`` pair for assistive technology; :func:`text_alternatives` reads
+that pair back from a page, for the PDF's figure tags.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import math
 import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from html import unescape
 from typing import TYPE_CHECKING, Any, Final
 
 from markupsafe import escape
@@ -31,7 +33,7 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-__all__ = ["bar_chart", "trend_chart"]
+__all__ = ["bar_chart", "text_alternatives", "trend_chart"]
 
 # Okabe & Ito (2008), "Color Universal Design": distinguishable with every common form of
 # colour blindness; the two blues also differ in lightness, so they survive grey print.
@@ -51,6 +53,11 @@ _TAG = re.compile(r"<[^<>]+>")
 _ID = re.compile(r'\sid="([^"]+)"')
 _REF = re.compile(r'(url\(#|xlink:href="#|href="#)([^")]+)')
 _METADATA = re.compile(r"<metadata>.*?</metadata>\s*", re.DOTALL)
+#: The title and description _to_svg writes right after a chart's root tag.
+_LABELS = re.compile(
+    r'<title id="chart-(?P<name>[^"]+)-title">(?P<title>[^<]*)</title>'
+    r'<desc id="chart-(?P=name)-desc">(?P<desc>[^<]*)</desc>'
+)
 
 
 #: The font charts are laid out with (matplotlib ships it, so every machine has it).
@@ -117,6 +124,26 @@ def _to_svg(figure: Figure, name: str, title: str, description: str) -> str:
         f'<desc id="{desc_id}">{escape(description)}</desc>'
     )
     return labelled + svg[root_end:]
+
+
+def text_alternatives(html: str) -> dict[str, str]:
+    """Each chart's title mapped to its full text alternative, title and description.
+
+    In the HTML a screen reader reads both (``aria-labelledby`` names the pair); a tagged
+    PDF's ``Figure`` has one ``Alt`` text, which WeasyPrint fills with the ``<title>``
+    alone. This gives the text that replaces it there, so the PDF's reader hears the
+    chart's figures too.
+
+    Args:
+        html: a page holding charts made here.
+
+    Returns:
+        ``{title: "title. description"}``, titles and descriptions unescaped.
+    """
+    return {
+        unescape(found["title"]): f"{unescape(found['title'])}. {unescape(found['desc'])}"
+        for found in _LABELS.finditer(html)
+    }
 
 
 def _prefix_ids(tag: str, name: str) -> str:
