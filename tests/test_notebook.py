@@ -1,0 +1,260 @@
+"""``%%zuinig`` / ``%zuinig`` in IPython's own shell, in this process: the cell behaves as
+without the magic (output, ``Out[]``, exceptions, failure), and its run is in the ledger.
+
+The real kernel (ipykernel run by nbclient) is tested in ``test_notebook_kernel.py``.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from IPython.core.error import UsageError
+from IPython.core.interactiveshell import InteractiveShell
+
+from zuinig import Settings
+from zuinig.ledger import Ledger
+from zuinig.ledger.model import Run, RunFilter
+from zuinig.measure import Recorder, measure
+from zuinig.meter.replay import ReplayMeter
+from zuinig.notebook import MAGIC_NAME, NotebookMagic
+
+ENERGY_KWH = 3e-6
+
+
+@pytest.fixture
+def shell() -> Iterator[InteractiveShell]:
+    shell = InteractiveShell.instance()
+    shell.colors = "nocolor"  # plain tracebacks, comparable as text
+    yield shell
+    for kind in ("line", "cell"):
+        shell.magics_manager.magics[kind].pop(MAGIC_NAME, None)
+    shell.user_ns.pop("__vsc_ipynb_file__", None)
+
+
+@pytest.fixture
+def recorder(sqlite_url: str) -> Recorder:
+    return Recorder(
+        Settings(),
+        ledger_url=sqlite_url,
+        meter=ReplayMeter(energy_kwh=ENERGY_KWH, intensity_g_per_kwh=250.0),
+    )
+
+
+@pytest.fixture
+def magic(shell: InteractiveShell, recorder: Recorder) -> NotebookMagic:
+    magic = NotebookMagic(shell, recorder)
+    shell.register_magic_function(magic, magic_kind="line_cell", magic_name=MAGIC_NAME)
+    return magic
+
+
+def run_cell(shell: InteractiveShell, code: str) -> Any:
+    """Run ``code`` as a notebook does: a new cell with its own number."""
+    return shell.run_cell(code, store_history=True)
+
+
+def stored(recorder: Recorder, **filters: Any) -> list[Run]:
+    assert recorder.flush()
+    ledger = Ledger.open(recorder.ledger_url())
+    try:
+        return ledger.list_runs(RunFilter(**filters))
+    finally:
+        ledger.close()
+
+
+def test_output_and_out_value_are_as_without_the_magic(
+    shell: InteractiveShell, magic: NotebookMagic, recorder: Recorder, capsys: Any
+) -> None:
+    result = run_cell(
+        shell, "%%zuinig --job laden --tag team=ruimte\nprint('hallo')\nwaarde = 40 + 2\nwaarde"
+    )
+    out = capsys.readouterr().out
+    count = result.execution_count
+
+    assert result.success
+    assert result.result == 42
+    assert out.startswith(f"hallo\nOut[{count}]: 42\n")
+    assert shell.user_ns["Out"][count] == 42
+    assert shell.user_ns["_"] == 42
+    assert shell.user_ns["waarde"] == 42
+    assert re.search(
+        r"^zuinig: job laden, status ok, duration [0-9.]+ s, energy 3 mWh, CO₂e 750 µg CO₂e, "
+        r"method estimated$",
+        out,
+        re.MULTILINE,
+    )
+    (run,) = stored(recorder, job="laden")
+    assert run.status == "ok"
+    assert dict(run.tags) == {"team": "ruimte"}
+    assert run.energy_kwh == pytest.approx(ENERGY_KWH)
+
+
+def test_an_exception_shows_and_fails_the_cell_as_without_the_magic(
+    shell: InteractiveShell, magic: NotebookMagic, recorder: Recorder, capsys: Any
+) -> None:
+    body = "print('voor')\nraise ValueError('kapot')\n"
+    plain = run_cell(shell, body)
+    plain_out = capsys.readouterr().out
+
+    measured = run_cell(shell, "%%zuinig --job breekt\n" + body)
+    measured_out = capsys.readouterr().out
+
+    assert type(measured.error_in_exec) is ValueError
+    assert str(measured.error_in_exec) == "kapot"
+    assert not measured.success  # the kernel answers "error" for the cell, as without the magic
+    traceback_shown, summary = measured_out.rsplit("zuinig: ", 1)
+    # The same traceback, frame for frame; only the cell's label differs (see the module doc).
+    label = re.compile(r"In\[\d+\]")
+    assert label.sub("In[n]", traceback_shown) == label.sub("In[n]", plain_out)
+    assert "ValueError: kapot" in traceback_shown
+    assert plain.error_in_exec is not None
+    assert summary.startswith("job breekt, status error")
+    (run,) = stored(recorder, job="breekt")
+    assert run.status == "error"
+    assert run.error_type == "ValueError"
+    assert run.error_message == "kapot"
+
+
+def test_a_syntax_error_in_the_cell_fails_it_and_is_recorded(
+    shell: InteractiveShell, magic: NotebookMagic, recorder: Recorder, capsys: Any
+) -> None:
+    result = run_cell(shell, "%%zuinig --job fout\nx = (\n")
+    assert isinstance(result.error_in_exec, SyntaxError)
+    assert "SyntaxError" in capsys.readouterr().out
+    (run,) = stored(recorder, job="fout")
+    assert run.status == "error"
+
+
+def test_the_line_magic_runs_the_statement_in_the_user_namespace(
+    shell: InteractiveShell, magic: NotebookMagic, recorder: Recorder, capsys: Any
+) -> None:
+    result = run_cell(shell, "%zuinig --job=regel --tag 'team=ruimte west' y = 6 * 7")
+    assert result.success
+    assert shell.user_ns["y"] == 42
+    (run,) = stored(recorder, job="regel")
+    assert dict(run.tags) == {"team": "ruimte west"}
+
+
+def test_runs_measured_inside_the_cell_are_its_children(
+    shell: InteractiveShell, magic: NotebookMagic, recorder: Recorder
+) -> None:
+    shell.user_ns.update(measure=measure, recorder=recorder)
+    run_cell(
+        shell,
+        "%%zuinig --job ouder\n"
+        "with measure(job='kind', recorder=recorder):\n"
+        "    sum(range(1000))\n",
+    )
+    (parent,) = stored(recorder, job="ouder")
+    (child,) = stored(recorder, job="kind")
+    assert child.parent_run_id == parent.run_id
+
+
+def test_a_failing_meter_never_changes_the_cell(
+    shell: InteractiveShell, sqlite_url: str, capsys: Any
+) -> None:
+    recorder = Recorder(Settings(), ledger_url=sqlite_url, meter=ReplayMeter(energy_kwh=1e-6))
+    recorder.meter.fail = "the meter broke"  # type: ignore[attr-defined]
+    shell.register_magic_function(
+        NotebookMagic(shell, recorder), magic_kind="line_cell", magic_name=MAGIC_NAME
+    )
+    result = run_cell(shell, "%%zuinig --job los\nprint('gewoon')\n7")
+    out = capsys.readouterr().out
+
+    assert result.success
+    assert result.result == 7
+    assert out.startswith("gewoon\nOut[")
+    assert "not measured (the meter broke)" in out
+    (run,) = stored(recorder, job="los")
+    assert run.energy_kwh is None
+    assert run.status == "ok"
+
+
+def test_an_unwritable_ledger_never_changes_the_cell(
+    shell: InteractiveShell, tmp_path: Any, capsys: Any
+) -> None:
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a directory")
+    recorder = Recorder(
+        Settings(),
+        ledger_url=f"sqlite:///{blocked}/ledger.sqlite",
+        meter=ReplayMeter(energy_kwh=1e-6),
+    )
+    shell.register_magic_function(
+        NotebookMagic(shell, recorder), magic_kind="line_cell", magic_name=MAGIC_NAME
+    )
+    result = run_cell(shell, "%%zuinig --job nergens\nprint('door')\n8")
+    assert result.success
+    assert result.result == 8
+    assert capsys.readouterr().out.startswith("door\nOut[")
+
+
+@pytest.mark.parametrize(
+    ("cell", "message"),
+    [
+        ("%%zuinig --bogus x\n1", "unknown option --bogus"),
+        ("%%zuinig --tag team\n1", "'team' is not key=value"),
+        ("%%zuinig --job\n1", "--job is not an option here or lacks its value"),
+        ("%%zuinig --job a extra\n1", "unexpected 'extra' after the options"),
+        ("%zuinig", "%zuinig needs a statement to measure"),
+        ("%zuinig --job a", "%zuinig needs a statement"),
+    ],
+)
+def test_bad_arguments_give_one_line_and_run_nothing(
+    shell: InteractiveShell,
+    magic: NotebookMagic,
+    recorder: Recorder,
+    capsys: Any,
+    cell: str,
+    message: str,
+) -> None:
+    result = run_cell(shell, cell)
+    captured = capsys.readouterr()
+    shown = captured.out + captured.err
+    assert isinstance(result.error_in_exec, UsageError)
+    assert message in shown
+    assert "Traceback" not in shown
+    assert stored(recorder) == []
+
+
+def test_the_job_defaults_to_the_notebook_and_cell_number(
+    shell: InteractiveShell, magic: NotebookMagic, recorder: Recorder, monkeypatch: Any
+) -> None:
+    monkeypatch.delenv("JPY_SESSION_NAME", raising=False)
+    first = run_cell(shell, "%%zuinig\n1")
+    monkeypatch.setenv("JPY_SESSION_NAME", "/home/analist/woningbouw.ipynb")
+    second = run_cell(shell, "%%zuinig\n2")
+    monkeypatch.delenv("JPY_SESSION_NAME")
+    shell.user_ns["__vsc_ipynb_file__"] = "/werk/vscode-analyse.ipynb"
+    third = run_cell(shell, "%%zuinig\n3")
+
+    jobs = {run.job for run in stored(recorder)}
+    assert jobs == {
+        f"notebook:{first.execution_count}",
+        f"woningbouw.ipynb:{second.execution_count}",
+        f"vscode-analyse.ipynb:{third.execution_count}",
+    }
+
+
+def test_load_and_unload_ext_register_and_remove_the_magic(
+    shell: InteractiveShell, monkeypatch: Any, sqlite_url: str, capsys: Any
+) -> None:
+    monkeypatch.setenv("ZUINIG_LEDGER", sqlite_url)
+    assert run_cell(shell, "%load_ext zuinig").success
+    assert MAGIC_NAME in shell.magics_manager.magics["cell"]
+    assert MAGIC_NAME in shell.magics_manager.magics["line"]
+    assert run_cell(shell, "%unload_ext zuinig").success
+    assert MAGIC_NAME not in shell.magics_manager.magics["cell"]
+    assert MAGIC_NAME not in shell.magics_manager.magics["line"]
+
+
+def test_importing_zuinig_does_not_import_ipython() -> None:
+    code = "import sys, zuinig; print('IPython' in sys.modules)"
+    loaded = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert loaded.stdout.strip() == "False"
