@@ -21,7 +21,7 @@ from zuinig.ledger import Ledger
 from zuinig.ledger.model import Run, RunFilter
 from zuinig.measure import Recorder, measure
 from zuinig.meter.replay import ReplayMeter
-from zuinig.notebook import MAGIC_NAME, NotebookMagic
+from zuinig.notebook import AUTO_MAGIC_NAME, MAGIC_NAME, AutoMeasure, NotebookMagic
 
 ENERGY_KWH = 3e-6
 
@@ -258,3 +258,56 @@ def test_importing_zuinig_does_not_import_ipython() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert loaded.stdout.strip() == "False"
+
+
+@pytest.fixture
+def auto(shell: InteractiveShell, recorder: Recorder) -> Iterator[AutoMeasure]:
+    auto = AutoMeasure(shell, recorder)
+    shell.register_magic_function(auto, magic_kind="line", magic_name=AUTO_MAGIC_NAME)
+    yield auto
+    auto.stop()
+    shell.magics_manager.magics["line"].pop(AUTO_MAGIC_NAME, None)
+
+
+def test_auto_measures_each_cell_under_one_session_run(
+    shell: InteractiveShell, auto: AutoMeasure, magic: NotebookMagic, recorder: Recorder
+) -> None:
+    run_cell(shell, "%zuinig_auto on --job sessie --tag team=ruimte")
+    first = run_cell(shell, "a = 1")
+    run_cell(shell, "")  # an empty cell: IPython fires post_run_cell only; no run
+    nested = run_cell(shell, "%%zuinig --job binnen\nprint('x')")
+    failing = run_cell(shell, "raise KeyError('weg')")
+    assert isinstance(failing.error_in_exec, KeyError)
+    run_cell(shell, "%zuinig_auto off")
+    run_cell(shell, "b = 2")  # after "off": not measured
+
+    (session,) = stored(recorder, job="sessie")
+    assert session.status == "ok"
+    assert session.parent_run_id is None
+    cells = {run.job: run for run in stored(recorder, parent_run_id=session.run_id)}
+    # The "off" cell is measured up to the moment it ends the session.
+    off_count = failing.execution_count + 1
+    assert set(cells) == {
+        f"notebook:{first.execution_count}",
+        f"notebook:{nested.execution_count}",
+        f"notebook:{failing.execution_count}",
+        f"notebook:{off_count}",
+    }
+    assert all(dict(run.tags) == {"team": "ruimte"} for run in cells.values())
+    assert cells[f"notebook:{failing.execution_count}"].status == "error"
+    assert cells[f"notebook:{failing.execution_count}"].error_type == "KeyError"
+    # A cell measured with %%zuinig inside the automatic session is that cell's child,
+    # once: the cell it runs inside is not counted twice.
+    (inner,) = stored(recorder, job="binnen")
+    assert inner.parent_run_id == cells[f"notebook:{nested.execution_count}"].run_id
+    assert len(stored(recorder)) == 1 + 4 + 1
+
+
+def test_auto_needs_on_or_off(
+    shell: InteractiveShell, auto: AutoMeasure, recorder: Recorder, capsys: Any
+) -> None:
+    result = run_cell(shell, "%zuinig_auto aan")
+    assert isinstance(result.error_in_exec, UsageError)
+    captured = capsys.readouterr()
+    assert "UsageError: usage: %zuinig_auto on|off" in captured.out + captured.err
+    assert stored(recorder) == []

@@ -321,6 +321,7 @@ class Recorder:
         command: str | None = None,
         context: Mapping[str, Any] | None = None,
         current: bool = True,
+        parent_run_id: str | None = None,
     ) -> ActiveRun:
         """Open a run: record its ``running`` state, then open the meter's window.
 
@@ -332,6 +333,9 @@ class Recorder:
 
         ``current=False`` does not make the run the parent of runs begun later in
         this thread or task (a generator's run is current only while its body runs).
+        ``parent_run_id`` names the parent when it is not the run current here (the
+        notebook's session run, open across cells that may each run in a context of
+        their own).
         """
         run = Run(
             run_id=str(uuid.uuid4()),
@@ -339,7 +343,10 @@ class Recorder:
             status=STATUS_RUNNING,
             started_at=datetime.now(UTC),
             kind=kind,
-            parent_run_id=_current_run_id.get() or os.environ.get(PARENT_RUN_ENV) or None,
+            parent_run_id=parent_run_id
+            or _current_run_id.get()
+            or os.environ.get(PARENT_RUN_ENV)
+            or None,
             tags=dict(tags or {}),
             command=command,
             **_provenance_fields(),

@@ -21,6 +21,9 @@ traceback, the cell's failure as seen by the notebook) are what they are without
 magic. After it, one summary: a line in terminal IPython, a small table in a notebook
 (one display with ``text/html`` and a ``text/plain`` fallback; the front end picks).
 
+``%zuinig_auto on`` measures every following cell as a run of its own, all under one
+session run that ends at ``%zuinig_auto off`` (or at exit); see :class:`AutoMeasure`.
+
 Without ``--job``, the job is the notebook's file name and the cell's number
 (``analyse.ipynb:12``), or ``notebook:12`` when the notebook's name cannot be known:
 VS Code gives it as ``__vsc_ipynb_file__``, Jupyter Server as ``JPY_SESSION_NAME``.
@@ -37,6 +40,9 @@ in a kernel whose event loop is running (the same holds for ``%%capture``).
 
 from __future__ import annotations
 
+import atexit
+import contextlib
+import logging
 import os
 import re
 import shlex
@@ -44,15 +50,17 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from zuinig.measure import Recorder, measure, tags_from_pairs
+from zuinig.measure import ActiveRun, Recorder, default_recorder, measure, tags_from_pairs
 from zuinig.summary import Summary, summary_html, summary_line
 
 if TYPE_CHECKING:
     from IPython.core.interactiveshell import ExecutionResult, InteractiveShell
 
 __all__ = [
+    "AUTO_MAGIC_NAME",
     "DEFAULT_JOB",
     "MAGIC_NAME",
+    "AutoMeasure",
     "NotebookMagic",
     "default_job",
     "load_ipython_extension",
@@ -66,6 +74,10 @@ __all__ = [
 DEFAULT_JOB = "notebook"
 #: ``%zuinig`` / ``%%zuinig``.
 MAGIC_NAME = "zuinig"
+#: ``%zuinig_auto on|off``.
+AUTO_MAGIC_NAME = "zuinig_auto"
+
+logger = logging.getLogger("zuinig")
 
 _USAGE = "usage: %%zuinig [--job NAME] [--tag KEY=VALUE]...  or  %zuinig [options] STATEMENT"
 
@@ -195,11 +207,16 @@ def show_summary(summary: Summary) -> None:
     display(bundle, raw=True)
 
 
-def default_job(shell: InteractiveShell) -> str:
-    """``<notebook file name>:<cell number>``, or ``notebook:<n>``, or ``notebook``."""
+def default_job(shell: InteractiveShell, count: int | None = None) -> str:
+    """``<notebook file name>:<cell number>``, or ``notebook:<n>``, or ``notebook``.
+
+    Args:
+        shell: the shell running the cell.
+        count: the cell's number; by default that of the cell running now.
+    """
     name = notebook_name(shell) or DEFAULT_JOB
-    result = shell.displayhook.exec_result
-    count = getattr(result, "execution_count", None)
+    if count is None:
+        count = getattr(shell.displayhook.exec_result, "execution_count", None)
     return f"{name}:{count}" if isinstance(count, int) else name
 
 
@@ -216,14 +233,115 @@ def notebook_name(shell: InteractiveShell) -> str | None:
     return None
 
 
+class AutoMeasure:
+    """``%zuinig_auto on|off``: every cell from now on is a run, under one session run.
+
+    The session run opens at ``on`` and ends at ``off`` (or when the process exits);
+    each cell run names it as its parent, so totals count the session once (the
+    nesting rule of :mod:`zuinig.measure`). Cells are followed through IPython's
+    ``pre_run_cell`` and ``post_run_cell`` events. A cell that runs another cell
+    (``%%zuinig``, ``%%capture``) fires them again inside; only the outer pair is a run.
+
+    Args:
+        shell: the IPython shell whose cells are measured.
+        recorder: where runs are measured and stored; by default the process-wide one.
+    """
+
+    def __init__(self, shell: InteractiveShell, recorder: Recorder | None = None) -> None:
+        self.shell = shell
+        self.recorder = recorder
+        self.session: ActiveRun | None = None
+        self._tags: dict[str, str] = {}
+        self._cell: ActiveRun | None = None
+        self._depth = 0
+
+    def __call__(self, line: str) -> None:
+        """``%zuinig_auto [--job NAME] [--tag KEY=VALUE]... on|off``."""
+        from IPython.core.error import UsageError
+
+        words = line.split(maxsplit=1)
+        if words and words[0] in {"on", "off"}:  # "on --job x" as well as "--job x on"
+            switch = words[0]
+            job, tags, rest = parse_magic_line(words[1] if len(words) > 1 else "")
+        else:
+            job, tags, switch = parse_magic_line(line)
+            rest = ""
+        if switch not in {"on", "off"} or rest:
+            raise UsageError("usage: %zuinig_auto on|off [--job NAME] [--tag KEY=VALUE]...")
+        if switch == "on":
+            self.start(job or f"{notebook_name(self.shell) or DEFAULT_JOB}:session", tags)
+        else:
+            self.stop()
+
+    def start(self, job: str, tags: Mapping[str, str]) -> None:
+        """Open the session run and measure every following cell (again: a new session)."""
+        self.stop()
+        recorder = self.recorder or default_recorder()
+        self._tags = dict(tags)
+        # Not current: cells may run in contexts of their own; each names it explicitly.
+        self.session = recorder.begin(job, tags=self._tags, current=False)
+        self.shell.events.register("pre_run_cell", self.pre_run_cell)
+        self.shell.events.register("post_run_cell", self.post_run_cell)
+        atexit.register(self.stop)
+
+    def stop(self) -> None:
+        """Stop measuring cells; end the session run and show its summary."""
+        atexit.unregister(self.stop)
+        for name, callback in (
+            ("pre_run_cell", self.pre_run_cell),
+            ("post_run_cell", self.post_run_cell),
+        ):
+            with contextlib.suppress(ValueError):  # not registered
+                self.shell.events.unregister(name, callback)
+        if self._cell is not None:  # the cell saying "off" is measured up to here
+            self._cell.finish()
+            self._cell = None
+        self._depth = 0
+        if self.session is not None:
+            session, self.session = self.session, None
+            show_summary(session.finish().summary())
+
+    def pre_run_cell(self, info: Any) -> None:
+        """IPython event: a cell begins; open its run (only for the outermost cell)."""
+        self._depth += 1
+        if self._depth > 1 or self._cell is not None or self.session is None:
+            return
+        try:
+            store_history = bool(getattr(info, "store_history", False))
+            # run_cell has advanced the count already when the cell goes into history.
+            count = self.shell.execution_count - 1 if store_history else None
+            job = default_job(self.shell, count)
+            recorder = self.recorder or default_recorder()
+            self._cell = recorder.begin(job, tags=self._tags, parent_run_id=self.session.run.run_id)
+        except Exception as error:  # measuring never breaks the cell
+            logger.warning("zuinig: not measuring this cell (%s)", error)
+
+    def post_run_cell(self, result: ExecutionResult | None) -> None:
+        """IPython event: a cell ended; finish its run and show the summary."""
+        # post_run_cell also fires for a cell that never fired pre_run_cell (an empty
+        # one): the depth never goes below zero, and there is no run to finish.
+        self._depth = max(0, self._depth - 1)
+        if self._depth > 0 or self._cell is None:
+            return
+        cell, self._cell = self._cell, None
+        try:
+            show_summary(cell.finish(_error_of(result)).summary())
+        except Exception as error:  # measuring never breaks the cell
+            logger.warning("zuinig: could not finish this cell's run (%s)", error)
+
+
 def load_ipython_extension(ipython: InteractiveShell) -> None:
-    """Register ``%zuinig`` and ``%%zuinig`` (``%load_ext zuinig`` calls this)."""
+    """Register ``%zuinig``, ``%%zuinig`` and ``%zuinig_auto`` (``%load_ext zuinig`` calls this)."""
     # Any: IPython's decorator on register_magic_function hides its real signature.
     register: Any = ipython.register_magic_function
     register(NotebookMagic(ipython), magic_kind="line_cell", magic_name=MAGIC_NAME)
+    register(AutoMeasure(ipython), magic_kind="line", magic_name=AUTO_MAGIC_NAME)
 
 
 def unload_ipython_extension(ipython: InteractiveShell) -> None:
-    """Remove the magics again (``%unload_ext zuinig``)."""
+    """Remove the magics again (``%unload_ext zuinig``), ending an automatic session."""
+    auto = ipython.magics_manager.magics["line"].pop(AUTO_MAGIC_NAME, None)
+    if isinstance(auto, AutoMeasure):
+        auto.stop()
     for kind in ("line", "cell"):
         ipython.magics_manager.magics[kind].pop(MAGIC_NAME, None)
