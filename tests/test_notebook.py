@@ -6,6 +6,7 @@ The real kernel (ipykernel run by nbclient) is tested in ``test_notebook_kernel.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import subprocess
 import sys
@@ -310,4 +311,18 @@ def test_auto_needs_on_or_off(
     assert isinstance(result.error_in_exec, UsageError)
     captured = capsys.readouterr()
     assert "UsageError: usage: %zuinig_auto on|off" in captured.out + captured.err
+    assert stored(recorder) == []
+
+
+def test_a_cell_with_top_level_await_in_a_running_loop_is_refused_before_it_runs(
+    shell: InteractiveShell, magic: NotebookMagic, recorder: Recorder, capsys: Any
+) -> None:
+    # ipykernel runs cells inside its event loop; asyncio.run stands in for it here.
+    async def in_a_kernel() -> Any:
+        return run_cell(shell, "%%zuinig --job wacht\nimport asyncio\nawait asyncio.sleep(0)")
+
+    result = asyncio.run(in_a_kernel())
+    captured = capsys.readouterr()
+    assert isinstance(result.error_in_exec, UsageError)
+    assert "cannot measure a cell with top-level await" in captured.out + captured.err
     assert stored(recorder) == []

@@ -34,12 +34,15 @@ imports IPython inside its functions.
 
 Known limits: the traceback of a failing measured cell names it as the next cell number
 (``Cell In[13]`` for cell 12), because IPython numbers a cell run from inside another
-by the count it has already advanced; a cell with top-level ``await`` cannot be measured
-in a kernel whose event loop is running (the same holds for ``%%capture``).
+by the count it has already advanced; a cell with top-level ``await`` cannot be run from
+inside another cell in a kernel, whose event loop is running (IPython's ``%%capture``
+fails it with "This event loop is already running"), so ``%%zuinig`` refuses it with a
+UsageError before anything runs.
 """
 
 from __future__ import annotations
 
+import asyncio
 import atexit
 import contextlib
 import logging
@@ -153,6 +156,12 @@ class NotebookMagic:
             if statement:
                 raise UsageError(f"unexpected {statement!r} after the options; {_USAGE}")
             code = cell
+        if _awaits_in_a_running_loop(self.shell, code):
+            raise UsageError(
+                "%%zuinig cannot measure a cell with top-level await in a running kernel "
+                "(IPython cannot run it from inside another cell); put the awaits in an "
+                "async function decorated with @zuinig.measure, or run the cell without %%zuinig"
+            )
         self.measure_code(code, job=job or default_job(self.shell), tags=tags)
 
     def measure_code(self, code: str, *, job: str, tags: Mapping[str, str]) -> None:
@@ -185,6 +194,21 @@ class NotebookMagic:
             outer.result = result.result
         if handle.run is not None:
             show_summary(handle.run.summary())
+
+
+def _awaits_in_a_running_loop(shell: InteractiveShell, code: str) -> bool:
+    """Whether ``code`` needs ``await`` at top level while an event loop runs (ipykernel's):
+    IPython would then fail it with "This event loop is already running", unrun."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False  # terminal IPython: run_cell runs the loop itself
+    try:
+        transformed = shell.transform_cell(code)
+    except Exception:
+        return False  # run_cell shows the error, as it would without the magic
+    should_run_async: Any = shell.should_run_async  # unannotated in IPython
+    return bool(should_run_async(code, transformed_cell=transformed))
 
 
 def _error_of(result: ExecutionResult | None) -> BaseException | None:
