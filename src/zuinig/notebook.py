@@ -203,11 +203,13 @@ def _awaits_in_a_running_loop(shell: InteractiveShell, code: str) -> bool:
         asyncio.get_running_loop()
     except RuntimeError:
         return False  # terminal IPython: run_cell runs the loop itself
+    # Any: IPython leaves both unannotated (mypy --strict refuses the calls).
+    transform_cell: Any = shell.transform_cell
+    should_run_async: Any = shell.should_run_async
     try:
-        transformed = shell.transform_cell(code)
+        transformed = transform_cell(code)
     except Exception:
         return False  # run_cell shows the error, as it would without the magic
-    should_run_async: Any = shell.should_run_async  # unannotated in IPython
     return bool(should_run_async(code, transformed_cell=transformed))
 
 
