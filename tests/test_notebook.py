@@ -326,3 +326,23 @@ def test_a_cell_with_top_level_await_in_a_running_loop_is_refused_before_it_runs
     assert isinstance(result.error_in_exec, UsageError)
     assert "cannot measure a cell with top-level await" in captured.out + captured.err
     assert stored(recorder) == []
+
+
+def test_the_line_magic_gives_its_value_and_its_exception_stops_the_cell(
+    shell: InteractiveShell, magic: NotebookMagic, recorder: Recorder, capsys: Any
+) -> None:
+    kept = run_cell(shell, "x = %zuinig --job waarde 6 * 7\nx + 0")
+    assert kept.result == 42
+    assert shell.user_ns["x"] == 42
+    capsys.readouterr()
+
+    failed = run_cell(
+        shell, "na = 'niet'\n%zuinig --job stopt int('twaalf')\nna = 'wel'  # never reached"
+    )
+    out = capsys.readouterr().out
+    assert type(failed.error_in_exec) is ValueError
+    assert shell.user_ns["na"] == "niet"  # the exception stopped the cell, as without the magic
+    assert "ValueError: invalid literal for int() with base 10: 'twaalf'" in out
+    assert "int('twaalf')" in out  # the line's own source is shown
+    assert "notebook.py" not in out  # zuinig's frames are hidden from the user
+    assert {run.job: run.status for run in stored(recorder)} == {"waarde": "ok", "stopt": "error"}

@@ -18,7 +18,9 @@ makes it. The promise is the one of :func:`zuinig.measure`: measuring never chan
 cell. The cell runs through IPython's own ``run_cell`` (as IPython's ``%%capture``
 does), so its output, its last expression's ``Out[]`` value and its exception (type,
 traceback, the cell's failure as seen by the notebook) are what they are without the
-magic. After it, one summary: a line in terminal IPython, a small table in a notebook
+magic. ``%zuinig STATEMENT`` is part of a cell, so it runs in place instead (as
+IPython's ``%time`` does): its exception stops the cell, and an expression's value is the
+magic's value (``x = %zuinig f()``). After it, one summary: a line in terminal IPython, a small table in a notebook
 (one display with ``text/html`` and a ``text/plain`` fallback; the front end picks).
 
 ``%zuinig_auto on`` measures every following cell as a run of its own, all under one
@@ -42,6 +44,7 @@ UsageError before anything runs.
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import atexit
 import contextlib
@@ -53,7 +56,14 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from zuinig.measure import ActiveRun, Recorder, default_recorder, measure, tags_from_pairs
+from zuinig.measure import (
+    ActiveRun,
+    Measuring,
+    Recorder,
+    default_recorder,
+    measure,
+    tags_from_pairs,
+)
 from zuinig.summary import Summary, summary_html, summary_line
 
 if TYPE_CHECKING:
@@ -143,19 +153,23 @@ class NotebookMagic:
         self.shell = shell
         self.recorder = recorder
 
-    def __call__(self, line: str, cell: str | None = None) -> None:
-        """Run ``cell`` (``%%zuinig``) or the statement on ``line`` (``%zuinig``), measured."""
+    def __call__(self, line: str, cell: str | None = None) -> Any:
+        """Run ``cell`` (``%%zuinig``) or the statement on ``line`` (``%zuinig``), measured.
+
+        Returns:
+            For ``%zuinig EXPRESSION``, the expression's value (``x = %zuinig f()``).
+        """
+        __tracebackhide__ = True  # IPython leaves this frame out of the user's traceback
         from IPython.core.error import UsageError
 
         job, tags, statement = parse_magic_line(line)
         if cell is None:
             if not statement:
                 raise UsageError(f"%zuinig needs a statement to measure; {_USAGE}")
-            code = statement
-        else:
-            if statement:
-                raise UsageError(f"unexpected {statement!r} after the options; {_USAGE}")
-            code = cell
+            return self.measure_statement(statement, job=job or default_job(self.shell), tags=tags)
+        if statement:
+            raise UsageError(f"unexpected {statement!r} after the options; {_USAGE}")
+        code = cell
         if _awaits_in_a_running_loop(self.shell, code):
             raise UsageError(
                 "%%zuinig cannot measure a cell with top-level await in a running kernel "
@@ -163,6 +177,33 @@ class NotebookMagic:
                 "async function decorated with @zuinig.measure, or run the cell without %%zuinig"
             )
         self.measure_code(code, job=job or default_job(self.shell), tags=tags)
+
+    def measure_statement(self, statement: str, *, job: str, tags: Mapping[str, str]) -> Any:
+        """Run one line of code in the user's namespace, measured; return an expression's value.
+
+        Not through ``run_cell`` as a cell is: a line is part of a cell, so its exception
+        must stop the rest of that cell, and its value may be assigned. So it is compiled
+        and run here, as IPython's ``%time`` does, and its exception propagates (IPython
+        hides this module's frames from the traceback).
+        """
+        __tracebackhide__ = True
+        transform_cell: Any = self.shell.transform_cell  # unannotated in IPython
+        source = transform_cell(statement)  # a line may hold IPython syntax: !ls, %who
+        count = getattr(self.shell.displayhook.exec_result, "execution_count", None)
+        name = self.shell.compile.cache(source, count or 0, raw_code=statement)
+        tree = ast.parse(source, filename=name)
+        mode = "eval" if len(tree.body) == 1 and isinstance(tree.body[0], ast.Expr) else "exec"
+        # The shell's __future__ flags, as for the cells around this line.
+        code = compile(source, name, mode, flags=self.shell.compile.flags, dont_inherit=True)
+        namespaces = (self.shell.user_global_ns, self.shell.user_ns)
+        block = measure(job=job, tags=tags, recorder=self.recorder)
+        handle: Measuring | None = None
+        try:
+            with block as handle:
+                return eval(code, *namespaces) if mode == "eval" else exec(code, *namespaces)
+        finally:
+            if handle is not None and handle.run is not None:
+                _show_quietly(handle.run.summary())
 
     def measure_code(self, code: str, *, job: str, tags: Mapping[str, str]) -> None:
         """Run ``code`` as this cell's code, measured as one run of ``job``; then show it.
@@ -193,7 +234,14 @@ class NotebookMagic:
         if outer is not None and result is not None and result.result is not None:
             outer.result = result.result
         if handle.run is not None:
-            show_summary(handle.run.summary())
+            _show_quietly(handle.run.summary())
+
+
+def _show_quietly(summary: Summary) -> None:
+    try:
+        show_summary(summary)
+    except Exception as error:  # showing the figures never breaks the cell
+        logger.warning("zuinig: could not show the run's summary (%s)", error)
 
 
 def _awaits_in_a_running_loop(shell: InteractiveShell, code: str) -> bool:
@@ -325,7 +373,7 @@ class AutoMeasure:
         self._depth = 0
         if self.session is not None:
             session, self.session = self.session, None
-            show_summary(session.finish().summary())
+            _show_quietly(session.finish().summary())
 
     def pre_run_cell(self, info: Any) -> None:
         """IPython event: a cell begins; open its run (only for the outermost cell)."""
@@ -351,9 +399,11 @@ class AutoMeasure:
             return
         cell, self._cell = self._cell, None
         try:
-            show_summary(cell.finish(_error_of(result)).summary())
+            run = cell.finish(_error_of(result))
         except Exception as error:  # measuring never breaks the cell
             logger.warning("zuinig: could not finish this cell's run (%s)", error)
+        else:
+            _show_quietly(run.summary())
 
 
 def load_ipython_extension(ipython: InteractiveShell) -> None:
