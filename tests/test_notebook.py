@@ -346,3 +346,13 @@ def test_the_line_magic_gives_its_value_and_its_exception_stops_the_cell(
     assert "int('twaalf')" in out  # the line's own source is shown
     assert "notebook.py" not in out  # zuinig's frames are hidden from the user
     assert {run.job: run.status for run in stored(recorder)} == {"waarde": "ok", "stopt": "error"}
+
+
+def test_a_silent_cell_stays_silent_inside(
+    shell: InteractiveShell, magic: NotebookMagic, recorder: Recorder, capsys: Any
+) -> None:
+    result = shell.run_cell("%%zuinig --job stil\n40 + 2", silent=True)
+    assert result.success
+    assert capsys.readouterr().out == ""  # no Out[] value (as without the magic), no summary
+    (run,) = stored(recorder, job="stil")
+    assert run.status == "ok"

@@ -217,10 +217,12 @@ class NotebookMagic:
         # __exit__: run_cell reports it (it is shown already) rather than raising it.
         handle = block.__enter__()
         result: ExecutionResult | None = None
+        # A silent request (a front end asking quietly) stays silent inside, and after.
+        silent = bool(getattr(getattr(outer, "info", None), "silent", False))
         try:
             # Any: IPython leaves run_cell unannotated (mypy --strict refuses the call).
             run_cell: Any = self.shell.run_cell
-            result = run_cell(code, store_history=False)
+            result = run_cell(code, store_history=False, silent=silent)
         finally:
             error = _error_of(result)
             block.__exit__(type(error) if error else None, error, _traceback(error))
@@ -233,7 +235,7 @@ class NotebookMagic:
             outer.error_in_exec = error
         if outer is not None and result is not None and result.result is not None:
             outer.result = result.result
-        if handle.run is not None:
+        if handle.run is not None and not silent:
             _show_quietly(handle.run.summary())
 
 
