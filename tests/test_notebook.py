@@ -136,8 +136,10 @@ def test_the_line_magic_runs_the_statement_in_the_user_namespace(
     result = run_cell(shell, "%zuinig --job=regel --tag 'team=ruimte west' y = 6 * 7")
     assert result.success
     assert shell.user_ns["y"] == 42
+    assert run_cell(shell, "%zuinig --job=min -y").result == -42  # "-y" is Python, no option
     (run,) = stored(recorder, job="regel")
     assert dict(run.tags) == {"team": "ruimte west"}
+    assert len(stored(recorder, job="min")) == 1
 
 
 def test_runs_measured_inside_the_cell_are_its_children(
@@ -203,6 +205,7 @@ def test_an_unwritable_ledger_never_changes_the_cell(
         ("%%zuinig --job a extra\n1", "unexpected 'extra' after the options"),
         ("%zuinig", "%zuinig needs a statement to measure"),
         ("%zuinig --job a", "%zuinig needs a statement"),
+        ("%%zuinig --job ''\n1", "--job needs a name"),
     ],
 )
 def test_bad_arguments_give_one_line_and_run_nothing(

@@ -19,9 +19,10 @@ cell. The cell runs through IPython's own ``run_cell`` (as IPython's ``%%capture
 does), so its output, its last expression's ``Out[]`` value and its exception (type,
 traceback, the cell's failure as seen by the notebook) are what they are without the
 magic. ``%zuinig STATEMENT`` is part of a cell, so it runs in place instead (as
-IPython's ``%time`` does): its exception stops the cell, and an expression's value is the
-magic's value (``x = %zuinig f()``). After it, one summary: a line in terminal IPython, a small table in a notebook
-(one display with ``text/html`` and a ``text/plain`` fallback; the front end picks).
+IPython's ``%time`` does): its exception stops the cell, and an expression's value is
+the magic's value (``x = %zuinig f()``). After it, one summary: a line in terminal
+IPython, a small table in a notebook (one display with ``text/html`` and a
+``text/plain`` fallback; the front end picks).
 
 ``%zuinig_auto on`` measures every following cell as a run of its own, all under one
 session run that ends at ``%zuinig_auto off`` (or at exit); see :class:`AutoMeasure`.
@@ -34,7 +35,7 @@ IPython is not a dependency of zuinig: this module is imported only by
 :func:`zuinig.load_ipython_extension` (IPython calls it, so IPython is there), and
 imports IPython inside its functions.
 
-Known limits: the traceback of a failing measured cell names it as the next cell number
+Known limits: the traceback of a failing ``%%zuinig`` cell names it as the next cell number
 (``Cell In[13]`` for cell 12), because IPython numbers a cell run from inside another
 by the count it has already advanced; a cell with top-level ``await`` cannot be run from
 inside another cell in a kernel, whose event loop is running (IPython's ``%%capture``
@@ -116,7 +117,7 @@ def parse_magic_line(line: str) -> tuple[str | None, dict[str, str], str]:
         name, value = match["name"], _unquoted(match["value"])
         if name == "job":
             if not value.strip():
-                raise UsageError(f"--job needs a name, e.g. --job woningbouwmonitor\n{_USAGE}")
+                raise UsageError(f"--job needs a name, e.g. --job woningbouwmonitor; {_USAGE}")
             job = value
         elif name == "tag":
             pairs.append(value)
@@ -124,8 +125,10 @@ def parse_magic_line(line: str) -> tuple[str | None, dict[str, str], str]:
             raise UsageError(f"unknown option --{name}; {_USAGE}")
         rest = rest[match.end() :]
     rest = rest.strip()
-    option = re.match(r"--?[A-Za-z][\w-]*", rest)
-    if option:  # "--job" with no value, or an unknown flag before the statement
+    # "--job" with no value, or an unknown flag before the statement. Not "-x": that is
+    # Python (a negation), and a statement may start with it.
+    option = re.match(r"--[A-Za-z][\w-]*", rest)
+    if option:
         raise UsageError(f"{option[0]} is not an option here or lacks its value; {_USAGE}")
     try:
         tags = tags_from_pairs(pairs)
