@@ -108,9 +108,11 @@ def test_an_exception_shows_and_fails_the_cell_as_without_the_magic(
     assert str(measured.error_in_exec) == "kapot"
     assert not measured.success  # the kernel answers "error" for the cell, as without the magic
     traceback_shown, summary = measured_out.rsplit("zuinig: ", 1)
-    # The same traceback, frame for frame; only the cell's label differs (see the module doc).
-    label = re.compile(r"In\[\d+\]")
-    assert label.sub("In[n]", traceback_shown) == label.sub("In[n]", plain_out)
+    # The same traceback, frame for frame, but for the cell's own number.
+    assert traceback_shown == plain_out.replace(
+        f"In[{plain.execution_count}]", f"In[{measured.execution_count}]"
+    )
+    assert f"Cell In[{measured.execution_count}], line 2" in traceback_shown
     assert "ValueError: kapot" in traceback_shown
     assert plain.error_in_exec is not None
     assert summary.startswith("job breekt, status error")

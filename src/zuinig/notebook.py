@@ -35,9 +35,7 @@ IPython is not a dependency of zuinig: this module is imported only by
 :func:`zuinig.load_ipython_extension` (IPython calls it, so IPython is there), and
 imports IPython inside its functions.
 
-Known limits: the traceback of a failing ``%%zuinig`` cell names it as the next cell number
-(``Cell In[13]`` for cell 12), because IPython numbers a cell run from inside another
-by the count it has already advanced; a cell with top-level ``await`` cannot be run from
+A known limit: a cell with top-level ``await`` cannot be run from
 inside another cell in a kernel, whose event loop is running (IPython's ``%%capture``
 fails it with "This event loop is already running"), so ``%%zuinig`` refuses it with a
 UsageError before anything runs.
@@ -53,7 +51,7 @@ import logging
 import os
 import re
 import shlex
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -225,7 +223,8 @@ class NotebookMagic:
         try:
             # Any: IPython leaves run_cell unannotated (mypy --strict refuses the call).
             run_cell: Any = self.shell.run_cell
-            result = run_cell(code, store_history=False, silent=silent)
+            with _numbered_as(self.shell, getattr(outer, "execution_count", None)):
+                result = run_cell(code, store_history=False, silent=silent)
         finally:
             error = _error_of(result)
             block.__exit__(type(error) if error else None, error, _traceback(error))
@@ -240,6 +239,35 @@ class NotebookMagic:
             outer.result = result.result
         if handle.run is not None and not silent:
             _show_quietly(handle.run.summary())
+
+
+@contextlib.contextmanager
+def _numbered_as(shell: InteractiveShell, count: int | None) -> Iterator[None]:
+    """Name the code compiled meanwhile as cell ``count``, this cell's number.
+
+    IPython names a cell's code (``Cell In[12]`` in tracebacks, also of functions it
+    defines) by the count at the time of compiling, which the running cell has
+    already advanced: without this, a cell run from inside cell 12 is "In[13]". So
+    the shell's compiler caches it under ``count``, for the inner run only.
+    """
+    compiler: Any = shell.compile
+    if count is None or not callable(getattr(compiler, "cache", None)):
+        yield
+        return
+    own = vars(compiler).get("cache")  # an instance attribute, set by someone else
+    original = compiler.cache
+
+    def cache(transformed_code: str, number: int = 0, raw_code: str | None = None) -> Any:
+        return original(transformed_code, count, raw_code)
+
+    compiler.cache = cache
+    try:
+        yield
+    finally:
+        if own is not None:
+            compiler.cache = own
+        else:
+            del compiler.cache  # the class's method again
 
 
 def _show_quietly(summary: Summary) -> None:
