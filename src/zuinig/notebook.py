@@ -218,6 +218,7 @@ class NotebookMagic:
         # __exit__: run_cell reports it (it is shown already) rather than raising it.
         handle = block.__enter__()
         result: ExecutionResult | None = None
+        error: BaseException | None = None
         # A silent request (a front end asking quietly) stays silent inside, and after.
         silent = bool(getattr(getattr(outer, "info", None), "silent", False))
         try:
@@ -225,8 +226,11 @@ class NotebookMagic:
             run_cell: Any = self.shell.run_cell
             with _numbered_as(self.shell, getattr(outer, "execution_count", None)):
                 result = run_cell(code, store_history=False, silent=silent)
-        finally:
             error = _error_of(result)
+        except BaseException as raised:  # run_cell catches the cell's errors; not this one
+            error = raised
+            raise
+        finally:
             block.__exit__(type(error) if error else None, error, _traceback(error))
             # The inner run_cell cleared the display hook's result; this cell's
             # display of later values, and its outcome, belong to the outer one.
