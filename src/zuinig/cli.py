@@ -34,6 +34,7 @@ from zuinig import __version__
 from zuinig.config import CONFIG_FILE_ENV, Settings, check_ledger_url, load_settings
 from zuinig.errors import UsageError, ZuinigError
 from zuinig.ledger.model import KIND_DASK, STATUSES, Run, RunFilter
+from zuinig.measure import tags_from_pairs
 from zuinig.safe_text import printable, printable_json
 from zuinig.text import (
     format_breakdown,
@@ -294,18 +295,10 @@ def parse_tags(
     ctx: click.Context | None, param: click.Parameter | None, values: Iterable[str]
 ) -> dict[str, str]:
     """``key=value`` strings to a mapping; click.BadParameter on a malformed one."""
-    tags: dict[str, str] = {}
-    for text in values:
-        key, sep, value = text.partition("=")
-        key = key.strip()
-        if not sep or not key:
-            raise click.BadParameter(
-                f"{text!r} is not key=value; write it as --tag team=ruimte", ctx, param
-            )
-        if key in tags and tags[key] != value:
-            raise click.BadParameter(f"tag {key!r} is given twice; give each key once", ctx, param)
-        tags[key] = value
-    return tags
+    try:
+        return tags_from_pairs(values)
+    except ValueError as error:
+        raise click.BadParameter(str(error), ctx, param) from None
 
 
 def parse_month(

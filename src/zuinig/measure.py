@@ -82,7 +82,7 @@ import time
 import traceback
 import uuid
 import weakref
-from collections.abc import AsyncGenerator, Awaitable, Callable, Generator, Mapping
+from collections.abc import AsyncGenerator, Awaitable, Callable, Generator, Iterable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -101,7 +101,7 @@ from zuinig.ledger.model import (
 )
 from zuinig.meter.base import Measurement, Meter, Window
 
-__all__ = ["ActiveRun", "Measuring", "Recorder", "measure"]
+__all__ = ["ActiveRun", "Measuring", "Recorder", "measure", "tags_from_pairs"]
 
 logger = logging.getLogger("zuinig")
 
@@ -321,6 +321,7 @@ class Recorder:
         command: str | None = None,
         context: Mapping[str, Any] | None = None,
         current: bool = True,
+        parent_run_id: str | None = None,
     ) -> ActiveRun:
         """Open a run: record its ``running`` state, then open the meter's window.
 
@@ -332,6 +333,9 @@ class Recorder:
 
         ``current=False`` does not make the run the parent of runs begun later in
         this thread or task (a generator's run is current only while its body runs).
+        ``parent_run_id`` names the parent when it is not the run current here (the
+        notebook's session run, open across cells that may each run in a context of
+        their own).
         """
         run = Run(
             run_id=str(uuid.uuid4()),
@@ -339,7 +343,10 @@ class Recorder:
             status=STATUS_RUNNING,
             started_at=datetime.now(UTC),
             kind=kind,
-            parent_run_id=_current_run_id.get() or os.environ.get(PARENT_RUN_ENV) or None,
+            parent_run_id=parent_run_id
+            or _current_run_id.get()
+            or os.environ.get(PARENT_RUN_ENV)
+            or None,
             tags=dict(tags or {}),
             command=command,
             **_provenance_fields(),
@@ -1180,6 +1187,25 @@ def _check_tags(tags: Mapping[str, str] | None) -> dict[str, str]:
             raise TypeError(f"tag keys must be non-empty strings, got {key!r}")
         checked[key] = str(value)
     return checked
+
+
+def tags_from_pairs(pairs: Iterable[str]) -> dict[str, str]:
+    """``KEY=VALUE`` texts (``--tag`` options of the CLI and the notebook magic) to tags.
+
+    Raises:
+        ValueError: a text without ``=`` or with an empty key, or a key given twice
+            with different values; the message says how to write it.
+    """
+    tags: dict[str, str] = {}
+    for text in pairs:
+        key, sep, value = text.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise ValueError(f"{text!r} is not key=value; write it as --tag team=ruimte")
+        if key in tags and tags[key] != value:
+            raise ValueError(f"tag {key!r} is given twice; give each key once")
+        tags[key] = value
+    return tags
 
 
 def _default_job_name(func: Callable[..., Any]) -> str:

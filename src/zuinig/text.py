@@ -27,7 +27,19 @@ from zuinig.meter.base import (
     ATTRIBUTION_RESOURCE_SHARE,
 )
 from zuinig.safe_text import printable
-from zuinig.units import co2_unit, energy_unit, format_number, plain_number
+
+# format_energy, format_co2 and the range texts live in zuinig.units (the notebook
+# summary and the reprs of Run and Measurement use them below the ledger); re-exported here.
+from zuinig.units import (
+    co2_unit,
+    energy_unit,
+    format_co2,
+    format_co2_range,
+    format_energy,
+    format_energy_range,
+    format_number,
+    plain_number,
+)
 
 if TYPE_CHECKING:
     from zuinig.doctor import Diagnosis
@@ -472,24 +484,6 @@ def energy_range(run: Run) -> tuple[float, float] | None:
     return run.energy_kwh_low, run.energy_kwh_high
 
 
-def format_energy(kwh: float) -> str:
-    """An energy in the unit that keeps its digits: ``2.3 Wh``, ``450 mWh``."""
-    factor, unit = energy_unit(abs(kwh))
-    return f"{_number(kwh * factor)} {unit}"
-
-
-def format_co2(kg: float) -> str:
-    """A CO2e mass in the unit that keeps its digits: ``41.2 µg CO₂e``, ``3.2 g CO₂e``."""
-    factor, unit = co2_unit(abs(kg))
-    return f"{_number(kg * factor)} {unit}"
-
-
-def format_energy_range(low_kwh: float, high_kwh: float) -> str:
-    """A range in words a manager reads, both ends in one unit: ``between 1.2 and 3.4 Wh``."""
-    factor, unit = energy_unit(max(abs(low_kwh), abs(high_kwh)))
-    return f"between {_number(low_kwh * factor)} and {_number(high_kwh * factor)} {unit}"
-
-
 def _energy_compact(run: Run) -> str:
     """``2.3 Wh (1.2–3.4)``: the runs table's energy, with an estimate's range in its unit."""
     if run.energy_kwh is None:
@@ -527,9 +521,7 @@ def _range_words(run: Run) -> str:
 def _co2_range_words(run: Run) -> str:
     if energy_range(run) is None or run.co2_kg_low is None or run.co2_kg_high is None:
         return ""
-    factor, unit = co2_unit(max(abs(run.co2_kg_low), abs(run.co2_kg_high)))
-    low, high = _number(run.co2_kg_low * factor), _number(run.co2_kg_high * factor)
-    return f"; between {low} and {high} {unit}"
+    return f"; {format_co2_range(run.co2_kg_low, run.co2_kg_high)}"
 
 
 def _share(value: float | None) -> str:

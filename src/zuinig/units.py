@@ -1,8 +1,11 @@
 """Display units for energy and CO2e: which unit keeps a figure's leading digits.
 
-Shared by the terminal texts (:mod:`zuinig.text`, English, no Babel) and the monthly
-report's language-aware numbers (:mod:`zuinig.report.texts`), so a figure is shown in
-the same unit everywhere. Measured jobs are often a millionth of a kWh.
+Shared by the terminal texts (:mod:`zuinig.text`, English, no Babel), the summary of a
+run (:mod:`zuinig.summary`: after a notebook cell, and a run's notebook repr) and the
+monthly report's language-aware numbers (:mod:`zuinig.report.texts`), so a figure is
+shown in the same unit everywhere. Measured jobs are often a millionth of a kWh. The
+English formatters (:func:`format_energy`, :func:`format_co2` and the ranges) are here,
+not in :mod:`zuinig.text`, so the ledger's and the meter's records may use them.
 """
 
 from __future__ import annotations
@@ -76,3 +79,29 @@ def plain_number(value: float) -> str:
     """
     text = f"{value:g}"
     return format(Decimal(text), "f") if "e" in text else text
+
+
+def format_energy(kwh: float) -> str:
+    """An energy in the unit that keeps its digits: ``2.3 Wh``, ``450 mWh``."""
+    factor, unit = energy_unit(abs(kwh))
+    return f"{format_number(kwh * factor)} {unit}"
+
+
+def format_co2(kg: float) -> str:
+    """A CO2e mass in the unit that keeps its digits: ``41.2 µg CO₂e``, ``3.2 g CO₂e``."""
+    factor, unit = co2_unit(abs(kg))
+    return f"{format_number(kg * factor)} {unit}"
+
+
+def format_energy_range(low_kwh: float, high_kwh: float) -> str:
+    """A range in words a manager reads, both ends in one unit: ``between 1.2 and 3.4 Wh``."""
+    factor, unit = energy_unit(max(abs(low_kwh), abs(high_kwh)))
+    return (
+        f"between {format_number(low_kwh * factor)} and {format_number(high_kwh * factor)} {unit}"
+    )
+
+
+def format_co2_range(low_kg: float, high_kg: float) -> str:
+    """A CO2e range in words, both ends in one unit: ``between 8.6 and 13.3 µg CO₂e``."""
+    factor, unit = co2_unit(max(abs(low_kg), abs(high_kg)))
+    return f"between {format_number(low_kg * factor)} and {format_number(high_kg * factor)} {unit}"

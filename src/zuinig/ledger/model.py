@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import Any, NamedTuple, TypeVar
 
 from zuinig.meter.base import InputFile, Measurement, Method
+from zuinig.summary import Summary, summary_html, summary_markdown
 
 STATUS_RUNNING = "running"
 STATUS_OK = "ok"
@@ -178,6 +179,31 @@ class Run:
         if self.method_cpu is None:
             return None
         return not Method(meter=self.method_meter or "", cpu_method=self.method_cpu).is_measured
+
+    def summary(self) -> Summary:
+        """Its job, status and main figures, for :mod:`zuinig.summary`'s renderers."""
+        estimated = self.is_estimated
+        return Summary(
+            energy_kwh=self.energy_kwh,
+            energy_kwh_low=self.energy_kwh_low,
+            energy_kwh_high=self.energy_kwh_high,
+            co2_kg=self.co2_kg,
+            co2_kg_low=self.co2_kg_low,
+            co2_kg_high=self.co2_kg_high,
+            is_measured=None if estimated is None else not estimated,
+            duration_s=self.duration_s,
+            job=self.job,
+            status=self.status,
+            measurement_error=self.measurement_error,
+        )
+
+    def _repr_html_(self) -> str:
+        """How a notebook shows a run: a small table (IPython's rich display protocol)."""
+        return summary_html(self.summary())
+
+    def _repr_markdown_(self) -> str:
+        """The same table in Markdown (IPython's rich display protocol)."""
+        return summary_markdown(self.summary())
 
     def method(self) -> Method | None:
         """The flattened method, rebuilt."""

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from zuinig.summary import Summary, summary_html, summary_markdown
 from zuinig.units import plain_number
 
 #: CPU methods, from best to worst evidence.
@@ -262,6 +263,28 @@ class Measurement:
     def ok(self) -> bool:
         """Whether energy was measured."""
         return self.energy_kwh is not None and self.measurement_error is None
+
+    def summary(self) -> Summary:
+        """Its main figures, for :mod:`zuinig.summary`'s renderers."""
+        return Summary(
+            energy_kwh=self.energy_kwh,
+            energy_kwh_low=self.energy_kwh_low,
+            energy_kwh_high=self.energy_kwh_high,
+            co2_kg=self.co2_kg,
+            co2_kg_low=self.co2_kg_low,
+            co2_kg_high=self.co2_kg_high,
+            is_measured=None if self.method is None else self.method.is_measured,
+            duration_s=self.duration_s,
+            measurement_error=self.measurement_error,
+        )
+
+    def _repr_html_(self) -> str:
+        """How a notebook shows a measurement: a small table (IPython's rich display protocol)."""
+        return summary_html(self.summary())
+
+    def _repr_markdown_(self) -> str:
+        """The same table in Markdown (IPython's rich display protocol)."""
+        return summary_markdown(self.summary())
 
 
 class Window(abc.ABC):
