@@ -35,6 +35,7 @@ from zuinig.config import CONFIG_FILE_ENV, Settings, check_ledger_url, load_sett
 from zuinig.errors import UsageError, ZuinigError
 from zuinig.ledger.model import KIND_DASK, STATUSES, Run, RunFilter
 from zuinig.safe_text import printable, printable_json
+from zuinig.tags import TagError, parse_tag
 from zuinig.text import (
     format_breakdown,
     format_diagnosis,
@@ -296,14 +297,10 @@ def parse_tags(
     """``key=value`` strings to a mapping; click.BadParameter on a malformed one."""
     tags: dict[str, str] = {}
     for text in values:
-        key, sep, value = text.partition("=")
-        key = key.strip()
-        if not sep or not key:
-            raise click.BadParameter(
-                f"{text!r} is not key=value; write it as --tag team=ruimte", ctx, param
-            )
-        if key in tags and tags[key] != value:
-            raise click.BadParameter(f"tag {key!r} is given twice; give each key once", ctx, param)
+        try:
+            key, value = parse_tag(text, tags)
+        except TagError as error:
+            raise click.BadParameter(str(error), ctx, param) from None
         tags[key] = value
     return tags
 
@@ -402,7 +399,11 @@ def _run_filter(
     "run",
     context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False},
 )
-@click.option("--job", help="Job name of the run. Default: the command's base name.")
+@click.option(
+    "--job",
+    help="Job name of the run. Default: the scheduler's name for the task (dag.task in "
+    "Airflow), else the command's base name.",
+)
 @tag_option("Label the run (repeatable), e.g. --tag team=ruimte.")
 @click.option("-q", "--quiet", is_flag=True, help="No summary line after the command.")
 @click.option(

@@ -100,6 +100,7 @@ from zuinig.ledger.model import (
     Run,
 )
 from zuinig.meter.base import Measurement, Meter, Window
+from zuinig.run_context import run_context
 
 __all__ = ["ActiveRun", "Measuring", "Recorder", "measure"]
 
@@ -321,6 +322,8 @@ class Recorder:
         command: str | None = None,
         context: Mapping[str, Any] | None = None,
         current: bool = True,
+        job_is_fallback: bool = False,
+        parent_run_id: str | None = None,
     ) -> ActiveRun:
         """Open a run: record its ``running`` state, then open the meter's window.
 
@@ -330,17 +333,37 @@ class Recorder:
         the run goes on (its start may then be missing; :meth:`store_finished`
         inserts it).
 
-        ``current=False`` does not make the run the parent of runs begun later in
-        this thread or task (a generator's run is current only while its body runs).
+        The run's tags are the scheduler and CI context of this process
+        (:func:`zuinig.run_context.run_context`: ``orchestrator``, ``dag``, ``task``, ...)
+        with ``tags`` over them: the caller's tags win.
+
+        Args:
+            job: the job's name.
+            tags: the caller's tags.
+            kind: what made the run (``KIND_*`` of :mod:`zuinig.ledger.model`).
+            command: the command line of a ``zuinig run``, secrets masked.
+            context: hints for the meter (see :meth:`zuinig.meter.base.Meter.begin`).
+            current: ``False`` does not make the run the parent of runs begun later
+                in this thread or task (a generator's run is current only while its
+                body runs).
+            job_is_fallback: ``job`` is a stand-in (a program's name, ``unnamed``):
+                a scheduler's name for the task (``dag.task``) replaces it.
+            parent_run_id: the parent run, when it is not the run current in this
+                thread or task nor ``ZUINIG_PARENT_RUN_ID`` (an xdist worker's session).
         """
+        found = run_context()
+        if job_is_fallback and found.job:
+            job = found.job
         run = Run(
             run_id=str(uuid.uuid4()),
             job=job,
             status=STATUS_RUNNING,
             started_at=datetime.now(UTC),
             kind=kind,
-            parent_run_id=_current_run_id.get() or os.environ.get(PARENT_RUN_ENV) or None,
-            tags=dict(tags or {}),
+            parent_run_id=(
+                parent_run_id or _current_run_id.get() or os.environ.get(PARENT_RUN_ENV) or None
+            ),
+            tags={**found.tags, **(tags or {})},
             command=command,
             **_provenance_fields(),
         )
@@ -1045,7 +1068,7 @@ class MeasureSpec:
         job = self.job or "unnamed"
         active: ActiveRun | None
         try:
-            active = self.recorder.begin(job, tags=self.tags)
+            active = self.recorder.begin(job, tags=self.tags, job_is_fallback=self.job is None)
         except Exception as error:
             _warn_once(f"zuinig: not measuring {job} ({_reason(error)})")
             active = None
@@ -1115,7 +1138,9 @@ def measure(
 
     Args:
         func: the function, when used as a bare decorator.
-        job: the job's name in the ledger; by default ``module.qualname`` of the function.
+        job: the job's name in the ledger; by default ``module.qualname`` of the function,
+            and for a ``with`` block the scheduler's name for the task (``dag.task`` in
+            Airflow, see :mod:`zuinig.run_context`), else ``unnamed``.
         tags: labels such as ``{"team": "ruimte"}``, for filters and reports.
         recorder: where to measure and store; the process-wide default reads settings.
 
