@@ -394,3 +394,17 @@ def test_importing_the_plugin_imports_nothing_heavy() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     )
     assert done.stdout.strip() == "[]"
+
+
+def test_xdist_a_broken_meter_changes_no_outcome_and_the_controller_says_so(
+    pytester: pytest.Pytester, sqlite_url: str
+) -> None:
+    pytest.importorskip("xdist")
+    pytester.makeconftest(BROKEN_METERS)
+    pytester.makeini("[pytest]\nbroken_at = end\n")
+    pytester.makepyfile(test_outcomes=OUTCOMES)
+    result = run_pytest(pytester, "-n", "2", "--zuinig-ledger", sqlite_url)
+    result.assert_outcomes(passed=2, failed=1, xfailed=1)
+    result.stdout.fnmatch_lines(
+        ["*energy budget not checked: test_outcomes.py::test_with_a_budget*"]
+    )

@@ -79,6 +79,7 @@ FLUSH_TIMEOUT_S = 10.0
 _WORKER_PARENT = "zuinig_session_run_id"
 _WORKER_RUNS = "zuinig_test_runs"
 _WORKER_PROBLEMS = "zuinig_problems"
+_WORKER_UNCHECKED = "zuinig_unchecked_budgets"
 
 
 @dataclass(frozen=True)
@@ -249,13 +250,15 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """Close the session's run; a worker hands its tests' figures to the controller."""
     plugin = session.config.stash.get(_STATE, None)
-    if plugin is None or not plugin.enabled:
+    if plugin is None:
         return
-    plugin.finish_session(int(exitstatus))
+    if plugin.enabled:
+        plugin.finish_session(int(exitstatus))
     workeroutput = getattr(session.config, "workeroutput", None)
     if isinstance(workeroutput, dict):
         workeroutput[_WORKER_RUNS] = [run.to_dict() for run in plugin.test_runs]
         workeroutput[_WORKER_PROBLEMS] = list(plugin.problems)
+        workeroutput[_WORKER_UNCHECKED] = list(plugin.unchecked)
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -271,7 +274,7 @@ def pytest_testnodedown(node: Any, error: Any) -> None:
     """xdist controller: take a finished worker's figures for the summary."""
     plugin = node.config.stash.get(_STATE, None)
     output = getattr(node, "workeroutput", None)
-    if plugin is None or not plugin.enabled or not isinstance(output, dict):
+    if plugin is None or not isinstance(output, dict):
         return
     for data in output.get(_WORKER_RUNS, ()):
         try:
@@ -280,6 +283,7 @@ def pytest_testnodedown(node: Any, error: Any) -> None:
             plugin.note(f"a worker's run could not be read ({failure})")
     for problem in output.get(_WORKER_PROBLEMS, ()):
         plugin.note(str(problem))
+    plugin.unchecked.extend(str(text) for text in output.get(_WORKER_UNCHECKED, ()))
 
 
 # -- each test -----------------------------------------------------------------------------
