@@ -17,6 +17,7 @@ from zuinig.command import run_command
 from zuinig.config import load_settings
 from zuinig.ledger import Ledger
 from zuinig.ledger.model import RunFilter
+from zuinig.ledger.storable import storable_text
 from zuinig.measure import Recorder
 from zuinig.meter import ReplayMeter
 from zuinig.report.aggregate import build_report
@@ -275,3 +276,19 @@ def test_zuinig_run_in_an_airflow_task_records_dag_dot_task_and_tags(
     ]
     assert any(",d,runs,1," in line for line in team_lines), team_lines
     assert any(",e,runs,1," in line for line in team_lines), team_lines
+
+
+def test_context_values_pass_the_ledgers_storable_rule(
+    recorder: Recorder, sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A byte that is not UTF-8 in a variable reaches Python as a lone surrogate, which
+    # no database stores as it is: the ledger's one rule escapes it, nothing is lost.
+    monkeypatch.setenv("AIRFLOW_CTX_DAG_ID", "dag\udcff")
+    monkeypatch.setenv("AIRFLOW_CTX_TASK_ID", "t")
+    with zuinig.measure(recorder=recorder):
+        pass
+    assert recorder.flush()
+    with Ledger.open(sqlite_url) as ledger:
+        (run,) = ledger.list_runs(RunFilter())
+    assert run.tags["dag"] == storable_text("dag\udcff") != "dag\udcff"
+    assert run.job == storable_text("dag\udcff.t")
