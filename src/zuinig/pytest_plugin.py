@@ -26,6 +26,12 @@ a fixture shared by many tests (a session-scoped data set) would otherwise be ch
 to whichever test happened to need it first. The session run covers everything, fixtures
 and collection included, so the tests' figures add up to less than the session's.
 
+Runs that the code under test records itself (``@measure`` in the tested job) become
+children of the test's run, by the usual nesting rule: the test's window already holds
+their energy, and totals sum top-level runs only, so nothing is counted twice. A test
+that asserts its own runs have no parent sees the test's run as their parent under
+``--zuinig``.
+
 Measuring never changes a test's outcome: the test's result and exceptions pass through
 unchanged, and a failure of the meter or the ledger is one line in the summary (the runs
 wait in the spool, as with ``@measure``). A budget that could not be checked (the figure
