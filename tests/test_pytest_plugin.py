@@ -408,3 +408,27 @@ def test_xdist_a_broken_meter_changes_no_outcome_and_the_controller_says_so(
     result.stdout.fnmatch_lines(
         ["*energy budget not checked: test_outcomes.py::test_with_a_budget*"]
     )
+
+
+def test_runs_of_the_tested_code_are_children_of_the_tests_run(
+    pytester: pytest.Pytester, sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ZUINIG_LEDGER", sqlite_url)  # the usual setting, no --zuinig-ledger
+    pytester.makepyfile(
+        test_job="""
+        import zuinig
+
+        @zuinig.measure(job="laden")
+        def laden():
+            return sum(range(10_000))
+
+        def test_laden():
+            assert laden() == 49995000
+        """
+    )
+    run_pytest(pytester, "--zuinig").assert_outcomes(passed=1)
+    by_kind = {run.kind: run for run in runs_in(sqlite_url)}
+    assert set(by_kind) == {KIND_TEST_SESSION, KIND_TEST, "function"}
+    assert by_kind["function"].job == "laden"
+    assert by_kind["function"].parent_run_id == by_kind[KIND_TEST].run_id
+    assert by_kind[KIND_TEST].parent_run_id == by_kind[KIND_TEST_SESSION].run_id
