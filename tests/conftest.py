@@ -20,6 +20,13 @@ os.environ["XDG_CONFIG_HOME"] = str(_SESSION_HOME / "config")
 for _name in [name for name in os.environ if name.startswith(("ZUINIG_", "CODECARBON_"))]:
     del os.environ[_name]
 
+# A CI runner's or scheduler's own variables (GITLAB_CI, CI_JOB_NAME, ...) would become
+# tags and job names of the runs tests make (zuinig.run_context): tests set their own.
+from zuinig.run_context import ENVIRONMENT_VARIABLES  # noqa: E402  (after the home is set)
+
+for _name in ENVIRONMENT_VARIABLES:
+    os.environ.pop(_name, None)
+
 
 @pytest.fixture
 def sqlite_url(tmp_path: Path) -> str:

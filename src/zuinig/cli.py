@@ -34,8 +34,8 @@ from zuinig import __version__
 from zuinig.config import CONFIG_FILE_ENV, Settings, check_ledger_url, load_settings
 from zuinig.errors import UsageError, ZuinigError
 from zuinig.ledger.model import KIND_DASK, STATUSES, Run, RunFilter
-from zuinig.measure import tags_from_pairs
 from zuinig.safe_text import printable, printable_json
+from zuinig.tags import tags_from_pairs
 from zuinig.text import (
     format_breakdown,
     format_diagnosis,
@@ -395,7 +395,11 @@ def _run_filter(
     "run",
     context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False},
 )
-@click.option("--job", help="Job name of the run. Default: the command's base name.")
+@click.option(
+    "--job",
+    help="Job name of the run. Default: the scheduler's name for the task (dag.task in "
+    "Airflow), else the command's base name.",
+)
 @tag_option("Label the run (repeatable), e.g. --tag team=ruimte.")
 @click.option("-q", "--quiet", is_flag=True, help="No summary line after the command.")
 @click.option(

@@ -116,7 +116,9 @@ def run_command(
 
     Args:
         argv: the program and its arguments; the program is looked up on ``PATH``.
-        job: the run's job name; the program's base name by default.
+        job: the run's job name; by default the scheduler's name for the task
+            (``dag.task`` in Airflow, see :mod:`zuinig.run_context`), else the
+            program's base name.
         tags: labels for the run.
         recorder: meter and ledger to use; one that reads the settings by default.
         env: extra environment variables for the command.
@@ -146,6 +148,7 @@ def run_command(
         recorder,
         command_env,
         record_command,
+        job_is_fallback=job is None,
     )
 
     _flush_std_streams()  # what zuinig wrote must come before what the command writes
@@ -166,6 +169,8 @@ class _Launch:
     recorder: Recorder
     env: dict[str, str]
     record_command: bool = True
+    #: No job name was given: a scheduler's name for the task (``dag.task``) wins.
+    job_is_fallback: bool = False
 
     def begin(self) -> ActiveRun:
         active = self.recorder.begin(
@@ -178,6 +183,7 @@ class _Launch:
             # "command" tells a meter the work is a child process: the engines
             # imported in zuinig's own process are not the command's.
             context={"paths": _existing_files(self.argv[1:]), "command": list(self.argv)},
+            job_is_fallback=self.job_is_fallback,
         )
         self.env[PARENT_RUN_ENV] = active.run.run_id
         return active

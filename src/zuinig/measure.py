@@ -82,7 +82,7 @@ import time
 import traceback
 import uuid
 import weakref
-from collections.abc import AsyncGenerator, Awaitable, Callable, Generator, Iterable, Mapping
+from collections.abc import AsyncGenerator, Awaitable, Callable, Generator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -100,8 +100,9 @@ from zuinig.ledger.model import (
     Run,
 )
 from zuinig.meter.base import Measurement, Meter, Window
+from zuinig.run_context import run_context
 
-__all__ = ["ActiveRun", "Measuring", "Recorder", "measure", "tags_from_pairs"]
+__all__ = ["ActiveRun", "Measuring", "Recorder", "measure"]
 
 logger = logging.getLogger("zuinig")
 
@@ -321,6 +322,7 @@ class Recorder:
         command: str | None = None,
         context: Mapping[str, Any] | None = None,
         current: bool = True,
+        job_is_fallback: bool = False,
         parent_run_id: str | None = None,
     ) -> ActiveRun:
         """Open a run: record its ``running`` state, then open the meter's window.
@@ -331,23 +333,37 @@ class Recorder:
         the run goes on (its start may then be missing; :meth:`store_finished`
         inserts it).
 
-        ``current=False`` does not make the run the parent of runs begun later in
-        this thread or task (a generator's run is current only while its body runs).
-        ``parent_run_id`` names the parent when it is not the run current here (the
-        notebook's session run, open across cells that may each run in a context of
-        their own).
+        The run's tags are the scheduler and CI context of this process
+        (:func:`zuinig.run_context.run_context`: ``orchestrator``, ``dag``, ``task``, ...)
+        with ``tags`` over them: the caller's tags win.
+
+        Args:
+            job: the job's name.
+            tags: the caller's tags.
+            kind: what made the run (``KIND_*`` of :mod:`zuinig.ledger.model`).
+            command: the command line of a ``zuinig run``, secrets masked.
+            context: hints for the meter (see :meth:`zuinig.meter.base.Meter.begin`).
+            current: ``False`` does not make the run the parent of runs begun later
+                in this thread or task (a generator's run is current only while its
+                body runs).
+            job_is_fallback: ``job`` is a stand-in (a program's name, ``unnamed``):
+                a scheduler's name for the task (``dag.task``) replaces it.
+            parent_run_id: the parent run, when it is not the run current in this
+                thread or task nor ``ZUINIG_PARENT_RUN_ID`` (an xdist worker's session).
         """
+        found = run_context()
+        if job_is_fallback and found.job:
+            job = found.job
         run = Run(
             run_id=str(uuid.uuid4()),
             job=job,
             status=STATUS_RUNNING,
             started_at=datetime.now(UTC),
             kind=kind,
-            parent_run_id=parent_run_id
-            or _current_run_id.get()
-            or os.environ.get(PARENT_RUN_ENV)
-            or None,
-            tags=dict(tags or {}),
+            parent_run_id=(
+                parent_run_id or _current_run_id.get() or os.environ.get(PARENT_RUN_ENV) or None
+            ),
+            tags={**found.tags, **(tags or {})},
             command=command,
             **_provenance_fields(),
         )
@@ -1052,7 +1068,7 @@ class MeasureSpec:
         job = self.job or "unnamed"
         active: ActiveRun | None
         try:
-            active = self.recorder.begin(job, tags=self.tags)
+            active = self.recorder.begin(job, tags=self.tags, job_is_fallback=self.job is None)
         except Exception as error:
             _warn_once(f"zuinig: not measuring {job} ({_reason(error)})")
             active = None
@@ -1122,7 +1138,9 @@ def measure(
 
     Args:
         func: the function, when used as a bare decorator.
-        job: the job's name in the ledger; by default ``module.qualname`` of the function.
+        job: the job's name in the ledger; by default ``module.qualname`` of the function,
+            and for a ``with`` block the scheduler's name for the task (``dag.task`` in
+            Airflow, see :mod:`zuinig.run_context`), else ``unnamed``.
         tags: labels such as ``{"team": "ruimte"}``, for filters and reports.
         recorder: where to measure and store; the process-wide default reads settings.
 
@@ -1187,25 +1205,6 @@ def _check_tags(tags: Mapping[str, str] | None) -> dict[str, str]:
             raise TypeError(f"tag keys must be non-empty strings, got {key!r}")
         checked[key] = str(value)
     return checked
-
-
-def tags_from_pairs(pairs: Iterable[str]) -> dict[str, str]:
-    """``KEY=VALUE`` texts (``--tag`` options of the CLI and the notebook magic) to tags.
-
-    Raises:
-        ValueError: a text without ``=`` or with an empty key, or a key given twice
-            with different values; the message says how to write it.
-    """
-    tags: dict[str, str] = {}
-    for text in pairs:
-        key, sep, value = text.partition("=")
-        key = key.strip()
-        if not sep or not key:
-            raise ValueError(f"{text!r} is not key=value; write it as --tag team=ruimte")
-        if key in tags and tags[key] != value:
-            raise ValueError(f"tag {key!r} is given twice; give each key once")
-        tags[key] = value
-    return tags
 
 
 def _default_job_name(func: Callable[..., Any]) -> str:

@@ -61,9 +61,9 @@ from zuinig.measure import (
     Recorder,
     default_recorder,
     measure,
-    tags_from_pairs,
 )
 from zuinig.summary import Summary, summary_html, summary_line
+from zuinig.tags import tags_from_pairs
 
 if TYPE_CHECKING:
     from IPython.core.interactiveshell import ExecutionResult, InteractiveShell

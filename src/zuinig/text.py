@@ -56,6 +56,7 @@ __all__ = [
     "format_run_summary",
     "format_runs_json",
     "format_runs_table",
+    "method_words",
     "one_line",
 ]
 
@@ -133,7 +134,7 @@ def format_run_summary(run: Run) -> str:
         )
     if run.co2_kg is not None:
         figures.append(format_co2(run.co2_kg))
-    figures.append(_method_word(run) + _rule_words(run))
+    figures.append(method_words(run))
     if run.measurement_error:
         figures.append(f"not measured: {run.measurement_error}")
     return one_line(f"zuinig: run {run.run_id[:8]} ({run.job}): {', '.join(figures)}")
@@ -474,6 +475,12 @@ def _method_word(run: Run) -> str:
     if run.method_attribution in _EARLIER_RULES:
         word += f" ({run.method_attribution})"  # an earlier rule: not comparable with today's
     return word
+
+
+def method_words(run: Run) -> str:
+    """How a run's figures were obtained, in a few words: ``estimated, shared by CPU time
+    and memory held``, ``measured, the whole machine charged``, ``not measured``."""
+    return _method_word(run) + _rule_words(run)
 
 
 def energy_range(run: Run) -> tuple[float, float] | None:

@@ -32,6 +32,8 @@ KIND_CONVERT = "convert"  # ``zuinig convert``: the energy of converting a file
 KIND_DASK = "dask"  # ``zuinig.dask.measure``: a job on a Dask cluster, all processes together
 KIND_DASK_CLIENT = "dask-client"  # its client process's own share (a child of the dask run)
 KIND_DASK_WORKER = "dask-worker"  # one worker process's share (a child of the dask run)
+KIND_TEST = "test"  # one test's call under ``pytest --zuinig`` (job: the test's node id)
+KIND_TEST_SESSION = "test-session"  # a ``pytest --zuinig`` session: the parent of its tests
 
 #: Bench session states. Unlike a run, ``interrupted`` may be stored (Ctrl-C stops a
 #: session cleanly); a ``running`` row whose process is gone is also *shown* so.
