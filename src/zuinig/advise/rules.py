@@ -1818,7 +1818,8 @@ def _followed(
     records: Records,
     now: datetime,
 ) -> bool | None:
-    """Whether the new configuration is what the benchmark recommends for the old data."""
+    """Whether the new configuration is what the benchmark recommends for the old data:
+    the best one, or one tied with it (the advice names those together)."""
     profile = _profile(job, before, None, now)
     if profile is None or not profile.files:
         return None
@@ -1826,6 +1827,20 @@ def _followed(
     if view is None or not view.energies:
         return None
     best = min(view.energies, key=lambda c: (_median(view.energies[c]), c.label))
+    current, _ = _current_config(profile, view)
+    group = (
+        _tied_with_best(list(view.energies), _ratios_against(view, current))
+        if current is not None
+        else [best]
+    )
     formats, engine = after_config
-    family = {f for f, members in FORMAT_FAMILIES.items() if best.format in members}
-    return engine == best.engine and bool(formats) and set(formats) <= (family or {best.format})
+
+    def matches(config: _Config) -> bool:
+        family = {f for f, members in FORMAT_FAMILIES.items() if config.format in members}
+        return (
+            engine == config.engine
+            and bool(formats)
+            and set(formats) <= (family or {config.format})
+        )
+
+    return any(matches(config) for config in group)
