@@ -1039,3 +1039,23 @@ def test_switching_to_a_tied_engine_counts_as_following_the_advice(ledger: Ledge
     assert found.after == "parquet + polars"
     # The advice names DuckDB (the smaller change from pandas/default), tied with Polars.
     assert found.followed_recommendation is True
+
+
+def test_a_tiny_conversion_estimate_is_written_for_a_person(ledger: Ledger) -> None:
+    from zuinig.advise.text import format_advice
+
+    # A real small job's figures: tens of nanowatt-hours (Python would write 2.92e-08).
+    runs_over_days(ledger, "etl.verkopen.summarise", [3.0e-8] * 15, start=NOW - timedelta(days=30))
+    bench(
+        ledger,
+        {
+            CSV_PANDAS: [1.0e-8, 1.1e-8, 0.9e-8, 1.0e-8, 1.05e-8],
+            PARQUET_DUCKDB: [0.2e-8, 0.21e-8, 0.19e-8, 0.2e-8, 0.2e-8],
+        },
+        prepare_kwh={"parquet-zstd": 2.92e-8},
+    )
+    advice = advise(ledger, Settings(), now=NOW)
+    method = advice.recommendations[0].conversion_method or ""
+    assert "preparation of parquet-zstd (" in method and "kWh)" not in method, method
+    text = "\n".join(format_advice(advice))
+    assert re.search(r"\d[eE][-+]\d", text) is None, text

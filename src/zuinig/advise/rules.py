@@ -66,6 +66,7 @@ from zuinig.ledger.model import (
 )
 from zuinig.meter.base import InputFile
 from zuinig.text import format_energy
+from zuinig.units import format_number
 
 if TYPE_CHECKING:
     from zuinig.ledger.store import Ledger
@@ -1545,8 +1546,8 @@ def _conversion(
     factor = main.size_bytes / bench_current_bytes
     return prepared * factor, (
         f"estimated: the benchmark's preparation of {target.format} "
-        f"({prepared:.3g} kWh) scaled by file size (x{factor:.3g}); it wrote from a cached "
-        "Parquet copy, so reading a CSV source costs more"
+        f"({format_energy(prepared)}) scaled by file size (x{format_number(factor)}); it "
+        "wrote from a cached Parquet copy, so reading a CSV source costs more"
     )
 
 
