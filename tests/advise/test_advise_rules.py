@@ -938,6 +938,7 @@ def test_a_step_without_a_clear_saving_is_left_out(ledger: Ledger) -> None:
 
     text = "\n".join(format_advice(advise(ledger, Settings(), now=NOW)))
     assert "ladder" not in text  # one step: the recommendation itself says it all
+    assert "   effort: rewrite in DuckDB" in text
 
 
 TIED_A = [0.20e-3, 0.26e-3, 0.18e-3, 0.24e-3, 0.21e-3]

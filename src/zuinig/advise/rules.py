@@ -1303,14 +1303,11 @@ def _configuration_advice(
         config: _step(profile, view, current, config, ratios, assumptions, records, settings, model)
         for config in _ladder(view, current, ratios, best)
     }
-    found.setdefault(
-        best, _step(profile, view, current, best, ratios, assumptions, records, settings, model)
-    )
     top = dataclasses.replace(found[best], tied_with=tuple(c.label for c in tied))
     steps = tuple(
         top if config == best else step
         for config, step in found.items()
-        if step.ratio.has_interval and step.ratio.high < 1.0
+        if _clearly_less(ratios[config])  # a step is shown only when it saves clearly
     )
     notes = [*profile.notes]
     if top.storage_saved_bytes is not None:

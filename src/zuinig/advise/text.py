@@ -109,6 +109,8 @@ def _ladder(item: Recommendation) -> list[str]:
         lines.append("   ladder, cheapest change first:")
         for number, step in enumerate(item.steps, start=1):
             lines.extend(_step(number, step))
+    elif item.steps:
+        lines.append(f"   effort: {item.steps[0].effort_text}")
     if item.tied_with and item.recommended:
         lines.append(f"   tied: {tie_sentence([item.recommended, *item.tied_with])}")
     return lines
