@@ -32,8 +32,8 @@ import click
 
 from zuinig import __version__
 from zuinig.config import CONFIG_FILE_ENV, Settings, check_ledger_url, load_settings
-from zuinig.errors import UsageError, ZuinigError
-from zuinig.ledger.model import KIND_DASK, STATUSES, Run, RunFilter
+from zuinig.errors import BenchSessionNotFoundError, UsageError, ZuinigError
+from zuinig.ledger.model import KIND_DASK, STATUSES, BenchSession, Run, RunFilter
 from zuinig.safe_text import printable, printable_json
 from zuinig.text import (
     format_breakdown,
@@ -787,7 +787,7 @@ def bench_cmd(
         tags=dict(tags),
     )
     with state.open_ledger() as ledger:
-        earlier = ledger.get_bench_session(compare_with) if compare_with else None
+        earlier = _compared_session(ledger, compare_with) if compare_with else None
         matrix = None
         if earlier is not None:
             matrix = resolve_matrix(options)  # checked before anything runs
@@ -836,6 +836,18 @@ def bench_cmd(
         for line in regression.regression_lines(comparison):
             _echo(line, err=True)
         click.get_current_context().exit(1)
+
+
+def _compared_session(ledger: Ledger, session_id: str) -> BenchSession:
+    """The session ``--compare`` names, or one line saying where its id is found."""
+    try:
+        return ledger.get_bench_session(session_id)
+    except BenchSessionNotFoundError:
+        raise UsageError(
+            f"--compare {session_id!r}: no such bench session in this ledger; a session's id "
+            "is the word after 'zuinig bench' in its table's first line, or its --json "
+            "session_id"
+        ) from None
 
 
 @contextlib.contextmanager

@@ -130,7 +130,7 @@ def test_compare_refuses_bad_input_in_one_line_before_running(
     assert first.returncode == 0, first.stderr
     earlier = json.loads(first.stdout)["session_id"]
     cases = [
-        (["--compare", "ffffffff"], "ffffffff"),
+        (["--compare", "ffffffff"], "--compare 'ffffffff': no such bench session"),
         (["--compare", earlier, "--fail-if-worse", "lots"], "is not a percentage"),
         (["--fail-if-worse", "10"], "--fail-if-worse needs --compare"),
         (["--compare", earlier, "--formats", "csv"], "none of this bench's configurations"),
