@@ -32,8 +32,8 @@ import click
 
 from zuinig import __version__
 from zuinig.config import CONFIG_FILE_ENV, Settings, check_ledger_url, load_settings
-from zuinig.errors import UsageError, ZuinigError
-from zuinig.ledger.model import KIND_DASK, STATUSES, Run, RunFilter
+from zuinig.errors import BenchSessionNotFoundError, UsageError, ZuinigError
+from zuinig.ledger.model import KIND_DASK, STATUSES, BenchSession, Run, RunFilter
 from zuinig.safe_text import printable, printable_json
 from zuinig.tags import tags_from_pairs
 from zuinig.text import (
@@ -612,6 +612,19 @@ def _parse_threads_option(
         raise click.BadParameter(str(error), ctx, param) from None
 
 
+def _parse_percent_option(
+    ctx: click.Context | None, param: click.Parameter | None, value: str | None
+) -> float | None:
+    from zuinig.bench.regression import parse_percent
+
+    if value is None:
+        return None
+    try:
+        return parse_percent(value)
+    except UsageError as error:
+        raise click.BadParameter(str(error), ctx, param) from None
+
+
 @cli.command("bench")
 @click.option(
     "--workload",
@@ -692,6 +705,21 @@ def _parse_threads_option(
     metavar="DIR",
     help="Write results.json and SVG charts here.",
 )
+@click.option(
+    "--compare",
+    "compare_with",
+    metavar="SESSION_ID",
+    help="Also show each configuration's energy as a ratio to this earlier session's "
+    "(id or unique prefix; same data), with its 95% interval.",
+)
+@click.option(
+    "--fail-if-worse",
+    "fail_if_worse",
+    callback=_parse_percent_option,
+    metavar="PCT",
+    help="With --compare: exit 1 when a configuration is clearly worse by more than PCT "
+    "percent (its interval's lower end above 1 + PCT/100). For CI.",
+)
 @pass_state
 def bench_cmd(
     state: AppState,
@@ -712,20 +740,26 @@ def bench_cmd(
     tags: Mapping[str, str],
     as_json: bool,
     out: Path | None,
+    compare_with: str | None,
+    fail_if_worse: float | None,
 ) -> None:
     """Compare storage formats and engines: energy, time and storage, with statistics.
 
     \b
     Example:  zuinig bench --workload tpch --scale 0.1 --repeat 3
+    In CI:    zuinig bench --workload groupby --compare 3f2a9c1e --fail-if-worse 10
 
     Every configuration (format x engine x threads) runs in a fresh process per
     repetition, interleaved in a shuffled order; answers are checked against each
     other and a configuration with a wrong answer is disqualified. Ctrl-C stops
     cleanly, keeps the completed trials and exits with code 130.
     """
+    from zuinig.bench import regression
     from zuinig.bench import report as bench_report
-    from zuinig.bench.runner import BenchOptions, BenchRunner
+    from zuinig.bench.runner import BenchOptions, BenchRunner, resolve_matrix
 
+    if fail_if_worse is not None and compare_with is None:
+        raise UsageError("--fail-if-worse needs --compare SESSION_ID: the session to compare with")
     if (data is None) != (job is None):
         raise UsageError("your own data needs both --data FILE and --job module:function")
     if data is not None and workload is not None:
@@ -749,6 +783,12 @@ def bench_cmd(
         cwd=Path.cwd(),
         tags=dict(tags),
     )
+    with state.open_ledger() as ledger:
+        earlier = _compared_session(ledger, compare_with) if compare_with else None
+        matrix = None
+        if earlier is not None:
+            matrix = resolve_matrix(options)  # checked before anything runs
+            regression.check_comparable(earlier, matrix, str(data) if data else None)
     with state.open_ledger() as ledger, _bench_progress() as progress:
         runner = BenchRunner(
             options,
@@ -758,8 +798,17 @@ def bench_cmd(
             config_file=state.config,
             progress=progress,
         )
-        result = runner.run()
+        result = runner.run(matrix)
+        comparison = None
+        refused: UsageError | None = None
+        if earlier is not None and not result.interrupted:
+            try:
+                comparison = regression.compare_with_session(ledger, earlier, result, fail_if_worse)
+            except UsageError as error:
+                refused = error  # said after the results, which are stored and shown
     report = result.to_dict()
+    if comparison is not None:
+        report["comparison"] = comparison.to_dict()
     for line in bench_report.disqualified_warnings(report):
         _echo(line, err=True)
     if out is not None:
@@ -769,6 +818,8 @@ def bench_cmd(
         _echo_json(bench_report.format_json(report))
     else:
         _echo("\n".join(bench_report.format_table(report, per_query=per_query)))
+        if comparison is not None:
+            _echo("\n".join(["", *regression.format_comparison(comparison)]))
     if result.interrupted:
         _echo(
             f"zuinig: interrupted; {result.completed_trials} of {result.planned_trials} trials "
@@ -776,6 +827,24 @@ def bench_cmd(
             err=True,
         )
         click.get_current_context().exit(130)
+    if refused is not None:
+        raise refused
+    if comparison is not None and comparison.worse:
+        for line in regression.regression_lines(comparison):
+            _echo(line, err=True)
+        click.get_current_context().exit(1)
+
+
+def _compared_session(ledger: Ledger, session_id: str) -> BenchSession:
+    """The session ``--compare`` names, or one line saying where its id is found."""
+    try:
+        return ledger.get_bench_session(session_id)
+    except BenchSessionNotFoundError:
+        raise UsageError(
+            f"--compare {session_id!r}: no such bench session in this ledger; a session's id "
+            "is the word after 'zuinig bench' in its table's first line, or its --json "
+            "session_id"
+        ) from None
 
 
 @contextlib.contextmanager

@@ -147,6 +147,15 @@ def test_advise_recommends_parquet_and_shows_the_realised_saving(
     assert first["evidence"]["bench_session"] == report["session_id"]
     assert first["evidence"]["match"] == "same file"
     assert first["confidence"] in ("clear", "unclear", "indicative")
+    # The ladder on real measurements: only clear savings, the job's own engine first.
+    assert first["recommended"] not in first["tied_with"]
+    efforts = [step["effort"] for step in first["steps"]]
+    assert efforts == sorted(efforts, key=["one line", "rewrite"].index), efforts
+    for step in first["steps"]:
+        assert step["ratio_ci"][1] < 1.0 and step["saving_kwh_per_run"] > 0, step
+        assert (step["effort"] == "one line") == ("+ pandas/" in step["configuration"]), step
+    if first["steps"] and first["evidence"]["ratio_ci"][1] < 1.0:
+        assert first["steps"][-1]["configuration"] == first["recommended"]
 
     # The analyst switches: the job now imports the recommended engine and reads Parquet.
     engine = first["recommended"].split(" + ")[1].split("/")[0]

@@ -34,3 +34,21 @@ class ShortEngine(DuckDBEngine):
     def execute(self, query: str, data: PreparedData) -> pa.Table:
         table = super().execute(query, data)
         return table.slice(0, max(table.num_rows - 1, 0))
+
+
+class BurnEngine(DuckDBEngine):
+    """DuckDB, plus a busy loop of ``BENCH_HELPERS_BURN_S`` seconds of CPU per query (0 by
+    default): the same answers, more energy, as a code change that regresses would."""
+
+    name: ClassVar[str] = "burn"
+    modes: ClassVar[tuple[str, ...]] = ("default",)
+
+    def execute(self, query: str, data: PreparedData) -> pa.Table:
+        import os
+        import time
+
+        seconds = float(os.environ.get("BENCH_HELPERS_BURN_S", "0"))
+        end = time.process_time() + seconds
+        while time.process_time() < end:
+            pass
+        return super().execute(query, data)

@@ -66,6 +66,7 @@ from zuinig.ledger.model import (
 )
 from zuinig.meter.base import InputFile
 from zuinig.text import format_energy
+from zuinig.units import format_number
 
 if TYPE_CHECKING:
     from zuinig.ledger.store import Ledger
@@ -77,11 +78,13 @@ __all__ = [
     "Realised",
     "Recommendation",
     "Records",
+    "Step",
     "advise",
     "gather",
     "realised",
     "realised_savings",
     "recommend",
+    "tie_sentence",
 ]
 
 #: Engines the benchmark knows, in the order a job that loaded several is taken to use
@@ -123,6 +126,14 @@ KIND_THREADS = "threads"
 KIND_CODEC = "codec"
 KIND_STREAMING = "streaming"
 KIND_DTYPE = "dtype"
+
+#: The effort a step of the ladder asks: the job's code stays (another file format or
+#: codec, engine mode or thread count), or the job is written for another engine.
+EFFORT_ONE_LINE = "one line"
+EFFORT_REWRITE = "rewrite"
+#: Every bench format in one fixed order (each family's default codec first): the last
+#: way to choose between tied configurations, so that the choice is the same every time.
+_FORMAT_ORDER = tuple(f for family in FORMAT_FAMILIES.values() for f in family)
 
 _STARTED_AT = operator.attrgetter("started_at")
 _RUN_ID = operator.attrgetter("run_id")
@@ -303,6 +314,91 @@ class Evidence:
 
 
 @dataclass(frozen=True)
+class Step:
+    """One rung of a recommendation's ladder: a change and what it saves.
+
+    Energies in kWh, CO2e in kg, money in euro; every ``Range`` a 95% interval, worked
+    out as for the recommendation itself (see :mod:`zuinig.advise.savings`).
+
+    Attributes:
+        configuration: what to use, e.g. ``parquet-zstd + pandas/default x2``.
+        effort: :data:`EFFORT_ONE_LINE` (the same engine: another format or codec,
+            mode or thread count) or :data:`EFFORT_REWRITE` (another engine).
+        effort_text: the same in words, e.g. ``rewrite in DuckDB``.
+        ratio: its energy over the current configuration's in the benchmark.
+        ratio_text: the ratio in words.
+        saving_kwh_per_run, saving_kwh_per_month, saving_kwh_per_year: energy saved.
+        saving_co2_kg_per_year: the same in kg CO2e (``None`` without an intensity).
+        saving_eur_per_year: the same in euro (``None`` without a price).
+        storage_saved_bytes: bytes saved at rest (``None`` when the format stays).
+        storage_saving_kwh_per_year: energy of storing those bytes for a year.
+        conversion_kwh: one-off energy of converting the data (0 when the format stays).
+        conversion_method: how ``conversion_kwh`` was obtained.
+        payback_runs, payback_days: when the conversion is earned back.
+        confidence, confidence_text: how sure the saving is.
+        tied_with: configurations with no clear difference from this one.
+    """
+
+    configuration: str
+    effort: str
+    effort_text: str
+    ratio: Range
+    ratio_text: str
+    saving_kwh_per_run: Range
+    saving_kwh_per_month: Range
+    saving_kwh_per_year: Range
+    saving_co2_kg_per_year: Range | None
+    saving_eur_per_year: Range | None
+    storage_saved_bytes: float | None
+    storage_saving_kwh_per_year: float | None
+    conversion_kwh: float | None
+    conversion_method: str
+    payback_runs: float | None
+    payback_days: float | None
+    confidence: str
+    confidence_text: str
+    tied_with: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """One element of ``advise --json``'s ``steps`` (``*_ci`` keys hold ``[low, high]``)."""
+
+        def ci(item: Range | None) -> list[float] | None:
+            return item.as_list() if item else None
+
+        return {
+            "configuration": self.configuration,
+            "effort": self.effort,
+            "effort_text": self.effort_text,
+            "ratio": self.ratio.value,
+            "ratio_ci": ci(self.ratio),
+            "ratio_text": self.ratio_text,
+            "saving_kwh_per_run": self.saving_kwh_per_run.value,
+            "saving_kwh_per_run_ci": ci(self.saving_kwh_per_run),
+            "saving_kwh_per_month": self.saving_kwh_per_month.value,
+            "saving_kwh_per_month_ci": ci(self.saving_kwh_per_month),
+            "saving_kwh_per_year": self.saving_kwh_per_year.value,
+            "saving_kwh_per_year_ci": ci(self.saving_kwh_per_year),
+            "saving_co2_kg_per_year": self.saving_co2_kg_per_year.value
+            if self.saving_co2_kg_per_year
+            else None,
+            "saving_co2_kg_per_year_ci": ci(self.saving_co2_kg_per_year),
+            "saving_eur_per_year": self.saving_eur_per_year.value
+            if self.saving_eur_per_year
+            else None,
+            "saving_eur_per_year_ci": ci(self.saving_eur_per_year),
+            "storage_saved_bytes": self.storage_saved_bytes,
+            "storage_saving_kwh_per_year": self.storage_saving_kwh_per_year,
+            "conversion_kwh": self.conversion_kwh,
+            "conversion_method": self.conversion_method,
+            "payback_runs": self.payback_runs,
+            "payback_days": self.payback_days,
+            "confidence": self.confidence,
+            "confidence_text": self.confidence_text,
+            "tied_with": list(self.tied_with),
+        }
+
+
+@dataclass(frozen=True)
 class Recommendation:
     """One piece of advice for one job, with its figures and how sure they are.
 
@@ -336,6 +432,13 @@ class Recommendation:
         evidence: the benchmark behind it.
         command: a command to run (``bench`` advice).
         notes: assumptions and methods, in words.
+        steps: for ``configuration`` advice, the ladder: each change that saves clearly,
+            cheapest first (the job's engine kept, then another engine); the last is
+            ``recommended`` when it saves clearly.
+        tied_with: configurations with no clear difference from ``recommended`` (their
+            intervals overlap the best one's); ``recommended`` is the smallest change
+            among them, not the lowest median, so the advice does not flip between
+            benches.
     """
 
     job: str
@@ -363,6 +466,8 @@ class Recommendation:
     evidence: Evidence | None = None
     command: str | None = None
     notes: tuple[str, ...] = ()
+    steps: tuple[Step, ...] = ()
+    tied_with: tuple[str, ...] = ()
 
     @property
     def yearly_kwh(self) -> float:
@@ -413,6 +518,8 @@ class Recommendation:
             "evidence": self.evidence.to_dict() if self.evidence else None,
             "command": self.command,
             "notes": list(self.notes),
+            "steps": [step.to_dict() for step in self.steps],
+            "tied_with": list(self.tied_with),
         }
 
 
@@ -1186,53 +1293,216 @@ def _configuration_advice(
 ) -> Recommendation | None:
     main = profile.main_file
     assert main is not None
-    best = min(view.energies, key=lambda c: (_median(view.energies[c]), c.label))
+    ratios = _ratios_against(view, current)
+    group = _tied_with_best(list(view.energies), ratios)
+    best = _representative(group, current)
     if best == current:
-        return None
-    ratio = stats.ratio_ci(view.energies[best], view.energies[current])
-    per_run = savings.saving_per_run(profile.energy, ratio)
-    per_month, per_year, co2, eur = _yearly(per_run, profile, settings)
+        return None  # the job's own configuration is as good as any measured
+    tied = tuple(c for c in _by_change(group, current) if c != best)
+    found = {
+        config: _step(profile, view, current, config, ratios, assumptions, records, settings, model)
+        for config in _ladder(view, current, ratios, best)
+    }
+    top = dataclasses.replace(found[best], tied_with=tuple(c.label for c in tied))
+    steps = tuple(
+        top if config == best else step
+        for config, step in found.items()
+        if _clearly_less(ratios[config])  # a step is shown only when it saves clearly
+    )
     notes = [*profile.notes]
-    storage_saved: float | None = None
-    storage_kwh: float | None = None
-    cur_bytes = view.storage_bytes.get(current.format)
-    new_bytes = view.storage_bytes.get(best.format)
-    if best.format != current.format and cur_bytes and new_bytes:
-        storage_saved = main.size_bytes - scaled_size_bytes(main.size_bytes, cur_bytes, new_bytes)
-        storage_kwh = model.kwh_per_year(storage_saved)
+    if top.storage_saved_bytes is not None:
         notes.append(
             f"storage at rest: {model.describe()}; saved only once the old "
             f"{main.format} file is removed (convert never deletes it)"
         )
-    conversion_kwh, conversion_method = _conversion(main, best, view, cur_bytes, records)
-    runs, days = savings.payback(
-        conversion_kwh if best.format != current.format else 0.0,
-        per_run.value,
-        per_year.value + (storage_kwh or 0.0),
-    )
-    caveats = _caveats(profile, view, assumptions, best)
-    confidence, confidence_text = savings.confidence_of(per_run, caveats)
+    ratio = top.ratio
     evidence = Evidence(
         session_id=view.session.session_id,
         data=str(view.session.config.get("data") or view.session.label or view.session.workload),
         match=view.match,
         repeats=(len(view.energies[best]), len(view.energies[current])),
         method=view.method_text(),
-        ratio=Range.of(ratio),
-        ratio_text=stats.describe_ratio(ratio, current.label),
+        ratio=ratio,
+        ratio_text=top.ratio_text,
         calls=_calls_text(view.phase),
     )
+    per_year = top.saving_kwh_per_year
     text = (
         f"switch from {profile.label} ({current.label} in the benchmark) to {best.label}: "
-        f"{stats.describe_ratio(ratio, current.label)}; expected saving "
+        f"{top.ratio_text}; expected saving "
         f"{format_energy(per_year.value)} per year ({format_energy(per_year.low)} to "
         f"{format_energy(per_year.high)})"
     )
+    if tied:
+        text += f"; {tie_sentence([best.label, *top.tied_with])}"
     return Recommendation(
         **base,
         kind=KIND_CONFIGURATION,
         recommended=best.label,
         text=text,
+        saving_kwh_per_run=top.saving_kwh_per_run,
+        saving_kwh_per_month=top.saving_kwh_per_month,
+        saving_kwh_per_year=per_year,
+        saving_co2_kg_per_year=top.saving_co2_kg_per_year,
+        saving_eur_per_year=top.saving_eur_per_year,
+        storage_saved_bytes=top.storage_saved_bytes,
+        storage_saving_kwh_per_year=top.storage_saving_kwh_per_year,
+        conversion_kwh=top.conversion_kwh,
+        conversion_method=top.conversion_method,
+        payback_runs=top.payback_runs,
+        payback_days=top.payback_days,
+        confidence=top.confidence,
+        confidence_text=top.confidence_text,
+        evidence=evidence,
+        notes=tuple(notes),
+        steps=steps,
+        tied_with=top.tied_with,
+    )
+
+
+def tie_sentence(labels: Sequence[str]) -> str:
+    """Configurations with no clear difference between them, named together."""
+    return f"{' or '.join(labels)}: no clear difference between them; pick the one your team knows"
+
+
+def _ratios_against(view: _BenchView, current: _Config) -> dict[_Config, stats.Estimate]:
+    """Every measured configuration's energy over the current one's (fixed seed)."""
+    return {
+        config: stats.ratio_ci(energies, view.energies[current])
+        for config, energies in view.energies.items()
+    }
+
+
+def _overlaps(one: stats.Estimate, other: stats.Estimate) -> bool:
+    return one.low <= other.high and other.low <= one.high
+
+
+def _tied_with_best(
+    pool: Sequence[_Config], ratios: Mapping[_Config, stats.Estimate]
+) -> list[_Config]:
+    """The configuration with the lowest median and those whose interval overlaps its
+    interval: no clear difference between them, so none is named the winner."""
+    best = min(pool, key=lambda c: (ratios[c].value, c.label))
+    return [c for c in pool if _overlaps(ratios[c], ratios[best])]
+
+
+def _change_key(config: _Config, current: _Config) -> tuple[Any, ...]:
+    """How big a change ``config`` is from ``current``: engine first, then format, mode,
+    threads; then a fixed order (formats as :data:`FORMAT_FAMILIES` lists them, default
+    codec first; then the label), so that the choice never depends on noise."""
+    order = _FORMAT_ORDER.index(config.format) if config.format in _FORMAT_ORDER else None
+    return (
+        config.engine != current.engine,
+        config.format != current.format,
+        config.mode != current.mode,
+        config.threads != current.threads,
+        order is None,
+        order or 0,
+        config.label,
+    )
+
+
+def _by_change(configs: Iterable[_Config], current: _Config) -> list[_Config]:
+    return sorted(configs, key=lambda c: _change_key(c, current))
+
+
+def _representative(group: Sequence[_Config], current: _Config) -> _Config:
+    """The one of tied configurations to advise: the smallest change from the job's
+    (its own configuration when that is among them). Not the lowest median: between
+    tied configurations that is noise, and the advice would flip from bench to bench."""
+    return _by_change(group, current)[0]
+
+
+def _ladder(
+    view: _BenchView,
+    current: _Config,
+    ratios: Mapping[_Config, stats.Estimate],
+    best: _Config,
+) -> list[_Config]:
+    """The steps towards ``best``, cheapest first: the best change that keeps the
+    job's engine (other format or codec, mode or threads: "same code, one line") when
+    it saves clearly, then ``best`` itself when it takes another engine."""
+    steps: list[_Config] = []
+    if best.engine != current.engine:
+        same_engine = [
+            c
+            for c in view.energies
+            if c != current and c.engine == current.engine and _clearly_less(ratios[c])
+        ]
+        if same_engine:
+            steps.append(_representative(_tied_with_best(same_engine, ratios), current))
+    steps.append(best)
+    return steps
+
+
+def _clearly_less(ratio: stats.Estimate) -> bool:
+    return ratio.has_interval and ratio.high < 1.0
+
+
+#: How engines are named to people.
+_ENGINE_NAMES: Mapping[str, str] = {"pandas": "pandas", "polars": "Polars", "duckdb": "DuckDB"}
+
+
+def _effort(config: _Config, current: _Config) -> tuple[str, str]:
+    """The effort a change asks, as a word and in words."""
+    if config.engine != current.engine:
+        name = _ENGINE_NAMES.get(config.engine, config.engine)
+        mode = f" ({config.mode})" if config.mode != "default" else ""
+        return EFFORT_REWRITE, f"rewrite in {name}{mode}"
+    if config.format != current.format:
+        return EFFORT_ONE_LINE, (
+            f"same code, one line: read {config.format} instead of {current.format} "
+            "(convert the file once with zuinig convert)"
+        )
+    changes = []
+    if config.mode != current.mode:
+        changes.append(f"mode {config.mode}")
+    if config.threads != current.threads:
+        changes.append(f"{config.threads} thread(s)")
+    return EFFORT_ONE_LINE, f"same code, one setting: {' and '.join(changes)}"
+
+
+def _step(
+    profile: _Profile,
+    view: _BenchView,
+    current: _Config,
+    target: _Config,
+    ratios: Mapping[_Config, stats.Estimate],
+    assumptions: Sequence[str],
+    records: Records,
+    settings: Settings,
+    model: StorageModel,
+) -> Step:
+    """The savings of changing from ``current`` to ``target``, with their intervals."""
+    main = profile.main_file
+    assert main is not None
+    ratio = ratios[target]
+    per_run = savings.saving_per_run(profile.energy, ratio)
+    per_month, per_year, co2, eur = _yearly(per_run, profile, settings)
+    storage_saved: float | None = None
+    storage_kwh: float | None = None
+    cur_bytes = view.storage_bytes.get(current.format)
+    new_bytes = view.storage_bytes.get(target.format)
+    converts = target.format != current.format
+    if converts and cur_bytes and new_bytes:
+        storage_saved = main.size_bytes - scaled_size_bytes(main.size_bytes, cur_bytes, new_bytes)
+        storage_kwh = model.kwh_per_year(storage_saved)
+    conversion_kwh, conversion_method = _conversion(main, target, view, cur_bytes, records)
+    if not converts:
+        conversion_kwh, conversion_method = 0.0, "no conversion: the format stays"
+    runs, days = savings.payback(
+        conversion_kwh, per_run.value, per_year.value + (storage_kwh or 0.0)
+    )
+    confidence, confidence_text = savings.confidence_of(
+        per_run, _caveats(profile, view, assumptions, target)
+    )
+    effort, effort_text = _effort(target, current)
+    return Step(
+        configuration=target.label,
+        effort=effort,
+        effort_text=effort_text,
+        ratio=Range.of(ratio),
+        ratio_text=stats.describe_ratio(ratio, current.label),
         saving_kwh_per_run=per_run,
         saving_kwh_per_month=per_month,
         saving_kwh_per_year=per_year,
@@ -1240,16 +1510,12 @@ def _configuration_advice(
         saving_eur_per_year=eur,
         storage_saved_bytes=storage_saved,
         storage_saving_kwh_per_year=storage_kwh,
-        conversion_kwh=conversion_kwh if best.format != current.format else 0.0,
-        conversion_method=conversion_method
-        if best.format != current.format
-        else "no conversion: the format stays",
+        conversion_kwh=conversion_kwh,
+        conversion_method=conversion_method,
         payback_runs=runs,
         payback_days=days,
         confidence=confidence,
         confidence_text=confidence_text,
-        evidence=evidence,
-        notes=tuple(notes),
     )
 
 
@@ -1277,8 +1543,8 @@ def _conversion(
     factor = main.size_bytes / bench_current_bytes
     return prepared * factor, (
         f"estimated: the benchmark's preparation of {target.format} "
-        f"({prepared:.3g} kWh) scaled by file size (x{factor:.3g}); it wrote from a cached "
-        "Parquet copy, so reading a CSV source costs more"
+        f"({format_energy(prepared)}) scaled by file size (x{format_number(factor)}); it "
+        "wrote from a cached Parquet copy, so reading a CSV source costs more"
     )
 
 
@@ -1550,7 +1816,8 @@ def _followed(
     records: Records,
     now: datetime,
 ) -> bool | None:
-    """Whether the new configuration is what the benchmark recommends for the old data."""
+    """Whether the new configuration is what the benchmark recommends for the old data:
+    the best one, or one tied with it (the advice names those together)."""
     profile = _profile(job, before, None, now)
     if profile is None or not profile.files:
         return None
@@ -1558,6 +1825,20 @@ def _followed(
     if view is None or not view.energies:
         return None
     best = min(view.energies, key=lambda c: (_median(view.energies[c]), c.label))
+    current, _ = _current_config(profile, view)
+    group = (
+        _tied_with_best(list(view.energies), _ratios_against(view, current))
+        if current is not None
+        else [best]
+    )
     formats, engine = after_config
-    family = {f for f, members in FORMAT_FAMILIES.items() if best.format in members}
-    return engine == best.engine and bool(formats) and set(formats) <= (family or {best.format})
+
+    def matches(config: _Config) -> bool:
+        family = {f for f, members in FORMAT_FAMILIES.items() if config.format in members}
+        return (
+            engine == config.engine
+            and bool(formats)
+            and set(formats) <= (family or {config.format})
+        )
+
+    return any(matches(config) for config in group)

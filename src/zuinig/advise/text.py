@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import PurePath
 
-from zuinig.advise.rules import Advice, Realised, Recommendation
+from zuinig.advise.rules import Advice, Realised, Recommendation, Step, tie_sentence
 from zuinig.advise.savings import Range
 from zuinig.text import format_co2, format_energy, format_energy_range
 from zuinig.units import format_number
@@ -86,6 +86,7 @@ def _recommendation(number: int, item: Recommendation) -> list[str]:
             else "unknown days"
         )
         lines.append(f"   payback: {runs}, {days}")
+    lines.extend(_ladder(item))
     if item.evidence:
         evidence = item.evidence
         lines.append(
@@ -99,6 +100,45 @@ def _recommendation(number: int, item: Recommendation) -> list[str]:
         lines.append(f"   run: {item.command}")
     lines.extend(f"   note: {note}" for note in item.notes)
     return lines
+
+
+def _ladder(item: Recommendation) -> list[str]:
+    """The steps, cheapest change first, one or two lines each; then the tie."""
+    lines = []
+    if len(item.steps) > 1 or (item.steps and item.steps[0].configuration != item.recommended):
+        lines.append("   ladder, cheapest change first:")
+        for number, step in enumerate(item.steps, start=1):
+            lines.extend(_step(number, step))
+    elif item.steps:
+        lines.append(f"   effort: {item.steps[0].effort_text}")
+    if item.tied_with and item.recommended:
+        lines.append(f"   tied: {tie_sentence([item.recommended, *item.tied_with])}")
+    return lines
+
+
+def _step(number: int, step: Step) -> list[str]:
+    factor = _factor(step.ratio)
+    payback = ""
+    if step.payback_runs is not None:
+        payback = f"; payback {format_number(step.payback_runs)} runs"
+    storage = ""
+    if step.storage_saved_bytes is not None:
+        storage = f"; {_bytes(step.storage_saved_bytes)} less at rest"
+    return [
+        f"     {number}. {step.configuration} ({step.effort_text}): {factor}",
+        f"        saves {_energy(step.saving_kwh_per_run)} per run, "
+        f"{_energy(step.saving_kwh_per_year)} per year{storage}{payback}",
+    ]
+
+
+def _factor(ratio: Range) -> str:
+    """``2.2x less energy (1.8x to 2.5x)`` for a ratio below 1."""
+    if ratio.value >= 1:
+        return f"{format_number(ratio.value)}x the energy"
+    text = f"{format_number(1 / ratio.value)}x less energy"
+    if ratio.has_interval and ratio.low < ratio.high:
+        text += f" ({format_number(1 / ratio.high)}x to {format_number(1 / ratio.low)}x)"
+    return text
 
 
 def _realised(found: Realised) -> list[str]:

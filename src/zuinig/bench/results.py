@@ -428,6 +428,27 @@ def _totals(
     return rows
 
 
+def energy_totals(
+    observations: Iterable[Observation], queries: Sequence[str]
+) -> dict[Configuration, list[float]]:
+    """Per configuration, its energy per repetition summed over ``queries`` (kWh).
+
+    Counted as the totals rows count them: only usable measured steps, only
+    repetitions in which every query succeeded; a configuration with none is left out.
+    """
+    observed = list(observations)
+    found: dict[Configuration, list[float]] = {}
+    for config in sorted({o.config for o in observed if o.usable}):
+        sums = [
+            energy
+            for total in _repetition_totals(config, queries, observed)
+            if (energy := total["energy_kwh"]) is not None
+        ]
+        if sums:
+            found[config] = sums
+    return found
+
+
 def _repetition_totals(
     config: Configuration, queries: Sequence[str], observed: Sequence[Observation]
 ) -> list[dict[str, float | None]]:

@@ -692,6 +692,8 @@ class BenchReport:
         planned_trials: trial processes planned.
         wall_s: wall-clock time of the whole session (s).
         notes: sentences to show with the figures.
+        observations: every step of every trial, as summarised (for ``--compare``;
+            not part of the JSON).
     """
 
     session: BenchSession
@@ -704,6 +706,7 @@ class BenchReport:
     planned_trials: int = 0
     wall_s: float = 0.0
     notes: list[str] = field(default_factory=list)
+    observations: list[Observation] = field(default_factory=list)
 
     @property
     def interrupted(self) -> bool:
@@ -846,6 +849,7 @@ class BenchRunner:
             planned_trials=total,
             wall_s=time.monotonic() - started,
             notes=[*matrix.workload.notes, *self._notes],
+            observations=list(self._observations),
         )
         report.session = replace(
             session,
