@@ -28,7 +28,14 @@ from zuinig.units import (
     format_number,
 )
 
-__all__ = ["Summary", "summary_html", "summary_line", "summary_markdown", "summary_rows"]
+__all__ = [
+    "ShownAsSummary",
+    "Summary",
+    "summary_html",
+    "summary_line",
+    "summary_markdown",
+    "summary_rows",
+]
 
 
 @dataclass(frozen=True)
@@ -129,3 +136,26 @@ def summary_markdown(summary: Summary) -> str:
         for label, value in summary_rows(summary)
     ]
     return "\n".join(lines)
+
+
+class ShownAsSummary:
+    """Mixin: a record that has a :class:`Summary` shows as it in a notebook.
+
+    IPython's rich display protocol asks for ``_repr_html_`` and ``_repr_markdown_``;
+    both are the same table, so a record (``Run``, ``Measurement``) only says what its
+    summary is.
+    """
+
+    __slots__ = ()
+
+    def summary(self) -> Summary:
+        """The figures a person reads first (each record says which)."""
+        raise NotImplementedError
+
+    def _repr_html_(self) -> str:
+        """How a notebook shows the record: a small table."""
+        return summary_html(self.summary())
+
+    def _repr_markdown_(self) -> str:
+        """The same table in Markdown."""
+        return summary_markdown(self.summary())

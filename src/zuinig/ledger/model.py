@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import Any, NamedTuple, TypeVar
 
 from zuinig.meter.base import InputFile, Measurement, Method
-from zuinig.summary import Summary, summary_html, summary_markdown
+from zuinig.summary import ShownAsSummary, Summary
 
 STATUS_RUNNING = "running"
 STATUS_OK = "ok"
@@ -78,7 +78,7 @@ class Provenance:
 
 
 @dataclass(frozen=True)
-class Run:
+class Run(ShownAsSummary):
     """One measured call of a job, as stored in the ledger.
 
     Units are in the names; see :class:`zuinig.meter.base.Measurement`. The
@@ -198,14 +198,6 @@ class Run:
             status=self.status,
             measurement_error=self.measurement_error,
         )
-
-    def _repr_html_(self) -> str:
-        """How a notebook shows a run: a small table (IPython's rich display protocol)."""
-        return summary_html(self.summary())
-
-    def _repr_markdown_(self) -> str:
-        """The same table in Markdown (IPython's rich display protocol)."""
-        return summary_markdown(self.summary())
 
     def method(self) -> Method | None:
         """The flattened method, rebuilt."""

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from zuinig.summary import Summary, summary_html, summary_markdown
+from zuinig.summary import ShownAsSummary, Summary
 from zuinig.units import plain_number
 
 #: CPU methods, from best to worst evidence.
@@ -193,7 +193,7 @@ class InputFile:
 
 
 @dataclass(frozen=True)
-class Measurement:
+class Measurement(ShownAsSummary):
     """The energy, CO2e and resource use of one window of work.
 
     Attributes:
@@ -277,14 +277,6 @@ class Measurement:
             duration_s=self.duration_s,
             measurement_error=self.measurement_error,
         )
-
-    def _repr_html_(self) -> str:
-        """How a notebook shows a measurement: a small table (IPython's rich display protocol)."""
-        return summary_html(self.summary())
-
-    def _repr_markdown_(self) -> str:
-        """The same table in Markdown (IPython's rich display protocol)."""
-        return summary_markdown(self.summary())
 
 
 class Window(abc.ABC):
