@@ -372,28 +372,7 @@ class Step:
             "ratio": self.ratio.value,
             "ratio_ci": ci(self.ratio),
             "ratio_text": self.ratio_text,
-            "saving_kwh_per_run": self.saving_kwh_per_run.value,
-            "saving_kwh_per_run_ci": ci(self.saving_kwh_per_run),
-            "saving_kwh_per_month": self.saving_kwh_per_month.value,
-            "saving_kwh_per_month_ci": ci(self.saving_kwh_per_month),
-            "saving_kwh_per_year": self.saving_kwh_per_year.value,
-            "saving_kwh_per_year_ci": ci(self.saving_kwh_per_year),
-            "saving_co2_kg_per_year": self.saving_co2_kg_per_year.value
-            if self.saving_co2_kg_per_year
-            else None,
-            "saving_co2_kg_per_year_ci": ci(self.saving_co2_kg_per_year),
-            "saving_eur_per_year": self.saving_eur_per_year.value
-            if self.saving_eur_per_year
-            else None,
-            "saving_eur_per_year_ci": ci(self.saving_eur_per_year),
-            "storage_saved_bytes": self.storage_saved_bytes,
-            "storage_saving_kwh_per_year": self.storage_saving_kwh_per_year,
-            "conversion_kwh": self.conversion_kwh,
-            "conversion_method": self.conversion_method,
-            "payback_runs": self.payback_runs,
-            "payback_days": self.payback_days,
-            "confidence": self.confidence,
-            "confidence_text": self.confidence_text,
+            **_savings_fields(self),
             "tied_with": list(self.tied_with),
         }
 
@@ -497,30 +476,48 @@ class Recommendation:
             "energy_kwh_per_run_ci": ci(self.energy_kwh_per_run),
             "runs_per_month": self.runs_per_month,
             "window_days": self.window_days,
-            "saving_kwh_per_run": value(self.saving_kwh_per_run),
-            "saving_kwh_per_run_ci": ci(self.saving_kwh_per_run),
-            "saving_kwh_per_month": value(self.saving_kwh_per_month),
-            "saving_kwh_per_month_ci": ci(self.saving_kwh_per_month),
-            "saving_kwh_per_year": value(self.saving_kwh_per_year),
-            "saving_kwh_per_year_ci": ci(self.saving_kwh_per_year),
-            "saving_co2_kg_per_year": value(self.saving_co2_kg_per_year),
-            "saving_co2_kg_per_year_ci": ci(self.saving_co2_kg_per_year),
-            "saving_eur_per_year": value(self.saving_eur_per_year),
-            "saving_eur_per_year_ci": ci(self.saving_eur_per_year),
-            "storage_saved_bytes": self.storage_saved_bytes,
-            "storage_saving_kwh_per_year": self.storage_saving_kwh_per_year,
-            "conversion_kwh": self.conversion_kwh,
-            "conversion_method": self.conversion_method,
-            "payback_runs": self.payback_runs,
-            "payback_days": self.payback_days,
-            "confidence": self.confidence,
-            "confidence_text": self.confidence_text,
+            **_savings_fields(self),
             "evidence": self.evidence.to_dict() if self.evidence else None,
             "command": self.command,
             "notes": list(self.notes),
             "steps": [step.to_dict() for step in self.steps],
             "tied_with": list(self.tied_with),
         }
+
+
+def _savings_fields(item: Step | Recommendation) -> dict[str, Any]:
+    """The savings keys a step and a recommendation share in ``advise --json``.
+
+    ``*_ci`` keys hold ``[low, high]``; a missing figure is ``None``.
+    """
+
+    def value(figure: Range | None) -> float | None:
+        return figure.value if figure else None
+
+    def ci(figure: Range | None) -> list[float] | None:
+        return figure.as_list() if figure else None
+
+    fields: dict[str, Any] = {}
+    for name in (
+        "saving_kwh_per_run",
+        "saving_kwh_per_month",
+        "saving_kwh_per_year",
+        "saving_co2_kg_per_year",
+        "saving_eur_per_year",
+    ):
+        figure = getattr(item, name)
+        fields[name] = value(figure)
+        fields[f"{name}_ci"] = ci(figure)
+    return fields | {
+        "storage_saved_bytes": item.storage_saved_bytes,
+        "storage_saving_kwh_per_year": item.storage_saving_kwh_per_year,
+        "conversion_kwh": item.conversion_kwh,
+        "conversion_method": item.conversion_method,
+        "payback_runs": item.payback_runs,
+        "payback_days": item.payback_days,
+        "confidence": item.confidence,
+        "confidence_text": item.confidence_text,
+    }
 
 
 @dataclass(frozen=True)
