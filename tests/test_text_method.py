@@ -99,3 +99,21 @@ def test_describe_writes_no_exponent_notation() -> None:
         method, cpu_tdp_is_generic=True, cpu_coefficients=CCF_EPYC
     ).describe()
     assert not EXPONENT.search(generic) and "0.00002 W, not used" in generic
+
+
+def test_describe_names_the_market_based_factor_beside_the_location_based_one() -> None:
+    method = Method(
+        meter="replay",
+        cpu_method="cpu_load",
+        intensity_g_per_kwh=374.0,
+        intensity_source="CO2emissiefactoren.nl 2024, grid mix",
+        market_intensity_g_per_kwh=0.0,
+        market_intensity_source="contract: wind NL with GvO",
+    )
+    words = method.describe()
+    assert "374 g/kWh (CO2emissiefactoren.nl 2024, grid mix)" in words
+    assert "market-based 0 g/kWh (contract: wind NL with GvO)" in words
+    assert (
+        "market-based"
+        not in dataclasses.replace(method, market_intensity_g_per_kwh=None).describe()
+    )
