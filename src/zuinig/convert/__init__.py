@@ -18,7 +18,9 @@ can be applied without risk to the data:
   the files of a conversion that was killed (nothing can remove those at the time) are
   removed by the next conversion or export into that folder, once an hour old and
   unlocked. The target must be a regular file (or none): a device or named pipe is
-  refused, as the written file is read back to verify it.
+  refused, as the written file is read back to verify it. A symbolic link as the target
+  (with ``force``) is kept and the file it names replaced, as for every file zuinig
+  writes.
 * **It keeps the data as private as the source.** The target gets the source's
   permission bits, limited to those a new file gets (the umask): a 600 source gives a
   600 target, a 644 source a 644 target under the usual umask 022.

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
+from zuinig.atomic import TargetNotWritableError, atomic_path
 from zuinig.convert.model import ConversionResult, Plan, ProgressCallback, Written, no_progress
 from zuinig.convert.plan import make_plan
 from zuinig.convert.read import TypeMismatch, retry_types
+from zuinig.convert.text import bad, os_reason
 from zuinig.convert.verify import verify
-from zuinig.convert.write import create_temp, publish, write_target
+from zuinig.convert.write import write_target
 from zuinig.errors import ConversionError
 from zuinig.ledger.model import KIND_CONVERT
 
@@ -109,19 +112,47 @@ def _convert(plan: Plan, progress: ProgressCallback) -> Written:
     attempts = 0
     while column_types is None or attempts <= len(column_types) + 1:
         attempts += 1
-        temporary = create_temp(plan.target)
-        temp = temporary.path
         try:
-            written = write_target(plan, temp, column_types, progress)
-            written.type_scan = scanned
-            temporary.fsync()
-            verify(plan, temp, written, progress)
-            publish(temporary, plan)
-            return written
-        except TypeMismatch as mismatch:
-            temporary.discard()  # before the next attempt makes another
+            return _write_verified(plan, column_types, scanned, progress)
+        except TypeMismatch as mismatch:  # its temporary file is gone already
             scanned = True
             column_types = retry_types(plan.source, column_types, mismatch, progress)
-        finally:
-            temporary.discard()  # published or not, the temporary name is gone
     raise ConversionError(f"cannot find column types that read {plan.source.path}")
+
+
+def _write_verified(
+    plan: Plan,
+    column_types: Mapping[str, pa.DataType] | None,
+    scanned: bool,
+    progress: ProgressCallback,
+) -> Written:
+    """One attempt: write a temporary file beside the target with :mod:`zuinig.atomic`,
+    read it back to verify it, and only then put it in place.
+
+    Without ``force`` it never replaces a file, not even one that appeared meanwhile.
+    The target gets the source's permission bits, limited to those a new file gets (the
+    umask): a 600 source gives a 600 target, so converting never opens data up.
+    """
+    target = plan.target
+    written: Written | None = None
+    try:
+        with atomic_path(target, mode=plan.source.mode, replace=plan.force, streams=False) as temp:
+            written = write_target(plan, temp, column_types, progress)
+            written.type_scan = scanned
+            verify(plan, temp, written, progress)
+    except FileExistsError:
+        raise bad(f"{target} appeared while converting; use --force to replace it") from None
+    except TargetNotWritableError as error:  # became a device or pipe after planning
+        raise bad(str(error)) from None
+    except OSError as error:
+        # The writer and verification turn their own OSErrors into ConversionErrors:
+        # before a write this is the temporary file, after it the sync or the rename.
+        if written is None:
+            raise bad(
+                f"cannot create a file in {target.parent}: {os_reason(error)}; "
+                "give --out a place you can write"
+            ) from error
+        raise ConversionError(
+            f"cannot move the converted file to {target}: {os_reason(error)}"
+        ) from error
+    return written

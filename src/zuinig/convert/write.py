@@ -4,18 +4,16 @@ from __future__ import annotations
 
 import contextlib
 import gzip
-import stat
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from zuinig.atomic import Temporary, sweep_stale_temporaries
 from zuinig.bench.formats import GZIP_LEVEL, Format
 from zuinig.convert.digest import ColumnDigest
 from zuinig.convert.model import Plan, ProgressCallback, Source, Written
 from zuinig.convert.read import TypeMismatch, open_source
-from zuinig.convert.text import arrow_reason, bad, encoding_reason, os_reason
+from zuinig.convert.text import arrow_reason, bad, encoding_reason
 from zuinig.errors import ConversionError
 
 if TYPE_CHECKING:
@@ -291,34 +289,3 @@ def open_writer(
             )
             csv_writer = stack.enter_context(pa_csv.CSVWriter(sink, schema))
             yield csv_writer.write_batch
-
-
-def create_temp(target: Path) -> Temporary:
-    """A new, hidden, locked file beside ``target`` (:class:`zuinig.atomic.Temporary`),
-    after removing the ones killed conversions left there."""
-    sweep_stale_temporaries(target.parent)
-    try:
-        return Temporary.beside(target)
-    except OSError as error:
-        raise bad(
-            f"cannot create a file in {target.parent}: {os_reason(error)}; "
-            "give --out a place you can write"
-        ) from error
-
-
-def publish(temporary: Temporary, plan: Plan) -> None:
-    """Move the verified file to the target; without ``force``, never over a file.
-
-    The target gets the source's permission bits, limited to those a new file gets
-    (the umask): a 600 source gives a 600 target, so converting never opens data up.
-    """
-    target = plan.target
-    mode = plan.source.mode & stat.S_IMODE(temporary.path.stat().st_mode)
-    try:
-        temporary.publish(target, replace=plan.force, mode=mode)
-    except FileExistsError:
-        raise bad(f"{target} appeared while converting; use --force to replace it") from None
-    except OSError as error:
-        raise ConversionError(
-            f"cannot move the converted file to {target}: {os_reason(error)}"
-        ) from error
