@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
+
+from zuinig.convert.pipeline import ParallelMap
 
 if TYPE_CHECKING:
     import numpy as np
@@ -189,3 +193,20 @@ def _fixed_width_bytes(array: pa.Array, valid: np.ndarray) -> np.ndarray:
     if array.null_count:
         rows[~valid] = 0
     return rows.reshape(-1)
+
+
+def update_digests(
+    digests: Sequence[ColumnDigest],
+    columns: Sequence[pa.Array | pa.ChunkedArray],
+    parallel: ParallelMap,
+) -> None:
+    """Add the next values of every column to its digest, the columns in parallel.
+
+    Each call waits for all its columns, so a column's chunks are still hashed in order.
+    """
+    parallel.each(
+        [
+            functools.partial(digest.update, column)
+            for digest, column in zip(digests, columns, strict=True)
+        ]
+    )

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from zuinig.convert.model import ConversionProgress, ProgressCallback, Source, no_progress
+from zuinig.convert.pipeline import read_ahead
 from zuinig.convert.plan import inspect_source
 from zuinig.convert.text import bad, csv_reason, read_reason
 from zuinig.errors import ConversionError
@@ -268,10 +269,13 @@ def open_parquet(
     stack.callback(parquet.close)
     total_rows = parquet.metadata.num_rows
     size = path.stat().st_size
+    # Decoded in another thread, a batch or two ahead of the caller's hashing; stopped
+    # (entered after) before the file closes.
+    decoded = stack.enter_context(read_ahead(parquet.iter_batches(batch_size=_READ_BATCH_ROWS)))
 
     def batches() -> Iterator[pa.RecordBatch]:
         done = 0
-        for batch in parquet.iter_batches(batch_size=_READ_BATCH_ROWS):
+        for batch in decoded:
             done += batch.num_rows
             progress(ConversionProgress(phase, share(done, total_rows, size), size))
             yield batch

@@ -8,8 +8,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from zuinig.bench.formats import Format
-from zuinig.convert.digest import ColumnDigest
+from zuinig.convert.digest import ColumnDigest, update_digests
 from zuinig.convert.model import ConversionProgress, Plan, ProgressCallback, Written
+from zuinig.convert.pipeline import ParallelMap
 from zuinig.convert.read import open_arrow, open_parquet, open_written_csv, safe_position
 from zuinig.convert.text import arrow_reason, schema_text
 from zuinig.errors import ConversionError
@@ -26,6 +27,7 @@ def verify(plan: Plan, temp: Path, written: Written, progress: ProgressCallback)
     rows = 0
     try:
         with contextlib.ExitStack() as stack:
+            parallel = stack.enter_context(ParallelMap())
             schema, batches = _open_written(temp, plan.format, written.schema, stack, progress)
             if not schema.equals(written.schema, check_metadata=False):
                 raise ConversionError(
@@ -34,8 +36,7 @@ def verify(plan: Plan, temp: Path, written: Written, progress: ProgressCallback)
                     "nothing was written"
                 )
             for batch in batches:
-                for digest, column in zip(digests, batch.columns, strict=True):
-                    digest.update(column)
+                update_digests(digests, batch.columns, parallel)
                 rows += batch.num_rows
     except ConversionError:
         raise

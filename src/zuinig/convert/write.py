@@ -10,8 +10,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from zuinig.bench.formats import GZIP_LEVEL, Format
-from zuinig.convert.digest import ColumnDigest
+from zuinig.convert.digest import ColumnDigest, update_digests
 from zuinig.convert.model import Plan, ProgressCallback, Source, Written
+from zuinig.convert.pipeline import ParallelMap, in_background
 from zuinig.convert.read import TypeMismatch, open_source
 from zuinig.convert.text import arrow_reason, bad, encoding_reason
 from zuinig.errors import ConversionError
@@ -42,11 +43,17 @@ def write_target(
         digests = [ColumnDigest() for _ in schema]
         rows = nulls = 0
         try:
-            with open_writer(temp, plan.format, schema, plan.target.name) as write:
+            # Three stages at once: pyarrow parses the next CSV blocks in its own threads,
+            # the writer encodes and compresses this piece in another, and the columns
+            # are hashed meanwhile, in parallel (see zuinig.convert.pipeline).
+            with (
+                open_writer(temp, plan.format, schema, plan.target.name) as write,
+                in_background(write) as write_in_background,
+                ParallelMap() as parallel,
+            ):
                 for batch in _conform_batches(batches, schema, plan.format.kind):
-                    write(batch)
-                    for digest, column in zip(digests, batch.columns, strict=True):
-                        digest.update(column)
+                    write_in_background(batch)
+                    update_digests(digests, batch.columns, parallel)
                     rows += batch.num_rows
                     nulls += batch.column(0).null_count
         except (ConversionError, TypeMismatch):
