@@ -8,6 +8,9 @@ can be applied without risk to the data:
   ``ParquetFile.iter_batches``, the IPC reader) and written batch by batch
   (``ParquetWriter``, ``ipc.new_file``, ``csv.CSVWriter``), so memory stays bounded by a
   few batches whatever the file's size (``benchmarks/convert_large.py`` measures it).
+  Its stages overlap on all CPUs (:mod:`zuinig.convert.pipeline`): pyarrow parses the
+  next CSV blocks while a writer thread encodes the current row group and the columns
+  are hashed in parallel; verification decodes the next batch while hashing this one.
 * **It never touches the source.** The source is only ever opened for reading.
 * **It writes atomically**, with :mod:`zuinig.atomic`, the one writer. Everything goes to
   a hidden, locked temporary file beside the target (``.<target name>.zuinig-<random>.tmp``,
