@@ -51,13 +51,13 @@ import json
 import logging
 import os
 import re
-import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from zuinig.atomic import write_file
 from zuinig.errors import LedgerError
 from zuinig.ledger.model import STATUS_ERROR, STATUS_OK, STATUS_RUNNING, Run
 from zuinig.ledger.storable import UnstorableRunError, storable_run, storable_text
@@ -70,6 +70,8 @@ log = logging.getLogger(__name__)
 
 SPOOL_FORMAT = "zuinig-spool"
 SPOOL_VERSION = 1
+#: Permission bits of a spooled file: for its owner only.
+SPOOL_FILE_MODE = 0o600
 #: Older zuinig renamed an unreadable file with this suffix; now it is the fallback
 #: when a file cannot be moved to quarantine (listed by :func:`quarantined` either way).
 BAD_SUFFIX = ".bad"
@@ -314,19 +316,9 @@ def _sync_directory(directory: Path) -> None:
 
 
 def _write_atomically(path: Path, text: str) -> Path:
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-            stream.flush()
-            # The spool exists for when things go wrong; make the file survive a crash.
-            os.fsync(stream.fileno())
-        Path(temporary).replace(path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    _sync_directory(path.parent)
-    return path
+    # The one writer (temporary file, fsync, rename, folder sync); 0o600 as the spool
+    # always wrote: runs name jobs, paths, users and hosts.
+    return write_file(path, text, mode=SPOOL_FILE_MODE)
 
 
 def pending(url: str, *, root: Path | None = None) -> list[Run]:
