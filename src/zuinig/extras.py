@@ -5,7 +5,8 @@
 The heavy parts come with an extra (their packages are declared in ``pyproject.toml``):
 
 - ``bench``: the engines and file formats of ``zuinig bench`` and ``zuinig convert``
-  (DuckDB, Polars, PyArrow, ``tpchgen-cli``); also Parquet export of ``runs export``;
+  (DuckDB, Polars, PyArrow, ``tpchgen-cli``, matplotlib for the charts of ``--out``);
+  also the Parquet export of ``runs export``;
 - ``report``: the monthly report (matplotlib, Jinja2, Babel, WeasyPrint);
 - ``dask``: ``zuinig.dask`` and the ``dask`` engine of ``zuinig bench``;
 - ``postgres``: the PostgreSQL driver of a team ledger;
@@ -39,7 +40,7 @@ __all__ = [
 #: ``tpchgen-cli`` (bench) is an executable, not a module: ``zuinig bench`` looks for it
 #: only when the TPC-H workload is asked for, and says how to install it when it is missing.
 EXTRA_MODULES: Mapping[str, tuple[str, ...]] = {
-    "bench": ("duckdb", "polars", "pyarrow"),
+    "bench": ("duckdb", "polars", "pyarrow", "matplotlib"),
     "report": ("matplotlib", "jinja2", "babel", "weasyprint"),
     "dask": ("dask", "distributed"),
     "postgres": ("psycopg",),
