@@ -14,10 +14,12 @@ import os
 import subprocess
 import sys
 import textwrap
+import tomllib
 import uuid
 from pathlib import Path
 
 import pytest
+from packaging.requirements import Requirement
 
 from zuinig.errors import MissingExtraError
 from zuinig.extras import (
@@ -129,6 +131,26 @@ def test_the_message_names_the_extras_the_missing_packages_and_the_pip_command(
     )
     assert raised.value.bad_input
     assert install_hint(["dask"]) == "pip install 'zuinig[dask]'"
+
+
+def test_the_extras_are_the_ones_pyproject_declares() -> None:
+    project = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())["project"]
+    optional = {
+        extra: [Requirement(text) for text in requirements]
+        for extra, requirements in project["optional-dependencies"].items()
+    }
+    core = {Requirement(text).name for text in project["dependencies"]}
+    for extra, modules in EXTRA_MODULES.items():
+        # Each module checked is installed by its extra (distribution name = module name).
+        assert set(modules) <= {requirement.name for requirement in optional[extra]}, extra
+        assert not set(modules) & core, extra  # and is not in the core install
+    [everything] = optional["all"]
+    assert (everything.name, everything.extras) == ("zuinig", set(EXTRA_MODULES))
+    assert any(r.name == "zuinig" and r.extras == {"all"} for r in optional["dev"])
+    # The charter's required dependencies all stay in the project: in the core or an extra.
+    declared = core | {r.name for requirements in optional.values() for r in requirements}
+    charter = {"codecarbon", "polars", "pyarrow", "pandas", "duckdb", "psutil", "click", "pytest"}
+    assert charter <= declared
 
 
 # -- a command whose extra is missing (simulated in a subprocess) ---------------------------
@@ -281,3 +303,14 @@ def test_parquet_export_without_pyarrow_names_the_extra(tmp_path: Path, sqlite_u
         "pip install 'zuinig[bench]'\n",
     )
     assert not (tmp_path / "runs.parquet").exists()
+
+
+def test_convert_works_with_the_bench_extra_alone(tmp_path: Path, sqlite_url: str) -> None:
+    (tmp_path / "permits.csv").write_text("id,kind\n1,woning\n2,kantoor\n")
+    others = sorted(set(EXTRA_PACKAGES) - set(EXTRA_MODULES["bench"]))  # matplotlib is in both
+    result, report = run_blocked(
+        cli_code("convert", "permits.csv", "--to", "parquet"), others, tmp_path, sqlite_url
+    )
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "permits.parquet").is_file()
+    assert zuinig_asked(report) == []
