@@ -29,6 +29,7 @@ from zuinig.errors import MissingExtraError
 
 __all__ = [
     "COMMAND_EXTRAS",
+    "COMMAND_MODULES",
     "EXTRA_MODULES",
     "install_hint",
     "missing_modules",
@@ -47,14 +48,17 @@ EXTRA_MODULES: Mapping[str, tuple[str, ...]] = {
 }
 
 #: The extras each top-level command needs; a command not named here is in the core.
-#: ``convert`` reads and writes with PyArrow (the bench extra); ``demo`` benchmarks and
-#: writes a report.
+#: ``demo`` benchmarks, converts and writes a report.
 COMMAND_EXTRAS: Mapping[str, tuple[str, ...]] = {
     "bench": ("bench",),
     "convert": ("bench",),
     "report": ("report",),
     "demo": ("bench", "report"),
 }
+
+#: The packages a command imports where that is fewer than its extras bring: ``convert``
+#: reads and writes with PyArrow only, so PyArrow without DuckDB or Polars is enough.
+COMMAND_MODULES: Mapping[str, tuple[str, ...]] = {"convert": ("pyarrow",)}
 
 
 def missing_modules(extra: str) -> list[str]:
@@ -71,26 +75,36 @@ def install_hint(extras: Sequence[str]) -> str:
     return f"pip install 'zuinig[{','.join(extras)}]'"
 
 
-def require_extra(extras: Sequence[str], what: str) -> None:
-    """Stop with one line naming the extra when a package of one of ``extras`` is missing.
+def require_extra(
+    extras: Sequence[str], what: str, *, modules: Sequence[str] | None = None
+) -> None:
+    """Stop with one line naming the extra when a package ``what`` needs is missing.
 
     Args:
         extras: names of :data:`EXTRA_MODULES` that ``what`` needs.
         what: what needs them, for people (``"zuinig bench"``, ``"Parquet export"``).
+        modules: the packages ``what`` imports, when fewer than ``extras`` bring;
+            ``None``: all of them.
 
     Raises:
-        MissingExtraError: a module of one of ``extras`` cannot be imported (bad input:
-            the fix is an install, exit code 2).
+        MissingExtraError: a needed module cannot be imported (bad input: the fix is an
+            install, exit code 2).
     """
-    missing = {extra: missing_modules(extra) for extra in extras}
-    lacking = [extra for extra in extras if missing[extra]]
+    needed = set(modules) if modules is not None else None
+    missing: list[str] = []
+    lacking: list[str] = []
+    for extra in extras:
+        wanted = [m for m in EXTRA_MODULES[extra] if needed is None or m in needed]
+        absent = [m for m in wanted if not _importable(m)]
+        if absent:
+            lacking.append(extra)
+            missing.extend(m for m in absent if m not in missing)  # matplotlib is in two
     if not lacking:
         return
-    names = ", ".join(name for extra in lacking for name in missing[extra])
     noun = "extra" if len(lacking) == 1 else "extras"
     raise MissingExtraError(
-        f"{what} needs the {' and '.join(lacking)} {noun} ({names} not installed): "
-        f"{install_hint(lacking)}"
+        f"{what} needs the {' and '.join(lacking)} {noun} ({', '.join(missing)} not "
+        f"installed): {install_hint(lacking)}"
     )
 
 
@@ -100,9 +114,10 @@ def require_for_command(command: str | None) -> None:
     Raises:
         MissingExtraError: the command needs an extra that is not installed.
     """
-    extras = COMMAND_EXTRAS.get(command or "", ())
+    name = command or ""
+    extras = COMMAND_EXTRAS.get(name, ())
     if extras:
-        require_extra(extras, f"zuinig {command}")
+        require_extra(extras, f"zuinig {command}", modules=COMMAND_MODULES.get(name))
 
 
 def _importable(name: str) -> bool:

@@ -71,7 +71,7 @@ def export_runs(runs: Iterable[Run], path: str | os.PathLike[str], format: str) 
     if format not in writers:
         raise ValueError(f"export format must be one of {', '.join(FORMATS)}, got {format!r}")
     if format == "parquet":  # PyArrow is not in the core install
-        require_extra(("bench",), "Parquet export")
+        require_extra(("bench",), "Parquet export", modules=("pyarrow",))
     target = Path(path)
     records = [run.to_dict() for run in runs]
     with atomic_path(target) as temporary:
