@@ -226,6 +226,7 @@ def test_the_decorator_and_the_pytest_plugin_work_without_the_extras(
 ) -> None:
     code = """
         import zuinig
+        import zuinig.notebook
         import zuinig.pytest_plugin
 
         @zuinig.measure(job="kern")
