@@ -33,6 +33,7 @@ import click
 from zuinig import __version__
 from zuinig.config import CONFIG_FILE_ENV, Settings, check_ledger_url, load_settings
 from zuinig.errors import BenchSessionNotFoundError, UsageError, ZuinigError
+from zuinig.extras import require_for_command
 from zuinig.ledger.model import KIND_DASK, STATUSES, BenchSession, Run, RunFilter
 from zuinig.safe_text import printable, printable_json
 from zuinig.tags import tags_from_pairs
@@ -278,6 +279,8 @@ def cli(state: AppState, ledger: str | None, config: Path | None, debug: bool) -
     """Measure the energy and CO2e of data jobs, and keep every run in a ledger."""
     # Checked now, not when a command first reads the settings: every command refuses it.
     check_ledger_url(ledger, origin="argument")
+    # A command whose pip extra is missing stops here with one line (exit 2), before it imports.
+    require_for_command(click.get_current_context().invoked_subcommand)
     state.ledger = ledger if ledger is not None else state.ledger
     state.config = config if config is not None else state.config
     state.debug = state.debug or debug
