@@ -1205,7 +1205,8 @@ def ledger_sync(
     in the URL.
     """
     from zuinig.ledger.store import missing_sqlite_file
-    from zuinig.ledger.sync import format_sync, sync_to, terminal_progress
+    from zuinig.ledger.sync import sync_to
+    from zuinig.ledger_text import format_sync
 
     for option, url in (("--to", to_url), ("--from", from_url)):
         if url is not None and not url.strip():
@@ -1222,7 +1223,7 @@ def ledger_sync(
                 "(sqlite:////absolute/path or sqlite:///relative/path)",
                 param_hint="'--from'",
             )
-    with terminal_progress() as progress:
+    with _sync_progress() as progress:
         report = sync_to(
             to_url,
             from_url=from_url if from_url is not None else state.ledger_url(),
@@ -1231,6 +1232,30 @@ def ledger_sync(
             progress=progress,
         )
     _echo("\n".join(format_sync(report)))
+
+
+@contextlib.contextmanager
+def _sync_progress() -> Iterator[Callable[[Any], None]]:
+    """A rich progress bar on stderr while runs are synced; nothing when stderr is no terminal."""
+    if not _is_terminal(sys.stderr):
+        yield lambda step: None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    with Progress(
+        TextColumn("syncing runs"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    ) as bar:
+        task = bar.add_task("sync", total=None)
+
+        def update(step: Any) -> None:
+            bar.update(task, completed=step.done, total=step.total)
+
+        yield update
 
 
 @cli.group("import")
@@ -1253,7 +1278,8 @@ def import_codecarbon(state: AppState, files: tuple[Path, ...], job: str | None)
     Exit code 0 when any row was imported (or was already there), 1 when every
     row was bad, 2 when a file is missing (then nothing is imported).
     """
-    from zuinig.ledger.importers import format_import, import_codecarbon_csv
+    from zuinig.ledger.importers import import_codecarbon_csv
+    from zuinig.ledger_text import format_import
 
     with state.open_ledger() as ledger:
         result = import_codecarbon_csv(files, ledger, job=job)

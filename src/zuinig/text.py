@@ -8,7 +8,7 @@ The renderers behind ``zuinig run`` (the summary line), ``zuinig runs list`` and
 ``zuinig runs show`` (with the per-process breakdown of a dask run), and
 ``zuinig doctor``. The other commands' renderers live with their library:
 :mod:`zuinig.bench.report`, :mod:`zuinig.advise.text`, :func:`zuinig.convert.format_conversion`,
-:mod:`zuinig.ledger.sync`, :mod:`zuinig.ledger.importers` and :mod:`zuinig.demo`.
+:mod:`zuinig.ledger_text` (sync, import) and :mod:`zuinig.demo`.
 """
 
 from __future__ import annotations

@@ -52,7 +52,6 @@ import logging
 import os
 import re
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -635,28 +634,6 @@ def quarantined(url: str | None = None, *, root: Path | None = None) -> list[Qua
             if path.name.endswith(BAD_SUFFIX)
         )
     return sorted(found, key=lambda item: _saved_order(item.path))
-
-
-def format_quarantined(files: Sequence[QuarantinedFile]) -> str:
-    """One line on spooled files set aside in quarantine: how many, where, why, what to do.
-
-    Args:
-        files: what :func:`zuinig.ledger.spool.quarantined` returned (not empty).
-
-    Returns:
-        The line, without a line end.
-    """
-    folders = sorted({str(item.path.parent) for item in files})
-    where = folders[0] if len(folders) == 1 else ", ".join(folders)
-    reasons = sorted({item.reason for item in files})
-    why = reasons[0] if len(reasons) == 1 else f"{reasons[0]} (and {len(reasons) - 1} more)"
-    one = len(files) == 1
-    return (
-        f"{len(files)} spooled run file{'' if one else 's'} could not be delivered and "
-        f"{'is' if one else 'are'} set aside in {where} (why: {why}); "
-        "each has a .reason file beside it: fix the file and move it back one folder up "
-        "to deliver it, or delete it"
-    )
 
 
 def _files(directory: Path) -> list[Path]:
