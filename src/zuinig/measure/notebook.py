@@ -55,13 +55,8 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from zuinig.measure import (
-    ActiveRun,
-    Measuring,
-    Recorder,
-    default_recorder,
-    measure,
-)
+from zuinig.measure.decorator import Measuring, measure
+from zuinig.measure.recorder import ActiveRun, Recorder, default_recorder
 from zuinig.summary import Summary, summary_html, summary_line
 from zuinig.tags import tags_from_pairs
 

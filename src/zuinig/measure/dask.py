@@ -88,16 +88,9 @@ from zuinig.ledger.model import (
     STATUS_ERROR,
     Run,
 )
-from zuinig.measure import (
-    ActiveRun,
-    Recorder,
-    _check_tags,
-    _default_job_name,
-    _end_window,
-    _provenance,
-    _reason,
-    _warn_once,
-)
+from zuinig.measure.decorator import check_tags, default_job_name
+from zuinig.measure.provenance import provenance as process_provenance
+from zuinig.measure.recorder import ActiveRun, Recorder, end_window
 from zuinig.meter import default_meter
 from zuinig.meter.attribution import machine_wide_terms
 from zuinig.meter.base import (
@@ -107,6 +100,7 @@ from zuinig.meter.base import (
     Method,
     Window,
 )
+from zuinig.notices import reason, warn_once
 
 if TYPE_CHECKING:
     from distributed import Client
@@ -232,7 +226,7 @@ class DaskMeasureSpec:
             )
         self.client = client
         self.job = job
-        self.tags = _check_tags(tags)
+        self.tags = check_tags(tags)
         self._settings = settings
         self._ledger_url = ledger_url
         self.meter_factory: MeterFactory = meter_factory or default_meter
@@ -258,7 +252,7 @@ class DaskMeasureSpec:
             logger.warning("zuinig: could not finish a measured Dask job", exc_info=True)
 
     def __call__(self, func: Callable[P, R]) -> Callable[P, R]:
-        job = self.job or _default_job_name(func)
+        job = self.job or default_job_name(func)
 
         @functools.wraps(func)
         def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
@@ -283,7 +277,7 @@ class DaskMeasureSpec:
                 job, tags=self.tags, kind=KIND_DASK, context={_SESSION_KEY: session}
             )
         except Exception as error:
-            _warn_once(f"zuinig: not measuring {job} ({_reason(error)})")
+            warn_once(f"zuinig: not measuring {job} ({reason(error)})")
         if active is not None:
             session.start_workers(active.run.run_id)
         handle = DaskMeasuring(active, session)
@@ -467,7 +461,7 @@ class _Session:
             child.at_end = _tree_sample(child.process)
         with _held_lock:
             _held.pop(self.token, None)
-        client_measurement = _end_window(self._window)
+        client_measurement = end_window(self._window)
         ended = time.perf_counter()
         client = ProcessMeasurement(
             address=CLIENT,
@@ -609,7 +603,7 @@ def _stop_here(token: str, dask_worker: Any = None) -> dict[str, Any]:
             os.environ.pop(PARENT_RUN_ENV, None)
         else:
             os.environ[PARENT_RUN_ENV] = held.previous_parent
-    measurement = _end_window(held.window)
+    measurement = end_window(held.window)
     return {
         "measurement": None if measurement is None else measurement_to_plain(measurement),
         "error": held.error,
@@ -619,7 +613,7 @@ def _stop_here(token: str, dask_worker: Any = None) -> dict[str, Any]:
 
 def _identity() -> dict[str, Any]:
     """Where this process runs: host name, pid, and the provenance its run carries."""
-    provenance = _provenance()
+    provenance = process_provenance()
     return {
         "host": provenance.host,
         "pid": provenance.pid,
