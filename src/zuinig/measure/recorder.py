@@ -145,13 +145,11 @@ class ActiveRun:
         return finished
 
     def _reset_current(self) -> None:
-        if self._token is None:
-            return
-        # ValueError: finished in another context than it began (e.g. a generator
-        # driven from elsewhere); the context that set it is gone, nothing to undo.
-        with contextlib.suppress(ValueError):
-            current_run_id.reset(self._token)
-        self._token = None
+        # Finished in another context than it began (e.g. a generator driven from
+        # elsewhere): the context that set it is gone, nothing to undo there.
+        if self._token is not None:
+            reset_current_run(self._token)
+            self._token = None
 
 
 class Recorder:
