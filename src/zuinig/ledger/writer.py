@@ -1,12 +1,14 @@
-"""Spool-first delivery of runs to the ledger: what a writer writes each state of a run with.
+"""Spool-first delivery of runs to the ledger: where a recorder puts each state of a run.
 
 A run's ``running`` state at its start and its end (``ok`` or ``error``) are each on
 disk before the job goes on: in the ledger, or in the local spool
 (:mod:`zuinig.ledger.spool`: this process's journal, one ``fdatasync``'ed line per
 state, about 0.15 ms), from where the next open of the ledger, in any process,
 delivers it. A measured run is never lost, and a run whose process died before its
-end shows as ``interrupted``. :class:`RunWriter` is that delivery; the writer of
-:mod:`zuinig.measure` holds one (it is the writer's ``RunSink``).
+end shows as ``interrupted``. :class:`RunWriter` is that delivery; the recorder of
+:mod:`zuinig.measure.recorder` holds one (its ``RunSink``). It uses the ledger's
+public API only (:meth:`~zuinig.ledger.Ledger.open`, ``start_run``, ``finish_run``,
+``drain_spool``) and :mod:`zuinig.ledger.spool`.
 
 Spool first until the ledger is open. Opening the ledger imports SQLAlchemy
 (about a quarter second of CPU), so a process does not open it on the path of

@@ -105,6 +105,8 @@ from zuinig.notices import reason, warn_once
 if TYPE_CHECKING:
     from distributed import Client
 
+    from zuinig.ledger import Ledger
+
 __all__ = ["DaskMeasureSpec", "DaskMeasuring", "ProcessMeasurement", "measure"]
 
 logger = logging.getLogger("zuinig")
@@ -1006,7 +1008,7 @@ def _reply(reply: Any) -> str:
     return "no answer" if reply is None else f"unexpected answer {reply!r:.100}"
 
 
-def child_runs(ledger: Any, run: Run) -> list[Run]:
+def child_runs(ledger: Ledger, run: Run) -> list[Run]:
     """The runs stored under ``run``: for a ``dask`` run, its client and workers.
 
     Args:
