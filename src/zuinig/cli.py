@@ -432,7 +432,7 @@ def run_cmd(
     executed). Ctrl-C reaches the command as usual and the run is still recorded.
     When stderr is a terminal, one summary line follows the command's output.
     """
-    from zuinig.command import run_command
+    from zuinig.measure.command import run_command
 
     extra_env = {CONFIG_FILE_ENV: str(state.config.resolve())} if state.config else None
     result = run_command(
@@ -509,7 +509,7 @@ def runs_show(state: AppState, run_id: str, as_json: bool) -> None:
 def _dask_breakdown(ledger: Any, run: Run) -> list[Run]:
     if run.kind != KIND_DASK:
         return []
-    from zuinig.dask import child_runs
+    from zuinig.measure.dask import child_runs
 
     return child_runs(ledger, run)
 

@@ -41,8 +41,8 @@ pytest-xdist: each worker records its own session run (a child of the controller
 whose window covers the workers' processes) and its tests' runs; the controller's
 summary lists them all (the workers send their figures at the end).
 
-Where it lives: DESIGN puts the plugin in ``zuinig/measure/`` once that is a package
-(the "one house" issue); until then it is this module beside :mod:`zuinig.measure`.
+Where it lives: with the other ways of measuring, in :mod:`zuinig.measure`; pytest
+finds it through the ``pytest11`` entry point ``zuinig = "zuinig.measure.pytest_plugin"``.
 """
 
 from __future__ import annotations
@@ -60,7 +60,7 @@ from zuinig.ledger.model import KIND_TEST, KIND_TEST_SESSION, Run
 from zuinig.tags import TagError, parse_tag
 
 if TYPE_CHECKING:
-    from zuinig.measure import ActiveRun, Recorder
+    from zuinig.measure.recorder import ActiveRun, Recorder
     from zuinig.meter.base import Measurement, Window
 
 __all__ = [
@@ -371,7 +371,7 @@ class _Plugin:
 
     def get_recorder(self) -> Recorder:
         if self.recorder is None:
-            from zuinig.measure import Recorder
+            from zuinig.measure.recorder import Recorder
 
             self.recorder = Recorder(ledger_url=self.ledger_url)
         return self.recorder
