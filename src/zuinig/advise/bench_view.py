@@ -19,7 +19,7 @@ from zuinig.advise.gather import BenchEvidence, data_inputs, distinct_inputs
 from zuinig.advise.model import MATCH_MOVED, MATCH_SAME_FILE, MATCH_SIMILAR
 from zuinig.advise.profile import JobProfile
 from zuinig.bench import stats
-from zuinig.bench.results import CORRECT_NO, NOT_CHECKED
+from zuinig.bench.results import CORRECT_NO, NOT_CHECKED, stored_rows
 from zuinig.ledger.model import (
     PHASE_MEASURED,
     PHASE_PREPARE,
@@ -145,14 +145,14 @@ def bench_view(evidence: BenchEvidence, match: str, phase: str = PHASE_MEASURED)
         if t.status == TRIAL_WRONG or t.correct is False
     }
     unchecked: set[tuple[Any, ...]] = set()
-    for row in session.results or ():
-        key = (row.get("format"), row.get("engine"), row.get("mode"), row.get("threads"))
-        # The bench writes "yes" / "no" / "not checked"; sessions stored before that
-        # hold True / False / None.
-        verdict = row.get("correct")
-        if verdict in (False, CORRECT_NO) or row.get("status") == TRIAL_WRONG:
+    results = stored_rows(session)
+    for row in results:
+        key = (row.format, row.engine, row.mode, row.threads)
+        # Sessions stored before "not checked" existed hold True / False / None; the
+        # row reads them as "yes" / "no" / "not checked".
+        if row.correct == CORRECT_NO or row.status == TRIAL_WRONG:
             wrong.add(key)
-        elif verdict is None or verdict == NOT_CHECKED:
+        elif row.correct == NOT_CHECKED:
             # Not a disqualification: nothing contradicted it. But nothing confirmed
             # it either, so advice resting on it says so (see caveats).
             unchecked.add(key)
@@ -182,9 +182,9 @@ def bench_view(evidence: BenchEvidence, match: str, phase: str = PHASE_MEASURED)
         per_repetition.setdefault(config, {}).setdefault(repetition, {})[trial.query or ""] = (
             run.energy_kwh
         )
-    for row in session.results or ():
-        if row.get("storage_bytes") and row.get("format"):
-            storage.setdefault(str(row["format"]), int(row["storage_bytes"]))
+    for row in results:
+        if row.storage_bytes:
+            storage.setdefault(row.format, int(row.storage_bytes))
     energies = {
         config: tuple(
             sum(found.values())
