@@ -16,6 +16,7 @@ import pytest
 from click.testing import CliRunner
 
 from zuinig.bench.report import format_table, is_estimated
+from zuinig.bench.runner import BenchReport
 from zuinig.cli import AppState, cli
 from zuinig.ledger import Ledger
 from zuinig.ledger.model import KIND_BENCH, RunFilter
@@ -397,7 +398,7 @@ def test_a_real_session_carries_the_model_range_into_json_table_and_ledger(
     )
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
-    table = "\n".join(format_table(report))
+    table = "\n".join(format_table(BenchReport.from_dict(report)))
     if not is_estimated(report["method"]):
         assert "model range" not in table
         return
@@ -445,7 +446,7 @@ def test_a_real_tiny_session_table_has_no_figure_in_exponent_notation(sqlite_url
     report = json.loads(done.stdout)
     assert all(row["energy_kwh_median"] is not None for row in report["totals"]), report
     for per_query in (False, True):
-        lines = format_table(report, per_query=per_query)
+        lines = format_table(BenchReport.from_dict(report), per_query=per_query)
         header = next(line for line in lines if line.startswith("configuration"))
         assert re.search(r"energy \((µWh|mWh|Wh|kWh)\) \[95% CI\]", header), header
         offending = [line for line in lines if EXPONENT.search(line)]

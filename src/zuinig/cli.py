@@ -809,18 +809,18 @@ def bench_cmd(
                 comparison = regression.compare_with_session(ledger, earlier, result, fail_if_worse)
             except UsageError as error:
                 refused = error  # said after the results, which are stored and shown
-    report = result.to_dict()
+    document = result.to_dict()  # JSON only for --json and results.json
     if comparison is not None:
-        report["comparison"] = comparison.to_dict()
-    for line in bench_report.disqualified_warnings(report):
+        document["comparison"] = comparison.to_dict()
+    for line in bench_report.disqualified_warnings(result):
         _echo(line, err=True)
     if out is not None:
-        written = bench_report.write_outputs(report, out)
+        written = bench_report.write_outputs(result, out, document=document)
         _echo(f"zuinig: wrote {', '.join(str(path) for path in written)}", err=True)
     if as_json:
-        _echo_json(bench_report.format_json(report))
+        _echo_json(bench_report.format_json(document))
     else:
-        _echo("\n".join(bench_report.format_table(report, per_query=per_query)))
+        _echo("\n".join(bench_report.format_table(result, per_query=per_query)))
         if comparison is not None:
             _echo("\n".join(["", *regression.format_comparison(comparison)]))
     if result.interrupted:

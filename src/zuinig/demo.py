@@ -403,11 +403,10 @@ def _benchmark(
             progress=update,
         )
         result = runner.run()
-        report = result.to_dict()
         out = folder / "bench"
-        bench_report.write_outputs(report, out)
-        table = bench_report.format_table(report)
-        warnings = bench_report.disqualified_warnings(report)
+        bench_report.write_outputs(result, out)
+        table = bench_report.format_table(result)
+        warnings = bench_report.disqualified_warnings(result)
         (out / "table.txt").write_text("\n".join([*warnings, *table]) + "\n", encoding="utf-8")
     for line in warnings:
         say(f"    {line}")

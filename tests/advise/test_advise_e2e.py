@@ -50,7 +50,7 @@ def summarise(engine_name, path):
 #: Parquet (about 4.4 MB), small enough for a quick test.
 ROWS = 400_000
 #: Runs of the job before and after the switch, each time in one long-lived process
-#: (so the bench's repeated-call trials are the evidence; see rules._first_in_process).
+#: (so the bench's repeated-call trials are the evidence; see zuinig.advise.profile._first_in_process).
 RUNS = 5
 
 

@@ -40,11 +40,11 @@ def test_rows_carry_the_medians_of_lows_and_highs_and_totals_sum_them() -> None:
     ]
     summary = summarise([DUCKDB], QUERIES, observed, {}, {}, {})
     q1, q2 = summary.results
-    assert (q1["energy_kwh_low_median"], q1["energy_kwh_high_median"]) == (2.0, 5.0)
-    assert (q2["energy_kwh_low_median"], q2["energy_kwh_high_median"]) == (0.5, 2.0)
+    assert (q1.energy_kwh_low_median, q1.energy_kwh_high_median) == (2.0, 5.0)
+    assert (q2.energy_kwh_low_median, q2.energy_kwh_high_median) == (0.5, 2.0)
     [total] = summary.totals
     # per repetition: lows 1.5, 2.5, 9.5 and highs 6, 7, 32
-    assert (total["energy_kwh_low_median"], total["energy_kwh_high_median"]) == (2.5, 7.0)
+    assert (total.energy_kwh_low_median, total.energy_kwh_high_median) == (2.5, 7.0)
 
 
 def test_no_range_when_any_counted_trial_lacks_one() -> None:
@@ -57,9 +57,9 @@ def test_no_range_when_any_counted_trial_lacks_one() -> None:
     ]
     summary = summarise([DUCKDB], QUERIES, observed, {}, {}, {})
     q1, q2 = summary.results
-    assert q1["energy_kwh_low_median"] is None and q1["energy_kwh_high_median"] is None
-    assert q2["energy_kwh_low_median"] == 0.5
+    assert q1.energy_kwh_low_median is None and q1.energy_kwh_high_median is None
+    assert q2.energy_kwh_low_median == 0.5
     [total] = summary.totals
     # repetition 1 has no range for q1, so the totals have none either
-    assert total["energy_kwh_median"] is not None
-    assert total["energy_kwh_low_median"] is None and total["energy_kwh_high_median"] is None
+    assert total.energy_kwh_median is not None
+    assert total.energy_kwh_low_median is None and total.energy_kwh_high_median is None

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from zuinig.bench.report import format_table, is_estimated, method_label
+from zuinig.bench.runner import BenchReport
 
 ESTIMATED = {"meter": "codecarbon 3.3.2", "cpu_method": "cpu_load", "in_words": "estimated"}
 MEASURED = {"meter": "codecarbon 3.3.2", "cpu_method": "rapl", "in_words": "RAPL"}
@@ -13,6 +14,11 @@ MEASURED = {"meter": "codecarbon 3.3.2", "cpu_method": "rapl", "in_words": "RAPL
 
 def _row(label: str, low: float | None, high: float | None) -> dict[str, Any]:
     return {
+        "format": "csv",
+        "engine": "pandas",
+        "mode": "default",
+        "threads": 1,
+        "query": "all",
         "label": label,
         "energy_kwh_median": 2.3e-3,
         "energy_kwh_ci": [2.1e-3, 2.5e-3],
@@ -28,19 +34,26 @@ def _row(label: str, low: float | None, high: float | None) -> dict[str, Any]:
     }
 
 
-def _report(method: dict[str, Any], rows: list[dict[str, Any]]) -> dict[str, Any]:
-    return {
-        "session_id": "0123456789abcdef",
-        "workload": "groupby",
-        "rows": 1000,
-        "repeat": 3,
-        "seed": 1,
-        "wall_s": 12.0,
-        "label": "groupby",
-        "page_cache": "warm",
-        "method": method,
-        "totals": rows,
-    }
+def _report(method: dict[str, Any], rows: list[dict[str, Any]]) -> BenchReport:
+    # Built as the --json object, then read back as the renderers take it.
+    return BenchReport.from_dict(
+        {
+            "session_id": "0123456789abcdef",
+            "status": "ok",
+            "started_at": "2026-12-01T09:00:00+00:00",
+            "results": [],
+            "workload": "groupby",
+            "rows": 1000,
+            "repeat": 3,
+            "seed": 1,
+            "wall_s": 12.0,
+            "label": "groupby",
+            "page_cache": "warm",
+            "method": method,
+            "totals": rows,
+            "imports": [],
+        }
+    )
 
 
 def test_an_estimated_session_shows_each_configurations_model_range() -> None:

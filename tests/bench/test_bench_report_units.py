@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from zuinig.bench.report import format_table
+from zuinig.bench.runner import BenchReport
 from zuinig.units import format_number
 
 MEASURED = {"meter": "codecarbon 3.3.2", "cpu_method": "rapl", "in_words": "RAPL"}
@@ -15,6 +16,11 @@ MEASURED = {"meter": "codecarbon 3.3.2", "cpu_method": "rapl", "in_words": "RAPL
 
 def _row(label: str, energy_kwh: float, ratio: float | None) -> dict[str, Any]:
     return {
+        "format": "csv",
+        "engine": "pandas",
+        "mode": "default",
+        "threads": 1,
+        "query": "all",
         "label": label,
         "energy_kwh_median": energy_kwh,
         "energy_kwh_ci": [energy_kwh * 0.9, energy_kwh * 1.1],
@@ -28,24 +34,30 @@ def _row(label: str, energy_kwh: float, ratio: float | None) -> dict[str, Any]:
     }
 
 
-def _report(rows: list[dict[str, Any]]) -> dict[str, Any]:
-    return {
-        "session_id": "0123456789abcdef",
-        "workload": "groupby",
-        "rows": 1000,
-        "repeat": 3,
-        "seed": 1,
-        "wall_s": 12.0,
-        "label": "groupby",
-        "page_cache": "warm",
-        "method": MEASURED,
-        "totals": rows,
-        "idle_baseline": {"energy_kwh_per_s": 1.4e-8, "power_w": 0.0504, "duration_s": 3.0},
-        "imports": [
-            {"engine": "duckdb", "mode": "default", "energy_kwh_median": 1.11e-7},
-        ],
-        "prepare": [{"format": "csv", "storage_bytes": 2000, "energy_kwh": 2.5e-6}],
-    }
+def _report(rows: list[dict[str, Any]]) -> BenchReport:
+    # Built as the --json object, then read back as the renderers take it.
+    return BenchReport.from_dict(
+        {
+            "session_id": "0123456789abcdef",
+            "status": "ok",
+            "started_at": "2026-12-01T09:00:00+00:00",
+            "results": [],
+            "workload": "groupby",
+            "rows": 1000,
+            "repeat": 3,
+            "seed": 1,
+            "wall_s": 12.0,
+            "label": "groupby",
+            "page_cache": "warm",
+            "method": MEASURED,
+            "totals": rows,
+            "idle_baseline": {"energy_kwh_per_s": 1.4e-8, "power_w": 0.0504, "duration_s": 3.0},
+            "imports": [
+                {"engine": "duckdb", "mode": "default", "threads": 1, "energy_kwh_median": 1.11e-7},
+            ],
+            "prepare": [{"format": "csv", "storage_bytes": 2000, "energy_kwh": 2.5e-6}],
+        }
+    )
 
 
 @pytest.mark.parametrize(

@@ -268,7 +268,8 @@ def test_a_wrong_answer_disqualifies_its_configuration_everywhere(
     tmp_path: Path, matrix: Matrix
 ) -> None:
     store = MemoryStore()
-    report = _runner(tmp_path, FakeExecutor(wrong="polars"), store).run(matrix).to_dict()
+    result = _runner(tmp_path, FakeExecutor(wrong="polars"), store).run(matrix)
+    report = result.to_dict()
 
     polars_rows = [r for r in report["results"] if r["engine"] == "polars"]
     assert polars_rows and all(r["status"] == "wrong" and r["correct"] == "no" for r in polars_rows)
@@ -278,7 +279,7 @@ def test_a_wrong_answer_disqualifies_its_configuration_everywhere(
     assert stored and all(t.status == "wrong" and t.correct is False for t in stored)
     others = [t for t in store.trials.values() if t.engine == "duckdb" and t.phase == "measured"]
     assert all(t.correct is True for t in others)
-    table = "\n".join(format_table(report))
+    table = "\n".join(format_table(result))
     assert "WARNING: DISQUALIFIED csv + polars/lazy x2" in table
 
 
@@ -305,7 +306,7 @@ def test_a_stop_keeps_completed_trials_and_marks_the_session_interrupted(
     assert store.sessions[result.session.session_id].status == "interrupted"
     measured = [t for t in store.trials.values() if t.phase == "measured"]
     assert len(measured) == 4 * len(QUERIES)
-    assert "INTERRUPTED: 4 of 18 trials completed" in "\n".join(format_table(result.to_dict()))
+    assert "INTERRUPTED: 4 of 18 trials completed" in "\n".join(format_table(result))
 
 
 def test_without_the_baseline_ratios_are_null_and_the_output_says_why(
@@ -318,7 +319,7 @@ def test_without_the_baseline_ratios_are_null_and_the_output_says_why(
 
 
 def test_table_names_the_method_and_marks_the_pareto_front(tmp_path: Path, matrix: Matrix) -> None:
-    report = _runner(tmp_path, FakeExecutor(), MemoryStore(), repeat=2).run(matrix).to_dict()
+    report = _runner(tmp_path, FakeExecutor(), MemoryStore(), repeat=2).run(matrix)
     lines = format_table(report)
     assert lines[0].startswith("zuinig bench ")
     assert any(line.startswith("page cache: page caches were not dropped") for line in lines)
@@ -328,8 +329,9 @@ def test_table_names_the_method_and_marks_the_pareto_front(tmp_path: Path, matri
 
 
 def test_outputs_are_json_and_two_svg_charts(tmp_path: Path, matrix: Matrix) -> None:
-    report = _runner(tmp_path, FakeExecutor(), MemoryStore(), repeat=2).run(matrix).to_dict()
-    written = write_outputs(report, tmp_path / "out")
+    result = _runner(tmp_path, FakeExecutor(), MemoryStore(), repeat=2).run(matrix)
+    written = write_outputs(result, tmp_path / "out")
+    report = result.to_dict()
     assert [p.name for p in written] == ["results.json", ENERGY_CHART, SCATTER_CHART]
     assert (
         json.loads(written[0].read_text())["results"] == json.loads(format_json(report))["results"]
@@ -400,7 +402,8 @@ def test_tags_are_copied_when_the_options_are_made() -> None:
 
 def test_answers_never_checked_say_not_checked_everywhere(tmp_path: Path, matrix: Matrix) -> None:
     store = MemoryStore()
-    report = _runner(tmp_path, FakeExecutor(tables=False), store).run(matrix).to_dict()
+    result = _runner(tmp_path, FakeExecutor(tables=False), store).run(matrix)
+    report = result.to_dict()
 
     rows = report["results"] + report["totals"]
     assert rows and all(r["status"] == "ok" and r["correct"] == "not checked" for r in rows)
@@ -408,7 +411,7 @@ def test_answers_never_checked_say_not_checked_everywhere(tmp_path: Path, matrix
     assert stored and all(t.correct is None for t in stored)
     session = store.sessions[report["session_id"]]
     assert all(r["correct"] == "not checked" for r in session.results or [])
-    lines = format_table(report)
+    lines = format_table(result)
     assert sum(line.rstrip().endswith("not checked  ok") for line in lines) == 6
 
 
@@ -421,9 +424,9 @@ def test_a_total_is_correct_only_when_every_query_was_checked(
     checked = {(c, q): True for c in configs for q in QUERIES}
     del checked[configs[0], QUERIES[1]]
     totals = summarise(configs, QUERIES, [], {}, {}, checked).totals
-    by_config = {(r["format"], r["engine"], r["mode"]): r for r in totals}
+    by_config = {(r.format, r.engine, r.mode): r for r in totals}
     first = configs[0]
-    assert by_config[first.format, first.engine, first.mode]["correct"] == "not checked"
+    assert by_config[first.format, first.engine, first.mode].correct == "not checked"
 
 
 def test_a_failing_correctness_check_keeps_the_results_and_finishes_the_session(

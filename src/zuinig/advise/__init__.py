@@ -5,8 +5,13 @@
   one-off conversion cost and its payback, each with how sure it is; and the savings
   realised by jobs that changed configuration.
 - :func:`realised_savings`: the realised savings alone, for a month's report.
-- :mod:`zuinig.advise.rules` (the rules), :mod:`zuinig.advise.savings` (the arithmetic
-  and intervals), :mod:`zuinig.advise.storage` (the storage-at-rest model).
+- :mod:`zuinig.advise.gather` (reads the ledger once), :mod:`zuinig.advise.profile` (a
+  job's configuration, frequency and energy), :mod:`zuinig.advise.bench_view` (the
+  benchmark found for a job's data), :mod:`zuinig.advise.rules` (the rules: one
+  protocol, a file each, one list), :mod:`zuinig.advise.recommend` (asks every rule),
+  :mod:`zuinig.advise.realised` (savings made), :mod:`zuinig.advise.model` (what advice
+  says), :mod:`zuinig.advise.savings` (the arithmetic and intervals),
+  :mod:`zuinig.advise.storage` (the storage-at-rest model).
 
 Everything here is pure over ledger records except :func:`advise` and
 :func:`realised_savings`, which read them first (:func:`gather`).
@@ -14,20 +19,10 @@ Everything here is pure over ledger records except :func:`advise` and
 
 from __future__ import annotations
 
-from zuinig.advise.rules import (
-    Advice,
-    BenchEvidence,
-    Evidence,
-    Realised,
-    Recommendation,
-    Records,
-    Step,
-    advise,
-    gather,
-    realised,
-    realised_savings,
-    recommend,
-)
+from zuinig.advise.gather import BenchEvidence, Records, gather
+from zuinig.advise.model import Advice, Evidence, Realised, Recommendation, Step
+from zuinig.advise.realised import realised, realised_savings
+from zuinig.advise.recommend import advise, recommend
 from zuinig.advise.savings import Range
 from zuinig.advise.storage import StorageModel
 

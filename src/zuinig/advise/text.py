@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import PurePath
 
-from zuinig.advise.rules import Advice, Realised, Recommendation, Step, tie_sentence
+from zuinig.advise.model import Advice, Realised, Recommendation, Step, tie_sentence
 from zuinig.advise.savings import Range
 from zuinig.text import format_co2, format_energy, format_energy_range
 from zuinig.units import format_number

@@ -47,7 +47,7 @@ if TYPE_CHECKING:
     )
     from zuinig.bench.queries import QuerySpec, get_query, parse_queries, query_names
     from zuinig.bench.report import format_json, format_table, write_charts, write_outputs
-    from zuinig.bench.results import Configuration, summarise
+    from zuinig.bench.results import Configuration, ImportRow, ResultRow, summarise
     from zuinig.bench.runner import (
         BenchOptions,
         BenchReport,
@@ -98,7 +98,7 @@ _EXPORTS: dict[str, str] = {
     ),
     **dict.fromkeys(["QuerySpec", "get_query", "parse_queries", "query_names"], "queries"),
     **dict.fromkeys(["format_json", "format_table", "write_charts", "write_outputs"], "report"),
-    **dict.fromkeys(["Configuration", "summarise"], "results"),
+    **dict.fromkeys(["Configuration", "ImportRow", "ResultRow", "summarise"], "results"),
     **dict.fromkeys(
         [
             "BenchOptions",
@@ -134,8 +134,10 @@ __all__ = [
     "Consensus",
     "Engine",
     "Format",
+    "ImportRow",
     "PreparedData",
     "QuerySpec",
+    "ResultRow",
     "Verdict",
     "Workload",
     "compare",

@@ -26,6 +26,7 @@ from zuinig.bench.results import (
     Configuration,
     Observation,
     energy_totals,
+    stored_rows,
 )
 from zuinig.bench.trial import PHASE_MEASURED, STATUS_OK, STATUS_WRONG
 from zuinig.errors import UsageError
@@ -234,15 +235,11 @@ def observations_of(
 
 
 def _disqualified(session: BenchSession) -> set[Configuration]:
-    wrong = set()
-    for row in session.results or ():
-        if row.get("status") == STATUS_WRONG or row.get("correct") in (False, CORRECT_NO):
-            wrong.add(
-                Configuration(
-                    str(row["format"]), str(row["engine"]), str(row["mode"]), int(row["threads"])
-                )
-            )
-    return wrong
+    return {
+        row.config
+        for row in stored_rows(session)
+        if row.status == STATUS_WRONG or row.correct == CORRECT_NO
+    }
 
 
 def _totals(
@@ -293,11 +290,7 @@ def check_comparable(earlier: BenchSession, matrix: Matrix, data: str | None) ->
         )
     if not earlier.results:
         raise UsageError(f"bench session {short} has no results ({earlier.status}); pick another")
-    measured = {
-        Configuration(str(r["format"]), str(r["engine"]), str(r["mode"]), int(r["threads"]))
-        for r in earlier.results
-        if r.get("format") and r.get("engine") and r.get("mode") and r.get("threads")
-    }
+    measured = {row.config for row in stored_rows(earlier)}
     if not measured & set(matrix.configurations()):
         raise UsageError(
             f"bench session {short} measured none of this bench's configurations; compare "

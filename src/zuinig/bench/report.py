@@ -1,7 +1,9 @@
 """Presentation of a benchmark session: a table, one JSON object, SVG charts.
 
-Pure renderers: a :class:`~zuinig.bench.runner.BenchReport` (or its ``to_dict``) in,
-text out or one file written. Only the CLI prints.
+Pure renderers: a :class:`~zuinig.bench.runner.BenchReport` (its rows typed
+:class:`~zuinig.bench.results.ResultRow`) in, text out or one file written. JSON is
+written only here (:func:`format_json`, ``results.json``), from the report's
+``to_dict``. Only the CLI prints.
 
 - :func:`format_table`: the terminal table, totals per configuration (or one row per
   query), with a loud warning for every disqualified configuration.
@@ -15,10 +17,13 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from zuinig.bench.results import CORRECT_NO, correct_text
+from zuinig.bench.results import CORRECT_NO, ResultRow
 from zuinig.meter.base import Method
+
+if TYPE_CHECKING:
+    from zuinig.bench.runner import BenchReport
 from zuinig.text import format_energy
 from zuinig.units import energy_unit, format_number
 
@@ -28,59 +33,57 @@ LOG_SCALE_RATIO = 20.0
 ENERGY_CHART = "energy.svg"
 SCATTER_CHART = "energy_vs_time.svg"
 RESULTS_FILE = "results.json"
-#: Row keys of an estimate's model range per call (kWh): the medians of the trials'
-#: ``energy_kwh_low`` and ``energy_kwh_high``. Shown when the results carry them.
-RANGE_KEYS = ("energy_kwh_low_median", "energy_kwh_high_median")
 
 
-def format_json(report: Mapping[str, Any]) -> str:
-    """The ``--json`` object: one JSON document."""
-    return json.dumps(report, indent=2, ensure_ascii=False, default=str)
+def format_json(document: Mapping[str, Any]) -> str:
+    """The ``--json`` object (a report's ``to_dict``, and what the CLI adds): one JSON
+    document."""
+    return json.dumps(document, indent=2, ensure_ascii=False, default=str)
 
 
-def format_table(report: Mapping[str, Any], *, per_query: bool = False) -> list[str]:
+def format_table(report: BenchReport, *, per_query: bool = False) -> list[str]:
     """The lines of the terminal table.
 
     Args:
-        report: the report's ``to_dict``.
+        report: the session's report.
         per_query: one row per configuration and query instead of totals over queries.
     """
-    rows = report["results"] if per_query else report["totals"]
+    rows = report.summary.results if per_query else report.summary.totals
     lines = [*_header(report), ""]
-    lines += _grid(rows, per_query, ranges=is_estimated(report.get("method", {})))
+    lines += _grid(rows, per_query, ranges=is_estimated(report.session.method))
     lines.append("")
     lines += [
         "* on the Pareto front (no configuration is better on energy, time and storage at once)"
     ]
     lines += _significance(rows)
     lines += _imports_and_idle(report)
-    lines += [f"note: {note}" for note in report.get("notes", [])]
+    lines += [f"note: {note}" for note in [*report.notes, *report.summary.notes]]
     lines += disqualified_warnings(report)
-    if report.get("status") == "interrupted":
+    if report.interrupted:
         lines.append(
-            f"INTERRUPTED: {report['completed_trials']} of {report['planned_trials']} trials "
+            f"INTERRUPTED: {report.completed_trials} of {report.planned_trials} trials "
             "completed; figures above use the completed ones only"
         )
     return lines
 
 
-def disqualified_warnings(report: Mapping[str, Any]) -> list[str]:
+def disqualified_warnings(report: BenchReport) -> list[str]:
     """One loud line per disqualified configuration (also shown on stderr)."""
     return [
         f"WARNING: DISQUALIFIED {label}: wrong answer ({reason}); never ranked"
-        for label, reason in report.get("disqualified", {}).items()
+        for label, reason in report.summary.disqualified.items()
     ]
 
 
-def _header(report: Mapping[str, Any]) -> list[str]:
-    method = report.get("method", {})
-    size = f"scale {report['scale']:g}" if report.get("scale") else f"{report.get('rows')} rows"
+def _header(report: BenchReport) -> list[str]:
+    session = report.session
+    size = f"scale {session.scale:g}" if session.scale else f"{session.rows} rows"
     return [
-        f"zuinig bench {report['session_id'][:8]}: {report['workload']} ({size}), "
-        f"repeat {report['repeat']}, seed {report['seed']}, {report['wall_s']:.0f} s",
-        f"data: {report.get('label')}",
-        f"method: {method_label(method)}",
-        f"page cache: {report.get('page_cache')}",
+        f"zuinig bench {session.session_id[:8]}: {session.workload} ({size}), "
+        f"repeat {report.repeat}, seed {report.seed}, {report.wall_s:.0f} s",
+        f"data: {session.label}",
+        f"method: {method_label(session.method)}",
+        f"page cache: {session.page_cache}",
     ]
 
 
@@ -120,11 +123,11 @@ _COLUMNS = (
 )
 
 
-def _grid(rows: Sequence[Mapping[str, Any]], per_query: bool, *, ranges: bool) -> list[str]:
+def _grid(rows: Sequence[ResultRow], per_query: bool, *, ranges: bool) -> list[str]:
     columns = _COLUMNS if per_query else tuple(c for c in _COLUMNS if c != "query")
     # An estimate's model range, beside the statistical interval, where trials had one;
     # a measured figure's range is its reading, so it gets none.
-    with_range = ranges and any(row.get(RANGE_KEYS[0]) is not None for row in rows)
+    with_range = ranges and any(row.energy_kwh_low_median is not None for row in rows)
     if with_range:
         at = columns.index(_ENERGY_COLUMN) + 1
         columns = (*columns[:at], "model range ({unit})", *columns[at:])
@@ -143,65 +146,57 @@ def _grid(rows: Sequence[Mapping[str, Any]], per_query: bool, *, ranges: bool) -
     return out
 
 
-def _largest_energy_kwh(rows: Sequence[Mapping[str, Any]]) -> float:
+def _largest_energy_kwh(rows: Sequence[ResultRow]) -> float:
     """The largest energy the table shows (kWh): medians, interval ends and range ends."""
     figures = [0.0]
     for row in rows:
-        figures += [row.get("energy_kwh_median") or 0.0, *(row.get("energy_kwh_ci") or ())]
-        figures += [row.get(key) or 0.0 for key in RANGE_KEYS]
+        figures += [row.energy_kwh_median or 0.0, *(row.energy_kwh_ci or ())]
+        figures += [row.energy_kwh_low_median or 0.0, row.energy_kwh_high_median or 0.0]
     return max(abs(figure) for figure in figures)
 
 
-def _cells(row: Mapping[str, Any], per_query: bool, with_range: bool, factor: float) -> list[str]:
+def _cells(row: ResultRow, per_query: bool, with_range: bool, factor: float) -> list[str]:
     """A row's cells; energies are multiplied by ``factor`` into the table's unit."""
-    mark = "*" if row.get("pareto") else " "
-    cells = [f"{mark} {row['label']}"]
+    mark = "*" if row.pareto else " "
+    cells = [f"{mark} {row.label}"]
     if per_query:
-        cells.append(str(row["query"]))
-    cells.append(
-        format_with_interval(row.get("energy_kwh_median"), row.get("energy_kwh_ci"), factor)
-    )
+        cells.append(row.query)
+    cells.append(format_with_interval(row.energy_kwh_median, row.energy_kwh_ci, factor))
     if with_range:
         cells.append(format_model_range(row, factor))
     cells += [
-        format_ratio(row.get("ratio_vs_baseline"), row.get("ratio_vs_baseline_ci")),
-        _number(row.get("duration_s_median")),
-        _number(row.get("cpu_s_median")),
-        _bytes(row.get("storage_bytes")),
-        _correct(row.get("correct")),
-        row["status"] if row["status"] == "ok" else f"{row['status'].upper()}",
+        format_ratio(row.ratio_vs_baseline, row.ratio_vs_baseline_ci),
+        _number(row.duration_s_median),
+        _number(row.cpu_s_median),
+        _bytes(row.storage_bytes),
+        "NO" if row.correct == CORRECT_NO else row.correct,
+        row.status if row.status == "ok" else row.status.upper(),
     ]
     return cells
 
 
-def _correct(value: object) -> str:
-    # Sessions stored before "not checked" existed hold True, False or None.
-    text = correct_text(value) if value is None or isinstance(value, bool) else str(value)
-    return "NO" if text == CORRECT_NO else text
+def _significance(rows: Sequence[ResultRow]) -> list[str]:
+    return [f"{row.label}: {row.significance}" for row in rows if row.significance]
 
 
-def _significance(rows: Sequence[Mapping[str, Any]]) -> list[str]:
-    return [f"{row['label']}: {row['significance']}" for row in rows if row.get("significance")]
-
-
-def _imports_and_idle(report: Mapping[str, Any]) -> list[str]:
+def _imports_and_idle(report: BenchReport) -> list[str]:
     lines = []
-    idle = report.get("idle_baseline")
+    idle = report.idle
     if idle and idle.get("energy_kwh_per_s") is not None:
         lines.append(
             f"idle machine: {format_energy(idle['energy_kwh_per_s'])} per s "
             f"({format_number(idle.get('power_w') or 0)} W) "
             f"over {format_number(idle['duration_s'])} s"
         )
-    for row in report.get("imports", []):
-        if row.get("energy_kwh_median") is not None:
+    for item in report.summary.imports:
+        if item.energy_kwh_median is not None:
             lines.append(
-                f"importing {row['engine']}/{row['mode']}: "
-                f"{format_energy(row['energy_kwh_median'])}, "
-                f"{_number(row.get('duration_s_median'))} s "
+                f"importing {item.engine}/{item.mode}: "
+                f"{format_energy(item.energy_kwh_median)}, "
+                f"{_number(item.duration_s_median)} s "
                 "(once per process; not in the figures above)"
             )
-    for row in report.get("prepare", []):
+    for row in report.prepare:
         energy = row.get("energy_kwh")
         how = (
             "reused"
@@ -237,10 +232,10 @@ def format_ratio(value: float | None, interval: Sequence[float] | None) -> str:
     return text
 
 
-def format_model_range(row: Mapping[str, Any], factor: float) -> str:
+def format_model_range(row: ResultRow, factor: float) -> str:
     """``between 1.2 and 3.4``: a configuration's energy per call by the model's bounds,
     times ``factor`` (into the table's unit); a dash where its trials had no range."""
-    low, high = (row.get(key) for key in RANGE_KEYS)
+    low, high = row.energy_kwh_low_median, row.energy_kwh_high_median
     if low is None or high is None:
         return "-"
     return f"between {format_number(low * factor)} and {format_number(high * factor)}"
@@ -264,16 +259,20 @@ def _bytes(value: float | None) -> str:
 # -- charts -------------------------------------------------------------------------------
 
 
-def write_charts(report: Mapping[str, Any], directory: Path) -> list[Path]:
+def write_charts(report: BenchReport, directory: Path) -> list[Path]:
     """Write the two SVG charts of the totals into ``directory``; return their paths."""
     import matplotlib
 
     matplotlib.use("svg")  # no display: write files only
-    rows = [r for r in report["totals"] if r.get("energy_kwh_median") and r["status"] == "ok"]
+    rows = [
+        r
+        for r in report.summary.totals
+        if r.energy_kwh_median and r.energy_kwh_ci and r.status == "ok"
+    ]
     # The full method sentence is too long for a chart title; the table and JSON carry it.
-    estimated = is_estimated(report.get("method", {}))
+    estimated = is_estimated(report.session.method)
     how = "energy estimated from CPU load, not RAPL" if estimated else "energy measured with RAPL"
-    subtitle = f"{report.get('label')}\n{how}"
+    subtitle = f"{report.session.label}\n{how}"
     directory.mkdir(parents=True, exist_ok=True)
     # Text stays text in the SVG (not outlines): searchable, selectable, smaller.
     with matplotlib.rc_context({"svg.fonttype": "none"}):
@@ -283,24 +282,35 @@ def write_charts(report: Mapping[str, Any], directory: Path) -> list[Path]:
         ]
 
 
-def write_outputs(report: Mapping[str, Any], directory: Path) -> list[Path]:
-    """Write ``results.json`` and the charts into ``directory``; return the paths."""
+def write_outputs(
+    report: BenchReport, directory: Path, *, document: Mapping[str, Any] | None = None
+) -> list[Path]:
+    """Write ``results.json`` and the charts into ``directory``; return the paths.
+
+    Args:
+        report: the session's report.
+        directory: where to write (made when missing).
+        document: the JSON to write, when the caller adds to the report's ``to_dict``
+            (the CLI adds ``comparison``).
+    """
     directory.mkdir(parents=True, exist_ok=True)
     results = directory / RESULTS_FILE
-    results.write_text(format_json(report) + "\n", encoding="utf-8")
+    text = format_json(document if document is not None else report.to_dict())
+    results.write_text(text + "\n", encoding="utf-8")
     return [results, *write_charts(report, directory)]
 
 
-def _energy_bars(rows: Sequence[Mapping[str, Any]], subtitle: str, path: Path) -> Path:
+def _energy_bars(rows: Sequence[ResultRow], subtitle: str, path: Path) -> Path:
     from matplotlib.figure import Figure
 
     figure = Figure(figsize=(9, 0.45 * max(len(rows), 3) + 2.2))
     axes = figure.add_subplot()
-    labels = [row["label"] for row in rows]
-    values = [row["energy_kwh_median"] * 1000 for row in rows]  # Wh reads better than kWh
-    lows = [v - row["energy_kwh_ci"][0] * 1000 for v, row in zip(values, rows, strict=True)]
-    highs = [row["energy_kwh_ci"][1] * 1000 - v for v, row in zip(values, rows, strict=True)]
-    colours = ["tab:green" if row.get("pareto") else "tab:blue" for row in rows]
+    labels = [row.label for row in rows]
+    values = [(row.energy_kwh_median or 0.0) * 1000 for row in rows]  # Wh reads better
+    intervals = [row.energy_kwh_ci or (0.0, 0.0) for row in rows]
+    lows = [v - ci[0] * 1000 for v, ci in zip(values, intervals, strict=True)]
+    highs = [ci[1] * 1000 - v for v, ci in zip(values, intervals, strict=True)]
+    colours = ["tab:green" if row.pareto else "tab:blue" for row in rows]
     axes.barh(labels, values, xerr=[lows, highs], color=colours, capsize=3)
     axes.invert_yaxis()
     if values and max(values) / max(min(values), 1e-12) > LOG_SCALE_RATIO:
@@ -312,17 +322,17 @@ def _energy_bars(rows: Sequence[Mapping[str, Any]], subtitle: str, path: Path) -
     return path
 
 
-def _energy_vs_time(rows: Sequence[Mapping[str, Any]], subtitle: str, path: Path) -> Path:
+def _energy_vs_time(rows: Sequence[ResultRow], subtitle: str, path: Path) -> Path:
     from matplotlib.figure import Figure
 
     figure = Figure(figsize=(9, 6))
     axes = figure.add_subplot()
     for row in rows:
-        x, y = row["duration_s_median"], row["energy_kwh_median"] * 1000
-        marker, colour = ("*", "tab:green") if row.get("pareto") else ("o", "tab:blue")
-        axes.scatter([x], [y], marker=marker, s=120 if row.get("pareto") else 40, color=colour)
-        axes.annotate(row["label"], (x, y), fontsize=7, xytext=(4, 3), textcoords="offset points")
-    spread = [row["energy_kwh_median"] for row in rows]
+        x, y = row.duration_s_median or 0.0, (row.energy_kwh_median or 0.0) * 1000
+        marker, colour = ("*", "tab:green") if row.pareto else ("o", "tab:blue")
+        axes.scatter([x], [y], marker=marker, s=120 if row.pareto else 40, color=colour)
+        axes.annotate(row.label, (x, y), fontsize=7, xytext=(4, 3), textcoords="offset points")
+    spread = [row.energy_kwh_median or 0.0 for row in rows]
     if spread and max(spread) / max(min(spread), 1e-15) > LOG_SCALE_RATIO:
         axes.set_xscale("log")
         axes.set_yscale("log")

@@ -27,6 +27,7 @@ Rules:
 
 from __future__ import annotations
 
+import dataclasses
 import statistics
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -34,6 +35,7 @@ from typing import Any
 
 from zuinig.bench import stats
 from zuinig.bench.trial import PHASE_IMPORT, PHASE_MEASURED, STATUS_OK, STATUS_WRONG
+from zuinig.ledger.model import BenchSession
 
 #: The baseline every ratio is against: what most analyses start with.
 BASELINE_FORMAT = "csv"
@@ -93,6 +95,7 @@ class Configuration:
         )
 
     def as_dict(self) -> dict[str, Any]:
+        """``format``, ``engine``, ``mode`` and ``threads`` as a mapping."""
         return {
             "format": self.format,
             "engine": self.engine,
@@ -146,6 +149,232 @@ class Observation:
         return self.phase == PHASE_MEASURED and self.status == STATUS_OK and bool(self.energy_kwh)
 
 
+#: A 95% interval ``(low, high)``; a ``[low, high]`` list in JSON.
+Interval = tuple[float, float]
+
+
+@dataclass(frozen=True)
+class ResultRow:
+    """One configuration's figures for one query, or over all its queries (query
+    :data:`ALL_QUERIES`, a *totals* row): a row of the table, the JSON and the ledger.
+
+    Medians are over the measured repetitions, each with its 95% bootstrap interval
+    (``*_ci``, ``None`` without figures); see the module docstring for the rules.
+
+    Attributes:
+        format, engine, mode, threads: the configuration.
+        query: the query, or ``all`` for a totals row.
+        label: the configuration in words, e.g. ``parquet-zstd + polars/lazy x2``.
+        energy_kwh_median, energy_kwh_ci: energy per call (kWh).
+        duration_s_median, duration_s_ci: wall-clock time per call (s).
+        cpu_s_median, cpu_s_ci: CPU time per call (s).
+        peak_rss_bytes_median, peak_rss_bytes_ci: peak resident memory (bytes).
+        energy_kwh_low_median, energy_kwh_high_median: an estimate's model range (kWh),
+            ``None`` unless every counted trial had one.
+        repetitions: repetitions counted.
+        failed_trials: trials that failed (per-query rows only; ``None`` for totals).
+        status: ``ok``, ``wrong``, a failure (``oom``, ``timeout``, ``error``),
+            ``not run`` or (totals) ``incomplete``.
+        reason: why it is not ``ok``, in one line.
+        correct: :data:`CORRECT_YES`, :data:`CORRECT_NO` or :data:`NOT_CHECKED`.
+        storage_bytes: size of the format's prepared files (bytes).
+        ratio_vs_baseline, ratio_vs_baseline_ci: energy over the baseline's (unitless).
+        duration_ratio_vs_baseline, duration_ratio_vs_baseline_ci: time over the baseline's.
+        significance: the energy ratio in words; ``None`` without a ratio.
+        pareto: on the Pareto front of its query (energy, time, storage).
+    """
+
+    format: str
+    engine: str
+    mode: str
+    threads: int
+    query: str
+    label: str
+    energy_kwh_median: float | None = None
+    energy_kwh_ci: Interval | None = None
+    duration_s_median: float | None = None
+    duration_s_ci: Interval | None = None
+    cpu_s_median: float | None = None
+    cpu_s_ci: Interval | None = None
+    peak_rss_bytes_median: float | None = None
+    peak_rss_bytes_ci: Interval | None = None
+    energy_kwh_low_median: float | None = None
+    energy_kwh_high_median: float | None = None
+    repetitions: int = 0
+    failed_trials: int | None = None
+    status: str = ""
+    reason: str = ""
+    correct: str = NOT_CHECKED
+    storage_bytes: int | None = None
+    ratio_vs_baseline: float | None = None
+    ratio_vs_baseline_ci: Interval | None = None
+    duration_ratio_vs_baseline: float | None = None
+    duration_ratio_vs_baseline_ci: Interval | None = None
+    significance: str | None = None
+    pareto: bool = False
+
+    @property
+    def config(self) -> Configuration:
+        """The configuration of the row."""
+        return Configuration(self.format, self.engine, self.mode, self.threads)
+
+    @property
+    def is_total(self) -> bool:
+        """Whether it adds up all queries (query :data:`ALL_QUERIES`)."""
+        return self.query == ALL_QUERIES
+
+    @property
+    def rankable(self) -> bool:
+        """Whether it may get a ratio and be on the Pareto front: ok, not known wrong,
+        with an energy figure."""
+        return (
+            self.status == STATUS_OK and self.correct != CORRECT_NO and bool(self.energy_kwh_median)
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The row as a JSON object (``--json``, ``results.json``, the ledger).
+
+        Keys and their order are those the bench has always written: a per-query row
+        has ``failed_trials`` and ``status, reason, correct, storage_bytes``; a totals
+        row ``storage_bytes, status, correct, reason``; ``significance`` comes before
+        the duration ratio when there is a ratio and after it when there is none.
+        """
+        row: dict[str, Any] = {
+            **self.config.as_dict(),
+            "query": self.query,
+            "label": self.label,
+        }
+        for name in QUANTITIES:
+            row[f"{name}_median"] = getattr(self, f"{name}_median")
+            row[f"{name}_ci"] = _json_value(getattr(self, f"{name}_ci"))
+        for name in RANGE_QUANTITIES:
+            row[f"{name}_median"] = getattr(self, f"{name}_median")
+        row["repetitions"] = self.repetitions
+        if self.is_total:
+            row["storage_bytes"] = self.storage_bytes
+            row.update(status=self.status, correct=self.correct, reason=self.reason)
+        else:
+            row["failed_trials"] = self.failed_trials
+            row.update(status=self.status, reason=self.reason, correct=self.correct)
+            row["storage_bytes"] = self.storage_bytes
+        row["ratio_vs_baseline"] = self.ratio_vs_baseline
+        row["ratio_vs_baseline_ci"] = _json_value(self.ratio_vs_baseline_ci)
+        duration = {
+            "duration_ratio_vs_baseline": self.duration_ratio_vs_baseline,
+            "duration_ratio_vs_baseline_ci": _json_value(self.duration_ratio_vs_baseline_ci),
+        }
+        if self.ratio_vs_baseline is not None:
+            row.update(significance=self.significance, **duration)
+        else:
+            row.update(**duration, significance=self.significance)
+        row["pareto"] = self.pareto
+        return row
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ResultRow:
+        """Rebuild a row from :meth:`to_dict`'s object, also one stored by an older
+        zuinig: missing figures are ``None``, and ``correct`` stored as ``True`` /
+        ``False`` / ``None`` becomes ``yes`` / ``no`` / ``not checked``.
+
+        Raises:
+            ValueError: it names no configuration (format, engine, mode and threads).
+        """
+        if not all(data.get(key) for key in ("format", "engine", "mode", "threads")):
+            raise ValueError(f"not a bench result row (no configuration): {dict(data)!r}")
+        config = Configuration(
+            str(data["format"]), str(data["engine"]), str(data["mode"]), int(data["threads"])
+        )
+        verdict = data.get("correct")
+        values: dict[str, Any] = {
+            name: data.get(name)
+            for name in _ROW_FIELDS
+            if name not in ("format", "engine", "mode", "threads", "correct")
+        }
+        for name in _INTERVAL_FIELDS:
+            values[name] = _interval(data.get(name))
+        values.update(
+            query=str(data.get("query") or ""),
+            label=str(data.get("label") or config.label),
+            repetitions=int(data.get("repetitions") or 0),
+            status=str(data.get("status") or ""),
+            reason=str(data.get("reason") or ""),
+            correct=correct_text(verdict)
+            if verdict is None or isinstance(verdict, bool)
+            else str(verdict),
+            pareto=bool(data.get("pareto")),
+        )
+        return cls(**config.as_dict(), **values)
+
+
+@dataclass(frozen=True)
+class ImportRow:
+    """What importing an engine costs, once per process (not in any result row).
+
+    Attributes:
+        engine, mode, threads: the engine as the trials ran it.
+        energy_kwh_median, energy_kwh_ci: energy of the import (kWh).
+        duration_s_median, duration_s_ci: its wall-clock time (s).
+        trials: imports counted.
+    """
+
+    engine: str
+    mode: str
+    threads: int
+    energy_kwh_median: float | None = None
+    energy_kwh_ci: Interval | None = None
+    duration_s_median: float | None = None
+    duration_s_ci: Interval | None = None
+    trials: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        """The row as a JSON object (``--json``'s ``imports``)."""
+        return {
+            name: _json_value(getattr(self, name))
+            for name in (item.name for item in dataclasses.fields(self))
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ImportRow:
+        """Rebuild a row from :meth:`to_dict`'s object."""
+        return cls(
+            engine=str(data["engine"]),
+            mode=str(data["mode"]),
+            threads=int(data["threads"]),
+            energy_kwh_median=data.get("energy_kwh_median"),
+            energy_kwh_ci=_interval(data.get("energy_kwh_ci")),
+            duration_s_median=data.get("duration_s_median"),
+            duration_s_ci=_interval(data.get("duration_s_ci")),
+            trials=int(data.get("trials") or 0),
+        )
+
+
+_ROW_FIELDS = tuple(item.name for item in dataclasses.fields(ResultRow))
+_INTERVAL_FIELDS = tuple(name for name in _ROW_FIELDS if name.endswith("_ci"))
+
+
+def _json_value(value: object) -> object:
+    """An interval as JSON writes it (a list); anything else as it is."""
+    return list(value) if isinstance(value, tuple) else value
+
+
+def _interval(value: Sequence[float] | None) -> Interval | None:
+    return (float(value[0]), float(value[1])) if value else None
+
+
+def stored_rows(session: BenchSession) -> list[ResultRow]:
+    """A stored session's result rows (the ledger keeps them as JSON objects).
+
+    A stored row that names no configuration is left out: nothing can be compared with it.
+    """
+    rows = []
+    for data in session.results or ():
+        try:
+            rows.append(ResultRow.from_dict(data))
+        except ValueError:
+            continue
+    return rows
+
+
 @dataclass(frozen=True)
 class Summary:
     """The rows of a benchmark's result, and what the reader must know about them.
@@ -158,9 +387,9 @@ class Summary:
         disqualified: per disqualified configuration label, why.
     """
 
-    results: list[dict[str, Any]]
-    totals: list[dict[str, Any]]
-    imports: list[dict[str, Any]]
+    results: list[ResultRow]
+    totals: list[ResultRow]
+    imports: list[ImportRow]
     notes: list[str]
     disqualified: dict[str, str]
 
@@ -195,12 +424,13 @@ def summarise(
         for query in queries:
             trials = [o for o in observed if o.config == config and o.query == query]
             row = _row(config, query, trials, measured.get((config, query), []), seed)
-            _judge(row, config, query, wrong, checked)
-            row["storage_bytes"] = storage_bytes.get(config.format)
-            results.append(row)
-    _add_ratios(results, {(c, q): measured.get((c, q), []) for c in configs for q in queries}, seed)
+            row = _judge(row, config, query, wrong, checked)
+            results.append(dataclasses.replace(row, storage_bytes=storage_bytes.get(config.format)))
+    results = _add_ratios(
+        results, {(c, q): measured.get((c, q), []) for c in configs for q in queries}, seed
+    )
     notes += _baseline_notes(results)
-    _mark_pareto(results, queries)
+    results = _mark_pareto(results, queries)
     totals = _totals(configs, queries, observed, storage_bytes, wrong, checked, seed)
     imports = _imports(configs, observed, seed)
     return Summary(
@@ -226,7 +456,7 @@ def _estimate_fields(name: str, values: Sequence[float], seed: int) -> dict[str,
     if not values:
         return {f"{name}_median": None, f"{name}_ci": None}
     estimate = stats.median_ci(values, seed=seed)
-    return {f"{name}_median": estimate.value, f"{name}_ci": [estimate.low, estimate.high]}
+    return {f"{name}_median": estimate.value, f"{name}_ci": (estimate.low, estimate.high)}
 
 
 def _row(
@@ -235,25 +465,32 @@ def _row(
     trials: Sequence[Observation],
     usable: Sequence[Observation],
     seed: int,
-) -> dict[str, Any]:
-    row: dict[str, Any] = {**config.as_dict(), "query": query, "label": config.label}
+) -> ResultRow:
+    fields: dict[str, Any] = {}
     for name in QUANTITIES:
         values = [float(v) for o in usable if (v := getattr(o, name)) is not None]
-        row.update(_estimate_fields(name, values, seed))
+        fields.update(_estimate_fields(name, values, seed))
     for name in RANGE_QUANTITIES:
-        row[f"{name}_median"] = _median_of_all([getattr(o, name) for o in usable])
+        fields[f"{name}_median"] = _median_of_all([getattr(o, name) for o in usable])
     failed = [o for o in trials if o.phase != PHASE_IMPORT and o.status != STATUS_OK]
     import_failed = [o for o in trials if o.phase == PHASE_IMPORT and o.status != STATUS_OK]
-    row["repetitions"] = len(usable)
-    row["failed_trials"] = len(failed)
     if usable:
-        row["status"], row["reason"] = STATUS_OK, ""
+        status, reason = STATUS_OK, ""
     elif failed or import_failed:
         first = (failed or import_failed)[0]
-        row["status"], row["reason"] = first.status, first.reason
+        status, reason = first.status, first.reason
     else:
-        row["status"], row["reason"] = "not run", "no trial of this configuration completed"
-    return row
+        status, reason = "not run", "no trial of this configuration completed"
+    return ResultRow(
+        **config.as_dict(),
+        query=query,
+        label=config.label,
+        **fields,
+        repetitions=len(usable),
+        failed_trials=len(failed),
+        status=status,
+        reason=reason,
+    )
 
 
 def _median_of_all(values: Sequence[float | None]) -> float | None:
@@ -264,16 +501,17 @@ def _median_of_all(values: Sequence[float | None]) -> float | None:
 
 
 def _judge(
-    row: dict[str, Any],
+    row: ResultRow,
     config: Configuration,
     query: str,
     wrong: Mapping[Configuration, str],
     checked: Mapping[tuple[Configuration, str], bool],
-) -> None:
+) -> ResultRow:
     if config in wrong:
-        row["status"], row["correct"], row["reason"] = STATUS_WRONG, CORRECT_NO, wrong[config]
-    else:
-        row["correct"] = correct_text(checked.get((config, query)))
+        return dataclasses.replace(
+            row, status=STATUS_WRONG, correct=CORRECT_NO, reason=wrong[config]
+        )
+    return dataclasses.replace(row, correct=correct_text(checked.get((config, query))))
 
 
 def correct_text(verdict: bool | None) -> str:
@@ -283,40 +521,31 @@ def correct_text(verdict: bool | None) -> str:
     return CORRECT_YES if verdict else CORRECT_NO
 
 
-def _rankable(row: Mapping[str, Any]) -> bool:
-    return (
-        row["status"] == STATUS_OK
-        and row["correct"] != CORRECT_NO
-        and bool(row["energy_kwh_median"])
-    )
-
-
 def _add_ratios(
-    rows: list[dict[str, Any]],
+    rows: Sequence[ResultRow],
     measured: Mapping[tuple[Configuration, str], Sequence[Observation]],
     seed: int,
-) -> None:
-    by_key = {
-        (Configuration(r["format"], r["engine"], r["mode"], r["threads"]), r["query"]): r
-        for r in rows
-    }
-    for (config, query), row in by_key.items():
-        base_config = Configuration(BASELINE_FORMAT, BASELINE_ENGINE, BASELINE_MODE, config.threads)
-        base_row = by_key.get((base_config, query))
-        row.update(
-            _ratio_fields(
-                row,
-                base_row,
-                measured.get((config, query), []),
-                measured.get((base_config, query), []),
-                seed,
-            )
+) -> list[ResultRow]:
+    by_key = {(r.config, r.query): r for r in rows}
+    found = []
+    for row in rows:
+        base_config = Configuration(
+            BASELINE_FORMAT, BASELINE_ENGINE, BASELINE_MODE, row.config.threads
         )
+        fields = _ratio_fields(
+            row,
+            by_key.get((base_config, row.query)),
+            measured.get((row.config, row.query), []),
+            measured.get((base_config, row.query), []),
+            seed,
+        )
+        found.append(dataclasses.replace(row, **fields))
+    return found
 
 
 def _ratio_fields(
-    row: Mapping[str, Any],
-    base_row: Mapping[str, Any] | None,
+    row: ResultRow,
+    base_row: ResultRow | None,
     values: Sequence[Observation],
     base_values: Sequence[Observation],
     seed: int,
@@ -328,7 +557,7 @@ def _ratio_fields(
         "duration_ratio_vs_baseline_ci": None,
         "significance": None,
     }
-    if base_row is None or not _rankable(row) or not _rankable(base_row):
+    if base_row is None or not row.rankable or not base_row.rankable:
         return empty
     energy = stats.ratio_ci(
         [o.energy_kwh for o in values if o.energy_kwh],
@@ -337,7 +566,7 @@ def _ratio_fields(
     )
     fields = {
         "ratio_vs_baseline": energy.value,
-        "ratio_vs_baseline_ci": [energy.low, energy.high],
+        "ratio_vs_baseline_ci": (energy.low, energy.high),
         "significance": stats.describe_ratio(energy, BASELINE_LABEL),
         "duration_ratio_vs_baseline": None,
         "duration_ratio_vs_baseline_ci": None,
@@ -347,37 +576,39 @@ def _ratio_fields(
     if durations and base_durations:
         time_ratio = stats.ratio_ci(durations, base_durations, seed=seed)
         fields["duration_ratio_vs_baseline"] = time_ratio.value
-        fields["duration_ratio_vs_baseline_ci"] = [time_ratio.low, time_ratio.high]
+        fields["duration_ratio_vs_baseline_ci"] = (time_ratio.low, time_ratio.high)
     return fields
 
 
-def _baseline_notes(rows: Sequence[Mapping[str, Any]]) -> list[str]:
+def _baseline_notes(rows: Sequence[ResultRow]) -> list[str]:
     baseline_rows = [
         r
         for r in rows
-        if (r["format"], r["engine"], r["mode"])
-        == (BASELINE_FORMAT, BASELINE_ENGINE, BASELINE_MODE)
+        if (r.format, r.engine, r.mode) == (BASELINE_FORMAT, BASELINE_ENGINE, BASELINE_MODE)
     ]
     if not baseline_rows:
         return [
             f"ratios are null: the baseline ({BASELINE_FORMAT} + {BASELINE_ENGINE}/{BASELINE_MODE}) "
             "is not in the matrix; add --formats csv and --engines pandas to get them"
         ]
-    if not any(_rankable(r) for r in baseline_rows):
+    if not any(r.rankable for r in baseline_rows):
         return [
             "ratios are null: the baseline (csv + pandas/default) has no usable measurement "
-            f"({baseline_rows[0]['status']}: {baseline_rows[0]['reason'] or 'no reason given'})"
+            f"({baseline_rows[0].status}: {baseline_rows[0].reason or 'no reason given'})"
         ]
     return []
 
 
-def _mark_pareto(rows: list[dict[str, Any]], queries: Iterable[str]) -> None:
-    for row in rows:
-        row["pareto"] = False
+def _mark_pareto(rows: Sequence[ResultRow], queries: Iterable[str]) -> list[ResultRow]:
+    """``rows`` with ``pareto`` set: on the front of its query's rankable rows."""
+    front: set[int] = set()
     for query in queries:
-        candidates = [r for r in rows if r["query"] == query and _rankable(r)]
-        for index in stats.pareto_front(candidates, PARETO_OBJECTIVES):
-            candidates[index]["pareto"] = True
+        candidates = [i for i, r in enumerate(rows) if r.query == query and r.rankable]
+        objectives = [
+            {name: getattr(rows[i], name) for name in PARETO_OBJECTIVES} for i in candidates
+        ]
+        front.update(candidates[k] for k in stats.pareto_front(objectives, PARETO_OBJECTIVES))
+    return [dataclasses.replace(row, pareto=i in front) for i, row in enumerate(rows)]
 
 
 def _totals(
@@ -388,44 +619,48 @@ def _totals(
     wrong: Mapping[Configuration, str],
     checked: Mapping[tuple[Configuration, str], bool],
     seed: int,
-) -> list[dict[str, Any]]:
+) -> list[ResultRow]:
     per_config = {config: _repetition_totals(config, queries, observed) for config in configs}
     rows = []
     for config in configs:
         sums = per_config[config]
-        row: dict[str, Any] = {**config.as_dict(), "query": ALL_QUERIES, "label": config.label}
+        fields: dict[str, Any] = {}
         for name in QUANTITIES:
-            row.update(
+            fields.update(
                 _estimate_fields(name, [v for s in sums if (v := s[name]) is not None], seed)
             )
         for name in RANGE_QUANTITIES:
-            row[f"{name}_median"] = _median_of_all([s[name] for s in sums])
-        row["repetitions"] = len(sums)
-        row["storage_bytes"] = storage_bytes.get(config.format)
+            fields[f"{name}_median"] = _median_of_all([s[name] for s in sums])
         every_query = all(checked.get((config, query)) for query in queries)
         if config in wrong:
-            row.update(status=STATUS_WRONG, correct=CORRECT_NO, reason=wrong[config])
+            status, correct, reason = STATUS_WRONG, CORRECT_NO, wrong[config]
         elif sums:
-            row.update(
-                status=STATUS_OK, correct=CORRECT_YES if every_query else NOT_CHECKED, reason=""
-            )
+            status, correct, reason = STATUS_OK, CORRECT_YES if every_query else NOT_CHECKED, ""
         else:
-            row.update(
-                status="incomplete",
-                correct=NOT_CHECKED,
-                reason="no repetition completed every query",
-            )
-        rows.append(row)
-    by_config = dict(zip(configs, rows, strict=True))
-    for config, row in by_config.items():
-        base = Configuration(BASELINE_FORMAT, BASELINE_ENGINE, BASELINE_MODE, config.threads)
-        row.update(
-            _total_ratio(
-                row, by_config.get(base), per_config[config], per_config.get(base, []), seed
+            status, correct = "incomplete", NOT_CHECKED
+            reason = "no repetition completed every query"
+        rows.append(
+            ResultRow(
+                **config.as_dict(),
+                query=ALL_QUERIES,
+                label=config.label,
+                **fields,
+                repetitions=len(sums),
+                storage_bytes=storage_bytes.get(config.format),
+                status=status,
+                correct=correct,
+                reason=reason,
             )
         )
-    _mark_pareto(rows, [ALL_QUERIES])
-    return rows
+    by_config = dict(zip(configs, rows, strict=True))
+    with_ratios = []
+    for config, row in by_config.items():
+        base = Configuration(BASELINE_FORMAT, BASELINE_ENGINE, BASELINE_MODE, config.threads)
+        fields = _total_ratio(
+            row, by_config.get(base), per_config[config], per_config.get(base, []), seed
+        )
+        with_ratios.append(dataclasses.replace(row, **fields))
+    return _mark_pareto(with_ratios, [ALL_QUERIES])
 
 
 def energy_totals(
@@ -481,8 +716,8 @@ def _sum(values: Sequence[float | None]) -> float | None:
 
 
 def _total_ratio(
-    row: Mapping[str, Any],
-    base_row: Mapping[str, Any] | None,
+    row: ResultRow,
+    base_row: ResultRow | None,
     sums: Sequence[Mapping[str, float | None]],
     base_sums: Sequence[Mapping[str, float | None]],
     seed: int,
@@ -516,7 +751,7 @@ def _total_ratio(
 
 def _imports(
     configs: Sequence[Configuration], observed: Sequence[Observation], seed: int
-) -> list[dict[str, Any]]:
+) -> list[ImportRow]:
     rows = []
     seen: set[tuple[str, str, int]] = set()
     for config in configs:
@@ -531,15 +766,12 @@ def _imports(
             and o.status == STATUS_OK
             and (o.config.engine, o.config.mode, o.config.threads) == key
         ]
-        row: dict[str, Any] = {
-            "engine": config.engine,
-            "mode": config.mode,
-            "threads": config.threads,
-        }
+        fields: dict[str, Any] = {}
         for name in ("energy_kwh", "duration_s"):
-            row.update(
+            fields.update(
                 _estimate_fields(name, [float(v) for o in items if (v := getattr(o, name))], seed)
             )
-        row["trials"] = len(items)
-        rows.append(row)
+        rows.append(
+            ImportRow(config.engine, config.mode, config.threads, **fields, trials=len(items))
+        )
     return rows

@@ -51,7 +51,14 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import psutil
 
-from zuinig.bench.results import Configuration, Observation, Summary, summarise
+from zuinig.bench.results import (
+    Configuration,
+    ImportRow,
+    Observation,
+    ResultRow,
+    Summary,
+    summarise,
+)
 from zuinig.bench.sizing import Need, check_fits, size_text
 from zuinig.bench.trial import (
     EXIT_OOM,
@@ -710,6 +717,7 @@ class BenchReport:
 
     @property
     def interrupted(self) -> bool:
+        """Whether the session was stopped before every trial ran."""
         return self.session.status == STATUS_INTERRUPTED
 
     def to_dict(self) -> dict[str, Any]:
@@ -730,9 +738,9 @@ class BenchReport:
             "baseline": "csv + pandas/default at the same thread count and query",
             "idle_baseline": self.idle or None,
             "prepare": self.prepare,
-            "imports": self.summary.imports,
-            "results": self.summary.results,
-            "totals": self.summary.totals,
+            "imports": [row.to_dict() for row in self.summary.imports],
+            "results": [row.to_dict() for row in self.summary.results],
+            "totals": [row.to_dict() for row in self.summary.totals],
             "disqualified": self.summary.disqualified,
             "notes": [*self.notes, *self.summary.notes],
             "completed_trials": self.completed_trials,
@@ -741,6 +749,50 @@ class BenchReport:
             "started_at": session.started_at.isoformat(),
             "ended_at": session.ended_at.isoformat() if session.ended_at else None,
         }
+
+    @classmethod
+    def from_dict(cls, document: Mapping[str, Any]) -> BenchReport:
+        """Rebuild a report from its ``--json`` object (or ``results.json``), to render it
+        again. What the JSON does not carry stays empty: the session's config and stored
+        results, and the observations; the notes are kept as one list.
+
+        Raises:
+            KeyError: a key :meth:`to_dict` writes is missing.
+            ValueError: a row is not a bench result row.
+        """
+        ended_at = document.get("ended_at")
+        session = BenchSession(
+            session_id=str(document["session_id"]),
+            workload=str(document["workload"]),
+            started_at=datetime.fromisoformat(str(document["started_at"])),
+            status=str(document["status"]),
+            scale=document.get("scale"),
+            rows=document.get("rows"),
+            label=document.get("label"),
+            machine=dict(document.get("machine") or {}),
+            method=dict(document.get("method") or {}),
+            page_cache=document.get("page_cache"),
+            ended_at=datetime.fromisoformat(str(ended_at)) if ended_at else None,
+        )
+        summary = Summary(
+            results=[ResultRow.from_dict(row) for row in document["results"]],
+            totals=[ResultRow.from_dict(row) for row in document["totals"]],
+            imports=[ImportRow.from_dict(row) for row in document["imports"]],
+            notes=[],
+            disqualified=dict(document.get("disqualified") or {}),
+        )
+        return cls(
+            session=session,
+            summary=summary,
+            seed=int(document["seed"]),
+            repeat=int(document["repeat"]),
+            prepare=list(document.get("prepare") or []),
+            idle=dict(document.get("idle_baseline") or {}),
+            completed_trials=int(document.get("completed_trials") or 0),
+            planned_trials=int(document.get("planned_trials") or 0),
+            wall_s=float(document.get("wall_s") or 0.0),
+            notes=[str(note) for note in document.get("notes") or []],
+        )
 
 
 # -- the runner ---------------------------------------------------------------------------
@@ -855,7 +907,7 @@ class BenchRunner:
             session,
             status=status,
             ended_at=datetime.now(UTC),
-            results=summary.results,
+            results=[row.to_dict() for row in summary.results],  # JSON in the ledger
             page_cache=self._page_cache,
             baseline_run_id=self._baseline_run_id,
         )
