@@ -226,8 +226,8 @@ def test_the_decorator_and_the_pytest_plugin_work_without_the_extras(
 ) -> None:
     code = """
         import zuinig
-        import zuinig.notebook
-        import zuinig.pytest_plugin
+        import zuinig.measure.notebook
+        import zuinig.measure.pytest_plugin
 
         @zuinig.measure(job="kern")
         def double(x):
