@@ -60,13 +60,15 @@ can be applied without risk to the data:
     not. A one-column CSV writes a null as an empty line, which readers skip by default.
   - Arrow IPC stores every Arrow type as it is.
 
-* **CSV sources** are read as UTF-8 (a byte-order mark is skipped), comma-separated
-  (tab for ``.tsv``), with quoted values that may span lines. An empty unquoted field and
-  the spellings in :data:`CSV_NULL_VALUES` are missing values, in text columns too (as
-  pandas reads them); a quoted value is never missing, so ``""`` stays an empty string
-  and ``"NA"`` stays text. ``NaN`` is not a null spelling: in a number column it is the
-  float NaN. This is exactly how zuinig (and pyarrow) write CSV, so Parquet to CSV to
-  Parquet keeps nulls, empty strings and NaN apart.
+* **Sources are read by** :mod:`zuinig.formats.read`, the reader ``zuinig bench`` uses
+  too, so a benchmark's copy and a converted file hold the same values. CSV sources are
+  read as :mod:`zuinig.formats.csv` says: UTF-8 (a byte-order mark is skipped),
+  comma-separated (tab for ``.tsv``), with quoted values that may span lines. An empty
+  unquoted field and the spellings in :data:`CSV_NULL_VALUES` are missing values, in text
+  columns too (as pandas reads them); a quoted value is never missing, so ``""`` stays an
+  empty string and ``"NA"`` stays text. ``NaN`` is not a null spelling: in a number column
+  it is the float NaN. This is exactly how zuinig (and pyarrow) write CSV, so Parquet to
+  CSV to Parquet keeps nulls, empty strings and NaN apart.
 
 * **CSV typing.** pyarrow infers a CSV's column types from its first block
   (:data:`CSV_BLOCK_BYTES`). When a later block does not fit (an ``int64`` column that
@@ -87,7 +89,8 @@ can be applied without risk to the data:
 
 Errors are :class:`~zuinig.errors.ConversionError`. Those about the source or the request
 (missing, a directory, empty, unknown format, ragged rows, not UTF-8, a truncated
-compressed file, an existing target) have ``bad_input`` set, so the CLI exits with code 2;
+compressed file, an existing target; the reader's :class:`~zuinig.errors.DataFileError`
+is raised as a ConversionError with the same words) have ``bad_input`` set, so the CLI exits with code 2;
 failures while writing or verifying exit with 1.
 """
 
@@ -98,15 +101,13 @@ import dataclasses
 import gzip
 import hashlib
 import os
-import re
 import stat
 import time
-from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from zuinig.atomic import (
     TargetNotWritableError,
@@ -114,8 +115,25 @@ from zuinig.atomic import (
     sweep_stale_temporaries,
     target_kind,
 )
-from zuinig.bench.formats import FORMATS, GZIP_LEVEL, Format
-from zuinig.errors import ConversionError
+from zuinig.errors import ConversionError, DataFileError
+from zuinig.formats import (
+    COMPRESSION_BY_SUFFIX,
+    FORMAT_BY_SUFFIX,
+    FORMATS,
+    GZIP_LEVEL,
+    READABLE_FORMATS,
+    WRITABLE_KINDS,
+    Format,
+    FormatKind,
+    SourceFile,
+    TypeMismatch,
+    inspect_source,
+    open_source,
+    retry_types,
+)
+from zuinig.formats import csv as csv_options
+from zuinig.formats.csv import CSV_BLOCK_BYTES, CSV_NULL_VALUES, CSV_TYPE_ORDER
+from zuinig.formats.read import arrow_reason, open_arrow, open_parquet, os_reason
 from zuinig.ledger.model import KIND_CONVERT
 
 if TYPE_CHECKING:
@@ -137,15 +155,13 @@ __all__ = [
     "convert_file",
     "format_conversion",
     "read_csv_as",
-    "read_source",
     "target_path",
 ]
 
-TargetKind = Literal["parquet", "arrow", "csv"]
-_T = TypeVar("_T")
+TargetKind = FormatKind
 
 #: The formats ``convert`` writes.
-TARGETS: tuple[TargetKind, ...] = ("parquet", "arrow", "csv")
+TARGETS: tuple[TargetKind, ...] = WRITABLE_KINDS
 #: Per target, the codecs it accepts; the first is the default.
 CODECS: Mapping[str, tuple[str, ...]] = MappingProxyType(
     {
@@ -161,77 +177,12 @@ DEFAULT_CODECS: Mapping[str, str] = MappingProxyType(
 )
 _CODEC_ALIASES = {"uncompressed": "none", "gz": "gzip", "zst": "zstd", "lz4_frame": "lz4"}
 
-#: Bytes per CSV block. Types are inferred from the first block, so a larger block sees
-#: more rows before deciding (a misleading one costs the whole-file scan). pyarrow's
-#: streaming reader reads about 32 blocks ahead, so this also sets memory: measured with
-#: pyarrow 26 on a 1 GB CSV, 16 MiB blocks held 550 MB of read-ahead, 4 MiB 146 MB and
-#: 1 MiB 36 MB, at about the same speed.
-CSV_BLOCK_BYTES = 4 << 20
 #: Target in-memory size of one Parquet row group (bytes); rows per group follow from the
 #: first batch's bytes per row, between :data:`_MIN_GROUP_ROWS` and :data:`_MAX_GROUP_ROWS`.
 ROW_GROUP_BYTES = 64 << 20
 _MIN_GROUP_ROWS = 1 << 14
 #: pyarrow's default maximum row-group length.
 _MAX_GROUP_ROWS = 1 << 20
-#: Rows per batch when reading Parquet and CSV read-back: pyarrow's default.
-_READ_BATCH_ROWS = 1 << 16
-
-#: Compression of whole CSV files: Python name in the file name, pyarrow stream codec.
-_TEXT_COMPRESSION = {"gz": "gzip", "bz2": "bz2", "zst": "zstd"}
-_DATA_SUFFIXES = frozenset(
-    {".csv", ".tsv", ".txt", ".parquet", ".pq", ".arrow", ".feather", ".ipc", ".arrows"}
-    | {".gz", ".bz2", ".zst", ".xz"}
-)
-_SUFFIX_KIND = {
-    ".csv": "csv",
-    ".tsv": "csv",
-    ".parquet": "parquet",
-    ".pq": "parquet",
-    ".arrow": "arrow",
-    ".feather": "arrow",
-    ".ipc": "arrow",
-}
-#: Longest piece of a pyarrow message quoted in an error (a ragged row is quoted whole).
-_QUOTE_CHARS = 160
-
-#: Unquoted field values a CSV source spells a missing value with: pyarrow's default list
-#: without its NaN spellings (``NaN``, ``nan``, ``-nan``, ``1.#QNAN``, ...), so that a NaN
-#: written to CSV reads back as NaN, not as a null.
-CSV_NULL_VALUES: tuple[str, ...] = (
-    "",
-    "#N/A",
-    "#N/A N/A",
-    "#NA",
-    "N/A",
-    "NA",
-    "NULL",
-    "n/a",
-    "null",
-)
-
-#: The CSV column types tried, in order, by the whole-file type scan: the order of
-#: pyarrow's own inference (null, then these), so a scanned column gets the type pyarrow
-#: would have inferred had it seen every row in its first block.
-CSV_TYPE_ORDER: tuple[str, ...] = (
-    "int64",
-    "bool",
-    "date32",
-    "time32[s]",
-    "time64[ns]",
-    "timestamp[s]",
-    "timestamp[s, tz=UTC]",
-    "timestamp[ns]",
-    "timestamp[ns, tz=UTC]",
-    "double",
-    "string",
-)
-
-#: Values tried first when the type scan tests a type (see :func:`_all_cast`).
-_CAST_SAMPLE_ROWS = 256
-
-_CONVERSION_ERROR = re.compile(r"In CSV column #(\d+): CSV conversion error to ([^:]+)")
-
-
 # -- records --------------------------------------------------------------------------------
 
 
@@ -317,19 +268,8 @@ class ConversionResult:
 
 
 @dataclass(frozen=True)
-class _Source:
-    path: Path
-    format: str  # as detect_format names it
-    kind: Literal["csv", "parquet", "arrow"]
-    compression: str | None  # pyarrow stream codec of a compressed CSV
-    delimiter: str
-    size_bytes: int
-    mode: int = 0o644  # permission bits (rwx for user, group, others)
-
-
-@dataclass(frozen=True)
 class _Plan:
-    source: _Source
+    source: SourceFile
     target: Path
     format: Format
     force: bool
@@ -343,14 +283,6 @@ class _Written:
     digests: list[ColumnDigest]
     notes: tuple[str, ...]
     type_scan: bool = False
-
-
-class _TypeMismatch(Exception):
-    """A CSV block held a value its column's type cannot hold (internal: triggers a rescan)."""
-
-    def __init__(self, column: int | None, message: str) -> None:
-        super().__init__(message)
-        self.column = column
 
 
 # -- the public entry point -----------------------------------------------------------------
@@ -531,7 +463,7 @@ def _plan(
     except TargetNotWritableError as error:
         raise _bad(str(error).replace(" (or a stream such as /dev/stdout)", "")) from None
     except OSError as error:
-        raise _bad(f"cannot write {target}: {_os_reason(error)}") from None
+        raise _bad(f"cannot write {target}: {os_reason(error)}") from None
     if kind_there == "stream":
         raise _bad(
             f"{target} is a device or named pipe, not a regular file; convert reads the "
@@ -585,53 +517,18 @@ def _target_format(kind: TargetKind, codec: str) -> Format:
     return Format(name, kind, compression, f".{kind}", f"{words}, {codec} compression")
 
 
-def _inspect_source(path: Path) -> _Source:
-    from zuinig.meter.process import detect_format
+def _inspect_source(path: Path) -> SourceFile:
+    with _read_errors():
+        return inspect_source(path)
 
-    path = path.absolute()
+
+@contextlib.contextmanager
+def _read_errors() -> Iterator[None]:
+    """The reader's DataFileError as a ConversionError with the same words (bad input)."""
     try:
-        info = path.stat()
-    except FileNotFoundError:
-        raise _bad(f"{path} does not exist; check the path") from None
-    except OSError as error:
-        raise _bad(f"cannot read {path}: {_os_reason(error)}") from None
-    if path.is_dir():
-        raise _bad(f"{path} is a directory; give the path of a CSV, Parquet or Arrow file")
-    if not path.is_file():
-        raise _bad(f"{path} is not a regular file; give the path of a CSV, Parquet or Arrow file")
-    if not os.access(path, os.R_OK):
-        raise _bad(f"cannot read {path}: permission denied")
-    if info.st_size == 0:
-        raise _bad(f"{path} is empty (0 bytes); there is nothing to convert")
-    detected = detect_format(path)
-    base, _, compressed = detected.partition(".")
-    if base in ("csv", "tsv") and compressed in ("", *_TEXT_COMPRESSION):
-        return _Source(
-            path=path,
-            format=detected,
-            kind="csv",
-            compression=_TEXT_COMPRESSION.get(compressed),
-            delimiter="\t" if base == "tsv" else ",",
-            size_bytes=info.st_size,
-            mode=stat.S_IMODE(info.st_mode) & 0o777,
-        )
-    mode = stat.S_IMODE(info.st_mode) & 0o777
-    if detected == "parquet":
-        return _Source(path, detected, "parquet", None, ",", info.st_size, mode)
-    if detected == "arrow":
-        return _Source(path, detected, "arrow", None, ",", info.st_size, mode)
-    if detected == "feather-v1":
-        reason = "it is a Feather version 1 file; rewrite it as Feather v2 (Arrow IPC) first"
-    elif base in ("csv", "tsv"):
-        reason = f"{compressed} compression cannot be read; recompress it with gzip or zstd"
-    elif detected == "unknown":
-        reason = "its format cannot be told from its name or content"
-    else:
-        reason = f"it is a {detected} file"
-    raise _bad(
-        f"cannot convert {path.name}: {reason}; zuinig converts CSV (.csv, .tsv, also .gz, "
-        ".bz2, .zst), Parquet and Arrow IPC (.arrow, .feather) files"
-    )
+        yield
+    except DataFileError as error:
+        raise _bad(str(error)) from error
 
 
 def _target_for(source: Path, kind: TargetKind, codec: str, out: Path | None) -> Path:
@@ -642,10 +539,18 @@ def _target_for(source: Path, kind: TargetKind, codec: str, out: Path | None) ->
         _check_out_suffix(out, kind, codec)
         return out.absolute()
     name = source.name
-    while Path(name).suffix.lower() in _DATA_SUFFIXES and Path(name).stem:
+    while _names_data(Path(name).suffix) and Path(name).stem:
         name = Path(name).stem
     directory = out if out is not None else source.parent
     return (directory / f"{name}{suffix}").absolute()
+
+
+def _names_data(suffix: str) -> bool:
+    """Whether a file name ending names a format zuinig reads, text or a compression."""
+    fmt = FORMAT_BY_SUFFIX.get(suffix.lower())
+    return fmt is not None and (
+        fmt in READABLE_FORMATS or fmt == "text" or suffix.lower() in COMPRESSION_BY_SUFFIX
+    )
 
 
 def _check_out_suffix(out: Path, kind: TargetKind, codec: str) -> None:
@@ -654,7 +559,10 @@ def _check_out_suffix(out: Path, kind: TargetKind, codec: str) -> None:
     if not suffixes:
         return
     gz = suffixes[-1] == ".gz"
-    named = _SUFFIX_KIND.get(suffixes[-2] if gz and len(suffixes) == 2 else suffixes[-1])
+    readable = READABLE_FORMATS.get(
+        FORMAT_BY_SUFFIX.get(suffixes[-2] if gz and len(suffixes) == 2 else suffixes[-1], "")
+    )
+    named = readable[0] if readable else None
     if named is not None and named != kind:
         raise _bad(f"--out {out.name} names a {named} file but --to is {kind}; make them agree")
     if kind == "csv" and named == "csv" and gz != (codec == "gzip"):
@@ -686,70 +594,23 @@ def _convert(plan: _Plan, progress: ProgressCallback) -> _Written:
         temporary = _create_temp(plan.target)
         temp = temporary.path
         try:
-            written = _write(plan, temp, column_types, progress)
+            with _read_errors():
+                written = _write(plan, temp, column_types, progress)
             written.type_scan = scanned
             temporary.fsync()
             _verify(plan, temp, written, progress)
             _publish(temporary, plan)
             return written
-        except _TypeMismatch as mismatch:
+        except TypeMismatch as mismatch:
             temporary.discard()  # before the next attempt makes another
             scanned = True
-            column_types = _retry_types(plan.source, column_types, mismatch, progress)
+            with _read_errors():
+                column_types = retry_types(
+                    plan.source, column_types, mismatch, _progress(progress, "scanning types")
+                )
         finally:
             temporary.discard()  # published or not, the temporary name is gone
     raise ConversionError(f"cannot find column types that read {plan.source.path}")
-
-
-def _retry_types(
-    source: _Source,
-    column_types: dict[str, pa.DataType] | None,
-    mismatch: _TypeMismatch,
-    progress: ProgressCallback,
-) -> dict[str, pa.DataType]:
-    """The column types to read a CSV with after ``mismatch``: first those a scan of the
-    whole file finds; then, per column the scanned types still cannot read, text.
-
-    Raises:
-        ConversionError: the column is text already, so no type reads it.
-    """
-    if column_types is None:
-        return _scan_csv_types(source, progress)
-    if mismatch.column is not None and mismatch.column < len(column_types):
-        import pyarrow as pa
-
-        name = list(column_types)[mismatch.column]
-        if column_types[name] != pa.string():
-            return {**column_types, name: pa.string()}
-    raise _bad(_csv_reason(source, str(mismatch))) from None
-
-
-def read_source(
-    path: str | os.PathLike[str],
-    consume: Callable[[pa.Schema, Iterator[pa.RecordBatch]], _T],
-) -> _T:
-    """Stream a CSV, Parquet or Arrow file to ``consume`` exactly as :func:`convert_file`
-    reads it: the same null spellings (an empty CSV field is null, in text columns too),
-    the same types, the same refusals. ``zuinig bench`` reads a user's file with it, so
-    that the benchmark's copy and a converted file hold the same values.
-
-    ``consume(schema, batches)`` is called again, from the start, when a later CSV block
-    does not fit the types inferred from the first (then with the types of a scan of the
-    whole file), so it must start its work afresh on each call (overwrite its output).
-
-    Raises:
-        ConversionError: the file cannot be read; ``bad_input`` set when it is the file's fault.
-    """
-    source = _inspect_source(Path(path))
-    column_types: dict[str, pa.DataType] | None = None
-    while True:
-        try:
-            schema, batches, closer = _open_source(source, column_types, _no_progress)
-            with closer:
-                return consume(schema, batches)
-        except _TypeMismatch as mismatch:
-            # Terminates: each retry scans once, then turns one more column into text.
-            column_types = _retry_types(source, column_types, mismatch, _no_progress)
 
 
 def _write(
@@ -760,7 +621,9 @@ def _write(
 ) -> _Written:
     import pyarrow as pa
 
-    source_schema, batches, closer = _open_source(plan.source, column_types, progress)
+    source_schema, batches, closer = open_source(
+        plan.source, column_types, _progress(progress, "converting")
+    )
     with closer:
         schema, notes = _target_schema(source_schema, plan.format.kind, plan.source)
         digests = [ColumnDigest() for _ in schema]
@@ -773,11 +636,11 @@ def _write(
                         digest.update(column)
                     rows += batch.num_rows
                     nulls += batch.column(0).null_count
-        except (ConversionError, _TypeMismatch):
+        except (ConversionError, DataFileError, TypeMismatch):
             raise
         except (pa.ArrowException, OSError) as error:
             raise ConversionError(
-                f"cannot write {plan.format.name} to {temp.parent}: {_arrow_reason(error)}; "
+                f"cannot write {plan.format.name} to {temp.parent}: {arrow_reason(error)}; "
                 "check free space and permissions"
             ) from error
     if plan.format.kind == "csv" and len(schema) == 1 and nulls:
@@ -846,7 +709,7 @@ def _cast_array(array: pa.Array, target: pa.DataType, name: str) -> pa.Array:
     except pa.ArrowException as error:
         raise _bad(
             f"column {name!r} cannot be stored as {target} without changing values "
-            f"({_arrow_reason(error)}); choose another --to format"
+            f"({arrow_reason(error)}); choose another --to format"
         ) from error
 
 
@@ -854,29 +717,12 @@ def _cast_array(array: pa.Array, target: pa.DataType, name: str) -> pa.Array:
 
 
 def _target_schema(
-    schema: pa.Schema, kind: str, source: _Source
+    schema: pa.Schema, kind: str, source: SourceFile
 ) -> tuple[pa.Schema, tuple[str, ...]]:
     """The schema the target is written with, and the type changes in words."""
     import pyarrow as pa
 
-    try:
-        names = schema.names
-    except UnicodeDecodeError:  # pyarrow keeps a CSV header's bytes and decodes them here
-        raise _bad(_encoding_reason(source, "the header row")) from None
-    if not names:
-        raise _bad(f"{source.path.name} has no columns; there is nothing to convert")
-    twice = sorted(name for name, count in Counter(names).items() if count > 1)
-    if twice:
-        raise _bad(
-            f"{source.path.name} has more than one column named {', '.join(map(repr, twice))}; "
-            "give every column its own name"
-        )
-    if source.kind == "csv":
-        undecoded = [f.name for f in schema if pa.types.is_binary(f.type)]
-        if undecoded:
-            raise _bad(_encoding_reason(source, f"column {undecoded[0]!r}"))
-        if any("\ufffd" in name for name in names):
-            raise _bad(_encoding_reason(source, "the header row"))
+    # The reader checked the columns: named, each once, and UTF-8 (zuinig.formats.read).
     if kind == "arrow":
         return schema, ()
     if kind == "parquet":
@@ -896,7 +742,7 @@ def _target_schema(
     return written, notes
 
 
-def _parquet_schema(schema: pa.Schema, source: _Source) -> pa.Schema:
+def _parquet_schema(schema: pa.Schema, source: SourceFile) -> pa.Schema:
     """What Parquet gives back for ``schema``: write and read an empty table of it."""
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -909,7 +755,7 @@ def _parquet_schema(schema: pa.Schema, source: _Source) -> pa.Schema:
         stored = pq.ParquetFile(pa.BufferReader(sink.getvalue())).schema_arrow
     except pa.ArrowException as error:
         raise _bad(
-            f"{source.path.name} cannot be stored as Parquet: {_arrow_reason(error)}; "
+            f"{source.path.name} cannot be stored as Parquet: {arrow_reason(error)}; "
             "choose --to arrow"
         ) from error
     fields = [
@@ -964,258 +810,6 @@ def _is_binary_like(data_type: pa.DataType) -> bool:
         or pa.types.is_fixed_size_binary(data_type)
         or pa.types.is_binary_view(data_type)
     )
-
-
-# -- reading the source -----------------------------------------------------------------------
-
-
-def _open_source(
-    source: _Source,
-    column_types: Mapping[str, pa.DataType] | None,
-    progress: ProgressCallback,
-) -> tuple[pa.Schema, Iterator[pa.RecordBatch], contextlib.ExitStack]:
-    """The source's schema, its batches (errors turned into ConversionError) and a closer."""
-    import pyarrow as pa
-
-    stack = contextlib.ExitStack()
-    try:
-        if source.kind == "csv":
-            raw = stack.enter_context(pa.OSFile(str(source.path), "rb"))
-            reader = _open_source_csv(source, raw, column_types)
-            batches = _csv_batches(source, reader, lambda: raw.tell(), progress, "converting")
-            return reader.schema, batches, stack
-        if source.kind == "parquet":
-            schema, batches = _open_parquet(source.path, stack, progress, "converting")
-            return schema, _guard(source, batches), stack
-        schema, batches = _open_arrow(source.path, stack, progress, "converting")
-        return schema, _guard(source, batches), stack
-    except ConversionError:
-        stack.close()
-        raise
-    except (pa.ArrowException, OSError) as error:
-        stack.close()
-        raise _bad(_read_reason(source, error)) from error
-
-
-def _open_source_csv(
-    source: _Source, raw: pa.NativeFile, column_types: Mapping[str, pa.DataType] | None
-) -> Any:
-    import pyarrow as pa
-    import pyarrow.csv as pa_csv
-
-    stream = pa.CompressedInputStream(raw, source.compression) if source.compression else raw
-    try:
-        return pa_csv.open_csv(
-            stream,
-            read_options=pa_csv.ReadOptions(block_size=CSV_BLOCK_BYTES),
-            parse_options=pa_csv.ParseOptions(delimiter=source.delimiter, newlines_in_values=True),
-            convert_options=_source_convert_options(column_types),
-        )
-    except pa.ArrowInvalid as error:
-        # The first block is parsed while opening: its errors are the same as later ones,
-        # and with explicit types its values may not fit them either.
-        text = str(error)
-        match = _CONVERSION_ERROR.search(text)
-        if column_types and match and "invalid UTF8" not in text:
-            raise _TypeMismatch(int(match.group(1)), text) from None
-        raise _bad(_csv_reason(source, text)) from error
-
-
-def _source_convert_options(column_types: Mapping[str, pa.DataType] | None) -> Any:
-    """How a CSV source's text becomes values (see the module docstring)."""
-    import pyarrow.csv as pa_csv
-
-    return pa_csv.ConvertOptions(
-        column_types=dict(column_types or {}),
-        null_values=list(CSV_NULL_VALUES),
-        strings_can_be_null=True,
-        quoted_strings_can_be_null=False,
-    )
-
-
-def _csv_batches(
-    source: _Source,
-    reader: Any,
-    position: Callable[[], int],
-    progress: ProgressCallback,
-    phase: str,
-) -> Iterator[pa.RecordBatch]:
-    import pyarrow as pa
-
-    rows = 0
-    while True:
-        try:
-            batch = reader.read_next_batch()
-        except StopIteration:
-            break
-        except pa.ArrowInvalid as error:
-            text = str(error)
-            match = _CONVERSION_ERROR.search(text)
-            if match and "invalid UTF8" not in text:
-                raise _TypeMismatch(int(match.group(1)), text) from None
-            raise _bad(_csv_reason(source, text, rows, _names(reader))) from error
-        except (pa.ArrowException, OSError) as error:
-            raise _bad(_read_reason(source, error)) from error
-        rows += batch.num_rows
-        progress(ConversionProgress(phase, _safe_position(position), source.size_bytes))
-        yield batch
-
-
-def _names(reader: Any) -> list[str] | None:
-    try:
-        return list(reader.schema.names)
-    except UnicodeDecodeError:
-        return None
-
-
-def _guard(source: _Source, batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-    """Turn a read error in the middle of a Parquet or Arrow file into a ConversionError."""
-    import pyarrow as pa
-
-    while True:
-        try:
-            batch = next(batches)
-        except StopIteration:
-            return
-        except (pa.ArrowException, OSError) as error:
-            raise _bad(_read_reason(source, error)) from error
-        yield batch
-
-
-def _open_parquet(
-    path: Path, stack: contextlib.ExitStack, progress: ProgressCallback, phase: str
-) -> tuple[pa.Schema, Iterator[pa.RecordBatch]]:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    handle = stack.enter_context(pa.OSFile(str(path), "rb"))
-    # No pre-buffering: it fetches every row group's byte ranges ahead of a slower
-    # consumer and keeps them, so memory grew with the file (578 MB of a 0.6 GB file, against
-    # 31 MB without, which also read faster).
-    parquet = pq.ParquetFile(handle, pre_buffer=False)
-    stack.callback(parquet.close)
-    total_rows = parquet.metadata.num_rows
-    size = path.stat().st_size
-
-    def batches() -> Iterator[pa.RecordBatch]:
-        done = 0
-        for batch in parquet.iter_batches(batch_size=_READ_BATCH_ROWS):
-            done += batch.num_rows
-            progress(ConversionProgress(phase, _share(done, total_rows, size), size))
-            yield batch
-
-    return parquet.schema_arrow, batches()
-
-
-def _open_arrow(
-    path: Path, stack: contextlib.ExitStack, progress: ProgressCallback, phase: str
-) -> tuple[pa.Schema, Iterator[pa.RecordBatch]]:
-    import pyarrow as pa
-
-    # A plain file, not a memory map: mapped pages would count as the process's memory.
-    handle = stack.enter_context(pa.OSFile(str(path), "rb"))
-    size = path.stat().st_size
-    try:
-        file_reader = pa.ipc.open_file(handle)
-    except pa.ArrowInvalid:
-        handle.seek(0)
-        stream_reader = pa.ipc.open_stream(handle)  # the IPC stream format (.arrows)
-
-        def streamed() -> Iterator[pa.RecordBatch]:
-            for batch in stream_reader:
-                progress(ConversionProgress(phase, _safe_position(handle.tell), size))
-                yield batch
-
-        return stream_reader.schema, streamed()
-    count = file_reader.num_record_batches
-
-    def batches() -> Iterator[pa.RecordBatch]:
-        for index in range(count):
-            yield file_reader.get_batch(index)
-            progress(ConversionProgress(phase, _share(index + 1, count, size), size))
-
-    return file_reader.schema, batches()
-
-
-def _scan_csv_types(source: _Source, progress: ProgressCallback) -> dict[str, pa.DataType]:
-    """Per column, the first type of :data:`CSV_TYPE_ORDER` that holds every value in the file.
-
-    Reads every column as text (null spellings as null), so no block can fail to convert;
-    a column with no value at all stays ``null``, as pyarrow infers it. The order is not a
-    chain of ever wider types (``0``/``1`` are integers, ``true`` is no integer but all
-    three are booleans), so each block strikes out the types its values do not fit, and
-    the first type left wins.
-    """
-    import pyarrow as pa
-    import pyarrow.compute as pc
-    import pyarrow.csv as pa_csv
-
-    order = [_type_from_name(name) for name in CSV_TYPE_ORDER]
-    with pa.OSFile(str(source.path), "rb") as raw:
-        first = _open_source_csv(source, raw, None)
-        names = first.schema.names
-    # Text holds anything, so only the types before it are ever struck out.
-    possible = {name: list(order[:-1]) for name in names}
-    seen = dict.fromkeys(names, False)
-    with pa.OSFile(str(source.path), "rb") as raw:
-        stream = pa.CompressedInputStream(raw, source.compression) if source.compression else raw
-        try:
-            reader = pa_csv.open_csv(
-                stream,
-                read_options=pa_csv.ReadOptions(block_size=CSV_BLOCK_BYTES),
-                parse_options=pa_csv.ParseOptions(
-                    delimiter=source.delimiter, newlines_in_values=True
-                ),
-                convert_options=_source_convert_options(dict.fromkeys(names, pa.string())),
-            )
-        except pa.ArrowInvalid as error:
-            raise _bad(_csv_reason(source, str(error))) from error
-        for batch in _csv_batches(source, reader, raw.tell, progress, "scanning types"):
-            for name, column in zip(names, batch.columns, strict=True):
-                if column.null_count == len(column):
-                    continue
-                seen[name] = True
-                if possible[name]:
-                    values = pc.drop_null(column)
-                    possible[name] = [t for t in possible[name] if _all_cast(values, t)]
-    text = order[-1]
-    return {
-        name: (possible[name][0] if possible[name] else text) if seen[name] else pa.null()
-        for name in names
-    }
-
-
-def _all_cast(values: pa.Array, data_type: pa.DataType) -> bool:
-    """Whether every value casts to ``data_type``.
-
-    A failing cast costs about as much as a whole successful one (0.7 s per million
-    strings), so a small sample is tried first: most wrong types fail there, at once.
-    """
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    for sample in (values.slice(0, _CAST_SAMPLE_ROWS), values):
-        try:
-            pc.cast(sample, data_type, safe=True)
-        except pa.ArrowException:
-            return False
-        if len(sample) == len(values):
-            break
-    return True
-
-
-def _type_from_name(name: str) -> pa.DataType:
-    import pyarrow as pa
-
-    simple = {"int64": pa.int64(), "bool": pa.bool_(), "date32": pa.date32()}
-    simple |= {"double": pa.float64(), "string": pa.string()}
-    simple |= {"time32[s]": pa.time32("s"), "time64[ns]": pa.time64("ns")}
-    if name in simple:
-        return simple[name]
-    match = re.fullmatch(r"timestamp\[(\w+)(?:, tz=(\w+))?\]", name)
-    if match is None:
-        raise ValueError(f"not a CSV type name: {name}")
-    return pa.timestamp(match.group(1), tz=match.group(2))
 
 
 # -- writing ----------------------------------------------------------------------------------
@@ -1278,7 +872,7 @@ def _create_temp(target: Path) -> Temporary:
         return Temporary.beside(target)
     except OSError as error:
         raise _bad(
-            f"cannot create a file in {target.parent}: {_os_reason(error)}; "
+            f"cannot create a file in {target.parent}: {os_reason(error)}; "
             "give --out a place you can write"
         ) from error
 
@@ -1297,7 +891,7 @@ def _publish(temporary: Temporary, plan: _Plan) -> None:
         raise _bad(f"{target} appeared while converting; use --force to replace it") from None
     except OSError as error:
         raise ConversionError(
-            f"cannot move the converted file to {target}: {_os_reason(error)}"
+            f"cannot move the converted file to {target}: {os_reason(error)}"
         ) from error
 
 
@@ -1328,7 +922,7 @@ def _verify(plan: _Plan, temp: Path, written: _Written, progress: ProgressCallba
     except (pa.ArrowException, OSError) as error:
         raise ConversionError(
             f"verification failed: the written file cannot be read back "
-            f"({_arrow_reason(error)}); nothing was written"
+            f"({arrow_reason(error)}); nothing was written"
         ) from error
     if rows != written.rows:
         raise ConversionError(
@@ -1353,9 +947,9 @@ def _open_written(
     progress: ProgressCallback,
 ) -> tuple[pa.Schema, Iterator[pa.RecordBatch]]:
     if fmt.kind == "parquet":
-        return _open_parquet(path, stack, progress, "verifying")
+        return open_parquet(path, stack, _progress(progress, "verifying"))
     if fmt.kind == "arrow":
-        return _open_arrow(path, stack, progress, "verifying")
+        return open_arrow(path, stack, _progress(progress, "verifying"))
     raw, reader = _open_written_csv(path, schema)
     stack.callback(raw.close)
     size = path.stat().st_size
@@ -1380,7 +974,7 @@ def _open_written_csv(path: Path, schema: pa.Schema) -> tuple[pa.NativeFile, Any
     try:
         reader = pa_csv.open_csv(
             stream,
-            read_options=pa_csv.ReadOptions(block_size=CSV_BLOCK_BYTES),
+            read_options=pa_csv.ReadOptions(block_size=csv_options.CSV_BLOCK_BYTES),
             parse_options=pa_csv.ParseOptions(newlines_in_values=True, ignore_empty_lines=False),
             convert_options=pa_csv.ConvertOptions(
                 column_types={f.name: f.type for f in schema},
@@ -1591,84 +1185,6 @@ def _bad(message: str) -> ConversionError:
     return error
 
 
-def _csv_reason(
-    source: _Source,
-    text: str,
-    rows_before: int | None = None,
-    names: list[str] | None = None,
-) -> str:
-    first = text.strip().splitlines()[0] if text.strip() else text
-    where = f" (after data row {rows_before:,})" if rows_before else ""
-    if "invalid UTF8" in text:
-        match = re.search(r"column #(\d+)", text)
-        index = int(match.group(1)) if match else None
-        if index is not None and names is not None and index < len(names):
-            column = f"column {names[index]!r}"
-        else:
-            column = f"column #{index + 1}" if index is not None else "a column"
-        after = f", after data row {rows_before:,}," if rows_before else ""
-        return _encoding_reason(source, column + after)
-    if "straddling object" in text or "Empty CSV file or block" in text:
-        size = f"{CSV_BLOCK_BYTES / (1 << 20):g} MiB"
-        return (
-            f'{source.path} has a row longer than {size}{where}, most likely a quote (") '
-            "that is never closed; fix the quoting"
-        )
-    if "Empty CSV file" in text:
-        return (
-            f"{source.path} holds no CSV data, not even a header row; there is nothing to convert"
-        )
-    parse = re.search(r"Expected (\d+) columns, got (\d+): ?(.*)", first)
-    if parse:
-        row = parse.group(3)
-        quoted = row if len(row) <= _QUOTE_CHARS else row[: _QUOTE_CHARS - 1] + "…"
-        return (
-            f"{source.path} has a row with {parse.group(2)} fields where the header has "
-            f"{parse.group(1)}{where}: {quoted!r}; fix or remove that row"
-        )
-    if "CSV conversion error" in text:
-        return f"cannot read {source.path}: {_shorten(first)}{where}"
-    return f"cannot read {source.path} as CSV: {_shorten(first)}{where}"
-
-
-def _encoding_reason(source: _Source, where: str) -> str:
-    return (
-        f"{source.path} is not UTF-8 text ({where} holds other bytes); re-encode it, for "
-        f"example: iconv -f latin1 -t utf-8 {source.path.name} > utf8-{source.path.name}"
-    )
-
-
-def _read_reason(source: _Source, error: BaseException) -> str:
-    text = _arrow_reason(error)
-    if source.compression and (
-        "compressed" in text.lower()
-        or "inflate" in text
-        or "zstd" in text.lower()
-        or "bz2" in text.lower()
-    ):
-        return (
-            f"{source.path} is not a complete {source.compression} file ({text}); "
-            "it may be truncated: copy or download it again"
-        )
-    kind = {"csv": "CSV", "parquet": "Parquet", "arrow": "Arrow IPC"}[source.kind]
-    return f"cannot read {source.path} as {kind}: {text}; the file may be damaged or truncated"
-
-
-def _arrow_reason(error: BaseException) -> str:
-    if isinstance(error, OSError) and error.strerror:
-        return _os_reason(error)
-    text = str(error).strip()
-    return _shorten(text.splitlines()[0] if text else type(error).__name__)
-
-
-def _os_reason(error: OSError) -> str:
-    return error.strerror or str(error)
-
-
-def _shorten(text: str) -> str:
-    return text if len(text) <= 2 * _QUOTE_CHARS else text[: 2 * _QUOTE_CHARS - 1] + "…"
-
-
 def _schema_text(schema: pa.Schema) -> str:
     return "(" + ", ".join(f"{f.name}: {f.type}" for f in schema) + ")"
 
@@ -1682,10 +1198,6 @@ def _size_text(size: int) -> str:
     return f"{value:.1f} TB"  # pragma: no cover - the loop returns
 
 
-def _share(done: int, total: int, size: int) -> int:
-    return size if not total else min(size, size * done // total)
-
-
 def _safe_position(position: Callable[[], int]) -> int:
     try:
         return int(position())
@@ -1695,3 +1207,12 @@ def _safe_position(position: Callable[[], int]) -> int:
 
 def _no_progress(update: ConversionProgress) -> None:
     return None
+
+
+def _progress(progress: ProgressCallback, phase: str) -> Callable[[int, int], None]:
+    """The reader's progress (bytes done, bytes in all) as ``phase`` of a conversion."""
+
+    def report(done_bytes: int, total_bytes: int) -> None:
+        progress(ConversionProgress(phase, done_bytes, total_bytes))
+
+    return report
