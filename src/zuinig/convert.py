@@ -1,8 +1,8 @@
 """Verified format conversion: what ``zuinig convert`` does.
 
-:func:`convert_file` turns a CSV (also ``.csv.gz``, ``.csv.bz2``, ``.csv.zst``, ``.tsv``),
-Parquet or Arrow IPC file into Parquet, Arrow IPC or CSV, so that a format recommendation
-can be applied without risk to the data:
+:func:`convert_file` turns a CSV (also ``.csv.gz``, ``.csv.bz2``, ``.csv.zst``,
+``.csv.lz4``, ``.tsv``), Parquet or Arrow IPC file into Parquet, Arrow IPC or CSV, so that a
+format recommendation can be applied without risk to the data:
 
 * **It streams.** The source is read in record batches (``pyarrow.csv.open_csv``,
   ``ParquetFile.iter_batches``, the IPC reader) and written batch by batch
@@ -303,7 +303,7 @@ def convert_file(
     See the module docstring for what is verified and how.
 
     Args:
-        source: a CSV (``.csv``, ``.tsv``, also ``.gz``/``.bz2``/``.zst``-compressed),
+        source: a CSV (``.csv``, ``.tsv``, also ``.gz``/``.bz2``/``.zst``/``.lz4``-compressed),
             Parquet or Arrow IPC file.
         to: ``parquet``, ``arrow`` or ``csv``.
         compression: the codec (see :data:`CODECS`); :data:`DEFAULT_CODECS` when ``None``,
@@ -532,9 +532,7 @@ def _read_errors() -> Iterator[None]:
 
 
 def _target_for(source: Path, kind: TargetKind, codec: str, out: Path | None) -> Path:
-    suffix = {"parquet": ".parquet", "arrow": ".arrow", "csv": ".csv"}[kind]
-    if kind == "csv" and codec == "gzip":
-        suffix += ".gz"
+    suffix = _target_format(kind, codec).suffix
     if out is not None and not out.is_dir():
         _check_out_suffix(out, kind, codec)
         return out.absolute()

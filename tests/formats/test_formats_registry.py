@@ -100,3 +100,15 @@ def test_importing_the_registry_loads_no_data_library() -> None:
         [sys.executable, "-c", code], check=True, capture_output=True, text=True
     ).stdout.strip()
     assert loaded == "[]"
+
+
+def test_format_families_name_the_storage_formats_a_detected_file_may_be_in() -> None:
+    from zuinig.formats import FORMAT_FAMILIES
+
+    # The same mapping advise/rules.py writes out by hand today (FORMAT_FAMILIES there).
+    assert dict(FORMAT_FAMILIES) == {
+        "csv": ("csv",),
+        "csv.gz": ("csv.gz",),
+        "parquet": ("parquet-snappy", "parquet-zstd", "parquet-none"),
+        "arrow": ("arrow-lz4", "arrow-zstd"),
+    }

@@ -40,7 +40,14 @@ from zuinig.formats.registry import (
     detect_format,
     readable,
 )
-from zuinig.formats.storage import FORMATS, GZIP_LEVEL, WRITABLE_KINDS, Format, FormatKind
+from zuinig.formats.storage import (
+    FORMAT_FAMILIES,
+    FORMATS,
+    GZIP_LEVEL,
+    WRITABLE_KINDS,
+    Format,
+    FormatKind,
+)
 
 __all__ = [
     "COMPRESSIONS",
@@ -51,6 +58,7 @@ __all__ = [
     "DATA_FORMATS",
     "FORMATS",
     "FORMAT_BY_SUFFIX",
+    "FORMAT_FAMILIES",
     "GZIP_LEVEL",
     "READABLE_FORMATS",
     "READABLE_IN_WORDS",

@@ -24,7 +24,7 @@ from types import MappingProxyType
 
 from zuinig.formats.registry import ReaderKind
 
-__all__ = ["FORMATS", "GZIP_LEVEL", "WRITABLE_KINDS", "Format", "FormatKind"]
+__all__ = ["FORMATS", "FORMAT_FAMILIES", "GZIP_LEVEL", "WRITABLE_KINDS", "Format", "FormatKind"]
 
 #: The file family of a storage format: the same families zuinig reads.
 FormatKind = ReaderKind
@@ -70,5 +70,23 @@ FORMATS: Mapping[str, Format] = MappingProxyType(
             Format("arrow-lz4", "arrow", "lz4", ".arrow", "Arrow IPC file, LZ4 frame buffers"),
             Format("arrow-zstd", "arrow", "zstd", ".arrow", "Arrow IPC file, Zstandard buffers"),
         )
+    }
+)
+
+
+def _detected_name(fmt: Format) -> str:
+    """How :func:`~zuinig.formats.registry.detect_format` names a file in ``fmt``."""
+    if fmt.kind == "csv" and fmt.compression == "gzip":
+        return "csv.gz"  # compressed as a whole: content, then compression
+    return fmt.kind  # Parquet and Arrow compress inside the file, so the file says only that
+
+
+#: Per format a file is detected as (``csv``, ``csv.gz``, ``parquet``, ``arrow``), the
+#: storage formats it may be in, in :data:`FORMATS` order: the first is the one assumed
+#: when the codec inside is not known (Snappy, pandas' and pyarrow's default for Parquet).
+FORMAT_FAMILIES: Mapping[str, tuple[str, ...]] = MappingProxyType(
+    {
+        detected: tuple(f.name for f in FORMATS.values() if _detected_name(f) == detected)
+        for detected in dict.fromkeys(map(_detected_name, FORMATS.values()))
     }
 )
