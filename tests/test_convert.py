@@ -24,8 +24,8 @@ import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner, Result
 
-import zuinig.convert.read as read_module
 import zuinig.convert.write as write_module
+import zuinig.formats.csv as csv_options
 from zuinig.cli import AppState, cli
 from zuinig.convert import (
     ColumnDigest,
@@ -249,7 +249,7 @@ def test_parquet_normalisation_is_safe_and_said(tmp_path: Path, recorder: Record
 def test_csv_whose_first_block_misleads_is_scanned_and_typed_by_every_row(
     tmp_path: Path, recorder: Recorder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(read_module, "CSV_BLOCK_BYTES", 1 << 10)
+    monkeypatch.setattr(csv_options, "CSV_BLOCK_BYTES", 1 << 10)
     lines = ["n,late_text,late_float,empty_early"] + [f"{i},{i},{i}," for i in range(2000)]
     lines.append("2000,n/b,2.5,7")
     source = tmp_path / "misleading.csv"
@@ -270,7 +270,7 @@ def test_scanned_type_the_csv_reader_refuses_falls_back_to_text(
     tmp_path: Path, recorder: Recorder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Arrow's cast reads ``tRuE`` as a boolean, its CSV reader does not: the column is text."""
-    monkeypatch.setattr(read_module, "CSV_BLOCK_BYTES", 1 << 10)
+    monkeypatch.setattr(csv_options, "CSV_BLOCK_BYTES", 1 << 10)
     rows = [f"{i},{'tRuE' if i == 0 else 'false'}" for i in range(2000)] + ["n/b,true"]
     source = tmp_path / "flags.csv"
     source.write_text("\n".join(["a,b", *rows]) + "\n")
@@ -286,7 +286,7 @@ def test_scanned_type_the_csv_reader_refuses_falls_back_to_text(
 def test_streams_in_batches_and_bounded_row_groups(
     tmp_path: Path, recorder: Recorder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(read_module, "CSV_BLOCK_BYTES", 1 << 12)
+    monkeypatch.setattr(csv_options, "CSV_BLOCK_BYTES", 1 << 12)
     monkeypatch.setattr(write_module, "ROW_GROUP_BYTES", 1 << 14)
     monkeypatch.setattr(write_module, "_MIN_GROUP_ROWS", 100)
     source = tmp_path / "big.csv"
@@ -464,7 +464,7 @@ CORRUPT: dict[str, tuple[str, Callable[[Path], None], str]] = {
     "unknown format": (
         "notes.docx",
         lambda p: p.write_bytes(b"PK\x03\x04 not a table"),
-        r"cannot convert notes.docx: it is a zip file; zuinig converts CSV",
+        r"cannot read notes.docx: it is a zip file; zuinig reads CSV",
     ),
     "unknown extension": (
         "data.bin",
@@ -483,7 +483,7 @@ CORRUPT: dict[str, tuple[str, Callable[[Path], None], str]] = {
 def test_corrupt_input_gets_a_clear_error_and_leaves_nothing(
     tmp_path: Path, recorder: Recorder, case: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(read_module, "CSV_BLOCK_BYTES", 1 << 12)
+    monkeypatch.setattr(csv_options, "CSV_BLOCK_BYTES", 1 << 12)
     data, out = tmp_path / "data", tmp_path / "out"
     data.mkdir()
     out.mkdir()

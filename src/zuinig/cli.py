@@ -34,6 +34,7 @@ from zuinig import __version__
 from zuinig.config import CONFIG_FILE_ENV, Settings, check_ledger_url, load_settings
 from zuinig.errors import BenchSessionNotFoundError, UsageError, ZuinigError
 from zuinig.extras import require_for_command
+from zuinig.formats import FORMAT_BY_SUFFIX, WRITABLE_KINDS
 from zuinig.ledger.model import KIND_DASK, STATUSES, BenchSession, Run, RunFilter
 from zuinig.safe_text import printable, printable_json
 from zuinig.tags import tags_from_pairs
@@ -577,9 +578,9 @@ def _is_stdout(path: Path) -> bool:
 
 
 def _format_from_suffix(path: Path) -> str:
-    suffix = path.suffix.lower().lstrip(".")
-    if suffix in EXPORT_FORMATS:
-        return suffix
+    fmt = FORMAT_BY_SUFFIX.get(path.suffix.lower(), "")
+    if fmt in EXPORT_FORMATS:
+        return fmt
     raise click.BadParameter(
         f"cannot tell the format from {path.name!r}; give --format csv, parquet or json",
         param_hint="'--format'",
@@ -886,7 +887,7 @@ def _bench_progress() -> Iterator[Callable[[Any], None]]:
     "--to",
     "to",
     required=True,
-    type=click.Choice(("parquet", "arrow", "csv"), case_sensitive=False),
+    type=click.Choice(WRITABLE_KINDS, case_sensitive=False),
     help="Format to write.",
 )
 @click.option(

@@ -18,6 +18,7 @@ Hierarchy::
     │   └── AmbiguousBenchSessionIdError  a session id prefix matches several (bad input)
     ├── BenchError           a benchmark could not be run
     ├── ConversionError      a file could not be converted safely
+    ├── DataFileError        a user's data file cannot be read (bad input)
     ├── ReportError          a report could not be made
     ├── DemoError            a step of ``zuinig demo`` failed
     └── MissingExtraError    a command needs an extra that is not installed (bad input)
@@ -83,6 +84,14 @@ class BenchError(ZuinigError):
 
 class ConversionError(ZuinigError):
     """A file could not be converted safely; the source is untouched."""
+
+
+class DataFileError(ZuinigError):
+    """A user's data file cannot be read: missing, empty, of a format zuinig does not read,
+    not UTF-8, or damaged (:mod:`zuinig.formats.read`); ``zuinig bench`` and ``zuinig
+    convert`` report it in their own error class, with the same words."""
+
+    bad_input = True
 
 
 class ReportError(ZuinigError):

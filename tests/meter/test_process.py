@@ -20,10 +20,10 @@ import pyarrow.feather as feather
 import pyarrow.parquet as pq
 import pytest
 
+from zuinig.formats import detect_format
 from zuinig.meter.base import Measurement
 from zuinig.meter.process import (
     ProcessSampler,
-    detect_format,
     engines_loaded,
     fold_rusage,
     usage_from_rusage,

@@ -1,22 +1,12 @@
-"""Storage formats, and preparing a workload's tables in each of them.
+"""Preparing a workload's tables in each storage format.
 
-Every format is written from the workload's canonical tables by pyarrow, streamed
+The formats themselves (``csv``, ``csv.gz``, ``parquet-snappy``, ``parquet-zstd``,
+``parquet-none``, ``arrow-lz4``, ``arrow-zstd``) are defined once, in
+:mod:`zuinig.formats.storage`; this module names them for the command line and writes
+them. Every format is written from the workload's canonical tables by pyarrow, streamed
 in record batches so that memory stays bounded whatever the table's size, with
-pyarrow's default settings except the compression the format names:
-
-=================  ====================================================================
-``csv``            text with a header row, comma-separated, strings quoted
-``csv.gz``         the same, gzip-compressed as a whole at level 6
-``parquet-snappy`` Parquet, Snappy pages (pyarrow's default)
-``parquet-zstd``   Parquet, Zstandard pages (pyarrow's default level)
-``parquet-none``   Parquet, uncompressed pages
-``arrow-lz4``      Arrow IPC file (Feather v2), LZ4 frame-compressed buffers
-``arrow-zstd``     Arrow IPC file (Feather v2), Zstandard-compressed buffers
-=================  ====================================================================
-
-Gzip level 6 is the default of zlib and of the ``gzip`` tool; pyarrow's default, 9,
-takes about twice the time for files under 2 % smaller. Zstandard and LZ4 use
-pyarrow's default levels; the levels used are recorded in each manifest.
+pyarrow's default settings except the compression the format names; the levels used
+are recorded in each manifest.
 
 Parquet row groups hold up to :data:`~zuinig.bench.batching.BATCH_ROWS` rows, as a
 default pyarrow writer makes them. Each workload and format is prepared once:
@@ -36,59 +26,31 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from zuinig.bench._cache import building, default_cache_dir, read_manifest, write_manifest
 from zuinig.bench.batching import BATCH_ROWS, READ_BATCH_ROWS, rechunk
 from zuinig.errors import BenchError
+from zuinig.formats.storage import FORMATS, GZIP_LEVEL, Format
+
+__all__ = [
+    "FORMATS",
+    "Format",
+    "PreparedData",
+    "estimate_prepared_bytes",
+    "find_prepared",
+    "format_names",
+    "get_format",
+    "parse_formats",
+    "prepare",
+    "prepare_one",
+    "prepared_dir",
+]
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
     from zuinig.bench.workloads import Workload
-
-FormatKind = Literal["csv", "parquet", "arrow"]
-
-
-@dataclass(frozen=True)
-class Format:
-    """A storage format: how tables are written to and read from files.
-
-    Attributes:
-        name: the name users give, e.g. ``parquet-zstd``.
-        kind: the file family: ``csv``, ``parquet`` or ``arrow`` (Arrow IPC file).
-        compression: the codec, or ``None`` for none.
-        suffix: the file name ending, e.g. ``.csv.gz``.
-        description: the format in words.
-        level: the compression level, or ``None`` for the library's default.
-    """
-
-    name: str
-    kind: FormatKind
-    compression: str | None
-    suffix: str
-    description: str
-    level: int | None = None
-
-
-#: zlib's and the gzip tool's default level (see the module docstring).
-GZIP_LEVEL = 6
-
-_FORMATS: dict[str, Format] = {
-    f.name: f
-    for f in (
-        Format("csv", "csv", None, ".csv", "CSV text, uncompressed"),
-        Format("csv.gz", "csv", "gzip", ".csv.gz", "CSV text, gzip-compressed", GZIP_LEVEL),
-        Format("parquet-snappy", "parquet", "snappy", ".parquet", "Parquet, Snappy pages"),
-        Format("parquet-zstd", "parquet", "zstd", ".parquet", "Parquet, Zstandard pages"),
-        Format("parquet-none", "parquet", None, ".parquet", "Parquet, uncompressed pages"),
-        Format("arrow-lz4", "arrow", "lz4", ".arrow", "Arrow IPC file, LZ4 frame buffers"),
-        Format("arrow-zstd", "arrow", "zstd", ".arrow", "Arrow IPC file, Zstandard buffers"),
-    )
-}
-
-#: Every format, by name, in the order results are shown.
-FORMATS: Mapping[str, Format] = MappingProxyType(_FORMATS)
 
 
 def format_names() -> tuple[str, ...]:

@@ -44,8 +44,8 @@ from zuinig.bench._cache import default_cache_dir as default_cache_dir  # public
 from zuinig.bench.batching import BATCH_ROWS, READ_BATCH_ROWS, rechunk
 from zuinig.bench.queries import catalog
 from zuinig.bench.sizing import DataTooLargeError, Need, arrow_bytes_per_row, check_fits
-from zuinig.errors import BenchError
-from zuinig.formats_by_suffix import FORMAT_BY_SUFFIX
+from zuinig.errors import BenchError, DataFileError
+from zuinig.formats import SourceFile, inspect_source, read_source
 
 #: The TPC-H scale factor when none is given: about 100 MB of CSV, seconds per query.
 DEFAULT_TPCH_SCALE = 0.1
@@ -72,8 +72,9 @@ TPCHGEN_EXECUTABLE = "tpchgen-cli"
 CANONICAL_COMPRESSION = "zstd"
 #: How a user's file is read: part of its cache key, so that a copy read another way is
 #: read again (1: pyarrow's defaults, an empty CSV text field as ''; 2: as zuinig convert
-#: reads it, an empty field as null).
-_USER_READER_VERSION = 2
+#: reads it, an empty field as null; 3: by zuinig.formats, which also refuses CSV text
+#: that is not UTF-8 where 2 kept it as bytes).
+_USER_READER_VERSION = 3
 #: Decimal precision up to which every unscaled value is an integer a double holds
 #: exactly (10**15 < 2**53), so the fast conversion is correctly rounded.
 _EXACT_DECIMAL_DIGITS = 15
@@ -98,21 +99,6 @@ _TPCH_WIDEST_ROW_BYTES = 256
 _BATCHES_HELD = 4
 
 _USER_TABLE = "data"
-# How a user's file is read, per format its suffix names: tab-separated and plain text
-# files are read as delimited text (the delimiter is chosen from the suffix).
-_READER_BY_FORMAT = {
-    "csv": "csv",
-    "tsv": "csv",
-    "text": "csv",
-    "parquet": "parquet",
-    "arrow": "arrow",
-}
-_USER_SUFFIXES = {
-    suffix: _READER_BY_FORMAT[fmt]
-    for suffix, fmt in FORMAT_BY_SUFFIX.items()
-    if fmt in _READER_BY_FORMAT
-}
-_COMPRESSED_SUFFIXES = frozenset({".gz", ".bz2", ".zst", ".lz4"})
 
 
 class UserDataError(BenchError):
@@ -528,25 +514,26 @@ def _groupby_batches(rows: int, groups: int, seed: int) -> Iterator[pa.RecordBat
 def user_workload(path: Path | str, *, cache_dir: Path | None = None) -> Workload:
     """The user's CSV, Parquet or Arrow file as one canonical table named ``data``.
 
-    The file is read once (streamed in batches) exactly as ``zuinig convert`` reads it
-    (:func:`zuinig.convert.read_source`: an empty CSV field is a null, in text columns
+    The file is read once (streamed in batches) by :func:`zuinig.formats.read_source`,
+    the reader of ``zuinig convert`` too (an empty CSV field is a null, in text columns
     too), normalised like the generated workloads and cached under a key made of its
     path, size and modification time, so an edited file is read again. The file itself
     is never changed.
 
     Args:
-        path: a ``.csv`` (also ``.csv.gz`` and other compressed text), ``.parquet`` or
-            ``.arrow``/``.feather`` file.
+        path: a file :func:`zuinig.formats.readable` accepts: ``.csv``/``.tsv`` (also
+            compressed as a whole), Parquet or Arrow IPC.
         cache_dir: the cache root; :func:`default_cache_dir` when ``None``.
 
     Raises:
         BenchError: the file is missing or its kind is unknown.
-        UserDataError: the file cannot be read (in the words of ``zuinig convert``).
+        UserDataError: the file cannot be read, or is of a format zuinig does not read
+            (in the words of ``zuinig convert``).
     """
     source = Path(path).expanduser().resolve()
     if not source.is_file():
         raise BenchError(f"{source} is not a file; give the path of a CSV, Parquet or Arrow file")
-    kind = _user_file_kind(source)
+    readable = _user_file(source)
     stat = source.stat()
     identity = f"{source}\0{stat.st_size}\0{stat.st_mtime_ns}\0{_USER_READER_VERSION}"
     digest = hashlib.sha256(identity.encode()).hexdigest()
@@ -555,8 +542,6 @@ def user_workload(path: Path | str, *, cache_dir: Path | None = None) -> Workloa
     final = (cache_dir or default_cache_dir()) / "user" / key
     manifest = read_manifest(final)
     if manifest is None:
-        from zuinig.convert import read_source
-        from zuinig.errors import ConversionError
 
         def write_canonical(schema: pa.Schema, batches: Iterator[pa.RecordBatch]) -> int:
             # Called afresh (overwriting the file) when a later CSV block changes the types.
@@ -570,12 +555,16 @@ def user_workload(path: Path | str, *, cache_dir: Path | None = None) -> Workloa
 
         with building(final, accept=lambda existing: True) as temp:
             try:
-                count = read_source(source, write_canonical)
-            except ConversionError as error:
+                count = read_source(readable, write_canonical)
+            except DataFileError as error:
                 raise UserDataError(str(error)) from error
             write_manifest(
                 temp,
-                {"source": str(source), "kind": kind, "table_rows": {_USER_TABLE: count}},
+                {
+                    "source": str(source),
+                    "kind": readable.kind,
+                    "table_rows": {_USER_TABLE: count},
+                },
             )
         manifest = _require_manifest(final)
     return Workload(
@@ -590,20 +579,12 @@ def user_workload(path: Path | str, *, cache_dir: Path | None = None) -> Workloa
     )
 
 
-def _user_file_kind(path: Path) -> str:
-    suffixes = [suffix.lower() for suffix in path.suffixes]
-    if suffixes and suffixes[-1] in _COMPRESSED_SUFFIXES:
-        suffixes = suffixes[:-1]
-        if suffixes and _USER_SUFFIXES.get(suffixes[-1]) == "csv":
-            return "csv"
-        raise BenchError(
-            f"cannot read {path.name}: only CSV files may be compressed as a whole; "
-            "Parquet and Arrow compress inside the file"
-        )
-    if suffixes and suffixes[-1] in _USER_SUFFIXES:
-        return _USER_SUFFIXES[suffixes[-1]]
-    known = ", ".join(sorted(_USER_SUFFIXES))
-    raise BenchError(f"cannot tell the format of {path.name} from its name; known endings: {known}")
+def _user_file(path: Path) -> SourceFile:
+    """How the user's file is read (the rule of :func:`zuinig.formats.readable`)."""
+    try:
+        return inspect_source(path)
+    except DataFileError as error:
+        raise UserDataError(str(error)) from error
 
 
 # --- normalisation --------------------------------------------------------------------

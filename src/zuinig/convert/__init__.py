@@ -1,8 +1,8 @@
 """Verified format conversion: what ``zuinig convert`` does.
 
-:func:`convert_file` turns a CSV (also ``.csv.gz``, ``.csv.bz2``, ``.csv.zst``, ``.tsv``),
-Parquet or Arrow IPC file into Parquet, Arrow IPC or CSV, so that a format recommendation
-can be applied without risk to the data:
+:func:`convert_file` turns a CSV (also ``.csv.gz``, ``.csv.bz2``, ``.csv.zst``,
+``.csv.lz4``, ``.tsv``), Parquet or Arrow IPC file into Parquet, Arrow IPC or CSV, so that a
+format recommendation can be applied without risk to the data:
 
 * **It streams.** The source is read in record batches (``pyarrow.csv.open_csv``,
   ``ParquetFile.iter_batches``, the IPC reader) and written batch by batch
@@ -65,13 +65,15 @@ can be applied without risk to the data:
     not. A one-column CSV writes a null as an empty line, which readers skip by default.
   - Arrow IPC stores every Arrow type as it is.
 
-* **CSV sources** are read as UTF-8 (a byte-order mark is skipped), comma-separated
-  (tab for ``.tsv``), with quoted values that may span lines. An empty unquoted field and
-  the spellings in :data:`CSV_NULL_VALUES` are missing values, in text columns too (as
-  pandas reads them); a quoted value is never missing, so ``""`` stays an empty string
-  and ``"NA"`` stays text. ``NaN`` is not a null spelling: in a number column it is the
-  float NaN. This is exactly how zuinig (and pyarrow) write CSV, so Parquet to CSV to
-  Parquet keeps nulls, empty strings and NaN apart.
+* **Sources are read by** :mod:`zuinig.formats.read`, the reader ``zuinig bench`` uses
+  too, so a benchmark's copy and a converted file hold the same values. CSV sources are
+  read as :mod:`zuinig.formats.csv` says: UTF-8 (a byte-order mark is skipped),
+  comma-separated (tab for ``.tsv``), with quoted values that may span lines. An empty
+  unquoted field and the spellings in :data:`CSV_NULL_VALUES` are missing values, in text
+  columns too (as pandas reads them); a quoted value is never missing, so ``""`` stays an
+  empty string and ``"NA"`` stays text. ``NaN`` is not a null spelling: in a number column
+  it is the float NaN. This is exactly how zuinig (and pyarrow) write CSV, so Parquet to
+  CSV to Parquet keeps nulls, empty strings and NaN apart.
 
 * **CSV typing.** pyarrow infers a CSV's column types from its first block
   (:data:`CSV_BLOCK_BYTES`). When a later block does not fit (an ``int64`` column that
@@ -92,22 +94,19 @@ can be applied without risk to the data:
 
 Errors are :class:`~zuinig.errors.ConversionError`. Those about the source or the request
 (missing, a directory, empty, unknown format, ragged rows, not UTF-8, a truncated
-compressed file, an existing target) have ``bad_input`` set, so the CLI exits with code 2;
+compressed file, an existing target; the reader's :class:`~zuinig.errors.DataFileError`
+is raised as a ConversionError with the same words) have ``bad_input`` set, so the CLI
+exits with code 2;
 failures while writing or verifying exit with 1.
 """
 
 from zuinig.convert.digest import ColumnDigest
 from zuinig.convert.model import ConversionProgress, ConversionResult
 from zuinig.convert.plan import CODECS, DEFAULT_CODECS, TARGETS, target_path
-from zuinig.convert.read import (
-    CSV_BLOCK_BYTES,
-    CSV_NULL_VALUES,
-    CSV_TYPE_ORDER,
-    read_csv_as,
-    read_source,
-)
+from zuinig.convert.read import read_csv_as
 from zuinig.convert.run import convert_file
 from zuinig.convert.text import format_conversion
+from zuinig.formats.csv import CSV_BLOCK_BYTES, CSV_NULL_VALUES, CSV_TYPE_ORDER
 
 __all__ = [
     "CODECS",
@@ -122,6 +121,5 @@ __all__ = [
     "convert_file",
     "format_conversion",
     "read_csv_as",
-    "read_source",
     "target_path",
 ]

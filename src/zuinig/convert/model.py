@@ -6,16 +6,19 @@ import dataclasses
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
+
+from zuinig.formats import FormatKind
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
-    from zuinig.bench.formats import Format
     from zuinig.convert.digest import ColumnDigest
+    from zuinig.formats import Format, SourceFile
 
 
-TargetKind = Literal["parquet", "arrow", "csv"]
+#: A format ``convert`` writes (``parquet``, ``arrow``, ``csv``): the registry's family.
+TargetKind = FormatKind
 
 
 @dataclass(frozen=True)
@@ -100,23 +103,10 @@ class ConversionResult:
 
 
 @dataclass(frozen=True)
-class Source:
-    """The file being converted, as planning found it."""
-
-    path: Path
-    format: str  # as detect_format names it
-    kind: Literal["csv", "parquet", "arrow"]
-    compression: str | None  # pyarrow stream codec of a compressed CSV
-    delimiter: str
-    size_bytes: int
-    mode: int = 0o644  # permission bits (rwx for user, group, others)
-
-
-@dataclass(frozen=True)
 class Plan:
     """A checked request: what to read, where to write it and in which format."""
 
-    source: Source
+    source: SourceFile
     target: Path
     format: Format
     force: bool

@@ -3,23 +3,28 @@
 from __future__ import annotations
 
 import os
-import stat
 from collections.abc import Mapping
 from pathlib import Path
 from types import MappingProxyType
-from typing import TYPE_CHECKING
 
 from zuinig.atomic import TargetNotWritableError, target_kind
-from zuinig.bench.formats import FORMATS, Format
-from zuinig.convert.model import Plan, Source, TargetKind
-from zuinig.convert.text import bad, os_reason
-
-if TYPE_CHECKING:
-    pass
-
+from zuinig.convert.model import Plan, TargetKind
+from zuinig.convert.read import read_errors
+from zuinig.convert.text import bad
+from zuinig.formats import (
+    COMPRESSION_BY_SUFFIX,
+    FORMAT_BY_SUFFIX,
+    FORMATS,
+    READABLE_FORMATS,
+    WRITABLE_KINDS,
+    Format,
+    SourceFile,
+    inspect_source,
+)
+from zuinig.formats.read import os_reason
 
 #: The formats ``convert`` writes.
-TARGETS: tuple[TargetKind, ...] = ("parquet", "arrow", "csv")
+TARGETS: tuple[TargetKind, ...] = WRITABLE_KINDS
 #: Per target, the codecs it accepts; the first is the default.
 CODECS: Mapping[str, tuple[str, ...]] = MappingProxyType(
     {
@@ -34,22 +39,6 @@ DEFAULT_CODECS: Mapping[str, str] = MappingProxyType(
     {kind: codecs[0] for kind, codecs in CODECS.items()}
 )
 _CODEC_ALIASES = {"uncompressed": "none", "gz": "gzip", "zst": "zstd", "lz4_frame": "lz4"}
-
-#: Compression of whole CSV files: Python name in the file name, pyarrow stream codec.
-_TEXT_COMPRESSION = {"gz": "gzip", "bz2": "bz2", "zst": "zstd"}
-_DATA_SUFFIXES = frozenset(
-    {".csv", ".tsv", ".txt", ".parquet", ".pq", ".arrow", ".feather", ".ipc", ".arrows"}
-    | {".gz", ".bz2", ".zst", ".xz"}
-)
-_SUFFIX_KIND = {
-    ".csv": "csv",
-    ".tsv": "csv",
-    ".parquet": "parquet",
-    ".pq": "parquet",
-    ".arrow": "arrow",
-    ".feather": "arrow",
-    ".ipc": "arrow",
-}
 
 
 def target_path(
@@ -81,7 +70,7 @@ def make_plan(
     kind = _target_kind(to)
     out_path = Path(out).expanduser() if out is not None else None
     codec = _codec(kind, compression, out_path)
-    src = inspect_source(Path(source).expanduser())
+    src = inspect_convert_source(Path(source).expanduser())
     target = _target_for(src.path, kind, codec, out_path)
     fmt = _target_format(kind, codec)
     if not target.parent.is_dir():
@@ -153,67 +142,34 @@ def _target_format(kind: TargetKind, codec: str) -> Format:
     return Format(name, kind, compression, f".{kind}", f"{words}, {codec} compression")
 
 
-def inspect_source(path: Path) -> Source:
-    from zuinig.meter.process import detect_format
+def inspect_convert_source(path: Path) -> SourceFile:
+    """The source, checked by :func:`zuinig.formats.read.inspect_source`.
 
-    path = path.absolute()
-    try:
-        info = path.stat()
-    except FileNotFoundError:
-        raise bad(f"{path} does not exist; check the path") from None
-    except OSError as error:
-        raise bad(f"cannot read {path}: {os_reason(error)}") from None
-    if path.is_dir():
-        raise bad(f"{path} is a directory; give the path of a CSV, Parquet or Arrow file")
-    if not path.is_file():
-        raise bad(f"{path} is not a regular file; give the path of a CSV, Parquet or Arrow file")
-    if not os.access(path, os.R_OK):
-        raise bad(f"cannot read {path}: permission denied")
-    if info.st_size == 0:
-        raise bad(f"{path} is empty (0 bytes); there is nothing to convert")
-    detected = detect_format(path)
-    base, _, compressed = detected.partition(".")
-    if base in ("csv", "tsv") and compressed in ("", *_TEXT_COMPRESSION):
-        return Source(
-            path=path,
-            format=detected,
-            kind="csv",
-            compression=_TEXT_COMPRESSION.get(compressed),
-            delimiter="\t" if base == "tsv" else ",",
-            size_bytes=info.st_size,
-            mode=stat.S_IMODE(info.st_mode) & 0o777,
-        )
-    mode = stat.S_IMODE(info.st_mode) & 0o777
-    if detected == "parquet":
-        return Source(path, detected, "parquet", None, ",", info.st_size, mode)
-    if detected == "arrow":
-        return Source(path, detected, "arrow", None, ",", info.st_size, mode)
-    if detected == "feather-v1":
-        reason = "it is a Feather version 1 file; rewrite it as Feather v2 (Arrow IPC) first"
-    elif base in ("csv", "tsv"):
-        reason = f"{compressed} compression cannot be read; recompress it with gzip or zstd"
-    elif detected == "unknown":
-        reason = "its format cannot be told from its name or content"
-    else:
-        reason = f"it is a {detected} file"
-    raise bad(
-        f"cannot convert {path.name}: {reason}; zuinig converts CSV (.csv, .tsv, also .gz, "
-        ".bz2, .zst), Parquet and Arrow IPC (.arrow, .feather) files"
-    )
+    Raises:
+        ConversionError: the reader's refusal, in its words (``bad_input``).
+    """
+    with read_errors():
+        return inspect_source(path)
 
 
 def _target_for(source: Path, kind: TargetKind, codec: str, out: Path | None) -> Path:
-    suffix = {"parquet": ".parquet", "arrow": ".arrow", "csv": ".csv"}[kind]
-    if kind == "csv" and codec == "gzip":
-        suffix += ".gz"
+    suffix = _target_format(kind, codec).suffix
     if out is not None and not out.is_dir():
         _check_out_suffix(out, kind, codec)
         return out.absolute()
     name = source.name
-    while Path(name).suffix.lower() in _DATA_SUFFIXES and Path(name).stem:
+    while _names_data(Path(name).suffix) and Path(name).stem:
         name = Path(name).stem
     directory = out if out is not None else source.parent
     return (directory / f"{name}{suffix}").absolute()
+
+
+def _names_data(suffix: str) -> bool:
+    """Whether a file name ending names a format zuinig reads, text or a compression."""
+    fmt = FORMAT_BY_SUFFIX.get(suffix.lower())
+    return fmt is not None and (
+        fmt in READABLE_FORMATS or fmt == "text" or suffix.lower() in COMPRESSION_BY_SUFFIX
+    )
 
 
 def _check_out_suffix(out: Path, kind: TargetKind, codec: str) -> None:
@@ -222,7 +178,10 @@ def _check_out_suffix(out: Path, kind: TargetKind, codec: str) -> None:
     if not suffixes:
         return
     gz = suffixes[-1] == ".gz"
-    named = _SUFFIX_KIND.get(suffixes[-2] if gz and len(suffixes) == 2 else suffixes[-1])
+    readable = READABLE_FORMATS.get(
+        FORMAT_BY_SUFFIX.get(suffixes[-2] if gz and len(suffixes) == 2 else suffixes[-1], "")
+    )
+    named = readable[0] if readable else None
     if named is not None and named != kind:
         raise bad(f"--out {out.name} names a {named} file but --to is {kind}; make them agree")
     if kind == "csv" and named == "csv" and gz != (codec == "gzip"):

@@ -11,11 +11,13 @@ from typing import TYPE_CHECKING
 from zuinig.atomic import TargetNotWritableError, atomic_path
 from zuinig.convert.model import ConversionResult, Plan, ProgressCallback, Written, no_progress
 from zuinig.convert.plan import make_plan
-from zuinig.convert.read import TypeMismatch, retry_types
-from zuinig.convert.text import bad, os_reason
+from zuinig.convert.read import read_errors, reader_progress
+from zuinig.convert.text import bad
 from zuinig.convert.verify import verify
 from zuinig.convert.write import write_target
 from zuinig.errors import ConversionError
+from zuinig.formats import TypeMismatch, retry_types
+from zuinig.formats.read import os_reason
 from zuinig.ledger.model import KIND_CONVERT
 
 if TYPE_CHECKING:
@@ -39,7 +41,7 @@ def convert_file(
     See the module docstring for what is verified and how.
 
     Args:
-        source: a CSV (``.csv``, ``.tsv``, also ``.gz``/``.bz2``/``.zst``-compressed),
+        source: a CSV (``.csv``, ``.tsv``, also ``.gz``/``.bz2``/``.zst``/``.lz4``-compressed),
             Parquet or Arrow IPC file.
         to: ``parquet``, ``arrow`` or ``csv``.
         compression: the codec (see :data:`CODECS`); :data:`DEFAULT_CODECS` when ``None``,
@@ -116,7 +118,10 @@ def _convert(plan: Plan, progress: ProgressCallback) -> Written:
             return _write_verified(plan, column_types, scanned, progress)
         except TypeMismatch as mismatch:  # its temporary file is gone already
             scanned = True
-            column_types = retry_types(plan.source, column_types, mismatch, progress)
+            with read_errors():
+                column_types = retry_types(
+                    plan.source, column_types, mismatch, reader_progress(progress, "scanning types")
+                )
     raise ConversionError(f"cannot find column types that read {plan.source.path}")
 
 

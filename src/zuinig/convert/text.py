@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING
 
-from zuinig.convert.model import ConversionResult, Source
+from zuinig.convert.model import ConversionResult
 from zuinig.errors import ConversionError
 
 if TYPE_CHECKING:
     import pyarrow as pa
-
-
-#: Longest piece of a pyarrow message quoted in an error (a ragged row is quoted whole).
-_QUOTE_CHARS = 160
 
 
 def format_conversion(result: ConversionResult) -> list[str]:
@@ -57,87 +52,8 @@ def bad(message: str) -> ConversionError:
     return error
 
 
-def csv_reason(
-    source: Source,
-    text: str,
-    rows_before: int | None = None,
-    names: list[str] | None = None,
-    *,
-    block_bytes: int,
-) -> str:
-    first = text.strip().splitlines()[0] if text.strip() else text
-    where = f" (after data row {rows_before:,})" if rows_before else ""
-    if "invalid UTF8" in text:
-        match = re.search(r"column #(\d+)", text)
-        index = int(match.group(1)) if match else None
-        if index is not None and names is not None and index < len(names):
-            column = f"column {names[index]!r}"
-        else:
-            column = f"column #{index + 1}" if index is not None else "a column"
-        after = f", after data row {rows_before:,}," if rows_before else ""
-        return encoding_reason(source, column + after)
-    if "straddling object" in text or "Empty CSV file or block" in text:
-        size = f"{block_bytes / (1 << 20):g} MiB"
-        return (
-            f'{source.path} has a row longer than {size}{where}, most likely a quote (") '
-            "that is never closed; fix the quoting"
-        )
-    if "Empty CSV file" in text:
-        return (
-            f"{source.path} holds no CSV data, not even a header row; there is nothing to convert"
-        )
-    parse = re.search(r"Expected (\d+) columns, got (\d+): ?(.*)", first)
-    if parse:
-        row = parse.group(3)
-        quoted = row if len(row) <= _QUOTE_CHARS else row[: _QUOTE_CHARS - 1] + "…"
-        return (
-            f"{source.path} has a row with {parse.group(2)} fields where the header has "
-            f"{parse.group(1)}{where}: {quoted!r}; fix or remove that row"
-        )
-    if "CSV conversion error" in text:
-        return f"cannot read {source.path}: {_shorten(first)}{where}"
-    return f"cannot read {source.path} as CSV: {_shorten(first)}{where}"
-
-
-def encoding_reason(source: Source, where: str) -> str:
-    return (
-        f"{source.path} is not UTF-8 text ({where} holds other bytes); re-encode it, for "
-        f"example: iconv -f latin1 -t utf-8 {source.path.name} > utf8-{source.path.name}"
-    )
-
-
-def read_reason(source: Source, error: BaseException) -> str:
-    text = arrow_reason(error)
-    if source.compression and (
-        "compressed" in text.lower()
-        or "inflate" in text
-        or "zstd" in text.lower()
-        or "bz2" in text.lower()
-    ):
-        return (
-            f"{source.path} is not a complete {source.compression} file ({text}); "
-            "it may be truncated: copy or download it again"
-        )
-    kind = {"csv": "CSV", "parquet": "Parquet", "arrow": "Arrow IPC"}[source.kind]
-    return f"cannot read {source.path} as {kind}: {text}; the file may be damaged or truncated"
-
-
-def arrow_reason(error: BaseException) -> str:
-    if isinstance(error, OSError) and error.strerror:
-        return os_reason(error)
-    text = str(error).strip()
-    return _shorten(text.splitlines()[0] if text else type(error).__name__)
-
-
-def os_reason(error: OSError) -> str:
-    return error.strerror or str(error)
-
-
-def _shorten(text: str) -> str:
-    return text if len(text) <= 2 * _QUOTE_CHARS else text[: 2 * _QUOTE_CHARS - 1] + "…"
-
-
 def schema_text(schema: pa.Schema) -> str:
+    """A schema in one line: ``(name: type, ...)``."""
     return "(" + ", ".join(f"{f.name}: {f.type}" for f in schema) + ")"
 
 

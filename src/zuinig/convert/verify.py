@@ -7,13 +7,19 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from zuinig.bench.formats import Format
 from zuinig.convert.digest import ColumnDigest, update_digests
 from zuinig.convert.model import ConversionProgress, Plan, ProgressCallback, Written
 from zuinig.convert.pipeline import ParallelMap
-from zuinig.convert.read import open_arrow, open_parquet, open_written_csv, safe_position
-from zuinig.convert.text import arrow_reason, schema_text
+from zuinig.convert.read import (
+    open_arrow_file,
+    open_parquet_ahead,
+    open_written_csv,
+    safe_position,
+)
+from zuinig.convert.text import schema_text
 from zuinig.errors import ConversionError
+from zuinig.formats import Format
+from zuinig.formats.read import arrow_reason
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -68,9 +74,9 @@ def _open_written(
     progress: ProgressCallback,
 ) -> tuple[pa.Schema, Iterator[pa.RecordBatch]]:
     if fmt.kind == "parquet":
-        return open_parquet(path, stack, progress, "verifying")
+        return open_parquet_ahead(path, stack, progress, "verifying")
     if fmt.kind == "arrow":
-        return open_arrow(path, stack, progress, "verifying")
+        return open_arrow_file(path, stack, progress, "verifying")
     raw, reader = open_written_csv(path, schema)
     stack.callback(raw.close)
     size = path.stat().st_size

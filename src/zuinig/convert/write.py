@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import contextlib
 import gzip
-from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from zuinig.bench.formats import GZIP_LEVEL, Format
 from zuinig.convert.digest import ColumnDigest, update_digests
-from zuinig.convert.model import Plan, ProgressCallback, Source, Written
+from zuinig.convert.model import Plan, ProgressCallback, Written
 from zuinig.convert.pipeline import ParallelMap, in_background
-from zuinig.convert.read import TypeMismatch, open_source
-from zuinig.convert.text import arrow_reason, bad, encoding_reason
-from zuinig.errors import ConversionError
+from zuinig.convert.read import open_source_ahead, read_errors
+from zuinig.convert.text import bad
+from zuinig.errors import ConversionError, DataFileError
+from zuinig.formats import GZIP_LEVEL, Format, SourceFile, TypeMismatch
+from zuinig.formats.read import arrow_reason
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -37,8 +37,10 @@ def write_target(
 ) -> Written:
     import pyarrow as pa
 
-    source_schema, batches, closer = open_source(plan.source, column_types, progress)
-    with closer:
+    # The reader's errors, also those raised while its batches stream, in convert's words.
+    with read_errors(), contextlib.ExitStack() as closer:
+        source_schema, batches, opened = open_source_ahead(plan.source, column_types, progress)
+        closer.enter_context(opened)
         schema, notes = _target_schema(source_schema, plan.format.kind, plan.source)
         digests = [ColumnDigest() for _ in schema]
         rows = nulls = 0
@@ -56,7 +58,7 @@ def write_target(
                     update_digests(digests, batch.columns, parallel)
                     rows += batch.num_rows
                     nulls += batch.column(0).null_count
-        except (ConversionError, TypeMismatch):
+        except (ConversionError, DataFileError, TypeMismatch):
             raise
         except (pa.ArrowException, OSError) as error:
             raise ConversionError(
@@ -137,29 +139,12 @@ def _cast_array(array: pa.Array, target: pa.DataType, name: str) -> pa.Array:
 
 
 def _target_schema(
-    schema: pa.Schema, kind: str, source: Source
+    schema: pa.Schema, kind: str, source: SourceFile
 ) -> tuple[pa.Schema, tuple[str, ...]]:
     """The schema the target is written with, and the type changes in words."""
     import pyarrow as pa
 
-    try:
-        names = schema.names
-    except UnicodeDecodeError:  # pyarrow keeps a CSV header's bytes and decodes them here
-        raise bad(encoding_reason(source, "the header row")) from None
-    if not names:
-        raise bad(f"{source.path.name} has no columns; there is nothing to convert")
-    twice = sorted(name for name, count in Counter(names).items() if count > 1)
-    if twice:
-        raise bad(
-            f"{source.path.name} has more than one column named {', '.join(map(repr, twice))}; "
-            "give every column its own name"
-        )
-    if source.kind == "csv":
-        undecoded = [f.name for f in schema if pa.types.is_binary(f.type)]
-        if undecoded:
-            raise bad(encoding_reason(source, f"column {undecoded[0]!r}"))
-        if any("\ufffd" in name for name in names):
-            raise bad(encoding_reason(source, "the header row"))
+    # The reader checked the columns: named, each once, and UTF-8 (zuinig.formats.read).
     if kind == "arrow":
         return schema, ()
     if kind == "parquet":
@@ -179,7 +164,7 @@ def _target_schema(
     return written, notes
 
 
-def _parquet_schema(schema: pa.Schema, source: Source) -> pa.Schema:
+def _parquet_schema(schema: pa.Schema, source: SourceFile) -> pa.Schema:
     """What Parquet gives back for ``schema``: write and read an empty table of it."""
     import pyarrow as pa
     import pyarrow.parquet as pq

@@ -14,6 +14,7 @@ job), :mod:`~zuinig.meter.coefficients` (published figures where CodeCarbon gues
 """
 
 from zuinig.config import Settings
+from zuinig.formats import detect_format  # named here since before zuinig.formats existed
 from zuinig.meter.base import (
     CPU_METHOD_CONSTANT,
     CPU_METHOD_CPU_LOAD,
@@ -35,7 +36,6 @@ from zuinig.meter.process import (
     ProcessStats,
     ProcessWindow,
     RusageStats,
-    detect_format,
     engines_loaded,
     fold_rusage,
     usage_from_rusage,

@@ -38,7 +38,6 @@ For a command run as a child and waited for with :func:`os.wait4`, see
 from __future__ import annotations
 
 import contextlib
-import gzip
 import logging
 import os
 import resource
@@ -53,7 +52,7 @@ from typing import Any
 
 import psutil
 
-from zuinig.formats_by_suffix import FORMAT_BY_SUFFIX
+from zuinig.formats import DATA_FORMATS, detect_format
 from zuinig.meter.base import InputFile, Measurement
 
 #: Bytes in a GB (10^9), the unit of ``ram_gb_s``.
@@ -75,110 +74,6 @@ MAX_INPUTS = 1000
 
 # Files under these prefixes are the operating system's, not data.
 _SYSTEM_PREFIXES = ("/proc/", "/sys/", "/dev/", "/run/", "/etc/")
-
-_COMPRESSION_SUFFIXES = {".gz": "gz", ".zst": "zst", ".bz2": "bz2", ".xz": "xz"}
-# Magic bytes of binary formats. They win over the extension: a ``.csv`` that is
-# really Parquet is Parquet. Text formats have no magic, so there the extension decides.
-_MAGIC_FORMATS: tuple[tuple[int, bytes, str], ...] = (
-    (0, b"PAR1", "parquet"),
-    (0, b"ARROW1", "arrow"),
-    (0, b"FEA1", "feather-v1"),
-    (0, b"ORC", "orc"),
-    (0, b"Obj\x01", "avro"),
-    (0, b"SQLite format 3\x00", "sqlite"),
-    (8, b"DUCK", "duckdb"),
-)
-_COMPRESSION_MAGIC: tuple[tuple[bytes, str], ...] = (
-    (b"\x1f\x8b", "gz"),
-    (b"\x28\xb5\x2f\xfd", "zst"),
-    (b"BZh", "bz2"),
-    (b"\xfd7zXZ\x00", "xz"),
-)
-_TEXT_FORMATS = frozenset({"csv", "tsv", "text", "json", "jsonl"})
-# Formats that say "data" on their own; a file found by the audit hook or open_files
-# counts as an input only with one of these (code, configuration and libraries do not).
-_DATA_FORMATS = frozenset(
-    {"csv", "tsv", "parquet", "arrow", "feather-v1", "json", "jsonl", "xlsx", "xls"}
-    | {"orc", "avro", "duckdb", "sqlite"}
-)
-
-
-# -- format detection -------------------------------------------------------------------
-
-
-def detect_format(path: str | os.PathLike[str]) -> str:
-    """Name the data format of a file from its magic bytes and its extension.
-
-    Binary formats are recognised by their magic bytes, which win over the extension
-    (a ``.csv`` that is really Parquet is Parquet). Text formats have no magic bytes,
-    so there the extension decides; compressed text is named by content and
-    compression, e.g. ``csv.gz`` or ``json.zst``.
-
-    Args:
-        path: the file.
-
-    Returns:
-        ``csv``, ``csv.gz``, ``tsv``, ``parquet``, ``arrow`` (Arrow IPC, Feather v2),
-        ``feather-v1``, ``json``, ``jsonl``, ``orc``, ``avro``, ``xlsx``, ``duckdb``,
-        ``sqlite``, ``gzip`` ... or ``unknown``.
-    """
-    name = os.fspath(path)
-    suffixes = [suffix.lower() for suffix in Path(name).suffixes[-2:]]
-    last = suffixes[-1] if suffixes else ""
-    head = _read_head(name)
-    for offset, magic, fmt in _MAGIC_FORMATS:
-        if head[offset : offset + len(magic)] == magic:
-            return fmt
-    compression = next((c for magic, c in _COMPRESSION_MAGIC if head.startswith(magic)), None)
-    if compression is None:
-        compression = _COMPRESSION_SUFFIXES.get(last)
-    if compression is not None:
-        # data.csv.gz names its content before the compression; a gzipped data.csv
-        # names it last.
-        if last in _COMPRESSION_SUFFIXES:
-            inner_suffix = suffixes[-2] if len(suffixes) == 2 else ""
-        else:
-            inner_suffix = last
-        inner = FORMAT_BY_SUFFIX.get(inner_suffix)
-        if inner is None and compression == "gz":
-            inner = _gzip_text_format(name)
-        if inner in _TEXT_FORMATS:
-            return f"{inner}.{compression}"
-        return FORMAT_BY_SUFFIX[f".{compression}"]
-    if head.startswith(b"PK\x03\x04"):
-        return "xlsx" if last == ".xlsx" else "zip"
-    by_extension = FORMAT_BY_SUFFIX.get(last)
-    if by_extension is not None:
-        return by_extension
-    if head.lstrip()[:1] in (b"{", b"["):
-        return "json"
-    return "unknown"
-
-
-def _read_head(path: str, size: int = 16) -> bytes:
-    try:
-        with Path(path).open("rb") as handle:
-            return handle.read(size)
-    except OSError:
-        return b""
-
-
-def _gzip_text_format(path: str) -> str | None:
-    """Peek inside a gzip file with no telling extension: JSON or delimited text."""
-    try:
-        with gzip.open(path, "rb") as handle:
-            head = handle.read(256)
-    except (OSError, EOFError):
-        return None
-    stripped = head.lstrip()
-    if stripped[:1] in (b"{", b"["):
-        return "json"
-    first_line = stripped.split(b"\n", 1)[0]
-    if b"," in first_line:
-        return "csv"
-    if b"\t" in first_line:
-        return "tsv"
-    return None
 
 
 # -- the process tree -------------------------------------------------------------------
@@ -452,7 +347,7 @@ def _input_file(path: str, *, require_data_format: bool) -> InputFile | None:
     if not S_ISREG(stat.st_mode):
         return None
     fmt = detect_format(path)
-    if require_data_format and fmt not in _DATA_FORMATS and "." not in fmt:
+    if require_data_format and fmt not in DATA_FORMATS and "." not in fmt:
         return None
     return InputFile(path=path, size_bytes=int(stat.st_size), format=fmt)
 

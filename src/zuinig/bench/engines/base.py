@@ -32,8 +32,9 @@ from zuinig.errors import BenchError
 if TYPE_CHECKING:
     import pyarrow as pa
 
-    from zuinig.bench.formats import Format, FormatKind, PreparedData
+    from zuinig.bench.formats import PreparedData
     from zuinig.bench.queries.catalog import QuerySpec
+    from zuinig.formats import Format, FormatKind
 
 #: What an engine's reader gives for one table: a frame, a lazy frame, a relation.
 T = TypeVar("T")

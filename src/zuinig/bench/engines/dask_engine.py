@@ -40,7 +40,8 @@ if TYPE_CHECKING:
     import pandas as pd
     import pyarrow as pa
 
-    from zuinig.bench.formats import Format, FormatKind, PreparedData
+    from zuinig.bench.formats import PreparedData
+    from zuinig.formats import Format, FormatKind
 
 
 class DaskEngine(Engine):

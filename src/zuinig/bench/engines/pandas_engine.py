@@ -31,7 +31,8 @@ if TYPE_CHECKING:
     import pandas as pd
     import pyarrow as pa
 
-    from zuinig.bench.formats import Format, PreparedData
+    from zuinig.bench.formats import PreparedData
+    from zuinig.formats import Format
 
 
 class PandasEngine(Engine):

@@ -25,7 +25,8 @@ if TYPE_CHECKING:
     import polars as pl
     import pyarrow as pa
 
-    from zuinig.bench.formats import Format, PreparedData
+    from zuinig.bench.formats import PreparedData
+    from zuinig.formats import Format
 
 #: Polars sizes its thread pool from this variable, once, when it is imported.
 POLARS_THREADS_ENV = "POLARS_MAX_THREADS"
