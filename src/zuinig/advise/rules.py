@@ -65,8 +65,7 @@ from zuinig.ledger.model import (
     RunFilter,
 )
 from zuinig.meter.base import InputFile
-from zuinig.text import format_energy
-from zuinig.units import format_number
+from zuinig.units import format_energy, format_number
 
 if TYPE_CHECKING:
     from zuinig.ledger.store import Ledger

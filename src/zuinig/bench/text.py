@@ -19,8 +19,7 @@ from typing import Any
 
 from zuinig.bench.results import CORRECT_NO, correct_text
 from zuinig.meter.base import Method
-from zuinig.text import format_energy
-from zuinig.units import energy_unit, format_number
+from zuinig.units import energy_unit, format_energy, format_number
 
 #: Above this ratio of largest to smallest bar, the energy axis is logarithmic.
 LOG_SCALE_RATIO = 20.0
