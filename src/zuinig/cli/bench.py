@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import click
 
 from zuinig.cli.app import AppState, echo, echo_json, pass_state
-from zuinig.cli.options import tag_option
+from zuinig.cli.options import parsed_with, tag_option
 from zuinig.cli.progress import progress_bar
 from zuinig.errors import BenchSessionNotFoundError, UsageError
 from zuinig.ledger.model import BenchSession
@@ -20,43 +20,23 @@ if TYPE_CHECKING:
 __all__ = ["bench_cmd"]
 
 
-def _parse_size_option(
-    ctx: click.Context | None, param: click.Parameter | None, value: str | None
-) -> int | None:
+# The parsers are imported when an option is given, not when the CLI starts.
+def _size(text: str) -> int:
     from zuinig.bench.runner import parse_size
 
-    if value is None:
-        return None
-    try:
-        return parse_size(value)
-    except UsageError as error:
-        raise click.BadParameter(str(error), ctx, param) from None
+    return parse_size(text)
 
 
-def _parse_threads_option(
-    ctx: click.Context | None, param: click.Parameter | None, value: str | None
-) -> tuple[int, ...] | None:
+def _threads(text: str) -> tuple[int, ...]:
     from zuinig.bench.runner import parse_threads
 
-    if value is None:
-        return None
-    try:
-        return parse_threads(value)
-    except UsageError as error:
-        raise click.BadParameter(str(error), ctx, param) from None
+    return parse_threads(text)
 
 
-def _parse_percent_option(
-    ctx: click.Context | None, param: click.Parameter | None, value: str | None
-) -> float | None:
+def _percent(text: str) -> float:
     from zuinig.bench.regression import parse_percent
 
-    if value is None:
-        return None
-    try:
-        return parse_percent(value)
-    except UsageError as error:
-        raise click.BadParameter(str(error), ctx, param) from None
+    return parse_percent(text)
 
 
 @click.command("bench")
@@ -102,7 +82,7 @@ def _parse_percent_option(
 )
 @click.option(
     "--threads",
-    callback=_parse_threads_option,
+    callback=parsed_with(_threads),
     metavar="LIST",
     help="Thread counts, e.g. 1,2. Default: the CPU count.",
 )
@@ -115,7 +95,7 @@ def _parse_percent_option(
 )
 @click.option(
     "--memory-limit",
-    callback=_parse_size_option,
+    callback=parsed_with(_size),
     metavar="SIZE",
     help="Kill a trial whose processes hold more memory, e.g. 2GB (status oom).",
 )
@@ -149,7 +129,7 @@ def _parse_percent_option(
 @click.option(
     "--fail-if-worse",
     "fail_if_worse",
-    callback=_parse_percent_option,
+    callback=parsed_with(_percent),
     metavar="PCT",
     help="With --compare: exit 1 when a configuration is clearly worse by more than PCT "
     "percent (its interval's lower end above 1 + PCT/100). For CI.",

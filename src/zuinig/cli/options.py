@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 
@@ -21,9 +21,32 @@ __all__ = [
     "parse_month",
     "parse_since",
     "parse_tags",
+    "parsed_with",
     "run_filter_of",
     "tag_option",
 ]
+
+Parsed = TypeVar("Parsed")
+
+
+def parsed_with(
+    parse: Callable[[str], Parsed],
+) -> Callable[[click.Context | None, click.Parameter | None, str | None], Parsed | None]:
+    """A click callback for an option whose text ``parse`` reads: no value stays ``None``,
+    and the library's :class:`~zuinig.errors.UsageError` becomes ``click.BadParameter``
+    (one line naming the option)."""
+
+    def callback(
+        ctx: click.Context | None, param: click.Parameter | None, value: str | None
+    ) -> Parsed | None:
+        if value is None:
+            return None
+        try:
+            return parse(value)
+        except UsageError as error:
+            raise click.BadParameter(str(error), ctx, param) from None
+
+    return callback
 
 
 def parse_tags(
