@@ -12,10 +12,10 @@ import dataclasses
 import re
 from datetime import UTC, datetime
 
+from zuinig.cli.text import format_run, format_run_summary
 from zuinig.ledger.model import Run
 from zuinig.meter.base import ATTRIBUTION_MACHINE, ATTRIBUTION_RESOURCE_SHARE, Method
 from zuinig.meter.coefficients import CCF_SOURCE, CCF_YEAR, coefficients_for
-from zuinig.text import format_run, format_run_summary
 
 EXPONENT = re.compile(r"\d[eE][-+]?\d")
 CCF_EPYC = coefficients_for("AMD EPYC 7B13").describe()

@@ -20,6 +20,7 @@ from zuinig.advise.model import MATCH_MOVED, MATCH_SAME_FILE, MATCH_SIMILAR
 from zuinig.advise.profile import JobProfile
 from zuinig.bench import stats
 from zuinig.bench.results import CORRECT_NO, NOT_CHECKED, stored_rows
+from zuinig.formats import FORMAT_FAMILIES
 from zuinig.ledger.model import (
     PHASE_MEASURED,
     PHASE_PREPARE,
@@ -32,7 +33,6 @@ from zuinig.meter.base import InputFile
 
 __all__ = [
     "ASSUMED_MODES",
-    "FORMAT_FAMILIES",
     "MOVED_SIZE_TOLERANCE",
     "SIMILAR_SIZE_FACTOR",
     "BenchConfig",
@@ -56,14 +56,6 @@ ASSUMED_MODES: Mapping[str, tuple[str, ...]] = {
     "pandas": ("default", "pyarrow"),
     "polars": ("eager", "lazy", "streaming"),
     "duckdb": ("default",),
-}
-#: Bench formats for each format the meter names, the first assumed when the codec is
-#: not known (pandas' and pyarrow's default Parquet codec is Snappy).
-FORMAT_FAMILIES: Mapping[str, tuple[str, ...]] = {
-    "csv": ("csv",),
-    "csv.gz": ("csv.gz",),
-    "parquet": ("parquet-snappy", "parquet-zstd", "parquet-none"),
-    "arrow": ("arrow-lz4", "arrow-zstd"),
 }
 #: A moved file is recognised by its name and a size within this share of the
 #: benchmark's copy in the same format (the benchmark rewrites it, so sizes differ a bit).

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from zuinig.formats import TABLE_FORMATS
 from zuinig.ledger.model import (
     KIND_COMMAND,
     KIND_CONVERT,
@@ -42,13 +43,12 @@ __all__ = [
 AdvisedRun = Run | RunBrief
 
 _INPUTS = operator.attrgetter("inputs")
-#: What the meter's formats count as data (a job's configuration is its data formats).
-_DATA_FORMATS = frozenset({"csv", "tsv", "parquet", "arrow", "json", "jsonl", "orc", "avro"})
 
 
 def data_inputs(inputs: Iterable[InputFile]) -> tuple[InputFile, ...]:
-    """The data files among a run's inputs (see :data:`_DATA_FORMATS`)."""
-    return tuple(f for f in inputs if f.format.split(".")[0] in _DATA_FORMATS and f.size_bytes >= 0)
+    """The data files among a run's inputs: tables, as :data:`zuinig.formats.TABLE_FORMATS`
+    names them (a job's configuration is its table formats)."""
+    return tuple(f for f in inputs if f.format.split(".")[0] in TABLE_FORMATS and f.size_bytes >= 0)
 
 
 def distinct_inputs(runs: Iterable[AdvisedRun]) -> list[tuple[InputFile, ...]]:
@@ -157,13 +157,18 @@ def _decimal_columns(files: Mapping[str, str]) -> dict[str, tuple[str, ...]]:
 
     Only the schema is read (the file footer), so this stays cheap for large files.
     """
-    import pyarrow as pa  # a dependency; imported here so advice without files skips it
-    import pyarrow.parquet as pq
+    files = {path: fmt for path, fmt in files.items() if fmt in ("parquet", "arrow")}
+    if not files:
+        return {}
+    try:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+    except ImportError:
+        # The core install has no PyArrow (the bench extra): no schema, no evidence either way.
+        return {}
 
     found: dict[str, tuple[str, ...]] = {}
     for path, fmt in files.items():
-        if fmt not in ("parquet", "arrow"):
-            continue
         try:
             if fmt == "parquet":
                 schema = pq.read_schema(path)

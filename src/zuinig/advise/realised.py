@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any
 
 from zuinig.advise import savings
 from zuinig.advise.bench_view import (
-    FORMAT_FAMILIES,
     BenchConfig,
     current_config,
     find_bench,
@@ -29,6 +28,7 @@ from zuinig.advise.gather import AdvisedRun, Records, gather
 from zuinig.advise.model import Realised
 from zuinig.advise.profile import by_job, config_label, configurations, measured_as, profile_of
 from zuinig.advise.savings import Range
+from zuinig.formats import FORMAT_FAMILIES
 
 if TYPE_CHECKING:
     from zuinig.ledger.store import Ledger

@@ -141,7 +141,7 @@ def check_budget(budget: Budget, measurement: Measurement) -> tuple[str | None, 
         the budget (naming the figure, the budget and the method); ``unchecked`` says
         why a limit could not be checked (the figure is missing). Both ``None``: within.
     """
-    from zuinig.text import format_co2, format_energy, format_energy_range
+    from zuinig.units import format_co2, format_energy, format_energy_range
 
     method = measurement.method
     measured = method is not None and method.is_measured
@@ -491,8 +491,9 @@ def format_summary(tests: Sequence[Run], session: Run | None, *, top: int) -> li
         session: the session's run (its window covers every test and fixture).
         top: how many tests to list; 0 for all.
     """
+    from zuinig.cli.text import energy_range, method_words
     from zuinig.safe_text import printable
-    from zuinig.text import energy_range, format_co2, format_energy, method_words
+    from zuinig.units import format_co2, format_energy
 
     measured = sorted(
         (run for run in tests if run.energy_kwh is not None),
@@ -518,7 +519,7 @@ def format_summary(tests: Sequence[Run], session: Run | None, *, top: int) -> li
         total = sum(run.energy_kwh or 0.0 for run in measured)
         lines.append(f"the tests' calls together: {format_energy(total)}")
     if session is not None and session.energy_kwh is not None:
-        from zuinig.text import format_energy_range
+        from zuinig.units import format_energy_range
 
         span = energy_range(session)
         parts = [format_energy(session.energy_kwh)]

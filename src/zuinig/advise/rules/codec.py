@@ -4,7 +4,6 @@ clearly smaller (storage at rest)."""
 from __future__ import annotations
 
 from zuinig.advise import savings
-from zuinig.advise.bench_view import FORMAT_FAMILIES
 from zuinig.advise.model import (
     KIND_CODEC,
     KIND_CONFIGURATION,
@@ -14,6 +13,7 @@ from zuinig.advise.model import (
 )
 from zuinig.advise.rules.base import JobContext
 from zuinig.advise.storage import scaled_size_bytes
+from zuinig.formats import FORMAT_FAMILIES
 
 __all__ = ["CODEC_MIN_SAVING_SHARE", "advise_codec"]
 

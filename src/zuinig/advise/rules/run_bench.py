@@ -10,10 +10,10 @@ import re
 import shlex
 from pathlib import PurePath
 
-from zuinig.advise.bench_view import FORMAT_FAMILIES
 from zuinig.advise.model import KIND_RUN_BENCH, Recommendation
 from zuinig.advise.profile import JobProfile
 from zuinig.advise.rules.base import JobContext
+from zuinig.formats import FORMAT_FAMILIES
 from zuinig.meter.base import InputFile
 
 __all__ = ["advise_bench"]
