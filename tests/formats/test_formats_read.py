@@ -1,7 +1,8 @@
 """Bench and convert read a user's file alike: one reader, identical Arrow tables.
 
 The property test writes CSV text by hand (so quoting, null spellings, quoted line
-breaks, a byte-order mark and Latin-1 bytes are all in play), then reads it the two
+breaks, a byte-order mark and Latin-1 bytes are all in play; comma- or tab-separated,
+plain or gzip-compressed), then reads it the two
 ways a user's file is read: ``zuinig bench``'s copy (:func:`user_workload`) and
 ``zuinig convert``'s Parquet output. Either both refuse the file in the same words, or
 both give the same schema and, per column, the same values bit for bit (the SHA-256 of
@@ -10,6 +11,7 @@ both give the same schema and, per column, the same values bit for bit (the SHA-
 
 from __future__ import annotations
 
+import gzip
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -62,8 +64,11 @@ _ENCODINGS = st.sampled_from(["utf-8", "utf-8-sig", "latin-1"])
 
 
 @st.composite
-def csv_texts(draw: Callable[..., Any]) -> tuple[str, str]:
-    """CSV text (header and 0 to 12 rows of 1 to 4 columns) and the encoding to write it in."""
+def csv_texts(draw: Callable[..., Any]) -> tuple[str, str, str]:
+    """CSV text (header and 0 to 12 rows of 1 to 4 columns), the encoding to write it in
+    and the file's name (``.csv``, ``.tsv`` or gzip-compressed ``.csv.gz``)."""
+    name = draw(st.sampled_from(["data.csv", "data.tsv", "data.csv.gz"]))
+    delimiter = "\t" if name.endswith(".tsv") else ","
     width = draw(st.integers(1, 4))
     header = [
         draw(st.sampled_from([f"c{index}", f"kolom_{index}", f"naïve_{index}"]))
@@ -76,11 +81,13 @@ def csv_texts(draw: Callable[..., Any]) -> tuple[str, str]:
         rows = [row for row in rows if row[0] != ("", False)]
 
     def field(text: str, quoted: bool) -> str:
+        quoted = quoted or delimiter in text
         return '"' + text.replace('"', '""') + '"' if quoted else text
 
-    lines = [",".join(header)] + [",".join(field(*cell) for cell in row) for row in rows]
+    lines = [delimiter.join(header)]
+    lines += [delimiter.join(field(*cell) for cell in row) for row in rows]
     newline = draw(st.sampled_from(["\n", "\r\n"]))
-    return newline.join(lines) + newline, draw(_ENCODINGS)
+    return newline.join(lines) + newline, draw(_ENCODINGS), name
 
 
 def _digests(table: pa.Table) -> dict[str, str]:
@@ -132,19 +139,21 @@ def recorder(tmp_path: Path) -> Recorder:
 )
 @given(csv=csv_texts(), block_bytes=st.sampled_from([1 << 10, 4 << 20]))
 def test_bench_and_convert_read_the_same_csv_as_the_same_table(
-    recorder: Recorder, csv: tuple[str, str], block_bytes: int
+    recorder: Recorder, csv: tuple[str, str, str], block_bytes: int
 ) -> None:
-    text, encoding = csv
+    text, encoding, name = csv
     try:
         data = text.encode(encoding)
     except UnicodeEncodeError:
         data = text.encode("utf-8")  # Latin-1 cannot hold every character drawn
+    if name.endswith(".gz"):
+        data = gzip.compress(data)
     with tempfile.TemporaryDirectory() as scratch, pytest.MonkeyPatch.context() as patch:
         # A small block makes a later block contradict the first one's types: both
         # readers then scan the whole file and must still agree.
         patch.setattr(csv_options, "CSV_BLOCK_BYTES", block_bytes)
         folder = Path(scratch)
-        source = folder / "data.csv"
+        source = folder / name
         source.write_bytes(data)
         (folder / "out").mkdir()
         benched = _bench_reads(source, folder / "cache")
