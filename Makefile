@@ -8,10 +8,12 @@ STAMP := $(VENV)/.installed
 
 .PHONY: demo test lint typecheck unit system-deps axe bench clean
 
+# Every extra (bench, report, dask, postgres: `all`) and the dev tools: the demo and the suite
+# use them all. `pip install zuinig` alone is the light core (see the README's Install section).
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[all,dev]'
 	touch $(STAMP)
 
 demo: $(STAMP)

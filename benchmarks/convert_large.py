@@ -1,18 +1,36 @@
-"""Convert a large generated CSV to Parquet with ``zuinig convert``: peak memory and time.
+"""Convert a large CSV to Parquet with ``zuinig convert``: peak memory and time, beside
+Polars and DuckDB doing the same conversion of the same file.
 
-The CSV is generated here (numpy, seeded, written in chunks with pyarrow's CSV writer;
-nothing is downloaded): a measurement table as a provincial data team keeps one, with an
-id, a timestamp, a municipality and a sensor code (text), a measured value (a float with
-all its digits), a count, a validity flag and a remark that is mostly empty. It is then
-converted by ``python -m zuinig convert FILE --to parquet`` in a subprocess, exactly as a
-user would run it (the real meter, a throwaway ledger), while this script samples the
-resident memory of the subprocess's whole process tree (psutil, every 50 ms) and times it.
+The CSV is generated here, nothing is downloaded. By default: numpy, seeded, written in
+chunks with pyarrow's CSV writer, a measurement table as a provincial data team keeps
+one, with an id, a timestamp, a municipality and a sensor code (text), a measured value
+(a float with all its digits), a count, a validity flag and a remark that is mostly
+empty. With ``--tpch SCALE``: the TPC-H ``lineitem`` table from ``tpchgen-cli`` (in the
+venv; scale 1 gives about 766 MB; "TPC-H derived, not comparable to official TPC-H").
+
+Each tool then converts the file to Parquet with Zstandard, one after the other, each in
+a fresh subprocess, exactly as a user would run it (imports included), while this script
+samples the resident memory of the subprocess's whole process tree (psutil, every
+50 ms) and times it:
+
+* ``python -m zuinig convert FILE --to parquet`` (the real meter, a throwaway ledger),
+  which also reads the written file back in full to verify it before the rename;
+* Polars: ``pl.scan_csv(FILE).sink_parquet(OUT, compression="zstd")``;
+* DuckDB: ``COPY (SELECT * FROM read_csv(FILE)) TO OUT (FORMAT parquet, COMPRESSION zstd)``.
+
+With ``--repeat N`` the three run N times, interleaved, and each tool's fastest run
+counts. The ratio of zuinig's wall time to Polars' is the speed figure (target:
+:data:`SPEED_TARGET_RATIO`); timings of other loads on the machine distort it, so run
+it on a quiet machine.
 
     python benchmarks/convert_large.py --size-gb 5 --out reports/convert     # issue 4's run
+    python benchmarks/convert_large.py --tpch 1 --repeat 3 --out reports/convert-tpch
     python benchmarks/convert_large.py --size-gb 0.01 --out DIR              # smoke size
 
-Target (issue 4): peak memory under 1 GB (10**9 bytes) for a 5 GB CSV. The generated
-files are deleted afterwards unless ``--keep`` is given. Exit code 1 if the target is missed.
+Targets: peak memory under 1 GB (10**9 bytes) for a 5 GB CSV (issue 4), and zuinig
+within 1.5 times Polars' wall time (issue 14). The generated files are deleted
+afterwards unless ``--keep`` is given. Exit code 1 if the memory target is missed; the
+speed verdict is printed and stored (at smoke sizes start-up time dominates it).
 """
 
 from __future__ import annotations
@@ -21,13 +39,13 @@ import argparse
 import json
 import os
 import platform
-import resource
 import shutil
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -40,6 +58,8 @@ import pyarrow.csv as pa_csv
 
 #: Issue 4's memory target for a 5 GB CSV (bytes).
 PEAK_RSS_TARGET_BYTES = 10**9
+#: Issue 14's speed target: zuinig's wall time at most this many times Polars'.
+SPEED_TARGET_RATIO = 1.5
 #: How often the process tree's memory is sampled (s).
 SAMPLE_INTERVAL_S = 0.05
 #: Rows generated per chunk: about 100 MB of CSV, so generating stays cheap in memory too.
@@ -141,6 +161,52 @@ class TreeMemorySampler:
             self._stop.wait(SAMPLE_INTERVAL_S)
 
 
+def clean_env(home: Path) -> dict[str, str]:
+    """The environment of every timed subprocess: no zuinig or CodeCarbon settings, a
+    throwaway home."""
+    return {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("ZUINIG_", "CODECARBON_"))},
+        "HOME": str(home),
+        "XDG_DATA_HOME": str(home / "data"),
+        "XDG_CACHE_HOME": str(home / "cache"),
+        "XDG_CONFIG_HOME": str(home / "config"),
+    }
+
+
+def run_timed(name: str, command: list[str], home: Path) -> dict[str, Any]:
+    """Run ``command`` (of the tool ``name``); return its wall time, the peak RSS of its process tree and stdout."""
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=clean_env(home),
+        cwd=home,
+    )
+    with TreeMemorySampler(process.pid) as sampler, ThreadPoolExecutor(2) as pipes:
+        assert process.stdout is not None and process.stderr is not None
+        stdout_read, stderr_read = (
+            pipes.submit(process.stdout.read),
+            pipes.submit(process.stderr.read),
+        )
+        # wait4, not communicate: the rusage of this child alone (ru_maxrss in KiB on
+        # Linux), a cross-check of the sampled peak that other tools' runs do not blur.
+        _, status, usage = os.wait4(process.pid, 0)
+        process.returncode = os.waitstatus_to_exitcode(status)
+        stdout, stderr = stdout_read.result(), stderr_read.result()
+    wall_s = time.perf_counter() - started
+    if process.returncode != 0:
+        raise SystemExit(f"{name} failed ({process.returncode}): {stderr.strip()}")
+    return {
+        "wall_s": wall_s,
+        "peak_rss_bytes": sampler.peak_rss_bytes,
+        "rss_samples": sampler.samples,
+        "max_child_rss_bytes": usage.ru_maxrss * 1024,
+        "stdout": stdout,
+    }
+
+
 def convert_in_subprocess(csv_path: Path, parquet_path: Path, home: Path) -> dict[str, Any]:
     """Run ``zuinig convert`` as a user would; return its time, peak memory and output."""
     ledger = f"sqlite:///{home / 'ledger.sqlite'}"
@@ -156,34 +222,79 @@ def convert_in_subprocess(csv_path: Path, parquet_path: Path, home: Path) -> dic
         "parquet",
         "--out",
         str(parquet_path),
+        "--force",  # the second and later repeats replace the first's file
     ]
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("ZUINIG_", "CODECARBON_"))},
-        "HOME": str(home),
-        "XDG_DATA_HOME": str(home / "data"),
-        "XDG_CACHE_HOME": str(home / "cache"),
-        "XDG_CONFIG_HOME": str(home / "config"),
-    }
-    started = time.perf_counter()
-    process = subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=home
-    )
-    with TreeMemorySampler(process.pid) as sampler:
-        stdout, stderr = process.communicate()
-    wall_s = time.perf_counter() - started
-    if process.returncode != 0:
-        raise SystemExit(f"zuinig convert failed ({process.returncode}): {stderr.strip()}")
-    # ru_maxrss: the largest single waited-for child (KiB on Linux), as a cross-check.
-    max_child_rss_bytes = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
+    measured = run_timed("zuinig convert", command, home)
     return {
         "command": " ".join(["python", *command[1:]]),
-        "wall_s": wall_s,
-        "peak_rss_bytes": sampler.peak_rss_bytes,
-        "rss_samples": sampler.samples,
-        "max_child_rss_bytes": max_child_rss_bytes,
-        "stdout": stdout,
+        **measured,
+        "parquet_bytes": parquet_path.stat().st_size,
         "run": _convert_run(ledger, csv_path.name),
     }
+
+
+POLARS_SCRIPT = """
+import sys, polars as pl
+pl.scan_csv(sys.argv[1]).sink_parquet(sys.argv[2], compression="zstd")
+"""
+DUCKDB_SCRIPT = """
+import sys, duckdb
+source, target = (path.replace("'", "''") for path in sys.argv[1:3])
+duckdb.sql(f"COPY (SELECT * FROM read_csv('{source}')) TO '{target}' (FORMAT parquet, COMPRESSION zstd)")
+"""
+#: The other tools, each converting the same CSV to Parquet with zstd in a fresh Python.
+OTHER_TOOLS = {"polars": POLARS_SCRIPT, "duckdb": DUCKDB_SCRIPT}
+
+
+def other_in_subprocess(tool: str, csv_path: Path, home: Path) -> dict[str, Any]:
+    """Convert with ``tool`` (a key of :data:`OTHER_TOOLS`); its time, memory and size."""
+    out = home / f"{tool}.parquet"
+    out.unlink(missing_ok=True)
+    measured = run_timed(
+        tool, [sys.executable, "-c", OTHER_TOOLS[tool], str(csv_path), str(out)], home
+    )
+    measured["parquet_bytes"] = out.stat().st_size
+    out.unlink()
+    return measured
+
+
+def compare(csv_path: Path, parquet_path: Path, home: Path, repeat: int) -> dict[str, Any]:
+    """zuinig, Polars and DuckDB, ``repeat`` times interleaved; each one's fastest run,
+    with every run's wall time, and zuinig's ratio to Polars."""
+    runs: dict[str, list[dict[str, Any]]] = {"zuinig": [], "polars": [], "duckdb": []}
+    for round_index in range(repeat):
+        print(f"round {round_index + 1} of {repeat}: zuinig, polars, duckdb", file=sys.stderr)
+        runs["zuinig"].append(convert_in_subprocess(csv_path, parquet_path, home))
+        for tool in OTHER_TOOLS:
+            runs[tool].append(other_in_subprocess(tool, csv_path, home))
+    best = {tool: min(found, key=lambda run: run["wall_s"]) for tool, found in runs.items()}
+    ratio = best["zuinig"]["wall_s"] / best["polars"]["wall_s"]
+    return {
+        **best["zuinig"],
+        "repeat": repeat,
+        "wall_s_all": [run["wall_s"] for run in runs["zuinig"]],
+        "others": {
+            tool: {**best[tool], "wall_s_all": [run["wall_s"] for run in runs[tool]]}
+            for tool in OTHER_TOOLS
+        },
+        "ratio_to_polars": ratio,
+        "ratio_to_duckdb": best["zuinig"]["wall_s"] / best["duckdb"]["wall_s"],
+        "speed_target_ratio": SPEED_TARGET_RATIO,
+        "speed_target_met": ratio <= SPEED_TARGET_RATIO,
+    }
+
+
+def generate_tpch_lineitem(work: Path, scale: float) -> tuple[Path, int]:
+    """``lineitem.csv`` of TPC-H at ``scale`` from ``tpchgen-cli``; the file and its rows."""
+    from zuinig.bench.workloads import find_tpchgen
+
+    command = [str(find_tpchgen()), "csv", "--scale-factor", f"{scale:g}", "--tables"]
+    command += ["lineitem", "--output-dir", str(work)]
+    subprocess.run(command, check=True, capture_output=True)
+    path = work / "lineitem.csv"
+    with path.open("rb") as lines:
+        rows = sum(chunk.count(b"\n") for chunk in iter(lambda: lines.read(1 << 24), b"")) - 1
+    return path, rows
 
 
 def _convert_run(ledger_url: str, source_name: str) -> dict[str, Any] | None:
@@ -217,12 +328,16 @@ def format_markdown(results: dict[str, Any]) -> str:
     if energy is not None and run.get("is_estimated"):
         energy_text += f" (estimated: CPU method {run.get('method_cpu')})"
     met = "met" if results["target_met"] else "NOT met"
+    speed_met = "met" if results["speed_target_met"] else "NOT met"
+    csv_bytes = results["csv_bytes"]
+    own = run.get("duration_s")
     rows = [
-        ("CSV size", f"{results['csv_bytes'] / 1e9:.2f} GB ({results['csv_bytes']:,} bytes)"),
+        ("CSV", results["csv_name"]),
+        ("CSV size", f"{csv_bytes / 1e9:.2f} GB ({csv_bytes:,} bytes)"),
         ("rows", f"{results['rows']:,}"),
         (
             "Parquet size (zstd)",
-            f"{results['parquet_bytes'] / 1e9:.3f} GB ({results['parquet_bytes'] / results['csv_bytes']:.1%} of the CSV)",
+            f"{results['parquet_bytes'] / 1e9:.3f} GB ({results['parquet_bytes'] / csv_bytes:.1%} of the CSV)",
         ),
         (
             "peak RSS, whole process tree",
@@ -230,17 +345,26 @@ def format_markdown(results: dict[str, Any]) -> str:
         ),
         ("largest single process (ru_maxrss)", f"{results['max_child_rss_bytes'] / 1e6:,.0f} MB"),
         (
-            "wall time",
-            f"{results['wall_s']:.1f} s ({results['csv_bytes'] / 1e6 / results['wall_s']:.0f} MB/s of CSV)",
+            "wall time, `zuinig convert` as a user runs it",
+            f"{results['wall_s']:.1f} s ({csv_bytes / 1e6 / results['wall_s']:.0f} MB/s of CSV)"
+            + ("" if own is None else f"; the conversion itself (its run) {own:.1f} s"),
         ),
+        (
+            "zuinig / Polars wall time",
+            f"{results['ratio_to_polars']:.2f} (target <= {SPEED_TARGET_RATIO:g}: {speed_met})",
+        ),
+        ("zuinig / DuckDB wall time", f"{results['ratio_to_duckdb']:.2f}"),
         ("energy of the conversion (its own run)", energy_text),
         ("CSV generation (not part of the conversion)", f"{results['generate_s']:.1f} s"),
+    ]
+    tools = [("zuinig convert (verified)", results)] + [
+        (name, results["others"][name]) for name in OTHER_TOOLS
     ]
     lines = [
         "# Converting a large CSV to Parquet with `zuinig convert`",
         "",
         f"Measured {results['measured_at']} on {results['machine']}, Python {results['python']}, "
-        f"pyarrow {results['pyarrow']}.",
+        f"pyarrow {results['pyarrow']}, Polars {results['polars']}, DuckDB {results['duckdb']}.",
         "",
         f"Command: `{results['benchmark_command']}`; the conversion ran as "
         f"`{results['command']}` (paths of a temporary folder).",
@@ -249,18 +373,44 @@ def format_markdown(results: dict[str, Any]) -> str:
         "|---|---|",
         *(f"| {name} | {value} |" for name, value in rows),
         "",
+        f"Each tool converted the same file to Parquet (zstd) in a fresh Python process, "
+        f"imports included; {results['repeat']} round(s), interleaved, fastest counted.",
+        "",
+        "| tool | wall time (s), fastest | all rounds (s) | peak RSS (MB) | Parquet (MB) |",
+        "|---|---|---|---|---|",
+        *(
+            f"| {name} | {tool['wall_s']:.2f} | "
+            + ", ".join(f"{wall:.2f}" for wall in tool["wall_s_all"])
+            + f" | {tool['peak_rss_bytes'] / 1e6:,.0f} | {tool['parquet_bytes'] / 1e6:,.1f} |"
+            for name, tool in tools
+        ),
+        "",
         "The conversion streams: the CSV is read in blocks and written as Parquet row groups, "
         "then the written file is read back in full to verify row count, schema and per-column "
-        "checksums before it is renamed into place; the wall time includes that verification. "
-        "Memory is the resident set size summed over the `zuinig` process and any children, "
-        f"sampled every {SAMPLE_INTERVAL_S * 1000:.0f} ms ({results['rss_samples']:,} samples).",
+        "checksums before it is renamed into place; zuinig's wall time includes that verification "
+        "(Polars and DuckDB do not verify). "
+        "Memory is the resident set size summed over each process and any children, "
+        f"sampled every {SAMPLE_INTERVAL_S * 1000:.0f} ms ({results['rss_samples']:,} samples "
+        "for zuinig's fastest run).",
     ]
     return "\n".join(lines) + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:
+    import duckdb
+    import polars
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size-gb", type=float, default=5.0, help="CSV size (GB, 10**9 bytes)")
+    parser.add_argument(
+        "--tpch",
+        type=float,
+        metavar="SCALE",
+        help="convert TPC-H lineitem at this scale factor (tpchgen-cli) instead",
+    )
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="rounds of the three tools (fastest counts)"
+    )
     parser.add_argument(
         "--out", type=Path, required=True, help="folder for results.json and README.md"
     )
@@ -269,26 +419,40 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--keep", action="store_true", help="keep the generated CSV and Parquet")
     args = parser.parse_args(argv)
+    if args.repeat < 1:
+        parser.error("--repeat must be at least 1")
 
     work = Path(tempfile.mkdtemp(prefix="zuinig-convert-", dir=args.work_dir))
     try:
-        csv_path = work / "metingen.csv"
-        parquet_path = work / "metingen.parquet"
-        print(f"generating {args.size_gb:g} GB of CSV in {work}", file=sys.stderr)
         started = time.perf_counter()
-        rows = generate_csv(csv_path, int(args.size_gb * 1e9))
+        if args.tpch is not None:
+            print(f"generating TPC-H lineitem at scale {args.tpch:g} in {work}", file=sys.stderr)
+            csv_path, rows = generate_tpch_lineitem(work, args.tpch)
+            asked = f"--tpch {args.tpch:g}"
+        else:
+            csv_path = work / "metingen.csv"
+            print(f"generating {args.size_gb:g} GB of CSV in {work}", file=sys.stderr)
+            rows = generate_csv(csv_path, int(args.size_gb * 1e9))
+            asked = f"--size-gb {args.size_gb:g}"
         generate_s = time.perf_counter() - started
+        parquet_path = work / f"{csv_path.stem}.parquet"
         print(f"converting {csv_path.stat().st_size / 1e9:.2f} GB ({rows:,} rows)", file=sys.stderr)
-        measured = convert_in_subprocess(csv_path, parquet_path, work)
+        measured = compare(csv_path, parquet_path, work, args.repeat)
+        repeat = f" --repeat {args.repeat}" if args.repeat != 1 else ""
         results = {
             "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "machine": f"{platform.machine()} ({os.cpu_count()} CPUs, {psutil.virtual_memory().total / 2**30:.0f} GiB RAM)",
             "python": platform.python_version(),
             "pyarrow": pa.__version__,
-            "benchmark_command": f"python benchmarks/convert_large.py --size-gb {args.size_gb:g} --out {args.out}",
-            "size_gb_asked": args.size_gb,
+            "polars": polars.__version__,
+            "duckdb": duckdb.__version__,
+            "benchmark_command": f"python benchmarks/convert_large.py {asked}{repeat} --out {args.out}",
+            "size_gb_asked": None if args.tpch is not None else args.size_gb,
+            "tpch_scale": args.tpch,
+            "csv_name": "TPC-H lineitem (TPC-H derived, not comparable to official TPC-H)"
+            if args.tpch is not None
+            else "generated measurements (metingen.csv)",
             "csv_bytes": csv_path.stat().st_size,
-            "parquet_bytes": parquet_path.stat().st_size,
             "rows": rows,
             "generate_s": generate_s,
             "peak_rss_target_bytes": PEAK_RSS_TARGET_BYTES,

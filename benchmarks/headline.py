@@ -25,7 +25,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from zuinig.bench.report import (
+from zuinig.bench.results import CORRECT_NO
+from zuinig.bench.runner import BenchOptions, BenchRunner
+from zuinig.bench.text import (
     format_model_range,
     format_ratio,
     format_with_interval,
@@ -33,8 +35,6 @@ from zuinig.bench.report import (
     method_label,
     write_outputs,
 )
-from zuinig.bench.results import CORRECT_NO
-from zuinig.bench.runner import BenchOptions, BenchRunner
 from zuinig.config import load_settings
 from zuinig.ledger import Ledger, default_ledger_url
 from zuinig.measure import Recorder

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import os
 import tempfile
 from collections.abc import Iterator
@@ -22,6 +21,7 @@ for _name in [name for name in os.environ if name.startswith(("ZUINIG_", "CODECA
 
 # A CI runner's or scheduler's own variables (GITLAB_CI, CI_JOB_NAME, ...) would become
 # tags and job names of the runs tests make (zuinig.run_context): tests set their own.
+from zuinig.measure.recorder import reset_for_tests  # noqa: E402  (after the home is set)
 from zuinig.run_context import ENVIRONMENT_VARIABLES  # noqa: E402  (after the home is set)
 
 for _name in ENVIRONMENT_VARIABLES:
@@ -38,8 +38,6 @@ def sqlite_url(tmp_path: Path) -> str:
 def _fresh_zuinig_state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Each test starts in an empty working directory with no process-wide recorder."""
     monkeypatch.chdir(tmp_path)
-    # importlib, because the name zuinig.measure is the decorator, which hides its module.
-    measure_module = importlib.import_module("zuinig.measure")
-    measure_module._reset_for_tests()
+    reset_for_tests()
     yield
-    measure_module._reset_for_tests()
+    reset_for_tests()

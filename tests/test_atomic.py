@@ -19,6 +19,7 @@ from zuinig.atomic import (
     TargetNotWritableError,
     atomic_path,
     sweep_stale_temporaries,
+    write_file,
 )
 
 
@@ -50,6 +51,49 @@ def test_a_failing_block_leaves_the_old_file_and_no_temporary(tmp_path: Path) ->
 def test_a_missing_folder_is_an_oserror(tmp_path: Path) -> None:
     with pytest.raises(OSError), atomic_path(tmp_path / "no" / "such.csv"):
         pass
+
+
+def test_write_file_writes_text_or_bytes_whole(tmp_path: Path) -> None:
+    target = tmp_path / "runs.json"
+    assert write_file(target, "één\n") == target
+    assert target.read_bytes() == "één\n".encode()
+    write_file(target, b"\x00\x01")
+    assert target.read_bytes() == b"\x00\x01"
+    assert [p.name for p in tmp_path.iterdir()] == ["runs.json"]
+
+
+def test_a_given_mode_never_opens_a_file_beyond_the_umask(tmp_path: Path) -> None:
+    old_umask = os.umask(0o027)
+    try:
+        write_file(tmp_path / "shared.csv", "x", mode=0o666)
+        write_file(tmp_path / "private.json", "x", mode=0o600)
+    finally:
+        os.umask(old_umask)
+    assert stat.S_IMODE((tmp_path / "shared.csv").stat().st_mode) == 0o640
+    assert stat.S_IMODE((tmp_path / "private.json").stat().st_mode) == 0o600
+
+
+def test_without_replace_a_target_made_meanwhile_is_kept(tmp_path: Path) -> None:
+    target = tmp_path / "data.parquet"
+    with pytest.raises(FileExistsError), atomic_path(target, replace=False) as temporary:
+        temporary.write_text("ours")
+        target.write_text("theirs")  # someone else was first
+    assert target.read_text() == "theirs"
+    assert [p.name for p in tmp_path.iterdir()] == ["data.parquet"]
+    with atomic_path(tmp_path / "new.parquet", replace=False) as temporary:
+        temporary.write_text("ours")
+    assert (tmp_path / "new.parquet").read_text() == "ours"
+
+
+def test_a_writer_that_reads_back_refuses_a_stream(tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    with (
+        pytest.raises(TargetNotWritableError, match="device or named pipe"),
+        atomic_path(fifo, streams=False),
+    ):
+        pass
+    assert stat.S_ISFIFO(fifo.lstat().st_mode)
 
 
 # -- what a target may be: streams are written into, never replaced --------------------------

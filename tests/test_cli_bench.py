@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from zuinig.bench.report import format_table, is_estimated
 from zuinig.bench.runner import BenchReport
+from zuinig.bench.text import format_table, is_estimated
 from zuinig.cli import AppState, cli
 from zuinig.ledger import Ledger
 from zuinig.ledger.model import KIND_BENCH, RunFilter

@@ -14,18 +14,18 @@ from typing import Any
 
 import pytest
 
-from zuinig.command import (
+from zuinig.config import PARENT_RUN_ENV, Settings
+from zuinig.errors import ConfigError, LedgerURLError, UsageError
+from zuinig.ledger import Ledger
+from zuinig.ledger.model import KIND_COMMAND, STATUS_ERROR, STATUS_OK, Run
+from zuinig.measure import Recorder
+from zuinig.measure.command import (
     EXIT_CANNOT_EXECUTE,
     EXIT_NOT_FOUND,
     _should_forward,
     default_job_name,
     run_command,
 )
-from zuinig.config import PARENT_RUN_ENV, Settings
-from zuinig.errors import ConfigError, LedgerURLError, UsageError
-from zuinig.ledger import Ledger
-from zuinig.ledger.model import KIND_COMMAND, STATUS_ERROR, STATUS_OK, Run
-from zuinig.measure import Recorder
 from zuinig.meter import ReplayMeter
 from zuinig.meter.base import Window
 

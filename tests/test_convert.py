@@ -24,7 +24,8 @@ import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner, Result
 
-import zuinig.convert as convert_module
+import zuinig.convert.read as read_module
+import zuinig.convert.write as write_module
 from zuinig.cli import AppState, cli
 from zuinig.convert import (
     ColumnDigest,
@@ -248,7 +249,7 @@ def test_parquet_normalisation_is_safe_and_said(tmp_path: Path, recorder: Record
 def test_csv_whose_first_block_misleads_is_scanned_and_typed_by_every_row(
     tmp_path: Path, recorder: Recorder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(convert_module, "CSV_BLOCK_BYTES", 1 << 10)
+    monkeypatch.setattr(read_module, "CSV_BLOCK_BYTES", 1 << 10)
     lines = ["n,late_text,late_float,empty_early"] + [f"{i},{i},{i}," for i in range(2000)]
     lines.append("2000,n/b,2.5,7")
     source = tmp_path / "misleading.csv"
@@ -269,7 +270,7 @@ def test_scanned_type_the_csv_reader_refuses_falls_back_to_text(
     tmp_path: Path, recorder: Recorder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Arrow's cast reads ``tRuE`` as a boolean, its CSV reader does not: the column is text."""
-    monkeypatch.setattr(convert_module, "CSV_BLOCK_BYTES", 1 << 10)
+    monkeypatch.setattr(read_module, "CSV_BLOCK_BYTES", 1 << 10)
     rows = [f"{i},{'tRuE' if i == 0 else 'false'}" for i in range(2000)] + ["n/b,true"]
     source = tmp_path / "flags.csv"
     source.write_text("\n".join(["a,b", *rows]) + "\n")
@@ -285,9 +286,9 @@ def test_scanned_type_the_csv_reader_refuses_falls_back_to_text(
 def test_streams_in_batches_and_bounded_row_groups(
     tmp_path: Path, recorder: Recorder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(convert_module, "CSV_BLOCK_BYTES", 1 << 12)
-    monkeypatch.setattr(convert_module, "ROW_GROUP_BYTES", 1 << 14)
-    monkeypatch.setattr(convert_module, "_MIN_GROUP_ROWS", 100)
+    monkeypatch.setattr(read_module, "CSV_BLOCK_BYTES", 1 << 12)
+    monkeypatch.setattr(write_module, "ROW_GROUP_BYTES", 1 << 14)
+    monkeypatch.setattr(write_module, "_MIN_GROUP_ROWS", 100)
     source = tmp_path / "big.csv"
     source.write_text("a,b\n" + "".join(f"{i},{i * 0.5}\n" for i in range(20_000)))
     updates: list[ConversionProgress] = []
@@ -482,7 +483,7 @@ CORRUPT: dict[str, tuple[str, Callable[[Path], None], str]] = {
 def test_corrupt_input_gets_a_clear_error_and_leaves_nothing(
     tmp_path: Path, recorder: Recorder, case: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(convert_module, "CSV_BLOCK_BYTES", 1 << 12)
+    monkeypatch.setattr(read_module, "CSV_BLOCK_BYTES", 1 << 12)
     data, out = tmp_path / "data", tmp_path / "out"
     data.mkdir()
     out.mkdir()
@@ -516,7 +517,7 @@ def test_missing_file_and_directory(tmp_path: Path, recorder: Recorder) -> None:
 @contextlib.contextmanager
 def tampering_writer(change: Callable[[pa.RecordBatch], pa.RecordBatch]) -> Iterator[None]:
     """Make the writer write ``change(batch)`` while the checksums see the batch itself."""
-    original = convert_module._writer
+    original = write_module.open_writer
 
     @contextlib.contextmanager
     def writer(*args: Any, **kwargs: Any) -> Iterator[Callable[[pa.RecordBatch], None]]:
@@ -524,7 +525,7 @@ def tampering_writer(change: Callable[[pa.RecordBatch], pa.RecordBatch]) -> Iter
             yield lambda batch: write(change(batch))
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(convert_module, "_writer", writer)
+        patch.setattr(write_module, "open_writer", writer)
         yield
 
 

@@ -108,6 +108,33 @@ def test_convert_onto_a_fifo_is_refused(source: Path, recorder: Recorder, tmp_pa
     assert stat.S_ISFIFO(fifo.lstat().st_mode)
 
 
+def test_force_onto_a_link_keeps_the_link_and_replaces_the_file_it_names(
+    source: Path, recorder: Recorder, tmp_path: Path
+) -> None:
+    # One rule for every file zuinig writes (zuinig.atomic): a link is followed.
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    real = elsewhere / "data.parquet"
+    real.write_text("old")
+    link = tmp_path / "link.parquet"
+    link.symlink_to(real)
+    convert_file(source, "parquet", out=link, force=True, recorder=recorder)
+    assert link.is_symlink() and link.resolve() == real
+    assert real.read_bytes()[:4] == b"PAR1"
+
+
+def test_a_folder_that_cannot_be_written_is_bad_input(
+    source: Path, recorder: Recorder, tmp_path: Path
+) -> None:
+    # Root writes into any folder but /proc, where no file can be made.
+    locked = Path("/proc") if os.geteuid() == 0 else tmp_path / "locked"
+    if locked != Path("/proc"):
+        locked.mkdir(mode=0o500)
+    with pytest.raises(ConversionError, match="give --out a place you can write") as caught:
+        convert_file(source, "parquet", out=locked, recorder=recorder)
+    assert caught.value.bad_input and not (locked / "data.parquet").exists()
+
+
 # -- temporary files of killed conversions ----------------------------------------------------------
 
 HOLD_A_TEMPORARY = """

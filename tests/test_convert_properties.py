@@ -32,7 +32,7 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-import zuinig.convert as convert_module
+import zuinig.convert.read as read_module
 from zuinig.convert import convert_file
 from zuinig.measure import Recorder
 from zuinig.meter import ReplayMeter
@@ -195,14 +195,14 @@ def test_csv_source_in_small_blocks_types_like_a_whole_file_read(
     recorder: Recorder, table: pa.Table, block_bytes: int
 ) -> None:
     with tempfile.TemporaryDirectory() as scratch, pytest.MonkeyPatch.context() as patch:
-        patch.setattr(convert_module, "CSV_BLOCK_BYTES", block_bytes)
+        patch.setattr(read_module, "CSV_BLOCK_BYTES", block_bytes)
         source = Path(scratch) / "source.csv"
         pa_csv.write_csv(table, source)
         whole = pa_csv.read_csv(
             source,
             read_options=pa_csv.ReadOptions(block_size=1 << 24),
             parse_options=pa_csv.ParseOptions(newlines_in_values=True),
-            convert_options=convert_module._source_convert_options(None),
+            convert_options=read_module.source_convert_options(None),
         )
 
         result = convert_file(source, "parquet", recorder=recorder)
@@ -269,13 +269,13 @@ def test_csv_whose_columns_shift_type_reads_like_a_whole_file_read(
     recorder: Recorder, text: str
 ) -> None:
     with tempfile.TemporaryDirectory() as scratch, pytest.MonkeyPatch.context() as patch:
-        patch.setattr(convert_module, "CSV_BLOCK_BYTES", 256)
+        patch.setattr(read_module, "CSV_BLOCK_BYTES", 256)
         source = Path(scratch) / "source.csv"
         source.write_text(text)
         whole = pa_csv.read_csv(
             source,
             read_options=pa_csv.ReadOptions(block_size=1 << 24),
-            convert_options=convert_module._source_convert_options(None),
+            convert_options=read_module.source_convert_options(None),
         )
 
         result = convert_file(source, "parquet", recorder=recorder)

@@ -31,14 +31,6 @@ from distributed import Client, LocalCluster
 import zuinig.dask
 from zuinig.cli import cli
 from zuinig.config import PARENT_RUN_ENV, Settings
-from zuinig.dask import (
-    CLIENT,
-    ProcessMeasurement,
-    measurement_from_plain,
-    measurement_to_plain,
-    share_machine_terms,
-    total,
-)
 from zuinig.errors import MeasurementError
 from zuinig.ledger import Ledger
 from zuinig.ledger.model import (
@@ -46,6 +38,15 @@ from zuinig.ledger.model import (
     KIND_DASK_CLIENT,
     KIND_DASK_WORKER,
     Run,
+)
+from zuinig.measure import dask as measure_dask
+from zuinig.measure.dask import (
+    CLIENT,
+    ProcessMeasurement,
+    measurement_from_plain,
+    measurement_to_plain,
+    share_machine_terms,
+    total,
 )
 from zuinig.meter import Measurement, Meter, Method, ReplayMeter
 from zuinig.meter.base import ATTRIBUTION_RESOURCE_SHARE, InputFile
@@ -99,7 +100,7 @@ def client() -> Iterator[Client]:
 
 
 def _runs(url: str) -> list[Run]:
-    zuinig.dask._recorder(Settings(), url).flush()
+    measure_dask._recorder(Settings(), url).flush()
     ledger = Ledger.open(url)
     try:
         return ledger.list_runs()
@@ -190,7 +191,7 @@ def test_the_bodys_exception_passes_through_and_the_runs_are_stored(
     assert {run.status for run in children} == {"error"}
     # The workers' meters are closed: no window of this job is left open anywhere.
     workers = client.scheduler_info()["workers"]
-    assert client.run(lambda: len(zuinig.dask._held)) == dict.fromkeys(workers, 0)
+    assert client.run(lambda: len(measure_dask._held)) == dict.fromkeys(workers, 0)
 
 
 def test_a_worker_whose_meter_raises_is_recorded_as_missing(
@@ -459,6 +460,7 @@ _REAL_JOB = textwrap.dedent(
     from distributed import Client, LocalCluster
     import zuinig.dask
     from zuinig.config import Settings
+    from zuinig.measure import dask as measure_dask
 
     def burn(loops):
         return sum(i * i for i in range(loops))
@@ -473,7 +475,7 @@ _REAL_JOB = textwrap.dedent(
                 futures = [client.submit(burn, 1_500_000, workers=[a], pure=False)
                            for a in workers * 6]
                 client.gather(futures)
-        zuinig.dask._recorder(Settings(), url).flush()
+        measure_dask._recorder(Settings(), url).flush()
         print(json.dumps({"run_id": m.run.run_id, "workers": workers,
                           "start_s": m.start_s, "stop_s": m.stop_s}))
     """

@@ -17,6 +17,7 @@ import pytest
 from zuinig import demo
 from zuinig.bench.correctness import compare
 from zuinig.bench.trial import user_answer_to_arrow
+from zuinig.cli.text import format_demo_result
 from zuinig.config import CONFIG_FILE_ENV, Settings, load_settings
 from zuinig.demo_jobs import ENGINES, SampleBatch, district_check, permits_summary, write_permits
 from zuinig.errors import DemoError, UsageError
@@ -233,6 +234,6 @@ def test_demo_end_to_end(tmp_path: Path) -> None:
     if default.exists():
         with Ledger.open(default_ledger_url()) as ledger:
             assert ledger.count_runs(RunFilter(job=demo.JOB_MONITOR)) == 0
-    summary = "\n".join(demo.format_demo_result(result))
+    summary = "\n".join(format_demo_result(result))
     assert f"zuinig --ledger {result.ledger_url} runs list" in summary
     assert str(result.advice_path) in summary

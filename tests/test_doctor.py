@@ -13,6 +13,7 @@ import psutil
 import pytest
 
 from zuinig.atomic import STALE_AFTER_S
+from zuinig.cli.text import format_diagnosis
 from zuinig.config import Settings, load_settings
 from zuinig.doctor import diagnose, ledger_status, rapl_status
 from zuinig.errors import LedgerError, LedgerURLError
@@ -26,7 +27,6 @@ from zuinig.meter.base import (
     Method,
 )
 from zuinig.meter.coefficients import CCF_SOURCE, CCF_YEAR, coefficients_for
-from zuinig.text import format_diagnosis
 
 
 class FixedMethodMeter(ReplayMeter):

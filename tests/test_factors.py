@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 
 from zuinig import factors
+from zuinig.cli.text import format_run
 from zuinig.config import Settings
 from zuinig.ledger import Ledger, Run, RunFilter
 from zuinig.measure import Recorder, measure
 from zuinig.meter.replay import ReplayMeter
-from zuinig.text import format_run
 
 #: Two consecutive list years with made-up values (a test table, not the shipped one).
 TWO_YEARS = """

@@ -97,8 +97,8 @@ def test_return_value_passes_through_and_run_is_stored(recorder: Recorder, sqlit
 
 
 def test_bare_decorator_names_the_job_after_the_function(recorder: Recorder) -> None:
-    measure_module = importlib.import_module("zuinig.measure")
-    measure_module._default_recorder = recorder
+    recorder_module = importlib.import_module("zuinig.measure.recorder")
+    recorder_module._default_recorder = recorder
 
     @measure
     def bare() -> str:

@@ -131,9 +131,9 @@ def test_ledger_and_spool_both_full_one_line_no_traceback_runs_kept_in_memory(
     assert "No space left on device" in record.getMessage()
     assert "kept in memory" in record.getMessage()
     assert recorder.flush(timeout_s=1) is False
-    measure_module = importlib.import_module("zuinig.measure")
+    writer_module = importlib.import_module("zuinig.ledger.writer")
     caplog.clear()
-    measure_module._deliver_at_exit(timeout_s=1)  # were the process to end now: said plainly
+    writer_module._deliver_at_exit(timeout_s=1)  # were the process to end now: said plainly
     assert [record.getMessage() for record in caplog.records] == [
         "zuinig: 4 run(s) could be saved neither in the ledger nor in the spool before this "
         "process ended; they are lost"

@@ -29,8 +29,8 @@ from zuinig.measure import Recorder
 from zuinig.meter.null import NullMeter
 
 OPENER = "zuinig-ledger-opener"
-#: The module (``zuinig.measure`` the name is the function).
-measure_module = importlib.import_module("zuinig.measure")
+#: The spool-first writer's module (its limits are patched here).
+writer_module = importlib.import_module("zuinig.ledger.writer")
 
 
 @pytest.fixture
@@ -95,9 +95,9 @@ def test_the_ledger_opens_after_the_first_run_not_during_it(sqlite_url: str) -> 
     active = recorder.begin("j")
     # The opener waits: opening (CPU-bound, under the GIL) would slow the job down
     # and count in its window.
-    assert recorder._opener is not None
-    recorder._opener.join(0.5)
-    assert recorder._opener.is_alive()
+    assert recorder.sink._opener is not None
+    recorder.sink._opener.join(0.5)
+    assert recorder.sink._opener.is_alive()
     assert not Path(sqlite_url.removeprefix("sqlite:///")).exists()
     active.finish()
     assert recorder.flush(timeout_s=60)
@@ -106,9 +106,9 @@ def test_the_ledger_opens_after_the_first_run_not_during_it(sqlite_url: str) -> 
 
 def wait_until_direct(recorder: Recorder, timeout_s: float = 60) -> bool:
     deadline = time.monotonic() + timeout_s
-    while not recorder._direct and time.monotonic() < deadline:
+    while not recorder.sink._direct and time.monotonic() < deadline:
         time.sleep(0.02)
-    return recorder._direct
+    return recorder.sink._direct
 
 
 def test_the_ledger_waits_for_no_window_open_then_opens_at_a_quiet_moment(
@@ -119,9 +119,9 @@ def test_the_ledger_waits_for_no_window_open_then_opens_at_a_quiet_moment(
     outer = recorder.begin("outer")  # ...but a measured window is open
     for index in range(5):
         recorder.begin(f"inner{index}").finish()
-    assert recorder._opener is not None
-    recorder._opener.join(0.6)  # three quiet periods' worth: still waiting for the window
-    assert recorder._opener.is_alive() and recorder._ledger is None
+    assert recorder.sink._opener is not None
+    recorder.sink._opener.join(0.6)  # three quiet periods' worth: still waiting for the window
+    assert recorder.sink._opener.is_alive() and recorder.sink._ledger is None
     assert spool.pending_count(sqlite_url) == 7  # each state is in the journal meanwhile
     outer.finish()
     assert wait_until_direct(recorder)  # quiet now: it opened and delivered, unasked
@@ -133,8 +133,8 @@ def test_the_ledger_waits_for_no_window_open_then_opens_at_a_quiet_moment(
 def test_a_full_journal_opens_the_ledger_even_inside_a_window(
     sqlite_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(measure_module, "OPEN_AFTER_RECORDS", 6)
-    monkeypatch.setattr(measure_module, "OPEN_AT_THE_LATEST_S", 600.0)
+    monkeypatch.setattr(writer_module, "OPEN_AFTER_RECORDS", 6)
+    monkeypatch.setattr(writer_module, "OPEN_AT_THE_LATEST_S", 600.0)
     recorder = recorder_for(sqlite_url)
     recorder.begin("first").finish()
     outer = recorder.begin("outer")
@@ -241,10 +241,11 @@ def test_a_forked_child_spools_first_with_its_own_pid(sqlite_url: str) -> None:
 _NO_OPENER = textwrap.dedent(
     """
     import sys, time
+    from zuinig.ledger.writer import RunWriter
     from zuinig.measure import Recorder, measure
     from zuinig.meter.null import NullMeter
 
-    Recorder._start_opener = lambda self, *, force=False: None
+    RunWriter._start_opener = lambda self, *, force=False: None
     recorder = Recorder(ledger_url=sys.argv[1], meter=NullMeter())
 
     @measure(job="light", recorder=recorder)

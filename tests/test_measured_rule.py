@@ -11,8 +11,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from zuinig import text
-from zuinig.bench import report as bench_report
+from zuinig.bench import text as bench_text
+from zuinig.cli import text
 from zuinig.ledger.model import Run
 from zuinig.meter import base
 from zuinig.report import aggregate
@@ -34,7 +34,7 @@ SESSION_METHOD = {"meter": "codecarbon 3.3.2", "cpu_method": "cpu_load", "estima
 def _everyone_says_estimated() -> list[bool]:
     return [
         bool(RUN.is_estimated),
-        bench_report.is_estimated(SESSION_METHOD),
+        bench_text.is_estimated(SESSION_METHOD),
         aggregate._method_class("cpu_load", "codecarbon 3.3.2") == aggregate.METHOD_ESTIMATED,
         any(line.startswith("estimated:") for line in text.format_runs_table([RUN])),
         "estimated (cpu_load" in _line(text.format_run(RUN), "cpu_energy_kwh"),

@@ -21,8 +21,8 @@ from zuinig import Settings
 from zuinig.ledger import Ledger
 from zuinig.ledger.model import Run, RunFilter
 from zuinig.measure import Recorder, measure
+from zuinig.measure.notebook import AUTO_MAGIC_NAME, MAGIC_NAME, AutoMeasure, NotebookMagic
 from zuinig.meter.replay import ReplayMeter
-from zuinig.notebook import AUTO_MAGIC_NAME, MAGIC_NAME, AutoMeasure, NotebookMagic
 
 ENERGY_KWH = 3e-6
 

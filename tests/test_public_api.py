@@ -23,3 +23,23 @@ def test_importing_zuinig_does_not_load_codecarbon_or_sqlalchemy() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert loaded.stdout.strip() == "[]"
+
+
+def test_zuinig_measure_stays_the_function_after_every_module_of_its_package_loads() -> None:
+    # zuinig.measure is both the decorator (public) and the package it lives in: the
+    # package must never shadow the function, whichever of its modules is imported.
+    code = (
+        "import importlib, pkgutil, zuinig, zuinig.measure.recorder\n"
+        "package = importlib.import_module('zuinig.measure')\n"
+        "for module in pkgutil.iter_modules(package.__path__):\n"
+        "    if module.name != 'dask':\n"  # dask: imported below, through its public path
+        "        importlib.import_module('zuinig.measure.' + module.name)\n"
+        "import zuinig.dask\n"
+        "from zuinig.measure import dask, measure\n"
+        "print(zuinig.measure is measure, callable(zuinig.measure), type(package).__name__,\n"
+        "      zuinig.dask.measure is dask.measure, zuinig.measure.__module__)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert done.stdout.split() == ["True", "True", "module", "True", "zuinig.measure.decorator"]

@@ -1,7 +1,7 @@
 """The pytest plugin: ``pytest --zuinig``, energy budgets, xdist, and measuring that fails.
 
 Each run of pytest here is a real one in a subprocess (pytester), with the plugin loaded
-by ``-p zuinig.pytest_plugin`` (as the ``pytest11`` entry point does once installed),
+by ``-p zuinig.measure.pytest_plugin`` (as the ``pytest11`` entry point does once installed),
 the real meter and a real SQLite ledger.
 """
 
@@ -19,8 +19,8 @@ import pytest
 
 from zuinig.ledger import Ledger
 from zuinig.ledger.model import KIND_TEST, KIND_TEST_SESSION, Run, RunFilter
+from zuinig.measure.pytest_plugin import Budget, check_budget
 from zuinig.meter.base import CPU_METHOD_CPU_LOAD, CPU_METHOD_RAPL, Measurement, Method
-from zuinig.pytest_plugin import Budget, check_budget
 
 pytest_plugins = ("pytester",)
 
@@ -38,7 +38,9 @@ def _installed_entry_points() -> dict[str, str]:
 # Installed, the entry point loads the plugin into every pytest run, these included;
 # before that (a venv installed from an older checkout) it is named with -p. Naming it
 # both ways would register it twice, which pytest refuses.
-PLUGIN: tuple[str, ...] = () if _installed_entry_points() else ("-p", "zuinig.pytest_plugin")
+PLUGIN: tuple[str, ...] = (
+    () if _installed_entry_points() else ("-p", "zuinig.measure.pytest_plugin")
+)
 
 TWO_TESTS = """
 import pytest
@@ -380,13 +382,13 @@ def test_the_entry_point_is_declared_and_installed() -> None:
     installed before it was declared fails here: reinstall, pip install -e .)."""
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
     declared = project["project"]["entry-points"]["pytest11"]
-    assert declared == {"zuinig": "zuinig.pytest_plugin"}
+    assert declared == {"zuinig": "zuinig.measure.pytest_plugin"}
     assert _installed_entry_points() == declared
 
 
 def test_importing_the_plugin_imports_nothing_heavy() -> None:
     code = (
-        "import sys, zuinig.pytest_plugin; "
+        "import sys, zuinig.measure.pytest_plugin; "
         "print(sorted(m for m in ('codecarbon', 'sqlalchemy', 'pandas', 'polars', 'rich', "
         "'click', 'numpy') if m in sys.modules))"
     )

@@ -13,12 +13,12 @@ from typing import Any
 import pytest
 
 import zuinig
-from zuinig.command import run_command
 from zuinig.config import load_settings
 from zuinig.ledger import Ledger
 from zuinig.ledger.model import RunFilter
 from zuinig.ledger.storable import storable_text
 from zuinig.measure import Recorder
+from zuinig.measure.command import run_command
 from zuinig.meter import ReplayMeter
 from zuinig.report.aggregate import build_report
 from zuinig.run_context import ENVIRONMENT_VARIABLES, RULES, run_context

@@ -12,10 +12,10 @@ import dataclasses
 import re
 from datetime import UTC, datetime
 
+from zuinig.cli.text import format_run, format_run_summary
 from zuinig.ledger.model import Run
 from zuinig.meter.base import ATTRIBUTION_MACHINE, ATTRIBUTION_RESOURCE_SHARE, Method
 from zuinig.meter.coefficients import CCF_SOURCE, CCF_YEAR, coefficients_for
-from zuinig.text import format_run, format_run_summary
 
 EXPONENT = re.compile(r"\d[eE][-+]?\d")
 CCF_EPYC = coefficients_for("AMD EPYC 7B13").describe()
@@ -99,3 +99,21 @@ def test_describe_writes_no_exponent_notation() -> None:
         method, cpu_tdp_is_generic=True, cpu_coefficients=CCF_EPYC
     ).describe()
     assert not EXPONENT.search(generic) and "0.00002 W, not used" in generic
+
+
+def test_describe_names_the_market_based_factor_beside_the_location_based_one() -> None:
+    method = Method(
+        meter="replay",
+        cpu_method="cpu_load",
+        intensity_g_per_kwh=374.0,
+        intensity_source="CO2emissiefactoren.nl 2024, grid mix",
+        market_intensity_g_per_kwh=0.0,
+        market_intensity_source="contract: wind NL with GvO",
+    )
+    words = method.describe()
+    assert "374 g/kWh (CO2emissiefactoren.nl 2024, grid mix)" in words
+    assert "market-based 0 g/kWh (contract: wind NL with GvO)" in words
+    assert (
+        "market-based"
+        not in dataclasses.replace(method, market_intensity_g_per_kwh=None).describe()
+    )

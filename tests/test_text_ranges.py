@@ -5,8 +5,9 @@ from __future__ import annotations
 import dataclasses
 from datetime import UTC, datetime
 
+from zuinig.cli.text import format_run, format_runs_table
 from zuinig.ledger.model import Run
-from zuinig.text import format_energy_range, format_run, format_runs_table
+from zuinig.units import format_energy_range
 
 ESTIMATE = Run(
     run_id="range-0001",

@@ -11,15 +11,15 @@ from datetime import UTC, datetime
 
 import pytest
 
-from zuinig.ledger.model import Run
-from zuinig.text import (
+from zuinig.cli.text import (
     format_breakdown,
-    format_co2,
     format_run,
     format_run_summary,
     format_runs_json,
     format_runs_table,
 )
+from zuinig.ledger.model import Run
+from zuinig.units import format_co2
 
 #: A short measured job: 1.5e-07 kWh, 4.12e-08 kg CO2e, 4.2e-05 s of CPU.
 TINY = Run(

@@ -21,11 +21,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from zuinig.cli.text import format_run, format_run_summary
 from zuinig.ledger.model import Run
 from zuinig.meter.attribution import JobUse, MachineEnergy, Span, attribute
 from zuinig.meter.base import ATTRIBUTION_RESOURCE_SHARE, ATTRIBUTION_RULES, Measurement, Method
 from zuinig.meter.coefficients import CCF_MEMORY_W_PER_GB, CCF_VCPU_WATTS, coefficients_for
-from zuinig.text import format_run, format_run_summary
 
 HOUR_S = 3600.0
 VCPUS = 2

@@ -39,17 +39,17 @@ if _TYPE_CHECKING:
 def load_ipython_extension(ipython: "InteractiveShell") -> None:
     """Register ``%zuinig`` and ``%%zuinig``: what ``%load_ext zuinig`` calls.
 
-    See :mod:`zuinig.notebook`. Imported here, not at the top, so ``import zuinig``
+    See :mod:`zuinig.measure.notebook`. Imported here, not at the top, so ``import zuinig``
     stays cheap and IPython is never needed outside IPython.
     """
-    from zuinig.notebook import load_ipython_extension as load
+    from zuinig.measure.notebook import load_ipython_extension as load
 
     load(ipython)
 
 
 def unload_ipython_extension(ipython: "InteractiveShell") -> None:
     """Remove ``%zuinig`` and ``%%zuinig`` again: what ``%unload_ext zuinig`` calls."""
-    from zuinig.notebook import unload_ipython_extension as unload
+    from zuinig.measure.notebook import unload_ipython_extension as unload
 
     unload(ipython)
 

@@ -16,8 +16,13 @@ truncated one. The rules, in one place:
 - **Permissions.** A new file gets the permissions any new file gets (0o666 less the
   umask, not ``mkstemp``'s 0o600: a report is meant to be read by others); a replaced
   file keeps the old file's permission bits (rwx for user, group and others; set-id
-  bits are not carried over); a writer may give the mode itself (``convert`` gives the
-  source's).
+  bits are not carried over); a writer may give the mode itself, and gets at most the
+  bits a new file gets under the umask, so a writer can make a file more private but
+  never more open (``convert`` gives the source's, the spool 0o600).
+- **Replacing.** By default an existing target is replaced. A writer that must never
+  replace a file unasked (``convert`` without ``--force``) publishes with a hard link
+  instead, which fails (:class:`FileExistsError`) if the target exists, even one made a
+  moment before (a check and then a rename would leave a gap).
 - **Temporary files** are named ``.<target name>.zuinig-<12 hex>.tmp`` and locked
   (``flock``) for as long as their writer lives. A writer that was killed leaves its
   file behind, unlocked: the next write into that folder removes such files once they
@@ -56,6 +61,7 @@ __all__ = [
     "atomic_path",
     "sweep_stale_temporaries",
     "target_kind",
+    "write_file",
 ]
 
 logger = logging.getLogger("zuinig")
@@ -106,25 +112,42 @@ def target_kind(target: Path) -> TargetKind:
 
 
 @contextmanager
-def atomic_path(target: Path, *, mode: int | None = None) -> Iterator[Path]:
+def atomic_path(
+    target: Path,
+    *,
+    mode: int | None = None,
+    replace: bool = True,
+    streams: bool = True,
+) -> Iterator[Path]:
     """A path for the block to write ``target`` through, published when the block succeeds.
 
-    For a regular or new target: a new, empty, hidden file beside it, renamed onto it
-    (after an fsync) when the block succeeds and removed when it fails. For a stream
-    (character device, FIFO): ``target`` itself, written straight into.
+    For a regular or new target: a new, empty, hidden file beside it, fsynced and renamed
+    onto it when the block succeeds and removed when it fails (the block may read the
+    file back before that: ``convert`` verifies it). For a stream (character device,
+    FIFO): ``target`` itself, written straight into.
 
     Args:
         target: the file to write.
-        mode: permission bits for the new file; by default those of the file it
-            replaces, or those of any new file.
+        mode: permission bits for the new file, at most those any new file gets (the
+            umask); by default those of the file it replaces, or those of any new file.
+        replace: replace an existing ``target``; when ``False``, publishing fails with
+            :class:`FileExistsError` if ``target`` exists by then.
+        streams: accept a stream as ``target``; when ``False`` it is refused
+            (:class:`TargetNotWritableError`), for writers that read their file back.
 
     Raises:
-        TargetNotWritableError: ``target`` is a directory, block device or socket.
+        TargetNotWritableError: ``target`` is a directory, block device or socket (or a
+            stream, with ``streams=False``).
+        FileExistsError: ``replace`` is ``False`` and ``target`` exists.
         OSError: the temporary file cannot be made, synced or renamed; callers turn it
             into their own error with what to do.
     """
     target = Path(target)
     if target_kind(target) == "stream":
+        if not streams:
+            raise TargetNotWritableError(
+                f"{target} is a device or named pipe, not a regular file; give a file name"
+            )
         yield target
         return
     final = Path(os.path.realpath(target))  # a link is kept; the file it names is replaced
@@ -132,7 +155,32 @@ def atomic_path(target: Path, *, mode: int | None = None) -> Iterator[Path]:
     with Temporary.beside(final) as temporary:
         yield temporary.path
         temporary.fsync()
-        temporary.publish(final, replace=True, mode=mode)
+        if mode is not None:
+            # Created as 0o666 less the umask: the most a new file may get.
+            mode &= stat.S_IMODE(temporary.path.stat().st_mode)
+        temporary.publish(final, replace=replace, mode=mode)
+
+
+def write_file(target: Path, data: str | bytes, *, mode: int | None = None) -> Path:
+    """Write ``data`` (text as UTF-8) to ``target`` whole, through :func:`atomic_path`.
+
+    Args:
+        target: the file to write.
+        data: its whole content.
+        mode: as for :func:`atomic_path`.
+
+    Returns:
+        ``target``.
+
+    Raises:
+        TargetNotWritableError: ``target`` is a directory, block device or socket.
+        OSError: the file cannot be written; nothing half-written is left.
+    """
+    target = Path(target)
+    content = data.encode("utf-8") if isinstance(data, str) else data
+    with atomic_path(target, mode=mode) as path:
+        path.write_bytes(content)
+    return target
 
 
 class Temporary:

@@ -51,7 +51,6 @@ __all__ = [
     "DEFAULT_ROWS",
     "DemoError",
     "DemoResult",
-    "format_demo_result",
     "run_demo",
 ]
 
@@ -207,26 +206,6 @@ def run_demo(
     )
 
 
-def format_demo_result(result: DemoResult) -> list[str]:
-    """The lines that tell a person what the demo made and how to look at it."""
-    lines = [
-        f"zuinig demo: {result.runs_recorded} runs recorded in {result.duration_s:.0f} s, "
-        f"{result.failed_runs} failed ({JOB_DISTRICTS} fails on purpose)",
-        f"  folder:  {result.folder}",
-        f"  ledger:  {result.ledger_url}  (the demo's own; your ledger is untouched)",
-        f"  data:    {', '.join(str(path) for path in result.data_paths)}",
-        f"  advice:  {result.advice_path}",
-    ]
-    lines += [f"  report:  {path}" for path in result.report_paths]
-    lines += [
-        "",
-        "Look at the runs (or, inside the folder, leave --ledger out: its zuinig.toml names it):",
-        f"  zuinig --ledger {result.ledger_url} runs list",
-        f"  zuinig --ledger {result.ledger_url} advise",
-    ]
-    return lines
-
-
 # -- the steps -----------------------------------------------------------------------------
 
 
@@ -366,7 +345,7 @@ def _benchmark(
     say: Progress,
 ) -> str:
     """The benchmark on the demo's file and job; the session id."""
-    from zuinig.bench import report as bench_report
+    from zuinig.bench import text as bench_text
     from zuinig.bench.runner import BenchOptions, BenchRunner, ProgressUpdate
 
     command = (
@@ -404,9 +383,9 @@ def _benchmark(
         )
         result = runner.run()
         out = folder / "bench"
-        bench_report.write_outputs(result, out)
-        table = bench_report.format_table(result)
-        warnings = bench_report.disqualified_warnings(result)
+        bench_text.write_outputs(result, out)
+        table = bench_text.format_table(result)
+        warnings = bench_text.disqualified_warnings(result)
         (out / "table.txt").write_text("\n".join([*warnings, *table]) + "\n", encoding="utf-8")
     for line in warnings:
         say(f"    {line}")

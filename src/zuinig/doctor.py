@@ -553,7 +553,9 @@ def _warnings(
             "delivered when it can"
         )
     if ledger.quarantined:
-        warnings.append(spool.format_quarantined(ledger.quarantined))
+        from zuinig.ledger_text import format_quarantined
+
+        warnings.append(format_quarantined(ledger.quarantined))
     return warnings
 
 

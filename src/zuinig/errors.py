@@ -19,7 +19,8 @@ Hierarchy::
     ├── BenchError           a benchmark could not be run
     ├── ConversionError      a file could not be converted safely
     ├── ReportError          a report could not be made
-    └── DemoError            a step of ``zuinig demo`` failed
+    ├── DemoError            a step of ``zuinig demo`` failed
+    └── MissingExtraError    a command needs an extra that is not installed (bad input)
 """
 
 from __future__ import annotations
@@ -90,6 +91,15 @@ class ReportError(ZuinigError):
 
 class DemoError(ZuinigError):
     """A step of ``zuinig demo`` failed; the runs measured before it stay in the demo's ledger."""
+
+
+class MissingExtraError(ZuinigError):
+    """A command needs a pip extra (``zuinig[bench]``...) whose packages are not installed.
+
+    See :mod:`zuinig.extras`; the message names the extra and the pip command.
+    """
+
+    bad_input = True
 
 
 class UsageError(ZuinigError):

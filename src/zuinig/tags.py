@@ -1,6 +1,6 @@
 """``KEY=VALUE`` tags as typed on a command line: the one parsing rule.
 
-Shared by the CLI's ``--tag`` (:func:`zuinig.cli.parse_tags`) and the pytest plugin's
+Shared by the CLI's ``--tag`` (:func:`zuinig.cli.options.parse_tags`) and the pytest plugin's
 ``--zuinig-tag``, which must not import the CLI (click, rich) into every pytest run.
 """
 

@@ -1,11 +1,11 @@
 """Display units for energy and CO2e: which unit keeps a figure's leading digits.
 
-Shared by the terminal texts (:mod:`zuinig.text`, English, no Babel), the summary of a
+Shared by the terminal texts (:mod:`zuinig.cli.text`, English, no Babel), the summary of a
 run (:mod:`zuinig.summary`: after a notebook cell, and a run's notebook repr) and the
 monthly report's language-aware numbers (:mod:`zuinig.report.texts`), so a figure is
 shown in the same unit everywhere. Measured jobs are often a millionth of a kWh. The
 English formatters (:func:`format_energy`, :func:`format_co2` and the ranges) are here,
-not in :mod:`zuinig.text`, so the ledger's and the meter's records may use them.
+not in :mod:`zuinig.cli.text`, so the ledger's and the meter's records may use them.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import re
 
-from zuinig.bench.report import method_label
+from zuinig.bench.text import method_label
 from zuinig.meter.base import ATTRIBUTION_RESOURCE_SHARE, ATTRIBUTION_RULES, Method
 from zuinig.meter.coefficients import CCF_SOURCE, CCF_YEAR, coefficients_for
 

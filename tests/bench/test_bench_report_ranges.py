@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from zuinig.bench.report import format_table, is_estimated, method_label
 from zuinig.bench.runner import BenchReport
+from zuinig.bench.text import format_table, is_estimated, method_label
 
 ESTIMATED = {"meter": "codecarbon 3.3.2", "cpu_method": "cpu_load", "in_words": "estimated"}
 MEASURED = {"meter": "codecarbon 3.3.2", "cpu_method": "rapl", "in_words": "RAPL"}

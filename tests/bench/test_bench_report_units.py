@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from zuinig.bench.report import format_table
 from zuinig.bench.runner import BenchReport
+from zuinig.bench.text import format_table
 from zuinig.units import format_number
 
 MEASURED = {"meter": "codecarbon 3.3.2", "cpu_method": "rapl", "in_words": "RAPL"}

@@ -359,13 +359,14 @@ def test_the_bench_reads_a_user_csv_exactly_as_zuinig_convert(
     tmp_path: Path, sqlite_url: str, monkeypatch: pytest.MonkeyPatch, small_blocks: bool
 ) -> None:
     from zuinig import convert as convert_module
+    from zuinig.convert import read as convert_read
     from zuinig.measure import Recorder
     from zuinig.meter import ReplayMeter
 
     lines = ["k,v", "a,1", ",2", "a,", "b,4"]
     if small_blocks:
         # A first block that misleads type inference: both readers scan and agree.
-        monkeypatch.setattr(convert_module, "CSV_BLOCK_BYTES", 1 << 10)
+        monkeypatch.setattr(convert_read, "CSV_BLOCK_BYTES", 1 << 10)
         lines += [f"c{i},{i}" for i in range(2000)] + ["d,2.5", "NA,n/b"]
     source = tmp_path / "kv.csv"
     source.write_text("\n".join(lines) + "\n")

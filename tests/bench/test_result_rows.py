@@ -11,7 +11,6 @@ from datetime import UTC, datetime
 
 import pytest
 
-from zuinig.bench.report import format_json, format_table
 from zuinig.bench.results import (
     ALL_QUERIES,
     Configuration,
@@ -22,6 +21,7 @@ from zuinig.bench.results import (
     summarise,
 )
 from zuinig.bench.runner import BenchReport
+from zuinig.bench.text import format_json, format_table
 from zuinig.bench.trial import PHASE_IMPORT, PHASE_MEASURED, STATUS_OK
 from zuinig.ledger.model import BenchSession
 

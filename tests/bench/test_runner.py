@@ -16,13 +16,6 @@ import pyarrow as pa
 import pytest
 
 from zuinig.bench import trial
-from zuinig.bench.report import (
-    ENERGY_CHART,
-    SCATTER_CHART,
-    format_json,
-    format_table,
-    write_outputs,
-)
 from zuinig.bench.results import Configuration
 from zuinig.bench.runner import (
     BenchOptions,
@@ -33,6 +26,13 @@ from zuinig.bench.runner import (
     parse_size,
     parse_threads,
     plan_rounds,
+)
+from zuinig.bench.text import (
+    ENERGY_CHART,
+    SCATTER_CHART,
+    format_json,
+    format_table,
+    write_outputs,
 )
 from zuinig.bench.trial import TrialEvent, TrialSpec
 from zuinig.bench.workloads import Workload

@@ -21,10 +21,10 @@ from zuinig.ledger import Ledger, RunFilter
 from zuinig.ledger.importers import (
     SOURCE_TAG,
     BadRow,
-    format_import,
     import_codecarbon_csv,
     run_id_for,
 )
+from zuinig.ledger_text import format_import
 
 # Column sets of older CodeCarbon versions, as they wrote them.
 HEADER_2_1 = (

@@ -31,8 +31,8 @@ from zuinig import factors
 from zuinig.ledger import BenchSession, BenchTrial, Ledger, Run, RunFilter
 from zuinig.ledger import migrate as migrate_module
 from zuinig.ledger.model import KIND_BENCH
+from zuinig.ledger.rows import run_to_row, tag_rows
 from zuinig.ledger.schema import HEAD_REVISION, VERSION_TABLE, metadata, run_tags
-from zuinig.ledger.store import _run_to_row, _tag_rows
 
 FIXTURES = Path(__file__).with_name("fixtures")
 FIXTURE = FIXTURES / "ledger-v1.sqlite"
@@ -209,12 +209,12 @@ def build_old_ledger(url: str) -> list[Run]:
             migrate_module.upgrade(connection, OLD_REVISION)
             old_table = sa.Table("runs", sa.MetaData(), autoload_with=connection)
             rows = [
-                {name: value for name, value in _run_to_row(run).items() if name in old_table.c}
+                {name: value for name, value in run_to_row(run).items() if name in old_table.c}
                 for run in old
             ]
             assert all(name not in old_table.c for name in COLUMNS_SINCE_0001)
             connection.execute(old_table.insert(), rows)
-            tags = [row for run in old for row in _tag_rows(run)]
+            tags = [row for run in old for row in tag_rows(run)]
             connection.execute(run_tags.insert(), tags)
     finally:
         engine.dispose()

@@ -77,7 +77,7 @@ def test_migrated_schema_equals_schema_py(ledger_url: str) -> None:
 
 def test_sqlite_settings(tmp_path: Path) -> None:
     url = f"sqlite:///{(tmp_path / 'ledger.sqlite').as_posix()}"
-    with Ledger.open(url) as ledger, ledger._engine.connect() as connection:
+    with Ledger.open(url) as ledger, ledger.database.engine.connect() as connection:
         pragma = connection.exec_driver_sql
         assert pragma("PRAGMA journal_mode").scalar() == "wal"
         assert pragma("PRAGMA synchronous").scalar() == 1  # NORMAL

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import stat
 import subprocess
 import sys
 import time
@@ -77,6 +78,11 @@ def test_save_writes_one_json_file_without_the_password(tmp_path: Path) -> None:
     assert [item.name for item in path.parent.iterdir()] == [path.name]  # no temp files left
     # the same database with another password shares the spool
     assert spool.spool_dir(url.replace("geheim", "nieuw"), tmp_path) == path.parent
+
+
+def test_a_spooled_file_is_for_its_owner_only(tmp_path: Path) -> None:
+    path = spool.save(full_run("private"), "sqlite:///x.db", root=tmp_path)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
 
 
 def test_save_failure_is_a_ledger_error(tmp_path: Path) -> None:

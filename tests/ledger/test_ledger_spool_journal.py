@@ -143,10 +143,11 @@ def test_old_per_run_files_and_journals_drain_together(ledger: Ledger, tmp_path:
 _CALLS = textwrap.dedent(
     """
     import sys, time
+    from zuinig.ledger.writer import RunWriter
     from zuinig.measure import Recorder, measure
     from zuinig.meter.null import NullMeter
 
-    Recorder._start_opener = lambda self, *, force=False: None  # stay on the journal
+    RunWriter._start_opener = lambda self, *, force=False: None  # stay on the journal
     recorder = Recorder(ledger_url=sys.argv[1], meter=NullMeter())
 
     @measure(job=sys.argv[2], recorder=recorder)
@@ -215,7 +216,7 @@ def test_a_forked_child_writes_its_own_journal_and_the_parent_s_stays_locked(
     from zuinig.meter.null import NullMeter
 
     recorder = Recorder(Settings(), ledger_url=sqlite_url, meter=NullMeter())
-    recorder._start_opener = lambda *, force=False: None  # type: ignore[method-assign]
+    recorder.sink._start_opener = lambda *, force=False: None  # type: ignore[method-assign]
     measure(job="parent", recorder=recorder)(lambda: None)()
     [parent_journal] = journals(sqlite_url)
     pid = os.fork()
@@ -239,4 +240,4 @@ def test_a_forked_child_writes_its_own_journal_and_the_parent_s_stays_locked(
     assert parent_journal.exists()  # the parent lives and still holds it
     measure(job="parent", recorder=recorder)(lambda: None)()  # still appends to its own
     assert journals(sqlite_url) == [parent_journal]
-    recorder._journal.close()  # as at the end of the process
+    recorder.sink._journal.close()  # as at the end of the process

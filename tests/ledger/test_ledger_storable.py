@@ -16,7 +16,8 @@ from ledger_helpers import child_env, full_run
 from zuinig.ledger import Ledger, Run, spool
 from zuinig.ledger.model import BenchSession
 from zuinig.ledger.storable import UnstorableRunError, storable, storable_text
-from zuinig.ledger.sync import format_sync, sync_to
+from zuinig.ledger.sync import sync_to
+from zuinig.ledger_text import format_sync
 from zuinig.meter.base import InputFile
 
 # What Linux hands Python for the file name b"no-such-\xff" (os.fsdecode).

@@ -23,11 +23,11 @@ from zuinig.ledger.model import BenchSession, BenchTrial
 from zuinig.ledger.sync import (
     SyncProgress,
     SyncResult,
-    format_sync,
     same_database,
     sync_runs,
     sync_to,
 )
+from zuinig.ledger_text import format_sync
 
 NOVEMBER = datetime(2026, 11, 3, 9, 30, tzinfo=UTC)
 
@@ -293,24 +293,24 @@ def test_same_database() -> None:
 def test_a_failure_keeps_earlier_batches_and_a_rerun_finishes(
     source: Ledger, target: Ledger, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from zuinig.ledger import sync
+    from zuinig.ledger import runs
 
     for index in range(5):
         source.put_run(full_run(f"f{index}"))
-    real = sync._write_plan
+    real = runs.write_runs
     writes: list[int] = []
 
-    def fail_second(ledger: Ledger, plan: Any) -> Any:
+    def fail_second(database: Any, new: Any, changed: Any) -> Any:
         writes.append(1)
         if len(writes) == 2:
             raise LedgerError("cannot copy 2 runs in the ledger: the network went away")
-        return real(ledger, plan)
+        return real(database, new, changed)
 
-    monkeypatch.setattr(sync, "_write_plan", fail_second)
+    monkeypatch.setattr(runs, "write_runs", fail_second)
     with pytest.raises(LedgerError, match="network went away"):
         sync_runs(source, target, batch_size=2)
     assert target.count_runs() == 2
-    monkeypatch.setattr(sync, "_write_plan", real)
+    monkeypatch.setattr(runs, "write_runs", real)
     assert counts(sync_runs(source, target, batch_size=2)) == (3, 0, 2, 0)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import stat
 import time
 from collections import namedtuple
 from collections.abc import Iterator
@@ -367,6 +368,13 @@ def test_probe_cache_round_trip(tmp_path: Path) -> None:
     assert cache.load(key) == probe  # one entry per machine in a shared home
     assert cache.load(other) == HardwareProbe(cpu_physical_count=1)
     assert not list(cache.path.parent.glob("*.tmp"))
+
+
+def test_probe_cache_is_written_whole_for_its_owner_only(tmp_path: Path) -> None:
+    cache = ProbeCache(tmp_path / "cache")
+    cache.store(probe_key("3.3.2"), HardwareProbe(cpu_physical_count=1))
+    assert stat.S_IMODE(cache.path.stat().st_mode) == 0o600
+    assert [p.name for p in cache.path.parent.iterdir()] == [cache.path.name]
 
 
 def test_probe_cache_ignores_damage(tmp_path: Path) -> None:

@@ -81,6 +81,21 @@ def test_summary_names_the_rise_and_the_job_behind_it() -> None:
     )
 
 
+def test_the_opening_sentence_names_both_scope_2_figures_where_runs_carry_both() -> None:
+    both = totals(1234.5, runs=95, co2_kg_market_based=12.5, market_runs=95)
+    report = make_report(totals=both)
+    assert Texts("nl").summary(report)[0] == (
+        "In november 2026 zijn 95 metingen vastgelegd; samen gebruikten ze 1.234,5 kWh, "
+        "goed voor 370,3 kg CO₂e volgens het net (locatiegebonden) en 12,5 kg CO₂e volgens "
+        "het stroomcontract (marktgebonden)."
+    )
+    assert Texts("en").summary(report)[0] == (
+        "In November 2026, 95 runs were recorded; together they used 1,234.5 kWh, "
+        "accounting for 370.3 kg CO₂e by the grid (location-based) and 12.5 kg CO₂e by the "
+        "electricity contract (market-based)."
+    )
+
+
 def test_a_fall_names_the_job_that_fell_most() -> None:
     report = make_report(previous=totals(1500.0))
     assert Texts("nl").change(report) == (

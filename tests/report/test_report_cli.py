@@ -18,7 +18,8 @@ import pytest
 from click.testing import CliRunner, Result
 from report_fixture import EXPECTED, QUOTES_NAME, SCRIPT_JOB, build_fixture_ledger
 
-from zuinig.cli import REPORT_FORMATS, REPORT_LANGUAGES, AppState, cli, last_complete_month
+from zuinig.cli import AppState, cli
+from zuinig.cli.report import REPORT_FORMATS, REPORT_LANGUAGES, last_complete_month
 from zuinig.ledger import Ledger
 from zuinig.report.render import FORMATS
 from zuinig.report.texts import LANGUAGES

@@ -157,13 +157,18 @@ def _decimal_columns(files: Mapping[str, str]) -> dict[str, tuple[str, ...]]:
 
     Only the schema is read (the file footer), so this stays cheap for large files.
     """
-    import pyarrow as pa  # a dependency; imported here so advice without files skips it
-    import pyarrow.parquet as pq
+    files = {path: fmt for path, fmt in files.items() if fmt in ("parquet", "arrow")}
+    if not files:
+        return {}
+    try:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+    except ImportError:
+        # The core install has no PyArrow (the bench extra): no schema, no evidence either way.
+        return {}
 
     found: dict[str, tuple[str, ...]] = {}
     for path, fmt in files.items():
-        if fmt not in ("parquet", "arrow"):
-            continue
         try:
             if fmt == "parquet":
                 schema = pq.read_schema(path)

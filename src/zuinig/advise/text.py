@@ -6,8 +6,7 @@ from pathlib import PurePath
 
 from zuinig.advise.model import Advice, Realised, Recommendation, Step, tie_sentence
 from zuinig.advise.savings import Range
-from zuinig.text import format_co2, format_energy, format_energy_range
-from zuinig.units import format_number
+from zuinig.units import format_co2, format_energy, format_energy_range, format_number
 
 __all__ = ["format_advice"]
 

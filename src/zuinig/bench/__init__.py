@@ -10,7 +10,7 @@
 - :mod:`~zuinig.bench.correctness`: whether two answers agree, and which is the reference.
 - :mod:`~zuinig.bench.runner`: the matrix, each trial in a fresh process
   (:mod:`~zuinig.bench.trial`), summarised by :mod:`~zuinig.bench.results`.
-- :mod:`~zuinig.bench.report`: the table, the JSON and the charts.
+- :mod:`~zuinig.bench.text`: the table, the JSON and the charts.
 
 The names below are imported on first use, so that ``import zuinig.bench.engines`` in a
 benchmark subprocess loads neither pyarrow nor any engine before the engine's own,
@@ -46,7 +46,6 @@ if TYPE_CHECKING:
         prepare_one,
     )
     from zuinig.bench.queries import QuerySpec, get_query, parse_queries, query_names
-    from zuinig.bench.report import format_json, format_table, write_charts, write_outputs
     from zuinig.bench.results import Configuration, ImportRow, ResultRow, summarise
     from zuinig.bench.runner import (
         BenchOptions,
@@ -57,6 +56,7 @@ if TYPE_CHECKING:
         plan_rounds,
         run_trial_process,
     )
+    from zuinig.bench.text import format_json, format_table, write_charts, write_outputs
     from zuinig.bench.workloads import (
         Workload,
         default_cache_dir,
@@ -97,7 +97,7 @@ _EXPORTS: dict[str, str] = {
         "formats",
     ),
     **dict.fromkeys(["QuerySpec", "get_query", "parse_queries", "query_names"], "queries"),
-    **dict.fromkeys(["format_json", "format_table", "write_charts", "write_outputs"], "report"),
+    **dict.fromkeys(["format_json", "format_table", "write_charts", "write_outputs"], "text"),
     **dict.fromkeys(["Configuration", "ImportRow", "ResultRow", "summarise"], "results"),
     **dict.fromkeys(
         [

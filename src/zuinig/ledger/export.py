@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from zuinig.atomic import atomic_path
+from zuinig.extras import require_extra
 from zuinig.ledger.model import DERIVED_FIELDS, RUN_FIELDS, Run
 from zuinig.safe_text import defuse_formula
 
@@ -58,6 +59,7 @@ def export_runs(runs: Iterable[Run], path: str | os.PathLike[str], format: str) 
 
     Raises:
         ValueError: ``format`` is not one of :data:`FORMATS`.
+        MissingExtraError: ``parquet`` without PyArrow (the ``bench`` extra).
         TargetNotWritableError: ``path`` is a directory, block device or socket.
         OSError: the file cannot be written (the target is left as it was).
     """
@@ -68,6 +70,8 @@ def export_runs(runs: Iterable[Run], path: str | os.PathLike[str], format: str) 
     }
     if format not in writers:
         raise ValueError(f"export format must be one of {', '.join(FORMATS)}, got {format!r}")
+    if format == "parquet":  # PyArrow is not in the core install
+        require_extra(("bench",), "Parquet export", modules=("pyarrow",))
     target = Path(path)
     records = [run.to_dict() for run in runs]
     with atomic_path(target) as temporary:

@@ -175,24 +175,6 @@ def import_codecarbon_csv(
     return result
 
 
-def format_import(result: ImportResult) -> list[str]:
-    """A summary line, then one line per bad row (``file:line: reason``).
-
-    Args:
-        result: what :func:`import_codecarbon_csv` returned.
-
-    Returns:
-        The lines, without line ends.
-    """
-    files = f"{result.files} file{'' if result.files == 1 else 's'}"
-    line = (
-        f"imported {result.imported} run{'' if result.imported == 1 else 's'} from {files}; "
-        f"{result.duplicates} duplicate{'' if result.duplicates == 1 else 's'} skipped; "
-        f"{len(result.bad_rows)} bad row{'' if len(result.bad_rows) == 1 else 's'}"
-    )
-    return [line] + [f"{bad.path}:{bad.line}: {bad.reason}" for bad in result.bad_rows]
-
-
 def _check_readable(path: Path) -> None:
     try:
         with path.open("rb"):

@@ -15,6 +15,8 @@ from __future__ import annotations
 import socket
 from datetime import UTC, datetime
 
+from zuinig.ledger.model import STATUS_INTERRUPTED, STATUS_RUNNING
+
 #: How far a process's start time may differ between when it was stored and when it
 #: is checked (s). psutil derives it from boot time plus clock ticks, so it is stable
 #: to well under a second; a reused pid started within this window is not told apart.
@@ -61,7 +63,11 @@ def is_process_gone(pid: int, started_at: datetime | None) -> bool:
 
 
 class LivenessCache:
-    """Answers :func:`is_process_gone` once per (host, pid, start) within one query."""
+    """Answers :func:`is_process_gone` once per (host, pid, start) within one query.
+
+    :meth:`shown_status` is the one place the ledger turns a stored ``running`` into
+    a shown ``interrupted``: every read of runs and bench sessions goes through it.
+    """
 
     def __init__(self) -> None:
         self._host = this_host()
@@ -77,3 +83,21 @@ class LivenessCache:
         if key not in self._answers:
             self._answers[key] = is_process_gone(pid, pid_started_at)
         return self._answers[key]
+
+    def shown_status(
+        self, status: str, host: str | None, pid: int | None, pid_started_at: datetime | None
+    ) -> str:
+        """The status a stored row is shown with.
+
+        ``running`` becomes ``interrupted`` when the row's process ran on this host
+        and is gone; every other status is shown as stored.
+
+        Args:
+            status: the stored status.
+            host: the host stored with the row.
+            pid: the process id stored with the row.
+            pid_started_at: that process's start time stored with the row (UTC).
+        """
+        if status == STATUS_RUNNING and self.is_interrupted(host, pid, pid_started_at):
+            return STATUS_INTERRUPTED
+        return status

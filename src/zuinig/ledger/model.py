@@ -324,7 +324,7 @@ class Run(ShownAsSummary):
                 continue
             value = data[name]
             if name in _TIME_FIELDS and value is not None:
-                value = _utc(value)
+                value = as_utc(value)
             elif name == "inputs":
                 value = tuple(
                     entry if isinstance(entry, InputFile) else InputFile(**entry)
@@ -346,7 +346,15 @@ DERIVED_FIELDS: tuple[str, ...] = ("power_w", "is_estimated")
 _TIME_FIELDS = frozenset({"started_at", "ended_at", "pid_started_at"})
 
 
-def _utc(value: datetime | str) -> datetime:
+def as_utc(value: datetime | str) -> datetime:
+    """``value`` as an aware datetime in UTC: the one place a time becomes UTC.
+
+    A naive datetime (or ISO text without an offset) is taken to be UTC already, as
+    the ledger stores it, never local time; an aware one is converted.
+
+    Args:
+        value: a datetime, or ISO 8601 text.
+    """
     moment = value if isinstance(value, datetime) else datetime.fromisoformat(value)
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
@@ -566,7 +574,7 @@ def _record_from_dict(
             continue
         value = data[name]
         if name in _TIME_FIELDS and value is not None:
-            value = _utc(value)
+            value = as_utc(value)
         elif name in _JSON_FIELDS:
             value = dict(value or {})
         elif name == "results" and value is not None:

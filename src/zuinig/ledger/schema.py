@@ -32,11 +32,13 @@ so opening an up-to-date ledger needs one query and no Alembic import.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
+
+from zuinig.ledger.model import as_utc
 
 #: Revisions this zuinig knows, oldest first; the last is the one it writes.
 #: A revision id is a zero-padded number, so "newer than this zuinig" is a comparison.
@@ -61,7 +63,7 @@ class UTCDateTime(sa.TypeDecorator[datetime]):
     def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
-        value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        value = as_utc(value)
         if dialect.name == "sqlite":
             # SQLite's DATETIME text drops the offset anyway; strip it so every stored
             # value has exactly the same shape and string comparison stays time order.
@@ -71,8 +73,7 @@ class UTCDateTime(sa.TypeDecorator[datetime]):
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
-        moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
-        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+        return as_utc(value if isinstance(value, datetime) else str(value))
 
 
 metadata = sa.MetaData()

@@ -51,13 +51,12 @@ import json
 import logging
 import os
 import re
-import tempfile
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from zuinig.atomic import write_file
 from zuinig.errors import LedgerError
 from zuinig.ledger.model import STATUS_ERROR, STATUS_OK, STATUS_RUNNING, Run
 from zuinig.ledger.storable import UnstorableRunError, storable_run, storable_text
@@ -70,6 +69,8 @@ log = logging.getLogger(__name__)
 
 SPOOL_FORMAT = "zuinig-spool"
 SPOOL_VERSION = 1
+#: Permission bits of a spooled file: for its owner only.
+SPOOL_FILE_MODE = 0o600
 #: Older zuinig renamed an unreadable file with this suffix; now it is the fallback
 #: when a file cannot be moved to quarantine (listed by :func:`quarantined` either way).
 BAD_SUFFIX = ".bad"
@@ -314,19 +315,9 @@ def _sync_directory(directory: Path) -> None:
 
 
 def _write_atomically(path: Path, text: str) -> Path:
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-            stream.flush()
-            # The spool exists for when things go wrong; make the file survive a crash.
-            os.fsync(stream.fileno())
-        Path(temporary).replace(path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    _sync_directory(path.parent)
-    return path
+    # The one writer (temporary file, fsync, rename, folder sync); 0o600 as the spool
+    # always wrote: runs name jobs, paths, users and hosts.
+    return write_file(path, text, mode=SPOOL_FILE_MODE)
 
 
 def pending(url: str, *, root: Path | None = None) -> list[Run]:
@@ -643,28 +634,6 @@ def quarantined(url: str | None = None, *, root: Path | None = None) -> list[Qua
             if path.name.endswith(BAD_SUFFIX)
         )
     return sorted(found, key=lambda item: _saved_order(item.path))
-
-
-def format_quarantined(files: Sequence[QuarantinedFile]) -> str:
-    """One line on spooled files set aside in quarantine: how many, where, why, what to do.
-
-    Args:
-        files: what :func:`zuinig.ledger.spool.quarantined` returned (not empty).
-
-    Returns:
-        The line, without a line end.
-    """
-    folders = sorted({str(item.path.parent) for item in files})
-    where = folders[0] if len(folders) == 1 else ", ".join(folders)
-    reasons = sorted({item.reason for item in files})
-    why = reasons[0] if len(reasons) == 1 else f"{reasons[0]} (and {len(reasons) - 1} more)"
-    one = len(files) == 1
-    return (
-        f"{len(files)} spooled run file{'' if one else 's'} could not be delivered and "
-        f"{'is' if one else 'are'} set aside in {where} (why: {why}); "
-        "each has a .reason file beside it: fix the file and move it back one folder up "
-        "to deliver it, or delete it"
-    )
 
 
 def _files(directory: Path) -> list[Path]:

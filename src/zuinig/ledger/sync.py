@@ -23,18 +23,20 @@ handful per run.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import sys
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.engine import make_url
 
 from zuinig.errors import LedgerError, UsageError
+from zuinig.ledger import benches
+from zuinig.ledger import runs as stored
+from zuinig.ledger.db import Database, display_url, month_bounds
 from zuinig.ledger.model import (
     STATUS_INTERRUPTED,
     STATUS_RUNNING,
@@ -42,32 +44,12 @@ from zuinig.ledger.model import (
     BenchTrial,
     Run,
     RunFilter,
+    as_utc,
 )
-from zuinig.ledger.schema import (
-    SCHEMA_REVISIONS,
-    VERSION_TABLE,
-    bench_sessions,
-    bench_trials,
-    run_tags,
-    runs,
-)
-from zuinig.ledger.spool import QuarantinedFile, format_quarantined
+from zuinig.ledger.rows import FINISHED_STATUSES
+from zuinig.ledger.spool import QuarantinedFile
 from zuinig.ledger.storable import storable_run
-from zuinig.ledger.store import (
-    _DELETE_TAGS,
-    _UPDATE_RUN,
-    FINISHED_STATUSES,
-    Ledger,
-    _create_engine,
-    _parse_url,
-    _row_to_run,
-    _row_to_session,
-    _row_to_trial,
-    _session_to_row,
-    _tag_rows,
-    _trial_to_row,
-    display_url,
-)
+from zuinig.ledger.store import Ledger
 
 if TYPE_CHECKING:
     from zuinig.config import Settings
@@ -78,12 +60,6 @@ BATCH_SIZE = 500
 #: Times a batch is planned again when another writer inserted one of its runs
 #: between our look at the target and our write (two syncs at once).
 _CONFLICT_RETRIES = 3
-
-_UPDATE_RUN_UNLESS_FINISHED = (
-    runs.update()
-    .where(runs.c.run_id == sa.bindparam("match_run_id"))
-    .where(runs.c.status.not_in(sorted(FINISHED_STATUSES)))
-)
 
 
 @dataclass(frozen=True)
@@ -117,7 +93,7 @@ class SyncResult:
 
 @dataclass(frozen=True)
 class SyncProgress:
-    """How far a sync is, for a progress bar.
+    """How far a sync is, for a progress bar (the CLI draws it).
 
     Attributes:
         done: source runs looked at so far.
@@ -130,7 +106,7 @@ class SyncProgress:
 
 @dataclass(frozen=True)
 class SyncReport:
-    """What :func:`sync_to` did, for the command to print.
+    """What :func:`sync_to` did, for the command to word and print.
 
     Attributes:
         source: the source ledger's URL, password masked.
@@ -198,7 +174,7 @@ def sync_runs(
         raise UsageError("a sync copies every matching run; leave out the limit")
     if batch_size < 1:
         raise UsageError(f"batch_size must be 1 or more, got {batch_size}")
-    return _sync(source, _Target(target), run_filter, dry_run, batch_size, progress)
+    return _sync(source, _Target(target.database), run_filter, dry_run, batch_size, progress)
 
 
 def sync_to(
@@ -314,66 +290,6 @@ def same_database(first: str, second: str) -> bool:
     return display_url(first) == display_url(second)
 
 
-def format_sync(report: SyncReport) -> list[str]:
-    """One or two lines saying what :func:`sync_to` did (passwords masked).
-
-    Args:
-        report: what :func:`sync_to` returned.
-
-    Returns:
-        The lines, without line ends.
-    """
-    result = report.result
-    would = "would be " if result.dry_run else ""
-    lines = []
-    if report.same_ledger:
-        lines.append(
-            f"{report.target} is your ledger itself: no runs to copy, only the spool to deliver"
-        )
-    else:
-        parts = [f"{result.copied} {would}copied", f"{result.updated} {would}updated"]
-        parts.append(f"{result.unchanged} already there")
-        if result.skipped_running:
-            parts.append(f"{result.skipped_running} still running here but finished there: kept")
-        looked = result.written + result.unchanged + result.skipped_running
-        head = "dry run: " if result.dry_run else ""
-        line = (
-            f"{head}{_plural(looked, 'run')} from {report.source} to {report.target}: "
-            + ", ".join(parts)
-        )
-        if result.sessions or result.trials:
-            line += (
-                f"; {_plural(result.sessions, 'bench session')} and "
-                f"{_plural(result.trials, 'trial')} {would}copied"
-            )
-        lines.append(line)
-    if report.spooled or report.bad_spool_files:
-        if result.dry_run:
-            spool_line = (
-                f"{_plural(report.spooled, 'run')} kept in the local spool would be delivered"
-            )
-        else:
-            spool_line = f"{_plural(report.delivered, 'run')} kept in the local spool delivered"
-            waiting = report.spooled - report.delivered - len(report.bad_spool_files)
-            if waiting > 0:
-                spool_line += f", {waiting} still waiting"
-        if report.bad_spool_files:
-            spool_line += (
-                f"; {_plural(len(report.bad_spool_files), 'spool file')} could not be "
-                "delivered and went to quarantine"
-            )
-        lines.append(spool_line)
-    elif report.same_ledger:
-        lines.append("nothing was waiting in the local spool")
-    if report.quarantined:
-        lines.append(format_quarantined(report.quarantined))
-    return lines
-
-
-def _plural(count: int, noun: str) -> str:
-    return f"{count} {noun}{'' if count == 1 else 's'}"
-
-
 # -- the target side ------------------------------------------------------------------------
 
 
@@ -381,67 +297,46 @@ class _Target:
     """The target ledger, or for a dry run a ledger whose schema is not made yet.
 
     Args:
-        ledger: the open target; ``None`` for a database without zuinig's tables
+        database: the open target; ``None`` for a database without zuinig's tables
             (a dry run into a new database: every run would be copied).
         has_bench: the target has the bench tables (schema 0002 or later).
     """
 
-    def __init__(self, ledger: Ledger | None, *, has_bench: bool = True) -> None:
-        self.ledger = ledger
-        self.has_bench = has_bench and ledger is not None
+    def __init__(self, database: Database | None, *, has_bench: bool = True) -> None:
+        self.database = database
+        self.has_bench = has_bench and database is not None
 
     def close(self) -> None:
-        if self.ledger is not None:
-            self.ledger.close()
+        if self.database is not None:
+            self.database.close()
 
     def stored_runs(self, ids: Sequence[str]) -> dict[str, Run]:
-        if self.ledger is None or not ids:
+        if self.database is None:
             return {}
-        with self.ledger._reading() as connection:
-            rows = connection.execute(sa.select(runs).where(runs.c.run_id.in_(ids))).all()
-            tags = _tags_of(connection, [row.run_id for row in rows])
-        return {row.run_id: _row_to_run(row._mapping, tags.get(row.run_id, {})) for row in rows}
+        return stored.stored_runs(self.database, ids)
 
     def stored_session(self, session_id: str) -> tuple[BenchSession | None, dict[str, BenchTrial]]:
-        if self.ledger is None or not self.has_bench:
+        if self.database is None or not self.has_bench:
             return None, {}
-        with self.ledger._reading() as connection:
-            row = connection.execute(
-                sa.select(bench_sessions).where(bench_sessions.c.session_id == session_id)
-            ).first()
-            trials = connection.execute(
-                sa.select(bench_trials).where(bench_trials.c.session_id == session_id)
-            ).all()
-        session = _row_to_session(row._mapping) if row is not None else None
-        return session, {trial.trial_id: _row_to_trial(trial._mapping) for trial in trials}
+        return benches.stored_session(self.database, session_id)
 
 
 def _peek(url: str) -> _Target:
     """The ledger at ``url`` for a dry run: read only, nothing created, nothing delivered."""
-    parsed = _parse_url(url)
-    if parsed.get_backend_name() == "sqlite" and not Path(parsed.database or "").exists():
+    database = Database.connect(url)
+    path = database.engine.url.database
+    if database.is_sqlite and not Path(path or "").exists():
+        database.close()
         return _Target(None)  # connecting would create the file
-    engine = _create_engine(parsed)
-    ledger = Ledger(engine, url)
     try:
-        with ledger._reading() as connection:
-            made = sa.inspect(connection).has_table(VERSION_TABLE)
-            version = (
-                connection.execute(
-                    sa.select(sa.column("version_num")).select_from(sa.table(VERSION_TABLE))
-                ).scalar()
-                if made
-                else None
-            )
-        if version is not None and version not in SCHEMA_REVISIONS:
-            ledger._refuse_newer(str(version))
+        version = database.schema_version()
     except BaseException:
-        ledger.close()
+        database.close()
         raise
-    if not made:
-        ledger.close()  # after the connection went back to the pool, so dispose closes it
+    if version is None:
+        database.close()  # after the connection went back to the pool, so dispose closes it
         return _Target(None)
-    return _Target(ledger, has_bench=version is not None and version >= "0002")
+    return _Target(database, has_bench=version >= "0002")
 
 
 # -- one sync -------------------------------------------------------------------------------
@@ -472,7 +367,7 @@ def _sync(
     total = source.count_runs(run_filter)
     counts = _Counts()
     done = 0
-    for batch in _source_batches(source, run_filter, batch_size):
+    for batch in stored.stored_run_pages(source.database, run_filter, batch_size):
         counts.add(put_batch(target, batch, dry_run=dry_run))
         done += len(batch)
         if progress is not None:
@@ -489,43 +384,6 @@ def _sync(
         trials=trials,
         dry_run=dry_run,
     )
-
-
-def _source_batches(source: Ledger, run_filter: RunFilter, batch_size: int) -> Iterator[list[Run]]:
-    """Pages of the source's runs as stored (a dead ``running`` run stays ``running``).
-
-    Keyset pagination on the primary key: each page is one indexed range query,
-    however far into the ledger, and runs written meanwhile cannot shift a page.
-    A page may come out smaller (even empty) after the live-status filter.
-    """
-    query = source._query(run_filter)
-    after: str | None = None
-    while True:
-        statement = sa.select(runs).where(*query.conditions)
-        if after is not None:
-            statement = statement.where(runs.c.run_id > after)
-        statement = statement.order_by(runs.c.run_id).limit(batch_size)
-        with source._reading() as connection:
-            rows = connection.execute(statement).all()
-            if not rows:
-                return
-            tags = _tags_of(connection, [row.run_id for row in rows])
-        after = rows[-1].run_id
-        if query.live_status is not None:
-            rows = source._with_live_status(rows, query.live_status)
-        yield [_row_to_run(row._mapping, tags.get(row.run_id, {})) for row in rows]
-
-
-def _tags_of(connection: Connection, ids: Sequence[str]) -> dict[str, dict[str, str]]:
-    tags: dict[str, dict[str, str]] = {}
-    for start in range(0, len(ids), BATCH_SIZE):
-        for run_id, key, value in connection.execute(
-            sa.select(run_tags.c.run_id, run_tags.c.key, run_tags.c.value).where(
-                run_tags.c.run_id.in_(ids[start : start + BATCH_SIZE])
-            )
-        ):
-            tags.setdefault(run_id, {})[key] = value
-    return tags
 
 
 @dataclass
@@ -563,7 +421,7 @@ def put_batch(
         LedgerError: the target cannot be read or written (nothing of this batch
             is written then).
     """
-    wrapped = target if isinstance(target, _Target) else _Target(target)
+    wrapped = target if isinstance(target, _Target) else _Target(target.database)
     chosen: dict[str, Run] = {}
     # As the target will store them, so a run is compared with what it holds (and a
     # run with unstorable text is not "changed" again on every sync).
@@ -578,15 +436,17 @@ def put_batch(
         plan.unchanged += repeated
         if dry_run or (not plan.new and not plan.changed):
             return _Counts(len(plan.new), len(plan.changed), plan.unchanged, plan.skipped_running)
-        assert wrapped.ledger is not None
+        assert wrapped.database is not None
         try:
-            return _write_plan(wrapped.ledger, plan)
+            written = stored.write_runs(wrapped.database, plan.new, plan.changed)
         except LedgerError as error:
             # Another writer inserted one of our "new" runs after we looked: look again.
             if attempt == _CONFLICT_RETRIES or not isinstance(
                 error.__cause__, sa.exc.IntegrityError
             ):
                 raise
+            continue
+        return _Counts(written.copied, written.updated, plan.unchanged, written.skipped_running)
     raise AssertionError("unreachable")  # pragma: no cover
 
 
@@ -614,41 +474,6 @@ def _plan(
     return plan
 
 
-def _write_plan(ledger: Ledger, plan: _Plan) -> _Counts:
-    new_rows = [ledger._row(run) for run in plan.new]  # validates each status
-    new_tags = [tag for run in plan.new for tag in _tag_rows(run)]
-    changes = [(run, ledger._row(run), _tag_rows(run)) for run in plan.changed]
-    outcome = _Counts()
-
-    def write(connection: Connection) -> None:
-        outcome.copied, outcome.updated, outcome.skipped_running = len(new_rows), 0, 0
-        if new_rows:
-            connection.execute(runs.insert(), new_rows)
-            if new_tags:
-                connection.execute(run_tags.insert(), new_tags)
-        for run, row, tags in changes:
-            values = {name: value for name, value in row.items() if name != "run_id"}
-            values["match_run_id"] = run.run_id
-            # The condition makes "a running state never overwrites a finished one"
-            # hold even if the run finished there after we looked.
-            statement = _UPDATE_RUN_UNLESS_FINISHED if run.status == STATUS_RUNNING else _UPDATE_RUN
-            if connection.execute(statement, values).rowcount == 0:
-                if run.status == STATUS_RUNNING:
-                    outcome.skipped_running += 1
-                    continue
-                connection.execute(runs.insert(), row)  # deleted there meanwhile
-                outcome.copied += 1
-            else:
-                connection.execute(_DELETE_TAGS, {"match_run_id": run.run_id})
-                outcome.updated += 1
-            if tags:
-                connection.execute(run_tags.insert(), tags)
-
-    ledger._write(write, f"copy {_plural(len(new_rows) + len(changes), 'run')}")
-    outcome.unchanged = plan.unchanged
-    return outcome
-
-
 # -- bench sessions and trials --------------------------------------------------------------
 
 
@@ -666,29 +491,12 @@ def _copies_bench(run_filter: RunFilter) -> bool:
 def _sync_bench(
     source: Ledger, target: _Target, run_filter: RunFilter, dry_run: bool
 ) -> tuple[int, int]:
-    conditions: list[sa.ColumnElement[bool]] = []
-    if run_filter.month is not None:
-        from zuinig.ledger.store import month_bounds
-
-        start, end = month_bounds(run_filter.month)
-        conditions += [bench_sessions.c.started_at >= start, bench_sessions.c.started_at < end]
-    if run_filter.since is not None:
-        conditions.append(bench_sessions.c.started_at >= run_filter.since)
-    if run_filter.until is not None:
-        conditions.append(bench_sessions.c.started_at < run_filter.until)
-    with source._reading() as connection:
-        ids = (
-            connection.execute(
-                sa.select(bench_sessions.c.session_id)
-                .where(*conditions)
-                .order_by(bench_sessions.c.session_id)
-            )
-            .scalars()
-            .all()
-        )
+    since, until = _session_window(run_filter)
     sessions = trials = 0
-    for session_id in ids:
-        session, source_trials = _source_session(source, session_id)
+    for session_id in benches.stored_session_ids(source.database, since, until):
+        session, source_trials = benches.stored_session(source.database, session_id)
+        if session is None:
+            continue  # deleted since it was listed
         there, target_trials = target.stored_session(session_id)
         write_session = there is None or (
             there != session
@@ -704,87 +512,19 @@ def _sync_bench(
         sessions += int(write_session)
         trials += len(changed)
         if not dry_run:
-            assert target.ledger is not None
-            _write_session(target.ledger, session if write_session else None, there, changed)
+            assert target.database is not None
+            benches.write_session(
+                target.database, session_id, session if write_session else None, changed
+            )
     return sessions, trials
 
 
-def _source_session(source: Ledger, session_id: str) -> tuple[BenchSession, dict[str, BenchTrial]]:
-    with source._reading() as connection:
-        row = connection.execute(
-            sa.select(bench_sessions).where(bench_sessions.c.session_id == session_id)
-        ).one()
-        trials = connection.execute(
-            sa.select(bench_trials).where(bench_trials.c.session_id == session_id)
-        ).all()
-    return _row_to_session(row._mapping), {
-        trial.trial_id: _row_to_trial(trial._mapping) for trial in trials
-    }
-
-
-def _write_session(
-    ledger: Ledger,
-    session: BenchSession | None,
-    there: BenchSession | None,
-    trials: Sequence[BenchTrial],
-) -> None:
-    session_row = _session_to_row(session) if session is not None else None
-    trial_rows: list[dict[str, Any]] = [_trial_to_row(trial) for trial in trials]
-    ids = [row["trial_id"] for row in trial_rows]
-
-    def write(connection: Connection) -> None:
-        if session_row is not None:
-            values = {key: value for key, value in session_row.items() if key != "session_id"}
-            updated = connection.execute(
-                bench_sessions.update()
-                .where(bench_sessions.c.session_id == session_row["session_id"])
-                .values(**values)
-            ).rowcount
-            if updated == 0:
-                connection.execute(bench_sessions.insert(), session_row)
-        for start in range(0, len(ids), BATCH_SIZE):
-            connection.execute(
-                bench_trials.delete().where(
-                    bench_trials.c.trial_id.in_(ids[start : start + BATCH_SIZE])
-                )
-            )
-        if trial_rows:
-            connection.execute(bench_trials.insert(), trial_rows)
-
-    session_id = session.session_id if session is not None else (there.session_id if there else "")
-    ledger._write(write, f"copy bench session {session_id}", "is a trial id used twice?")
-
-
-# -- a progress bar for the command ---------------------------------------------------------
-
-
-@contextlib.contextmanager
-def terminal_progress() -> Iterator[Callable[[SyncProgress], None]]:
-    """A progress callback for the command: a rich bar on stderr when it is a terminal.
-
-    Yields a function taking :class:`SyncProgress`; it does nothing when stderr is
-    not a terminal (a pipe, a log file, a test), so scripts get only the summary.
-    """
-    try:
-        interactive = bool(sys.stderr.isatty())
-    except (AttributeError, ValueError):
-        interactive = False
-    if not interactive:
-        yield lambda step: None
-        return
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
-    with Progress(
-        TextColumn("syncing runs"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        console=Console(stderr=True),
-        transient=True,
-    ) as shown:
-        task = shown.add_task("sync", total=None)
-
-        def update(step: SyncProgress) -> None:
-            shown.update(task, completed=step.done, total=step.total)
-
-        yield update
+def _session_window(run_filter: RunFilter) -> tuple[datetime | None, datetime | None]:
+    """``[since, until)`` of the sessions a time-bounded sync copies (either end open)."""
+    starts = [as_utc(run_filter.since)] if run_filter.since is not None else []
+    ends = [as_utc(run_filter.until)] if run_filter.until is not None else []
+    if run_filter.month is not None:
+        start, end = month_bounds(run_filter.month)
+        starts.append(start)
+        ends.append(end)
+    return (max(starts) if starts else None, min(ends) if ends else None)

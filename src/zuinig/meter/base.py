@@ -172,9 +172,16 @@ class Method:
             if self.intensity_g_per_kwh is not None
             else "unknown intensity"
         )
+        # Both scope 2 bases are named, so the contract's figure is never read as the grid's.
+        market = (
+            f"; market-based {plain_number(self.market_intensity_g_per_kwh)} g/kWh"
+            f" ({self.market_intensity_source})"
+            if self.market_intensity_g_per_kwh is not None
+            else ""
+        )
         rule = ATTRIBUTION_RULES.get(self.attribution or "")
         shared = f"; {rule}" if rule else ""
-        return f"{cpu}; {ram}{gpu}; PUE {plain_number(self.pue)}; {intensity}{shared}"
+        return f"{cpu}; {ram}{gpu}; PUE {plain_number(self.pue)}; {intensity}{market}{shared}"
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,9 @@ and a CSV appendix, in Dutch or English.
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from zuinig.report.model import (
     Equivalent,
     GroupFigures,
@@ -20,7 +23,9 @@ from zuinig.report.model import (
     RealisedSaving,
     Totals,
 )
-from zuinig.report.render import render_html, write_report
+
+if TYPE_CHECKING:
+    from zuinig.report.render import render_html, write_report
 
 __all__ = [
     "Equivalent",
@@ -35,3 +40,21 @@ __all__ = [
     "render_html",
     "write_report",
 ]
+
+#: Imported on first use: the renderer needs the ``report`` extra (Jinja2, Babel,
+#: matplotlib, WeasyPrint), while the figures (:mod:`~zuinig.report.aggregate`) and the
+#: month rule that ``runs list --month`` uses are in the core install.
+_LAZY = {"render_html": "render", "write_report": "render"}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value  # later look-ups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *__all__])

@@ -31,6 +31,7 @@ from zuinig.report.model import (
     IntensityUsed,
     MonthlyReport,
     MonthPoint,
+    Totals,
 )
 from zuinig.units import CO2_UNITS, ENERGY_UNITS, co2_unit, energy_unit, pick_unit
 
@@ -529,7 +530,8 @@ _SENTENCES: Final[dict[str, dict[str, str]]] = {
     "nl": {
         "empty": "In {month} zijn geen metingen vastgelegd{scope}.",
         "empty_rest": "Er zijn daarom geen cijfers, grafieken of tabellen over deze maand; de methode en begrippen hieronder gelden voor elk rapport.",
-        "totals": "In {month} zijn {runs} vastgelegd{scope}; samen gebruikten ze {energy}, goed voor {co2}.",
+        "totals": "In {month} zijn {runs} vastgelegd{scope}; samen gebruikten ze {energy}, goed voor {co2}{market}.",
+        "totals_market": " volgens het net (locatiegebonden) en {co2} volgens het stroomcontract (marktgebonden)",
         "rose": "Het energieverbruik steeg {pct} ({delta}) ten opzichte van {prev}{driver}.",
         "fell": "Het energieverbruik daalde {pct} ({delta}) ten opzichte van {prev}{driver}.",
         "unchanged": "Het energieverbruik bleef gelijk aan dat van {prev}.",
@@ -613,7 +615,8 @@ _SENTENCES: Final[dict[str, dict[str, str]]] = {
     "en": {
         "empty": "No runs were recorded in {month}{scope}.",
         "empty_rest": "So there are no figures, charts or tables for this month; the method and glossary below hold for every report.",
-        "totals": "In {month}, {runs} were recorded{scope}; together they used {energy}, accounting for {co2}.",
+        "totals": "In {month}, {runs} were recorded{scope}; together they used {energy}, accounting for {co2}{market}.",
+        "totals_market": " by the grid (location-based) and {co2} by the electricity contract (market-based)",
         "rose": "Energy use rose {pct} ({delta}) compared with {prev}{driver}.",
         "fell": "Energy use fell {pct} ({delta}) compared with {prev}{driver}.",
         "unchanged": "Energy use was unchanged from {prev}.",
@@ -959,10 +962,22 @@ class Texts:
                 scope=self.scope(report),
                 energy=n.energy(report.totals.energy_kwh),
                 co2=n.co2(report.totals.co2_kg),
+                market=self.market_clause(report.totals),
             )
         ]
         lines.append(self.change(report))
         return lines
+
+    def market_clause(self, totals: Totals) -> str:
+        """Both scope 2 figures in the opening sentence, where runs carry a market-based one.
+
+        A reader of the summary alone must not take the grid's figure for the contract's
+        (GHG Protocol scope 2 asks for both); without market-based figures the sentence
+        names only the one figure there is.
+        """
+        if totals.market_runs == 0:
+            return ""
+        return self.sentence("totals_market", co2=self.numbers.co2(totals.co2_kg_market_based))
 
     def previous_month(self, report: MonthlyReport) -> str:
         """The previous month's name, with its year only when that differs."""

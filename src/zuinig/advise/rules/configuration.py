@@ -38,8 +38,7 @@ from zuinig.advise.savings import Range
 from zuinig.advise.storage import scaled_size_bytes
 from zuinig.bench import stats
 from zuinig.meter.base import InputFile
-from zuinig.text import format_energy
-from zuinig.units import format_number
+from zuinig.units import format_energy, format_number
 
 __all__ = ["advise_configuration"]
 

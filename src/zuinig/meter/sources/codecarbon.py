@@ -42,7 +42,6 @@ import json
 import logging
 import os
 import platform
-import tempfile
 import threading
 import time
 from collections.abc import Iterator, Mapping
@@ -53,6 +52,7 @@ from typing import Any
 
 import psutil
 
+from zuinig.atomic import TargetNotWritableError, write_file
 from zuinig.config import Settings
 from zuinig.factors import CarbonFactor, location_factor_for, market_factor_for
 from zuinig.meter.attribution import (
@@ -414,13 +414,9 @@ class ProbeCache:
         document = {"format": _PROBE_CACHE_FORMAT, "entries": entries}
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            handle, temporary = tempfile.mkstemp(
-                dir=self.path.parent, prefix=".probe-", suffix=".tmp"
-            )
-            with os.fdopen(handle, "w", encoding="utf-8") as out:
-                json.dump(document, out, indent=1, sort_keys=True)
-            Path(temporary).replace(self.path)
-        except OSError as error:
+            text = json.dumps(document, indent=1, sort_keys=True)
+            write_file(self.path, text, mode=0o600)  # 0o600, as mkstemp made it before
+        except (OSError, TargetNotWritableError) as error:
             logger.debug("could not write the hardware probe cache %s: %s", self.path, error)
 
 

@@ -21,11 +21,10 @@ from typing import TYPE_CHECKING, Any
 
 from zuinig.bench.results import CORRECT_NO, ResultRow
 from zuinig.meter.base import Method
+from zuinig.units import energy_unit, format_energy, format_number
 
 if TYPE_CHECKING:
     from zuinig.bench.runner import BenchReport
-from zuinig.text import format_energy
-from zuinig.units import energy_unit, format_number
 
 #: Above this ratio of largest to smallest bar, the energy axis is logarithmic.
 LOG_SCALE_RATIO = 20.0

@@ -55,13 +55,8 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from zuinig.measure import (
-    ActiveRun,
-    Measuring,
-    Recorder,
-    default_recorder,
-    measure,
-)
+from zuinig.measure.decorator import Measuring, measure
+from zuinig.measure.recorder import ActiveRun, Recorder, default_recorder
 from zuinig.summary import Summary, summary_html, summary_line
 from zuinig.tags import tags_from_pairs
 
@@ -349,7 +344,7 @@ class AutoMeasure:
 
     The session run opens at ``on`` and ends at ``off`` (or when the process exits);
     each cell run names it as its parent, so totals count the session once (the
-    nesting rule of :mod:`zuinig.measure`). Cells are followed through IPython's
+    nesting rule of :mod:`zuinig.measure.recorder`). Cells are followed through IPython's
     ``pre_run_cell`` and ``post_run_cell`` events. A cell that runs another cell
     (``%%zuinig``, ``%%capture``) fires them again inside; only the outer pair is a run.
 

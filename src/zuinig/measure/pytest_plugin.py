@@ -41,8 +41,8 @@ pytest-xdist: each worker records its own session run (a child of the controller
 whose window covers the workers' processes) and its tests' runs; the controller's
 summary lists them all (the workers send their figures at the end).
 
-Where it lives: DESIGN puts the plugin in ``zuinig/measure/`` once that is a package
-(the "one house" issue); until then it is this module beside :mod:`zuinig.measure`.
+Where it lives: with the other ways of measuring, in :mod:`zuinig.measure`; pytest
+finds it through the ``pytest11`` entry point ``zuinig = "zuinig.measure.pytest_plugin"``.
 """
 
 from __future__ import annotations
@@ -60,7 +60,7 @@ from zuinig.ledger.model import KIND_TEST, KIND_TEST_SESSION, Run
 from zuinig.tags import TagError, parse_tag
 
 if TYPE_CHECKING:
-    from zuinig.measure import ActiveRun, Recorder
+    from zuinig.measure.recorder import ActiveRun, Recorder
     from zuinig.meter.base import Measurement, Window
 
 __all__ = [
@@ -141,7 +141,7 @@ def check_budget(budget: Budget, measurement: Measurement) -> tuple[str | None, 
         the budget (naming the figure, the budget and the method); ``unchecked`` says
         why a limit could not be checked (the figure is missing). Both ``None``: within.
     """
-    from zuinig.text import format_co2, format_energy, format_energy_range
+    from zuinig.units import format_co2, format_energy, format_energy_range
 
     method = measurement.method
     measured = method is not None and method.is_measured
@@ -371,7 +371,7 @@ class _Plugin:
 
     def get_recorder(self) -> Recorder:
         if self.recorder is None:
-            from zuinig.measure import Recorder
+            from zuinig.measure.recorder import Recorder
 
             self.recorder = Recorder(ledger_url=self.ledger_url)
         return self.recorder
@@ -491,8 +491,9 @@ def format_summary(tests: Sequence[Run], session: Run | None, *, top: int) -> li
         session: the session's run (its window covers every test and fixture).
         top: how many tests to list; 0 for all.
     """
+    from zuinig.cli.text import energy_range, method_words
     from zuinig.safe_text import printable
-    from zuinig.text import energy_range, format_co2, format_energy, method_words
+    from zuinig.units import format_co2, format_energy
 
     measured = sorted(
         (run for run in tests if run.energy_kwh is not None),
@@ -518,7 +519,7 @@ def format_summary(tests: Sequence[Run], session: Run | None, *, top: int) -> li
         total = sum(run.energy_kwh or 0.0 for run in measured)
         lines.append(f"the tests' calls together: {format_energy(total)}")
     if session is not None and session.energy_kwh is not None:
-        from zuinig.text import format_energy_range
+        from zuinig.units import format_energy_range
 
         span = energy_range(session)
         parts = [format_energy(session.energy_kwh)]

@@ -43,7 +43,7 @@ from zuinig.command_line import mask_command
 from zuinig.config import PARENT_RUN_ENV
 from zuinig.errors import UsageError, ZuinigError
 from zuinig.ledger.model import KIND_COMMAND, Run
-from zuinig.measure import ActiveRun, Recorder
+from zuinig.measure.recorder import ActiveRun, Recorder
 
 __all__ = [
     "EXIT_CANNOT_EXECUTE",
@@ -96,6 +96,11 @@ class CommandResult:
 
 class CommandSignalled(Exception):
     """Recorded as the run's error when the command was ended by a signal (never raised)."""
+
+    # The run's error_type is this class's qualified name, stored in the ledger; runs
+    # have stored "zuinig.command.CommandSignalled" since before this module moved into
+    # zuinig.measure, so that name is kept: old and new runs of a command then match.
+    __module__ = "zuinig.command"
 
 
 def default_job_name(argv: Sequence[str]) -> str:

@@ -1,14 +1,17 @@
-"""The CLI's text: runs and diagnoses in, lines out (pure; only the CLI prints).
+"""The CLI's own text: runs, diagnoses and a demo's result in, lines out (pure; only the
+commands print).
 
 Text from users (job names, tags, commands, error messages) is shown with its control
 characters escaped (:func:`zuinig.safe_text.printable`): here where columns are
 aligned, and again by the CLI for every line it prints.
 
 The renderers behind ``zuinig run`` (the summary line), ``zuinig runs list`` and
-``zuinig runs show`` (with the per-process breakdown of a dask run), and
-``zuinig doctor``. The other commands' renderers live with their library:
-:mod:`zuinig.bench.report`, :mod:`zuinig.advise.text`, :func:`zuinig.convert.format_conversion`,
-:mod:`zuinig.ledger.sync`, :mod:`zuinig.ledger.importers` and :mod:`zuinig.demo`.
+``zuinig runs show`` (with the per-process breakdown of a dask run), ``zuinig doctor``
+and ``zuinig demo``: the commands whose library is a single module or the ledger,
+which shows nothing itself. The renderers of a package live in that package's
+``text`` module: :mod:`zuinig.bench.text`, :mod:`zuinig.advise.text`,
+:mod:`zuinig.convert.text`; the ledger's (sync, import, quarantine) in
+:mod:`zuinig.ledger_text`. Figures with their units come from :mod:`zuinig.units`.
 """
 
 from __future__ import annotations
@@ -27,9 +30,6 @@ from zuinig.meter.base import (
     ATTRIBUTION_RESOURCE_SHARE,
 )
 from zuinig.safe_text import printable
-
-# format_energy, format_co2 and the range texts live in zuinig.units (the notebook
-# summary and the reprs of Run and Measurement use them below the ledger); re-exported here.
 from zuinig.units import (
     co2_unit,
     energy_unit,
@@ -42,16 +42,15 @@ from zuinig.units import (
 )
 
 if TYPE_CHECKING:
+    from zuinig.demo import DemoResult
     from zuinig.doctor import Diagnosis
 
 __all__ = [
     "attribution_words",
     "energy_range",
     "format_breakdown",
-    "format_co2",
+    "format_demo_result",
     "format_diagnosis",
-    "format_energy",
-    "format_energy_range",
     "format_run",
     "format_run_summary",
     "format_runs_json",
@@ -406,6 +405,29 @@ def _temporary_files_lines(diagnosis: Diagnosis) -> list[str]:
     looked = [folder for folder in files.looked_in if folder not in {i.folder for i in files.found}]
     if looked:
         lines.append(f"  none in {', '.join(looked)}")
+    return lines
+
+
+def format_demo_result(result: DemoResult) -> list[str]:
+    """The lines that tell a person what the demo made and how to look at it."""
+    # Imported here: zuinig.demo imports the report's renderer, which the CLI's start skips.
+    from zuinig.demo import JOB_DISTRICTS
+
+    lines = [
+        f"zuinig demo: {result.runs_recorded} runs recorded in {result.duration_s:.0f} s, "
+        f"{result.failed_runs} failed ({JOB_DISTRICTS} fails on purpose)",
+        f"  folder:  {result.folder}",
+        f"  ledger:  {result.ledger_url}  (the demo's own; your ledger is untouched)",
+        f"  data:    {', '.join(str(path) for path in result.data_paths)}",
+        f"  advice:  {result.advice_path}",
+    ]
+    lines += [f"  report:  {path}" for path in result.report_paths]
+    lines += [
+        "",
+        "Look at the runs (or, inside the folder, leave --ledger out: its zuinig.toml names it):",
+        f"  zuinig --ledger {result.ledger_url} runs list",
+        f"  zuinig --ledger {result.ledger_url} advise",
+    ]
     return lines
 
 
