@@ -8,7 +8,7 @@
 - :mod:`zuinig.advise.gather` (reads the ledger once), :mod:`zuinig.advise.profile` (a
   job's configuration, frequency and energy), :mod:`zuinig.advise.bench_view` (the
   benchmark found for a job's data), :mod:`zuinig.advise.rules` (the rules: one
-  protocol, a file each, one list), :mod:`zuinig.advise.recommend` (asks every rule),
+  protocol, a file each, one list), :mod:`zuinig.advise.ranking` (asks every rule),
   :mod:`zuinig.advise.realised` (savings made), :mod:`zuinig.advise.model` (what advice
   says), :mod:`zuinig.advise.savings` (the arithmetic and intervals),
   :mod:`zuinig.advise.storage` (the storage-at-rest model).
@@ -21,8 +21,8 @@ from __future__ import annotations
 
 from zuinig.advise.gather import BenchEvidence, Records, gather
 from zuinig.advise.model import Advice, Evidence, Realised, Recommendation, Step
+from zuinig.advise.ranking import advise, recommend
 from zuinig.advise.realised import realised, realised_savings
-from zuinig.advise.recommend import advise, recommend
 from zuinig.advise.savings import Range
 from zuinig.advise.storage import StorageModel
 

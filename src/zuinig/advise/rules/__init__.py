@@ -3,7 +3,7 @@
 Each rule is a :class:`~zuinig.advise.rules.base.Rule`: ``rule(job) -> list[Recommendation]``
 over a :class:`~zuinig.advise.rules.base.JobContext` (the job's profile, the benchmark
 found for its data, the settings), built once per job by
-:func:`zuinig.advise.recommend.recommend`. To add a kind of advice, write a module here
+:func:`zuinig.advise.ranking.recommend`. To add a kind of advice, write a module here
 with one such function and add it to :data:`RULES`.
 
 The order of :data:`RULES` is the order of a job's advice before ranking (the ranking

@@ -3,7 +3,7 @@
 A rule is a callable ``rule(job) -> list[Recommendation]``: it reads one job's context
 (the job's profile, the benchmark found for its data, the settings) and returns its
 advice, or nothing. :data:`zuinig.advise.rules.RULES` lists them in the order their
-advice is shown; :func:`zuinig.advise.recommend.recommend` builds each job's context once
+advice is shown; :func:`zuinig.advise.ranking.recommend` builds each job's context once
 and asks every rule.
 """
 

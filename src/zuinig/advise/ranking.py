@@ -1,4 +1,4 @@
-"""Recommendations for every job in the ledger: each job's context once, every rule asked.
+"""Recommendations for every job in the ledger, ranked: each job's context once, every rule asked.
 
 :func:`recommend` is pure over :class:`~zuinig.advise.gather.Records`; :func:`advise`
 gathers them from a ledger first. What the rules are and how to add one:
