@@ -34,8 +34,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
 from zuinig.errors import LedgerError, UsageError
-from zuinig.ledger import benches
-from zuinig.ledger import runs as stored
+from zuinig.ledger import benches, runs
 from zuinig.ledger.db import Database, display_url, month_bounds
 from zuinig.ledger.model import (
     STATUS_INTERRUPTED,
@@ -313,7 +312,7 @@ class _Target:
     def stored_runs(self, ids: Sequence[str]) -> dict[str, Run]:
         if self.database is None:
             return {}
-        return stored.stored_runs(self.database, ids)
+        return runs.stored_runs(self.database, ids)
 
     def stored_session(self, session_id: str) -> tuple[BenchSession | None, dict[str, BenchTrial]]:
         if self.database is None or not self.has_bench:
@@ -367,7 +366,7 @@ def _sync(
     total = source.count_runs(run_filter)
     counts = _Counts()
     done = 0
-    for batch in stored.stored_run_pages(source.database, run_filter, batch_size):
+    for batch in runs.stored_run_pages(source.database, run_filter, batch_size):
         counts.add(put_batch(target, batch, dry_run=dry_run))
         done += len(batch)
         if progress is not None:
@@ -438,7 +437,7 @@ def put_batch(
             return _Counts(len(plan.new), len(plan.changed), plan.unchanged, plan.skipped_running)
         assert wrapped.database is not None
         try:
-            written = stored.write_runs(wrapped.database, plan.new, plan.changed)
+            written = runs.write_runs(wrapped.database, plan.new, plan.changed)
         except LedgerError as error:
             # Another writer inserted one of our "new" runs after we looked: look again.
             if attempt == _CONFLICT_RETRIES or not isinstance(
