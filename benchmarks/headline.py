@@ -28,7 +28,7 @@ from typing import Any
 from zuinig.bench.results import CORRECT_NO
 from zuinig.bench.runner import BenchOptions, BenchRunner
 from zuinig.bench.text import (
-    format_model_range,
+    format_range,
     format_ratio,
     format_with_interval,
     is_estimated,
@@ -81,8 +81,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 store=ledger,
                 ledger_url=url,
             )
-            report = runner.run().to_dict()
-            write_outputs(report, args.out / workload)
+            result = runner.run()
+            report = result.to_dict()  # the results document, as results.json holds it
+            write_outputs(result, args.out / workload, document=report)
             reports[workload] = report
             print(f"headline: {workload} done in {report['wall_s']:.0f} s", file=sys.stderr)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -163,7 +164,11 @@ def _workload_section(workload: str, report: Mapping[str, Any]) -> list[str]:
             "|---|---|---|---|---|---|---|---|",
         ]
     for row in report["totals"]:
-        range_cell = f"| {format_model_range(row, factor)} " if with_range else ""
+        range_cell = (
+            f"| {format_range(row.get('energy_kwh_low_median'), row.get('energy_kwh_high_median'), factor)} "
+            if with_range
+            else ""
+        )
         lines.append(
             f"| {row['label']} "
             f"| {format_with_interval(row.get('energy_kwh_median'), row.get('energy_kwh_ci'), factor)} "

@@ -234,7 +234,12 @@ def format_ratio(value: float | None, interval: Sequence[float] | None) -> str:
 def format_model_range(row: ResultRow, factor: float) -> str:
     """``between 1.2 and 3.4``: a configuration's energy per call by the model's bounds,
     times ``factor`` (into the table's unit); a dash where its trials had no range."""
-    low, high = row.energy_kwh_low_median, row.energy_kwh_high_median
+    return format_range(row.energy_kwh_low_median, row.energy_kwh_high_median, factor)
+
+
+def format_range(low: float | None, high: float | None, factor: float) -> str:
+    """``between 1.2 and 3.4``: the bounds times ``factor``; a dash where either is missing
+    (also for a results document read as JSON, as ``benchmarks/headline.py`` does)."""
     if low is None or high is None:
         return "-"
     return f"between {format_number(low * factor)} and {format_number(high * factor)}"
