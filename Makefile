@@ -45,8 +45,12 @@ $(AXE_INSTALLED): $(AXE)/package-lock.json | system-deps
 axe: $(AXE_INSTALLED)
 
 # The whole suite, with a throwaway PostgreSQL server so the ledger tests run on both databases.
+# Two xdist workers, one whole test file at a time each (--dist loadfile): a file's module
+# fixtures (one real bench session read by several tests) are made once, and the files that
+# start their own PostgreSQL server or browser keep it to one worker. Every ledger test has
+# its own schema or file, every test its own working folder and temporary directories.
 unit: $(STAMP) system-deps axe
-	$(BIN)/python scripts/with_postgres.py -- $(BIN)/pytest -q
+	$(BIN)/python scripts/with_postgres.py -- $(BIN)/pytest -q -n 2 --dist loadfile
 
 test: lint typecheck unit
 

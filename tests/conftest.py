@@ -28,6 +28,21 @@ for _name in ENVIRONMENT_VARIABLES:
     os.environ.pop(_name, None)
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under xdist (``make unit`` runs ``-n 2 --dist loadfile``), files with a slow test go first.
+
+    Each file runs whole on one worker (its module fixtures, such as one real bench
+    session read by several tests, are made once). Handing out the long files first and
+    the many short ones after keeps both workers busy to the end instead of one worker
+    finishing a long file alone. The order within a file is kept; a run without xdist
+    keeps the collection order.
+    """
+    if getattr(config.option, "dist", "no") == "no":
+        return
+    slow_files = {item.path for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: item.path not in slow_files)
+
+
 @pytest.fixture
 def sqlite_url(tmp_path: Path) -> str:
     """A fresh SQLite ledger URL in the test's temporary directory."""

@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -112,15 +113,36 @@ def _bench(sqlite_url: str, *args: str, timeout: float = 600) -> subprocess.Comp
     )
 
 
-@pytest.mark.slow
-def test_the_issue_matrix_completes_with_figures_intervals_ratios_and_correct_answers(
-    sqlite_url: str,
-) -> None:
+@dataclass(frozen=True)
+class Session:
+    """One real ``zuinig bench`` process, done, and the ledger it wrote to."""
+
+    done: subprocess.CompletedProcess[str]
+    ledger_url: str
+
+
+@pytest.fixture(scope="module")
+def issue_matrix(tmp_path_factory: pytest.TempPathFactory) -> Session:
+    """The issue's matrix, run once for the module: the slowest real session of the suite.
+
+    Several tests read it, each for its own part (the figures and the ledger, the model
+    range, the table's units), instead of each running a smaller session of its own.
+    Its ledger is only read by them.
+    """
+    url = f"sqlite:///{tmp_path_factory.mktemp('issue-matrix') / 'ledger.sqlite'}"
     done = _bench(
-        sqlite_url,
+        url,
         *("--workload", "tpch", "--scale", "0.01", "--formats", "csv,parquet-zstd"),
         *("--engines", "pandas,polars,duckdb", "--repeat", "2", "--json"),
     )
+    return Session(done, url)
+
+
+@pytest.mark.slow
+def test_the_issue_matrix_completes_with_figures_intervals_ratios_and_correct_answers(
+    issue_matrix: Session,
+) -> None:
+    done, sqlite_url = issue_matrix.done, issue_matrix.ledger_url
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)  # exactly one JSON object on stdout
     assert {"session_id", "workload", "scale", "machine", "method", "results"} <= set(report)
@@ -157,13 +179,23 @@ def test_a_wrong_engine_is_disqualified_loudly(sqlite_url: str) -> None:
     assert "DISQUALIFIED parquet-zstd + duckdb" not in done.stdout
 
 
-@pytest.mark.slow
-def test_over_the_memory_limit_is_oom_and_the_matrix_completes(sqlite_url: str) -> None:
+@pytest.fixture(scope="module")
+def over_the_limits(tmp_path_factory: pytest.TempPathFactory) -> Session:
+    """One session with an engine over the memory limit, one over the timeout and one
+    within both, run once for the two tests that read it (one per limit)."""
+    url = f"sqlite:///{tmp_path_factory.mktemp('over-the-limits') / 'ledger.sqlite'}"
     done = _bench(
-        sqlite_url,
+        url,
         *("--scale", "0.01", "--formats", "parquet-zstd", "--queries", "q6", "--repeat", "1"),
-        *("--engines", "runner_helpers:HogEngine,duckdb", "--memory-limit", "700MB", "--json"),
+        *("--engines", "runner_helpers:HogEngine,runner_helpers:SleepyEngine,duckdb"),
+        *("--memory-limit", "700MB", "--timeout", "8", "--json"),
     )
+    return Session(done, url)
+
+
+@pytest.mark.slow
+def test_over_the_memory_limit_is_oom_and_the_matrix_completes(over_the_limits: Session) -> None:
+    done = over_the_limits.done
     assert done.returncode == 0, done.stderr
     rows = {row["engine"]: row for row in json.loads(done.stdout)["results"]}
     assert rows["hog"]["status"] == "oom" and "memory limit" in rows["hog"]["reason"]
@@ -171,12 +203,8 @@ def test_over_the_memory_limit_is_oom_and_the_matrix_completes(sqlite_url: str) 
 
 
 @pytest.mark.slow
-def test_over_the_timeout_is_timeout(sqlite_url: str) -> None:
-    done = _bench(
-        sqlite_url,
-        *("--scale", "0.01", "--formats", "parquet-zstd", "--queries", "q6", "--repeat", "1"),
-        *("--engines", "runner_helpers:SleepyEngine,duckdb", "--timeout", "8", "--json"),
-    )
+def test_over_the_timeout_is_timeout(over_the_limits: Session) -> None:
+    done, sqlite_url = over_the_limits.done, over_the_limits.ledger_url
     assert done.returncode == 0, done.stderr
     rows = {row["engine"]: row for row in json.loads(done.stdout)["results"]}
     assert rows["sleepy"]["status"] == "timeout"
@@ -385,17 +413,12 @@ def test_correct_engines_are_never_disqualified_on_your_own_file(
 
 @pytest.mark.slow
 def test_a_real_session_carries_the_model_range_into_json_table_and_ledger(
-    sqlite_url: str,
+    issue_matrix: Session,
 ) -> None:
     """Issue 11, item 4: each configuration's median low and high of the meter's range
     reach the ``--json`` output, the stored results and the table when estimated; a
     session measured with RAPL shows no range."""
-    done = _bench(
-        sqlite_url,
-        *("--workload", "groupby", "--rows", "2000", "--queries", "q1,q2"),
-        *("--formats", "parquet-zstd", "--engines", "duckdb,polars:lazy", "--repeat", "2"),
-        "--json",
-    )
+    done, sqlite_url = issue_matrix.done, issue_matrix.ledger_url
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
     table = "\n".join(format_table(BenchReport.from_dict(report)))
@@ -433,15 +456,12 @@ EXPONENT = re.compile(r"\d(?:\.\d+)?e[-+]\d", re.IGNORECASE)
 
 
 @pytest.mark.slow
-def test_a_real_tiny_session_table_has_no_figure_in_exponent_notation(sqlite_url: str) -> None:
+def test_a_real_tiny_session_table_has_no_figure_in_exponent_notation(
+    issue_matrix: Session,
+) -> None:
     """A tiny job uses a millionth of a kWh or less: the table shows it in a unit a
     person reads (µWh, mWh), never as ``8.2e-10``, in its cells and its sentences."""
-    done = _bench(
-        sqlite_url,
-        *("--workload", "groupby", "--rows", "2000", "--queries", "q1,q2"),
-        *("--formats", "csv,parquet-zstd", "--engines", "pandas,duckdb", "--repeat", "2"),
-        "--json",
-    )
+    done = issue_matrix.done
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
     assert all(row["energy_kwh_median"] is not None for row in report["totals"]), report

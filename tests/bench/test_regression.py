@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -93,11 +95,35 @@ TINY = (
 )
 
 
-@pytest.mark.slow
-def test_compare_two_real_sessions_and_fail_when_clearly_worse(sqlite_url: str) -> None:
-    first = _bench(sqlite_url, *TINY, "--json")
+@pytest.fixture(scope="module")
+def earlier_ledger(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """A ledger holding one real TINY session, made once; each test compares against a copy.
+
+    Returns the ledger file and the session's id.
+    """
+    path = tmp_path_factory.mktemp("earlier") / "ledger.sqlite"
+    first = _bench(f"sqlite:///{path}", *TINY, "--json")
     assert first.returncode == 0, first.stderr
-    earlier = json.loads(first.stdout)["session_id"]
+    return path, json.loads(first.stdout)["session_id"]
+
+
+def _copy_of(earlier_ledger: tuple[Path, str], tmp_path: Path) -> tuple[str, str]:
+    """This test's own copy of the earlier ledger (its URL), and the earlier session's id."""
+    copy = tmp_path / "ledger.sqlite"
+    # SQLite's backup, not a file copy: it also takes what is still in the WAL file.
+    with (
+        closing(sqlite3.connect(earlier_ledger[0])) as source,
+        closing(sqlite3.connect(copy)) as target,
+    ):
+        source.backup(target)
+    return f"sqlite:///{copy}", earlier_ledger[1]
+
+
+@pytest.mark.slow
+def test_compare_two_real_sessions_and_fail_when_clearly_worse(
+    earlier_ledger: tuple[Path, str], tmp_path: Path
+) -> None:
+    sqlite_url, earlier = _copy_of(earlier_ledger, tmp_path)
 
     # The same code again: compared in words and JSON; a gate of 1000 % does not fail it.
     same = _bench(sqlite_url, *TINY, "--compare", earlier[:8], "--fail-if-worse", "1000")
@@ -122,13 +148,11 @@ def test_compare_two_real_sessions_and_fail_when_clearly_worse(sqlite_url: str) 
 
 @pytest.mark.slow
 def test_compare_refuses_bad_input_in_one_line_before_running(
-    sqlite_url: str, tmp_path: Path
+    earlier_ledger: tuple[Path, str], tmp_path: Path
 ) -> None:
     from zuinig.ledger import Ledger
 
-    first = _bench(sqlite_url, *TINY, "--json")
-    assert first.returncode == 0, first.stderr
-    earlier = json.loads(first.stdout)["session_id"]
+    sqlite_url, earlier = _copy_of(earlier_ledger, tmp_path)
     cases = [
         (["--compare", "ffffffff"], "--compare 'ffffffff': no such bench session"),
         (["--compare", earlier, "--fail-if-worse", "lots"], "is not a percentage"),
