@@ -92,9 +92,12 @@ def _strings(pdf: Path, key: str) -> list[str]:
     """Every ``/key (string)`` in the PDF, its compressed object streams included."""
     data = pdf.read_bytes()
     parts = [data]
-    for stream in re.finditer(rb"stream\r?\n(.*?)\r?\nendstream", data, re.DOTALL):
+    # The end-of-line before "endstream" is left to the decompressor, which keeps what
+    # follows the compressed data aside: a regex that also took an optional "\r" there
+    # cut a stream whose last compressed byte happened to be 0x0d (about 1 in 256).
+    for stream in re.finditer(rb"stream\r?\n(.*?)endstream", data, re.DOTALL):
         try:
-            parts.append(zlib.decompress(stream.group(1)))
+            parts.append(zlib.decompressobj().decompress(stream.group(1)))
         except zlib.error:
             continue  # not a Flate stream (an image, a font): holds no objects
     pattern = re.compile(rb"/" + key.encode("ascii") + rb"\s*" + _STRING, re.DOTALL)
