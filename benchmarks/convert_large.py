@@ -56,6 +56,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
+from zuinig.units import format_energy
+
 #: Issue 4's memory target for a 5 GB CSV (bytes).
 PEAK_RSS_TARGET_BYTES = 10**9
 #: Issue 14's speed target: zuinig's wall time at most this many times Polars'.
@@ -324,7 +326,7 @@ def format_markdown(results: dict[str, Any]) -> str:
     """The README.md table of one run of this benchmark."""
     run = results.get("run") or {}
     energy = run.get("energy_kwh")
-    energy_text = "not measured" if energy is None else f"{energy:.4g} kWh"
+    energy_text = "not measured" if energy is None else format_energy(energy)
     if energy is not None and run.get("is_estimated"):
         energy_text += f" (estimated: CPU method {run.get('method_cpu')})"
     met = "met" if results["target_met"] else "NOT met"
