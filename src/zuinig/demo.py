@@ -36,6 +36,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from zuinig.atomic import write_file
 from zuinig.config import CONFIG_FILE_ENV, ENV_PREFIX, Settings, load_settings, replace
 from zuinig.demo_jobs import SampleBatch, write_permits
 from zuinig.errors import DemoError, UsageError, ZuinigError
@@ -257,7 +258,7 @@ def _write_settings(settings: Settings, path: Path) -> Path:
             continue
         # JSON strings and numbers are valid TOML basic strings and floats.
         lines.append(f"{item.name} = {json.dumps(value)}\n")
-    path.write_text("".join(lines), encoding="utf-8")
+    write_file(path, "".join(lines))
     load_settings(environ={CONFIG_FILE_ENV: str(path)})  # fails now if it would fail there
     return path
 
@@ -386,7 +387,7 @@ def _benchmark(
         bench_text.write_outputs(result, out)
         table = bench_text.format_table(result)
         warnings = bench_text.disqualified_warnings(result)
-        (out / "table.txt").write_text("\n".join([*warnings, *table]) + "\n", encoding="utf-8")
+        write_file(out / "table.txt", "\n".join([*warnings, *table]) + "\n")
     for line in warnings:
         say(f"    {line}")
     if result.interrupted:
@@ -404,9 +405,10 @@ def _advise(ledger: Ledger, settings: Settings, folder: Path, ledger_url: str) -
     with _step("advise", ledger_url):
         advice = advise(ledger, settings)
         text_path = folder / "advice.txt"
-        text_path.write_text("\n".join(format_advice(advice)) + "\n", encoding="utf-8")
-        (folder / "advice.json").write_text(
-            json.dumps(advice.to_dict(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+        write_file(text_path, "\n".join(format_advice(advice)) + "\n")
+        write_file(
+            folder / "advice.json",
+            json.dumps(advice.to_dict(), indent=2, ensure_ascii=False) + "\n",
         )
     return text_path
 
