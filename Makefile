@@ -49,8 +49,12 @@ axe: $(AXE_INSTALLED)
 # fixtures (one real bench session read by several tests) are made once, and the files that
 # start their own PostgreSQL server or browser keep it to one worker. Every ledger test has
 # its own schema or file, every test its own working folder and temporary directories.
+# A `solo` test compares the machine's load in short windows with one long window: the
+# other worker's load, changing from second to second, would tell them apart, so it runs
+# alone after the parallel part.
 unit: $(STAMP) system-deps axe
-	$(BIN)/python scripts/with_postgres.py -- $(BIN)/pytest -q -n 2 --dist loadfile
+	$(BIN)/python scripts/with_postgres.py -- sh -c '$(BIN)/pytest -q -n 2 --dist loadfile -m "not solo" && $(BIN)/pytest -q -m solo'
+
 
 test: lint typecheck unit
 

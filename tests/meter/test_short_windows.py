@@ -154,6 +154,7 @@ def test_a_few_milliseconds_of_cpu_time_are_seen_in_every_window() -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.solo
 def test_many_short_windows_add_up_to_one_window_over_the_same_work(tmp_path: Path) -> None:
     meter = CodeCarbonMeter(Settings(), cache_dir=tmp_path)
     meter.begin().end()  # hardware detection, once
