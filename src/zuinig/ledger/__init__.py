@@ -5,8 +5,9 @@ The store is imported on first use, so ``import zuinig`` does not pay for SQLAlc
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from zuinig.lazy import lazy_exports
 from zuinig.ledger.model import BenchSession, BenchTrial, Provenance, Run, RunFilter
 
 if TYPE_CHECKING:
@@ -24,16 +25,8 @@ __all__ = [
     "display_url",
 ]
 
-_LAZY = {"Ledger", "display_url"}
+#: Imported on first use: the store needs SQLAlchemy; the URL rule does not (measure's
+#: spool-first path uses it).
+_LAZY = {"Ledger": "store", "display_url": "store", "default_ledger_url": "urls"}
 
-
-def __getattr__(name: str) -> Any:
-    if name == "default_ledger_url":  # no SQLAlchemy needed: measure's spool-first path uses it
-        from zuinig.ledger.urls import default_ledger_url
-
-        return default_ledger_url
-    if name in _LAZY:
-        from zuinig.ledger import store
-
-        return getattr(store, name)
-    raise AttributeError(f"module 'zuinig.ledger' has no attribute {name!r}")
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, __all__)

@@ -288,20 +288,9 @@ class Recorder:
         self.sink.write(run)
 
     def flush(self, timeout_s: float = EXIT_FLUSH_TIMEOUT_S) -> bool:
-        """Wait until every run this process recorded so far is in the ledger.
-
-        Runs recorded before the ledger was open wait in the spool; this opens the
-        ledger in the background if nothing is doing so (also right after a failed
-        attempt) and waits for the delivery. Useful in tests, and before reading
-        the ledger in the same process that measured.
-
-        Args:
-            timeout_s: how long to wait at most (s).
-
-        Returns:
-            Whether everything was delivered. ``False``: some runs are still in
-            the spool (the ledger is unreachable, or slow to open); they are kept,
-            and the next open of the ledger delivers them.
+        """Wait until every run this process recorded so far is in the ledger, at most
+        ``timeout_s`` seconds; ``False`` when some are still in the spool (kept for the
+        next open of the ledger). See :meth:`zuinig.ledger.writer.RunWriter.flush`.
         """
         return self.sink.flush(timeout_s)
 

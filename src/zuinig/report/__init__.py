@@ -9,9 +9,9 @@ and a CSV appendix, in Dutch or English.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from zuinig.lazy import lazy_exports
 from zuinig.report.model import (
     Equivalent,
     GroupFigures,
@@ -47,14 +47,4 @@ __all__ = [
 _LAZY = {"render_html": "render", "write_report": "render"}
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value  # later look-ups skip this function
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *__all__])
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, __all__)
