@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import time
 from typing import Any
 
 import pytest
@@ -91,7 +92,20 @@ def test_an_outage_gives_one_warning_one_recovery_line_and_flush_tells_the_truth
         assert "and later runs are kept in" in outage[0]
         assert "no more warnings until then" in outage[0]
         monkeypatch.undo()
+        # The delivery thread pauses between emptying the spool and saying so (as a busy
+        # machine may make it): flush must still wait for its line, not return before it.
+        drain = Ledger.drain_spool
+
+        def drain_then_pause(self: Ledger, *args: Any, **kwargs: Any) -> Any:
+            delivered = drain(self, *args, **kwargs)
+            time.sleep(0.5)
+            return delivered
+
+        monkeypatch.setattr(Ledger, "drain_spool", drain_then_pause)
         assert job(50) == 51  # written directly: the ledger is back
+        deadline = time.monotonic() + 30
+        while spool.has_pending(sqlite_url) and time.monotonic() < deadline:
+            time.sleep(0.01)  # delivered; the thread has not yet said so
         assert recorder.flush(timeout_s=30) is True
     messages = [record.getMessage() for record in caplog.records]
     assert len(messages) == 2, messages

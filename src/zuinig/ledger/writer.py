@@ -442,6 +442,10 @@ class RunWriter:
         if self._unsaved:
             self._save_unsaved()
         if self._delivered():
+            if self._direct:
+                # A redelivery thread may have drained the spool and not yet said so:
+                # its one line belongs before this returns, not in a later caller's output.
+                self._join_opener(deadline)
             return True
         self._hurry.set()
         self._go.set()
@@ -449,10 +453,14 @@ class RunWriter:
             self._start_redelivery()
         else:
             self._start_opener(force=True)
+        self._join_opener(deadline)
+        return self._delivered()
+
+    def _join_opener(self, deadline: float) -> None:
+        """Wait, until ``deadline`` (monotonic s), for the opening or delivering thread."""
         opener = self._opener
         if opener is not None and opener is not threading.current_thread():
             opener.join(max(0.0, deadline - time.monotonic()))
-        return self._delivered()
 
     # -- spool first ---------------------------------------------------------------------
 
