@@ -216,3 +216,37 @@ def test_bench_and_convert_refuse_the_same_files_alike(
     benched = _bench_reads(source, tmp_path / "cache")
     assert isinstance(benched, str) and reason in benched
     _same_reading(benched, _convert_reads(source, tmp_path, recorder))
+
+
+def test_reading_with_the_first_blocks_types_is_reading_with_inference(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The reader gives pyarrow the types it inferred from the first block (faster); the
+    values must be those the inferring reader gives, a later misfit must fail the same."""
+    monkeypatch.setattr(csv_options, "CSV_BLOCK_BYTES", 64)  # many blocks in a small file
+    rows = [
+        f'{i},,{i % 2 == 0},2024-01-0{i % 9 + 1}T10:00:00Z,{i / 4},"t {i}\nx",NA' for i in range(40)
+    ]
+    path = tmp_path / "typed.csv"
+    path.write_text("n,empty,flag,at,x,text,na\n" + "\n".join(rows) + "\n", encoding="utf-8")
+
+    def inferring(source: Path) -> pa.Table:
+        return pa_csv.open_csv(
+            source,
+            read_options=csv_options.read_options(),
+            parse_options=csv_options.parse_options(","),
+            convert_options=csv_options.convert_options(None),
+        ).read_all()
+
+    expected = inferring(path)
+    assert expected.schema.field("empty").type == pa.null()
+    assert read_table(path).equals(expected)
+
+    # A value in a later block that the first block's type does not hold: the inferring
+    # reader fails on it, so the reader must too (and rescan the whole file for types).
+    path.write_text(path.read_text() + "x,,true,2024-01-01T10:00:00Z,1.0,t,NA\n")
+    with pytest.raises(pa.ArrowInvalid, match="conversion error to int64"):
+        inferring(path)
+    rescanned = read_table(path)
+    assert rescanned.schema.field("n").type == pa.string()
+    assert rescanned.num_rows == 41
