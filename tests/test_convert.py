@@ -768,3 +768,42 @@ def test_cli_missing_file_and_bad_codec(tmp_path: Path, sqlite_url: str) -> None
     assert "choose --compression none, gzip" in codec.stderr
     unknown = invoke(["convert", str(tmp_path / "a.csv"), "--to", "json"], sqlite_url)
     assert unknown.exit_code == 2 and len(unknown.stderr.strip().splitlines()) == 1
+
+
+def test_the_summary_line_writes_energy_for_a_person_with_its_range() -> None:
+    def result(**energy: Any) -> ConversionResult:
+        return ConversionResult(
+            source=Path("/data/in.csv"),
+            target=Path("/data/in.parquet"),
+            source_format="csv",
+            target_format="parquet-zstd",
+            compression="zstd",
+            rows=6_001_215,
+            columns=16,
+            source_bytes=765_864_690,
+            target_bytes=175_300_000,
+            checksums={},
+            duration_s=5.8,
+            run_id="30cfaa9d0000",
+            **energy,
+        )
+
+    estimated = format_conversion(
+        result(
+            energy_kwh=6.55e-6,
+            energy_kwh_low=5.2e-6,
+            energy_kwh_high=8.1e-6,
+            co2_kg=2.45e-6,
+            energy_is_estimated=True,
+        )
+    )
+    measured = format_conversion(
+        result(energy_kwh=2.5e-3, co2_kg=0.9e-3, energy_is_estimated=False)
+    )
+    unmeasured = format_conversion(result())
+
+    assert estimated[2] == (
+        "  took 5.8 s, 6.55 mWh (estimated, between 5.2 and 8.1 mWh), 2.45 mg CO₂e, run 30cfaa9d"
+    )
+    assert measured[2] == "  took 5.8 s, 2.5 Wh (measured), 900 mg CO₂e, run 30cfaa9d"
+    assert unmeasured[2] == "  took 5.8 s, energy not measured, run 30cfaa9d"

@@ -67,7 +67,11 @@ class ConversionResult:
         duration_s: wall time of the conversion, verification included (s).
         run_id: the ledger run holding the conversion's energy.
         energy_kwh: the conversion's energy (kWh), when it was measured.
+        energy_kwh_low: low end of an estimated energy's range (kWh).
+        energy_kwh_high: high end of an estimated energy's range (kWh).
         co2_kg: its CO2-equivalent (kg), when it was measured.
+        co2_kg_low: CO2e of ``energy_kwh_low`` (kg).
+        co2_kg_high: CO2e of ``energy_kwh_high`` (kg).
         energy_is_estimated: whether that energy is an estimate (not read from RAPL).
         verified: always ``True``: a failed verification raises instead.
     """
@@ -88,7 +92,11 @@ class ConversionResult:
     duration_s: float = 0.0
     run_id: str | None = None
     energy_kwh: float | None = None
+    energy_kwh_low: float | None = None
+    energy_kwh_high: float | None = None
     co2_kg: float | None = None
+    co2_kg_low: float | None = None
+    co2_kg_high: float | None = None
     energy_is_estimated: bool | None = None
     verified: bool = True
 

@@ -100,7 +100,11 @@ def convert_file(
         duration_s=duration_s,
         run_id=run.run_id,
         energy_kwh=run.energy_kwh,
+        energy_kwh_low=run.energy_kwh_low,
+        energy_kwh_high=run.energy_kwh_high,
         co2_kg=run.co2_kg,
+        co2_kg_low=run.co2_kg_low,
+        co2_kg_high=run.co2_kg_high,
         energy_is_estimated=run.is_estimated,
     )
 

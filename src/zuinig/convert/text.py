@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from zuinig.convert.model import ConversionResult
 from zuinig.errors import ConversionError
+from zuinig.units import format_co2, format_energy, format_energy_range
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -25,15 +26,8 @@ def format_conversion(result: ConversionResult) -> list[str]:
         f"  verified: {result.rows:,} rows, schema of {result.columns} column"
         f"{'s' if result.columns != 1 else ''}, per-column SHA-256 checksums equal",
     ]
-    energy = (
-        "energy not measured"
-        if result.energy_kwh is None
-        else f"{result.energy_kwh:.3g} kWh"
-        + (" (estimated)" if result.energy_is_estimated else "")
-        + (f", {result.co2_kg * 1000:.3g} g CO2e" if result.co2_kg is not None else "")
-    )
     run = f", run {result.run_id[:8]}" if result.run_id else ""
-    lines.append(f"  took {result.duration_s:.1f} s, {energy}{run}")
+    lines.append(f"  took {result.duration_s:.1f} s, {_energy_text(result)}{run}")
     if result.replaced:
         lines.append("  replaced the existing file (--force)")
     if result.csv_type_scan:
@@ -43,6 +37,24 @@ def format_conversion(result: ConversionResult) -> list[str]:
         )
     lines.extend(f"  note: {note}" for note in result.normalisations)
     return lines
+
+
+def _energy_text(result: ConversionResult) -> str:
+    """``6.55 mWh (estimated, between 5.2 and 8.1 mWh), 2.45 mg CO₂e``: the same units
+    and range as every other figure zuinig prints (see :mod:`zuinig.units`)."""
+    if result.energy_kwh is None:
+        return "energy not measured"
+    method = "estimated" if result.energy_is_estimated else "measured"
+    if (
+        result.energy_is_estimated
+        and result.energy_kwh_low is not None
+        and result.energy_kwh_high is not None
+    ):
+        method += ", " + format_energy_range(result.energy_kwh_low, result.energy_kwh_high)
+    text = f"{format_energy(result.energy_kwh)} ({method})"
+    if result.co2_kg is not None:
+        text += f", {format_co2(result.co2_kg)}"
+    return text
 
 
 def bad(message: str) -> ConversionError:
