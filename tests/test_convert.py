@@ -713,7 +713,8 @@ def test_cli_converts_and_says_what_was_verified(tmp_path: Path, sqlite_url: str
     assert result.exit_code == 0, result.output
     assert f"-> {tmp_path / 'data.csv.gz'} (csv.gz" in result.stdout
     assert (
-        "verified: 5 rows, schema of 7 columns, per-column SHA-256 checksums equal" in result.stdout
+        "verified: 5 rows, schema of 7 columns, per-column XXH3-128 checksums equal"
+        in result.stdout
     )
     assert result.stderr == ""
 

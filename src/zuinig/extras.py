@@ -41,7 +41,7 @@ __all__ = [
 #: ``tpchgen-cli`` (bench) is an executable, not a module: ``zuinig bench`` looks for it
 #: only when the TPC-H workload is asked for, and says how to install it when it is missing.
 EXTRA_MODULES: Mapping[str, tuple[str, ...]] = {
-    "bench": ("duckdb", "polars", "pyarrow", "matplotlib"),
+    "bench": ("duckdb", "polars", "pyarrow", "matplotlib", "xxhash"),
     "report": ("matplotlib", "jinja2", "babel", "weasyprint"),
     "dask": ("dask", "distributed"),
     "postgres": ("psycopg",),
@@ -57,8 +57,9 @@ COMMAND_EXTRAS: Mapping[str, tuple[str, ...]] = {
 }
 
 #: The packages a command imports where that is fewer than its extras bring: ``convert``
-#: reads and writes with PyArrow only, so PyArrow without DuckDB or Polars is enough.
-COMMAND_MODULES: Mapping[str, tuple[str, ...]] = {"convert": ("pyarrow",)}
+#: reads and writes with PyArrow and checks what it wrote with xxHash, so those two without
+#: DuckDB or Polars are enough.
+COMMAND_MODULES: Mapping[str, tuple[str, ...]] = {"convert": ("pyarrow", "xxhash")}
 
 
 def missing_modules(extra: str) -> list[str]:

@@ -5,7 +5,7 @@ breaks, a byte-order mark and Latin-1 bytes are all in play; comma- or tab-separ
 plain or gzip-compressed), then reads it the two
 ways a user's file is read: ``zuinig bench``'s copy (:func:`user_workload`) and
 ``zuinig convert``'s Parquet output. Either both refuse the file in the same words, or
-both give the same schema and, per column, the same values bit for bit (the SHA-256 of
+both give the same schema and, per column, the same values bit for bit (the XXH3-128 of
 :class:`~zuinig.convert.ColumnDigest`, which also tells NaN, null and empty text apart).
 """
 

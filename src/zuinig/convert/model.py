@@ -59,7 +59,7 @@ class ConversionResult:
         columns: columns converted.
         source_bytes: size of the source (bytes).
         target_bytes: size of the target (bytes).
-        checksums: per column, the SHA-256 (hex) of its canonical values, equal in the
+        checksums: per column, the XXH3-128 (hex) of its canonical values, equal in the
             source as read and in the target as read back (see the module docstring).
         normalisations: how column types changed to fit the target, in words.
         csv_type_scan: whether the CSV source needed the whole-file type scan.

@@ -24,7 +24,7 @@ def format_conversion(result: ConversionResult) -> list[str]:
         f"{_size_text(result.source_bytes)}) -> {result.target} ({result.target_format}, "
         f"{_size_text(result.target_bytes)}{ratio})",
         f"  verified: {result.rows:,} rows, schema of {result.columns} column"
-        f"{'s' if result.columns != 1 else ''}, per-column SHA-256 checksums equal",
+        f"{'s' if result.columns != 1 else ''}, per-column XXH3-128 checksums equal",
     ]
     run = f", run {result.run_id[:8]}" if result.run_id else ""
     lines.append(f"  took {result.duration_s:.1f} s, {_energy_text(result)}{run}")
