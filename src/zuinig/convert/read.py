@@ -4,8 +4,9 @@ reader ``zuinig bench`` uses too, and the read-back of a CSV convert wrote.
 What is convert's own here: the reader's progress (bytes done, bytes in all) as a phase of
 a conversion, its :class:`~zuinig.errors.DataFileError` as a ConversionError with the same
 words (bad input), Parquet decoded a batch or two ahead in another thread
-(:mod:`zuinig.convert.pipeline`), and :func:`open_written_csv`, which reads a written CSV
-back exactly with the schema it was written with.
+(:mod:`zuinig.convert.pipeline`), and the read-back of what convert wrote:
+:func:`open_written_parquet` a row group at a time, :func:`open_written_csv` exactly with
+the schema it was written with.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import contextlib
 import os
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from zuinig.convert.model import ConversionProgress, ProgressCallback
 from zuinig.convert.pipeline import read_ahead
@@ -22,10 +23,13 @@ from zuinig.convert.text import bad
 from zuinig.errors import DataFileError
 from zuinig.formats import SourceFile, open_source
 from zuinig.formats import csv as csv_options
-from zuinig.formats.read import ReadProgress, open_arrow, open_parquet
+from zuinig.formats.read import ReadProgress, open_arrow
 
 if TYPE_CHECKING:
     import pyarrow as pa
+
+#: A record batch, or a table (a Parquet row group read whole).
+_Piece = TypeVar("_Piece", "pa.RecordBatch", "pa.Table")
 
 
 @contextlib.contextmanager
@@ -70,19 +74,34 @@ def open_source_ahead(
     return schema, _reported(ahead, progress, "converting"), stack
 
 
-def open_parquet_ahead(
+def open_written_parquet(
     path: Path, stack: contextlib.ExitStack, progress: ProgressCallback, phase: str
-) -> tuple[pa.Schema, Iterator[pa.RecordBatch]]:
-    """A Parquet file's schema and batches, decoded a batch or two ahead of the caller's
-    hashing in another thread; the thread stops (entered after the file) before it closes.
+) -> tuple[pa.Schema, Iterator[pa.Table]]:
+    """A Parquet file convert wrote, one row group at a time, decoded ahead in another
+    thread; the thread stops (entered after the file) before it closes.
 
-    pyarrow's errors pass through unchanged, as from
-    :func:`zuinig.formats.read.open_parquet`.
+    Whole row groups, not :func:`zuinig.formats.read.open_parquet`'s batches: pyarrow
+    decodes a row group's columns in parallel, and so reads lineitem's 175 MB back in
+    0.8 s (1.3 CPU-s) where batches of 65,536 rows take 1.1 s (1.8 CPU-s). That is safe
+    only for a file convert wrote, whose row groups it sized to about
+    :data:`zuinig.convert.write.ROW_GROUP_BYTES` in memory; a user's Parquet file may hold
+    a row group of gigabytes, so sources are read in batches.
     """
-    at = _LastReport(0)
-    schema, batches = open_parquet(path, stack, at)
-    ahead = stack.enter_context(read_ahead(at.tagged(batches)))
-    return schema, _reported(ahead, progress, phase)
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    handle = stack.enter_context(pa.OSFile(str(path), "rb"))
+    parquet = pq.ParquetFile(handle, pre_buffer=False)
+    stack.callback(parquet.close)
+    count = parquet.metadata.num_row_groups
+    size = path.stat().st_size
+
+    def groups() -> Iterator[tuple[pa.Table, int, int]]:
+        for index in range(count):
+            yield parquet.read_row_group(index), (index + 1) * size // count, size
+
+    ahead = stack.enter_context(read_ahead(groups()))
+    return parquet.schema_arrow, _reported(ahead, progress, phase)
 
 
 def open_arrow_file(
@@ -116,8 +135,8 @@ class _LastReport:
 
 
 def _reported(
-    tagged: Iterator[tuple[pa.RecordBatch, int, int]], progress: ProgressCallback, phase: str
-) -> Iterator[pa.RecordBatch]:
+    tagged: Iterator[tuple[_Piece, int, int]], progress: ProgressCallback, phase: str
+) -> Iterator[_Piece]:
     for batch, done_bytes, total_bytes in tagged:
         progress(ConversionProgress(phase, done_bytes, total_bytes))
         yield batch

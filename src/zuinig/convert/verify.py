@@ -12,8 +12,8 @@ from zuinig.convert.model import ConversionProgress, Plan, ProgressCallback, Wri
 from zuinig.convert.pipeline import ParallelMap
 from zuinig.convert.read import (
     open_arrow_file,
-    open_parquet_ahead,
     open_written_csv,
+    open_written_parquet,
     safe_position,
 )
 from zuinig.convert.text import schema_text
@@ -72,9 +72,9 @@ def _open_written(
     schema: pa.Schema,
     stack: contextlib.ExitStack,
     progress: ProgressCallback,
-) -> tuple[pa.Schema, Iterator[pa.RecordBatch]]:
+) -> tuple[pa.Schema, Iterator[pa.RecordBatch] | Iterator[pa.Table]]:
     if fmt.kind == "parquet":
-        return open_parquet_ahead(path, stack, progress, "verifying")
+        return open_written_parquet(path, stack, progress, "verifying")
     if fmt.kind == "arrow":
         return open_arrow_file(path, stack, progress, "verifying")
     raw, reader = open_written_csv(path, schema)
