@@ -27,6 +27,15 @@ ROW_GROUP_BYTES = 64 << 20
 _MIN_GROUP_ROWS = 1 << 14
 #: pyarrow's default maximum row-group length.
 _MAX_GROUP_ROWS = 1 << 20
+#: Largest dictionary page a Parquet column chunk keeps before it falls back to plain
+#: encoding (pyarrow's default is 1 MiB). A column with many distinct values (comments,
+#: keys, amounts) fills a 1 MiB dictionary before it gives up, and its dictionary-coded
+#: start compresses worse than plain values under zstd. With 64 KiB, every TPC-H table
+#: (SF 1) came out smaller: lineitem 175 -> 159 MB, orders 39.1 -> 38.7, partsupp
+#: 30.4 -> 29.3, customer 9.1 -> 8.3, part 4.9 -> 4.4 MB, for the same or less writer CPU
+#: (lineitem: 3.4 -> 3.1 CPU-s). A column with fewer distinct values than fit in 64 KiB
+#: (codes, categories, dates) stays dictionary-coded.
+DICTIONARY_PAGE_BYTES = 64 << 10
 
 
 def write_target(
@@ -246,7 +255,12 @@ def open_writer(
     with contextlib.ExitStack() as stack:
         if fmt.kind == "parquet":
             parquet = stack.enter_context(
-                pq.ParquetWriter(str(temp), schema, compression=fmt.compression or "none")
+                pq.ParquetWriter(
+                    str(temp),
+                    schema,
+                    compression=fmt.compression or "none",
+                    dictionary_pagesize_limit=DICTIONARY_PAGE_BYTES,
+                )
             )
 
             def write_parquet(piece: pa.RecordBatch | pa.Table) -> None:
