@@ -11,7 +11,8 @@ factor 1 and h2oai-style group-by data with 10 million rows. Each writes, under
   queries, the ratio to csv + pandas with 95 % intervals, and the method behind them.
 
     python benchmarks/headline.py --out reports/headline                 # full run
-    python benchmarks/headline.py --scale 0.01 --rows 10000 --repeat 2 --out DIR  # smoke
+    python benchmarks/headline.py --scale 0.01 --rows 10000 --repeat 2 \
+        --queries q1,q6 --idle 0 --out DIR                                # smoke
 
 The runs are stored in the ledger given with ``--ledger`` (default: the usual one).
 """
@@ -26,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from zuinig.bench.results import CORRECT_NO
-from zuinig.bench.runner import BenchOptions, BenchRunner
+from zuinig.bench.runner import DEFAULT_IDLE_S, BenchOptions, BenchRunner
 from zuinig.bench.text import (
     format_range,
     format_ratio,
@@ -57,6 +58,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--timeout", type=float, default=HEADLINE_TIMEOUT_S, help="seconds per trial"
     )
+    parser.add_argument(
+        "--queries",
+        default=None,
+        help="queries of both workloads, comma-separated (default: all; both have q1 and q6)",
+    )
+    parser.add_argument(
+        "--idle",
+        type=float,
+        default=None,
+        help="seconds of each session's idle baseline (default: zuinig bench's)",
+    )
     parser.add_argument("--ledger", default=None, help="ledger URL (default: the usual one)")
     parser.add_argument("--out", type=Path, default=Path("reports/headline"))
     args = parser.parse_args(argv)
@@ -72,6 +84,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 repeat=args.repeat,
                 seed=args.seed,
                 timeout_s=args.timeout,
+                queries=args.queries,
+                idle_s=DEFAULT_IDLE_S if args.idle is None else args.idle,
                 **size,
             )
             print(f"headline: {workload} {size} ...", file=sys.stderr, flush=True)

@@ -101,10 +101,17 @@ def test_huge_group_by_data_is_refused_in_one_line_before_anything_is_allocated(
     assert not list((tmp_path / "cache").rglob("*.parquet"))
 
 
-def _bench(sqlite_url: str, *args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+def _bench(
+    sqlite_url: str, *args: str, timeout: float = 600, idle: bool = False
+) -> subprocess.CompletedProcess[str]:
+    """``zuinig bench ARGS`` in a process of its own; without the idle baseline (3 s of
+    waiting) unless ``idle``: only the tests that read the baseline measure it."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(HELPERS), *sys.path])}
     return subprocess.run(
-        [sys.executable, "-m", "zuinig", "--ledger", sqlite_url, "bench", *args],
+        [
+            *(sys.executable, "-m", "zuinig", "--ledger", sqlite_url, "bench", *args),
+            *(() if idle else ("--idle", "0")),
+        ],
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -134,6 +141,7 @@ def issue_matrix(tmp_path_factory: pytest.TempPathFactory) -> Session:
         url,
         *("--workload", "tpch", "--scale", "0.01", "--formats", "csv,parquet-zstd"),
         *("--engines", "pandas,polars,duckdb", "--repeat", "2", "--json"),
+        idle=True,
     )
     return Session(done, url)
 
@@ -222,7 +230,7 @@ def test_ctrl_c_keeps_completed_trials_and_marks_the_session_interrupted(sqlite_
         [
             *(sys.executable, "-m", "zuinig", "--ledger", sqlite_url, "bench"),
             *("--scale", "0.01", "--formats", "parquet-zstd", "--queries", "q6"),
-            *("--engines", "duckdb,polars:lazy", "--repeat", "30", "--json"),
+            *("--engines", "duckdb,polars:lazy", "--repeat", "30", "--json", "--idle", "0"),
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -281,6 +289,7 @@ def test_your_own_file_and_job_run_in_every_format(sqlite_url: str, tmp_path: Pa
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
     assert report["workload"] == "user"
+    assert report["idle_baseline"] is None  # --idle 0 skips it
     # Every run of the session belongs to the team that asked for it (for the report).
     with Ledger.open(sqlite_url) as ledger:
         bench_runs = ledger.list_runs(RunFilter(kind=KIND_BENCH))
@@ -317,7 +326,7 @@ def test_modules_in_the_working_folder_never_stand_in_for_an_engine(
         "PYTHONPATH": os.pathsep.join(p for p in sys.path if p and Path(p) != work),
         "XDG_CACHE_HOME": str(tmp_path / "cache"),
     }
-    common = ["--engines", "duckdb", "--repeat", "1", "--json"]
+    common = ["--engines", "duckdb", "--repeat", "1", "--json", "--idle", "0"]
     for args in (
         ["--data", "data.csv", "--job", "myjob:job", "--formats", "csv", *common],
         ["--workload", "groupby", "--rows", "1000", "--queries", "q1", *common],
@@ -471,3 +480,11 @@ def test_a_real_tiny_session_table_has_no_figure_in_exponent_notation(
         assert re.search(r"energy \((µWh|mWh|Wh|kWh)\) \[95% CI\]", header), header
         offending = [line for line in lines if EXPONENT.search(line)]
         assert not offending, "\n".join(lines)
+
+
+def test_the_idle_options_help_names_the_default_the_runner_uses() -> None:
+    from zuinig.bench.runner import DEFAULT_IDLE_S
+
+    shown = CliRunner().invoke(cli, ["bench", "--help"], obj=AppState(), terminal_width=200)
+    assert shown.exit_code == 0
+    assert f"0 skips it. Default: {DEFAULT_IDLE_S:g}." in " ".join(shown.stdout.split())

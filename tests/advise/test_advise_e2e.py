@@ -125,7 +125,7 @@ def test_advise_recommends_parquet_and_shows_the_realised_saving(
         tmp_path,
         *command.split()[1:],
         *("--formats", "csv,parquet-zstd", "--engines", "pandas:default,duckdb", "--repeat", "2"),
-        "--json",
+        *("--json", "--idle", "0"),
     )
     assert bench.returncode == 0, bench.stderr
     report = json.loads(bench.stdout)

@@ -199,6 +199,7 @@ def test_zuinig_bench_runs_dask_with_correct_answers_and_energy(sqlite_url: str)
             *(sys.executable, "-m", "zuinig", "--ledger", sqlite_url, "bench"),
             *("--workload", "tpch", "--scale", "0.01", "--formats", "csv,parquet-zstd,arrow-lz4"),
             *("--engines", "pandas,dask", "--repeat", "1", "--threads", "2", "--json"),
+            *("--idle", "0"),
         ],
         capture_output=True,
         text=True,

@@ -91,7 +91,7 @@ def _bench(sqlite_url: str, *args: str, burn_s: float = 0.0) -> subprocess.Compl
 TINY = (
     *("--workload", "groupby", "--rows", "2000", "--queries", "q1"),
     *("--formats", "parquet-zstd", "--engines", "bench_helpers:BurnEngine"),
-    *("--threads", "1", "--repeat", "3"),
+    *("--threads", "1", "--repeat", "3", "--idle", "0"),
 )
 
 

@@ -28,6 +28,12 @@ def test_headline_benchmark_runs_at_smoke_size(tmp_path: Path) -> None:
             "10000",
             "--repeat",
             "2",
+            # Two queries of each workload and no idle baseline: this checks that the
+            # script runs end to end (both sessions, charts, page), not the figures.
+            "--queries",
+            "q1,q6",
+            "--idle",
+            "0",
             "--ledger",
             f"sqlite:///{tmp_path / 'ledger.sqlite'}",
             "--out",

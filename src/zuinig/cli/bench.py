@@ -106,6 +106,14 @@ def _percent(text: str) -> float:
     help="Kill a trial that runs longer (status timeout).",
 )
 @click.option(
+    "--idle",
+    "idle_s",
+    type=click.FloatRange(min=0, max=3600),
+    metavar="SECONDS",
+    help="Measure the idle machine this long before the trials (its power is shown beside "
+    "the figures); 0 skips it. Default: 3.",
+)
+@click.option(
     "--seed", type=int, help="Seed of the shuffled trial order (default: drawn, and stored)."
 )
 @click.option("--per-query", is_flag=True, help="One table row per query instead of totals.")
@@ -149,6 +157,7 @@ def bench_cmd(
     repeat: int,
     memory_limit: int | None,
     timeout: float | None,
+    idle_s: float | None,
     seed: int | None,
     per_query: bool,
     tags: Mapping[str, str],
@@ -170,7 +179,7 @@ def bench_cmd(
     """
     from zuinig.bench import regression
     from zuinig.bench import text as bench_text
-    from zuinig.bench.runner import BenchOptions, BenchRunner, resolve_matrix
+    from zuinig.bench.runner import DEFAULT_IDLE_S, BenchOptions, BenchRunner, resolve_matrix
 
     if fail_if_worse is not None and compare_with is None:
         raise UsageError("--fail-if-worse needs --compare SESSION_ID: the session to compare with")
@@ -196,6 +205,7 @@ def bench_cmd(
         seed=seed,
         cwd=Path.cwd(),
         tags=dict(tags),
+        idle_s=DEFAULT_IDLE_S if idle_s is None else idle_s,
     )
     with state.open_ledger() as ledger:
         earlier = _compared_session(ledger, compare_with) if compare_with else None
