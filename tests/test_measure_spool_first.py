@@ -384,3 +384,48 @@ def test_a_multiprocessing_child_s_runs_are_in_the_ledger_when_it_ends(sqlite_ur
     with Ledger.open(sqlite_url) as ledger:
         [run] = ledger.list_runs(RunFilter(job="in-a-child"))
     assert run.status == "ok"
+
+
+_HAND_OFF = textwrap.dedent(
+    """
+    import sys
+    from zuinig.config import Settings
+    from zuinig.ledger.writer import RunWriter
+    from zuinig.measure import Recorder
+    from zuinig.meter.null import NullMeter
+
+    url = sys.argv[1]
+    sink = RunWriter(lambda: url, lambda: Settings(), hand_off=True)
+    recorder = Recorder(Settings(), ledger_url=url, meter=NullMeter(), sink=sink)
+    for _ in range(3):
+        recorder.begin("handed-off").finish()
+    assert recorder.sink.flush(timeout_s=5) is False  # delivery is the parent's
+    print("sqlalchemy" in sys.modules)
+    """
+)
+
+
+def test_a_hand_off_writer_never_opens_the_ledger_and_its_parent_delivers(
+    sqlite_url: str,
+) -> None:
+    """A bench trial's writer: every run in the spool, no SQLAlchemy, no warning at exit;
+    the process that holds the ledger delivers them with drain_spool."""
+    with Ledger.open(sqlite_url) as ledger:  # the parent, open before the child starts
+        done = subprocess.run(
+            [sys.executable, "-c", _HAND_OFF, sqlite_url],
+            check=True,
+            timeout=120,
+            capture_output=True,
+            text=True,
+            env=dict(os.environ),
+        )
+        assert done.stdout.strip() == "False"  # SQLAlchemy was never imported
+        assert done.stderr == ""  # not "the ledger did not open within 10 s"
+        assert statuses_in_spool(sqlite_url) == ["ok", "ok", "ok"]
+        assert ledger.list_runs(RunFilter(job="handed-off")) == []
+
+        ledger.drain_spool()
+
+        runs = ledger.list_runs(RunFilter(job="handed-off"))
+    assert [run.status for run in runs] == ["ok", "ok", "ok"]
+    assert not spool.has_pending(sqlite_url)

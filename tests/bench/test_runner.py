@@ -69,6 +69,8 @@ class MemoryStore:
         self.sessions: dict[str, BenchSession] = {}
         self.trials: dict[str, BenchTrial] = {}
         self.finished = False
+        #: Deliveries of trials' spooled runs asked for (one per finished trial).
+        self.drains = 0
 
     def start_bench_session(self, session: BenchSession) -> BenchSession:
         self.sessions[session.session_id] = session
@@ -80,6 +82,9 @@ class MemoryStore:
 
     def add_bench_trials(self, trials: Sequence[BenchTrial]) -> None:
         self.trials.update({trial.trial_id: trial for trial in trials})
+
+    def drain_spool(self) -> None:
+        self.drains += 1
 
 
 #: Energy per measured query (kWh) by engine: the baseline uses most.
@@ -262,6 +267,15 @@ def test_trials_are_interleaved_and_get_their_thread_environment(
     assert polars_env["POLARS_MAX_THREADS"] == "2"
     # Answers are asked for until each configuration has given one.
     assert all(s.answers_dir for s in trials[:6]) and not any(s.answers_dir for s in trials[6:])
+
+
+def test_the_runs_each_trial_kept_in_the_spool_are_delivered_when_it_ends(
+    tmp_path: Path, matrix: Matrix
+) -> None:
+    store, executor = MemoryStore(), FakeExecutor()
+    _runner(tmp_path, executor, store, repeat=2).run(matrix)
+    # One delivery per trial process, the idle baseline's included.
+    assert store.drains == len(executor.specs) > 1
 
 
 def test_a_wrong_answer_disqualifies_its_configuration_everywhere(

@@ -84,7 +84,7 @@ from zuinig.bench.trial import (
     safe_import_path,
 )
 from zuinig.config import CONFIG_FILE_ENV
-from zuinig.errors import BenchError, UsageError
+from zuinig.errors import BenchError, UsageError, ZuinigError
 from zuinig.ledger.model import KIND_BENCH, BenchSession, BenchTrial, Run
 
 if TYPE_CHECKING:
@@ -659,6 +659,11 @@ class BenchStore(Protocol):
 
     def add_bench_trials(self, trials: Sequence[BenchTrial]) -> None: ...
 
+    def drain_spool(self) -> object:
+        """Deliver the runs a finished trial left in the spool (see ``hand_off`` of
+        :class:`zuinig.ledger.writer.RunWriter`)."""
+        ...
+
 
 # -- progress -----------------------------------------------------------------------------
 
@@ -1067,6 +1072,7 @@ class BenchRunner:
         outcome = self.executor(spec, self._base_env(), None, self.options.idle_s + 60, self.stop)
         event = next((e for e in outcome.events if e.phase == PHASE_IDLE), None)
         run = Run.from_dict(event.run) if event and event.run else None
+        self._deliver_trial_runs()
         self.store.add_bench_trials(
             [
                 BenchTrial(
@@ -1234,8 +1240,25 @@ class BenchRunner:
                     for p, q in unreached[1:]
                     if p == PHASE_MEASURED
                 ]
+        self._deliver_trial_runs()
         if trials:
             self.store.add_bench_trials(trials)
+
+    def _deliver_trial_runs(self) -> None:
+        """Put the runs the trial kept in the spool into the ledger, now that it has ended.
+
+        A ledger that cannot take them now leaves them in the spool, delivered by its next
+        open (any later zuinig command); storing the trial itself then fails in words.
+        """
+        try:
+            self.store.drain_spool()
+        except ZuinigError as error:
+            note = (
+                f"runs of trials stay in the spool for now ({error}); the next open of the "
+                "ledger delivers them"
+            )
+            if note not in self._notes:
+                self._notes.append(note)
 
     def _trial(
         self,

@@ -2,7 +2,9 @@
 
 The parent (:mod:`zuinig.bench.runner`) writes a :class:`TrialSpec` as JSON on this
 process's stdin. The trial measures, each in its own zuinig meter window and each
-stored as a run of kind ``bench`` in the ledger (by this process, which did the work):
+stored as a run of kind ``bench`` (kept in this process's spool journal, which the
+parent delivers to the ledger when the trial has ended; see
+:class:`zuinig.ledger.writer.RunWriter`'s ``hand_off``):
 
 1. ``import``: importing the engine's library. A long-lived analyst process pays this
    once, a script pays it every time, so it is reported apart from the queries.
@@ -32,7 +34,6 @@ still win over files of the same name.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import functools
 import importlib
@@ -197,17 +198,22 @@ class _Trial:
 
     def __init__(self, spec: TrialSpec, events: IO[str]) -> None:
         from zuinig.config import load_settings
+        from zuinig.ledger.urls import configured_ledger_url
+        from zuinig.ledger.writer import RunWriter
         from zuinig.measure import Recorder
         from zuinig.meter.null import NullMeter
 
         self.spec = spec
         self._events = events
         meter = NullMeter() if spec.meter == "null" else None
-        self.recorder = Recorder(load_settings(), ledger_url=spec.ledger_url, meter=meter)
-        # Open the ledger before any window: left to zuinig.measure's background opener
-        # (spool first), its CPU time would land in a measured phase.
-        with contextlib.suppress(Exception):  # unreachable: runs are spooled instead
-            self.recorder.ledger()
+        settings = load_settings()
+        url = spec.ledger_url or configured_ledger_url(settings.ledger)
+        # The runs stay in this process's spool journal and the runner, which holds the
+        # ledger open, delivers them after the trial: opening the ledger here would cost
+        # every trial a quarter second of CPU (SQLAlchemy), and left to the background
+        # opener it would land in a measured phase.
+        sink = RunWriter(lambda: url, lambda: settings, hand_off=True)
+        self.recorder = Recorder(settings, ledger_url=url, meter=meter, sink=sink)
         self.phase = PHASE_IMPORT
         self.query = ""
         #: Whether a failure was already written as an event by the step it broke.
