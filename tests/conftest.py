@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -29,7 +30,7 @@ for _name in ENVIRONMENT_VARIABLES:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Under xdist (``make unit`` runs ``-n 2 --dist loadfile``), files with a slow test go first.
+    """Under xdist (``make unit`` runs ``-n 2 --dist loadfile``), files with slow tests go first.
 
     Each file runs whole on one worker (its module fixtures, such as one real bench
     session read by several tests, are made once). Handing out the long files first and
@@ -39,8 +40,19 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     """
     if getattr(config.option, "dist", "no") == "no":
         return
-    slow_files = {item.path for item in items if item.get_closest_marker("slow")}
-    items.sort(key=lambda item: item.path not in slow_files)
+    # The files with the most slow test functions first (parametrised cases count once:
+    # test_cli_bench.py's real bench sessions take about two minutes), so that no long
+    # file starts when the other worker is nearly done; the sort is stable, so a file's
+    # tests keep their order.
+    slow_functions = Counter(
+        path
+        for path, _name in {
+            (item.path, getattr(item, "originalname", item.name))
+            for item in items
+            if item.get_closest_marker("slow")
+        }
+    )
+    items.sort(key=lambda item: -slow_functions[item.path])
 
 
 @pytest.fixture

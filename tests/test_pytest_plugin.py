@@ -284,6 +284,7 @@ def test_a_meter_that_raises_changes_no_outcome(
 # -- xdist ----------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_xdist_workers_record_their_own_runs(pytester: pytest.Pytester, sqlite_url: str) -> None:
     pytest.importorskip("xdist")
     pytester.makepyfile(
@@ -398,6 +399,7 @@ def test_importing_the_plugin_imports_nothing_heavy() -> None:
     assert done.stdout.strip() == "[]"
 
 
+@pytest.mark.slow
 def test_xdist_a_broken_meter_changes_no_outcome_and_the_controller_says_so(
     pytester: pytest.Pytester, sqlite_url: str
 ) -> None:
