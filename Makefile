@@ -45,15 +45,24 @@ $(AXE_INSTALLED): $(AXE)/package-lock.json | system-deps
 axe: $(AXE_INSTALLED)
 
 # The whole suite, with a throwaway PostgreSQL server so the ledger tests run on both databases.
-# Two xdist workers, one whole test file at a time each (--dist loadfile): a file's module
+# Three xdist workers, one whole test file at a time each (--dist loadfile): a file's module
 # fixtures (one real bench session read by several tests) are made once, and the files that
 # start their own PostgreSQL server or browser keep it to one worker. Every ledger test has
 # its own schema or file, every test its own working folder and temporary directories.
+# Three on a 2-core machine because the suite waits a third of the time (child processes
+# starting, sleeps in the simulated RAPL counter, fsync, PostgreSQL): with two workers 1.65
+# cores were busy on average; a third worker took pytest from 294 s to 270 s here. xdist
+# hands out the files with the most tests first; handing out those with the most slow tests
+# first instead (--no-loadscope-reorder and a sort in conftest) measured no faster (281 s).
 # A `solo` test compares the machine's load in short windows with one long window: the
-# other worker's load, changing from second to second, would tell them apart, so it runs
+# other workers' load, changing from second to second, would tell them apart, so it runs
 # alone after the parallel part.
+# Bytecode is cached (in __pycache__, ignored by git) even where the environment says
+# PYTHONDONTWRITEBYTECODE: the suite starts hundreds of Python processes (bench trials, the
+# CLI as users run it), and without the cache each one compiles zuinig's modules again and
+# pytest rewrites every test module's asserts again in each worker (about 10 CPU-seconds).
 unit: $(STAMP) system-deps axe
-	$(BIN)/python scripts/with_postgres.py -- sh -c '$(BIN)/pytest -q -n 2 --dist loadfile -m "not solo" && $(BIN)/pytest -q -m solo'
+	env -u PYTHONDONTWRITEBYTECODE $(BIN)/python scripts/with_postgres.py -- sh -c '$(BIN)/pytest -q -n 3 --dist loadfile -m "not solo" && $(BIN)/pytest -q -m solo'
 
 
 test: lint typecheck unit

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -27,32 +26,6 @@ from zuinig.run_context import ENVIRONMENT_VARIABLES  # noqa: E402  (after the h
 
 for _name in ENVIRONMENT_VARIABLES:
     os.environ.pop(_name, None)
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Under xdist (``make unit`` runs ``-n 2 --dist loadfile``), files with slow tests go first.
-
-    Each file runs whole on one worker (its module fixtures, such as one real bench
-    session read by several tests, are made once). Handing out the long files first and
-    the many short ones after keeps both workers busy to the end instead of one worker
-    finishing a long file alone. The order within a file is kept; a run without xdist
-    keeps the collection order.
-    """
-    if getattr(config.option, "dist", "no") == "no":
-        return
-    # The files with the most slow test functions first (parametrised cases count once:
-    # test_cli_bench.py's real bench sessions take about two minutes), so that no long
-    # file starts when the other worker is nearly done; the sort is stable, so a file's
-    # tests keep their order.
-    slow_functions = Counter(
-        path
-        for path, _name in {
-            (item.path, getattr(item, "originalname", item.name))
-            for item in items
-            if item.get_closest_marker("slow")
-        }
-    )
-    items.sort(key=lambda item: -slow_functions[item.path])
 
 
 @pytest.fixture
