@@ -13,17 +13,11 @@ from pathlib import Path
 
 import pyarrow as pa
 import pytest
+from bench_sizes import REFERENCE_ENGINE, REFERENCE_FORMAT, TEST_GROUPBY_ROWS, TEST_TPCH_SCALE
 
 from zuinig.bench.engines import get_engine
 from zuinig.bench.formats import PreparedData, prepare
 from zuinig.bench.workloads import Workload, groupby, tpch
-
-#: Small enough for seconds, large enough that every query returns rows.
-TEST_TPCH_SCALE = 0.01
-TEST_GROUPBY_ROWS = 10_000
-#: The configuration whose answers the matrix tests compare with.
-REFERENCE_ENGINE = "duckdb"
-REFERENCE_FORMAT = "parquet-zstd"
 
 
 @pytest.fixture(scope="session")

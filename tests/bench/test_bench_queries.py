@@ -11,8 +11,8 @@ from collections.abc import Callable
 
 import pyarrow as pa
 import pytest
+from bench_sizes import REFERENCE_FORMAT
 
-from conftest import REFERENCE_FORMAT
 from zuinig.bench.correctness import compare
 from zuinig.bench.engines import Engine, get_engine
 from zuinig.bench.formats import PreparedData, format_names

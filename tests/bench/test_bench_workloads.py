@@ -15,8 +15,8 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 import pytest
+from bench_sizes import TEST_GROUPBY_ROWS, TEST_TPCH_SCALE
 
-from conftest import TEST_GROUPBY_ROWS, TEST_TPCH_SCALE
 from zuinig.bench import sizing, workloads
 from zuinig.bench._cache import MANIFEST_NAME
 from zuinig.bench.queries import catalog
