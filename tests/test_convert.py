@@ -11,6 +11,7 @@ import datetime as dt
 import decimal
 import gzip
 import hashlib
+import json
 import os
 import stat
 from collections.abc import Callable, Iterator
@@ -808,3 +809,19 @@ def test_the_summary_line_writes_energy_for_a_person_with_its_range() -> None:
     )
     assert measured[2] == "  took 5.8 s, 2.5 Wh (measured), 900 mg CO₂e, run 30cfaa9d"
     assert unmeasured[2] == "  took 5.8 s, energy not measured, run 30cfaa9d"
+
+
+def test_cli_json_is_one_object_with_the_checksums_and_the_energy_range(
+    tmp_path: Path, sqlite_url: str
+) -> None:
+    source = write_parquet(sample_table(), tmp_path / "data.parquet")
+
+    result = invoke(["convert", str(source), "--to", "arrow", "--json"], sqlite_url)
+
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)  # nothing else on stdout
+    assert document["target"] == str(tmp_path / "data.arrow") and document["verified"] is True
+    assert document["rows"] == 5 and set(document["checksums"]) == set(sample_table().schema.names)
+    assert all(len(value) == 32 for value in document["checksums"].values())  # XXH3-128, hex
+    assert document["energy_kwh"] == pytest.approx(2e-6)
+    assert {"energy_kwh_low", "energy_kwh_high", "co2_kg_low", "co2_kg_high"} <= set(document)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import click
 
-from zuinig.cli.app import AppState, echo, pass_state
+from zuinig.cli.app import AppState, echo, echo_json, pass_state
 from zuinig.cli.progress import progress_bar
 from zuinig.formats import WRITABLE_KINDS
 
@@ -36,6 +37,12 @@ __all__ = ["convert_cmd"]
     "new suffix.",
 )
 @click.option("--force", is_flag=True, help="Replace the target if it exists.")
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="The verified result as one JSON object (checksums, sizes, energy with its range).",
+)
 @pass_state
 def convert_cmd(
     state: AppState,
@@ -44,6 +51,7 @@ def convert_cmd(
     compression: str | None,
     out: Path | None,
     force: bool,
+    as_json: bool,
 ) -> None:
     """Convert a CSV, Parquet or Arrow file, verified, leaving SOURCE untouched.
 
@@ -67,4 +75,7 @@ def convert_cmd(
             recorder=state.recorder(),
             progress=lambda step: bar(step.done_bytes, step.total_bytes, step.phase),
         )
-    echo("\n".join(format_conversion(result)))
+    if as_json:
+        echo_json(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
+    else:
+        echo("\n".join(format_conversion(result)))
